@@ -1,0 +1,70 @@
+// Every failure the user can act on is a PosSyncError carrying its exit code (SPEC §9).
+// Only src/cli turns them into a printed line and a process exit code.
+
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 64,
+  rejected: 65,
+  io: 74,
+  tempFail: 75,
+  noPermission: 77,
+  config: 78,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Exit-code precedence when several apply: 78, 77, 74, 75, 65, 0 (SPEC §9). */
+const precedence: readonly number[] = [78, 77, 74, 75, 65, 0];
+
+export function worstExitCode(codes: readonly number[]): number {
+  let best = 0;
+  for (const code of codes) {
+    const rank = precedence.indexOf(code);
+    const bestRank = precedence.indexOf(best);
+    if (rank === -1) return code; // 1 or 64 are never merged with others
+    if (rank < bestRank) best = code;
+  }
+  return best;
+}
+
+export class PosSyncError extends Error {
+  readonly exitCode: number;
+  /** A short hint: what the user can do about it. */
+  readonly hint: string | undefined;
+  constructor(message: string, exitCode: number, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+    this.hint = options.hint;
+  }
+}
+
+export class UsageError extends PosSyncError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.usage, options);
+  }
+}
+
+export class ConfigError extends PosSyncError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.config, options);
+  }
+}
+
+export class LocalIoError extends PosSyncError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.io, options);
+  }
+}
+
+export class TempFailError extends PosSyncError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.tempFail, options);
+  }
+}
+
+export class CredentialsError extends PosSyncError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.noPermission, options);
+  }
+}
