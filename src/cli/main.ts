@@ -1,0 +1,316 @@
+// The command line: commander program, global options, and the one place where errors become
+// printed lines and exit codes (SPEC §8, §9). Commands are plain functions loaded on demand.
+
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { Database } from 'better-sqlite3';
+import type { LoadedConfig } from '../config/load.js';
+import type { GlobalFlags } from '../config/resolve.js';
+import { ExitCode, PosSyncError } from '../errors.js';
+import { createLogger, scrub, type Level, type Logger } from '../log.js';
+import { systemClock } from '../domain/time.js';
+import { noPaint, type Paint } from './render.js';
+
+export interface Io {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly stdout: { write(s: string): unknown; isTTY?: boolean };
+  readonly stderr: { write(s: string): unknown; isTTY?: boolean };
+}
+
+interface GlobalOptions {
+  config?: string;
+  db?: string;
+  stateFile?: string;
+  storeId?: string;
+  centralUrl?: string;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+  color?: boolean;
+}
+
+export function positiveInt(name: string, max = 1_000_000_000) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max}`);
+    }
+    return Number(value);
+  };
+}
+
+export function nonNegativeInt(name: string, max = 1_000_000_000) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim()) || Number(value) > max) throw new InvalidArgumentError(`${name} must be a whole number from 0 to ${max}`);
+    return Number(value);
+  };
+}
+
+export function positiveNumber(name: string, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(n > 0) || n > max) throw new InvalidArgumentError(`${name} must be a number above 0 and at most ${max}`);
+    return n;
+  };
+}
+
+/** What every command action gets: the validated config, a logger, output helpers. */
+export interface Context {
+  readonly io: Io;
+  readonly globals: GlobalOptions;
+  readonly json: boolean;
+  readonly log: Logger;
+  readonly paint: Paint;
+  readonly human: boolean;
+  loadConfig(): Promise<LoadedConfig>;
+  openDb(config: LoadedConfig['config'], create: boolean): Database;
+  print(result: { exitCode: number }, human: () => string): void;
+}
+
+async function makePaint(io: Io, globals: GlobalOptions): Promise<Paint> {
+  const tty = io.stdout.isTTY === true;
+  const forced = io.env['FORCE_COLOR'] !== undefined && io.env['FORCE_COLOR'] !== '0';
+  if (globals.color === false || (io.env['NO_COLOR'] ?? '') !== '' || (!tty && !forced)) return noPaint;
+  const { Chalk } = await import('chalk');
+  const chalk = new Chalk({ level: 1 });
+  return { ok: chalk.green, warn: chalk.yellow, bad: chalk.red, dim: chalk.dim, bold: chalk.bold };
+}
+
+function createContext(io: Io, globals: GlobalOptions, paint: Paint): Context {
+  const json = globals.json === true;
+  const stderrTty = io.stderr.isTTY === true;
+  let secrets: string[] = [];
+  const paintLevel = (level: Level, text: string): string => (level === 'error' ? paint.bad(text) : level === 'warn' ? paint.warn(text) : paint.dim(text));
+  let log = createLogger({ json: !stderrTty, verbose: globals.verbose === true, quiet: globals.quiet === true, write: (l) => io.stderr.write(l), now: () => Date.now(), paint: paintLevel });
+  let loaded: LoadedConfig | undefined;
+  const ctx: Context = {
+    io,
+    globals,
+    json,
+    get log() {
+      return log;
+    },
+    paint,
+    human: !json,
+    async loadConfig() {
+      if (loaded) return loaded;
+      const { loadConfig } = await import('../config/load.js');
+      const flags: GlobalFlags = {
+        config: globals.config,
+        db: globals.db,
+        stateFile: globals.stateFile,
+        storeId: globals.storeId,
+        centralUrl: globals.centralUrl,
+        verbose: globals.verbose,
+      };
+      loaded = await loadConfig({ flags, env: io.env, cwd: io.cwd });
+      secrets = [loaded.config.http.token ?? '', ...Object.entries(loaded.config.kafka.producerConfig).filter(([k]) => /password|secret/i.test(k)).map(([, v]) => v)];
+      log = createLogger({
+        json: !stderrTty,
+        verbose: globals.verbose === true || loaded.config.detailedLogging,
+        quiet: globals.quiet === true,
+        write: (l) => io.stderr.write(l),
+        now: () => Date.now(),
+        paint: paintLevel,
+        secrets,
+      });
+      for (const w of loaded.warnings) log.warn(w);
+      return loaded;
+    },
+    openDb(config, create) {
+      // Loaded here, not at the top, so --help and usage errors never load the native module.
+      return openDatabaseSync(config, create);
+    },
+    print(result, human) {
+      io.stdout.write(scrub(json ? `${JSON.stringify(result, null, 2)}\n` : human(), secrets));
+    },
+  };
+  return ctx;
+}
+
+let openDatabaseSync: (config: LoadedConfig['config'], create: boolean) => Database = () => {
+  throw new Error('database module not loaded');
+};
+
+async function loadDbModule(): Promise<void> {
+  const { openDatabase } = await import('../store/db.js');
+  openDatabaseSync = (config, create) =>
+    openDatabase({ path: config.db.path, create: create && config.db.autoCreate, autoMigrate: config.db.autoMigrate, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, config.sync.maxRunMs) });
+}
+
+function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>): Command {
+  const program = new Command('pos-sync')
+    .description("Keeps a store's local POS database in step with the central store API: one bounded pass per run.")
+    .version(VERSION, '-V, --version')
+    .option('-c, --config <file>', 'config file (appsettings.json shape); env POS_SYNC_CONFIG; default: searched')
+    .option('--db <path>', 'SQLite database; env POS_SYNC_DB; default data/POS_Local.db')
+    .option('--state-file <path>', 'state file; env POS_SYNC_STATE_FILE; default $STATE_DIRECTORY or beside the database')
+    .option('--store-id <id>', 'store id; env STORE_ID; default STORE001')
+    .option('--central-url <url>', 'central API base URL; env CENTRAL_API_URL')
+    .option('--json', 'print one JSON document on stdout')
+    .addOption(new Option('-v, --verbose', 'debug logs and stack traces').conflicts('quiet'))
+    .option('-q, --quiet', 'warnings and errors only')
+    .option('--no-color', 'no colour (also NO_COLOR)')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });
+
+  program
+    .command('sync')
+    .description('deliver pending rows to the central API (one bounded pass)')
+    .option('--batch-size <n>', 'rows per request (Sync.BatchSize)', positiveInt('--batch-size', 10000))
+    .option('--max-run-seconds <s>', 'time budget of the pass (Sync.MaxRunSeconds)', positiveNumber('--max-run-seconds', 3600))
+    .option('--force', 'ignore an open circuit breaker for this pass')
+    .option('--dry-run', 'show what would be sent; send and change nothing')
+    .option('--metrics-file <path>', 'write Prometheus metrics after the pass (Sync.MetricsFile)')
+    .option('--watch', 'run a pass every Sync.SyncIntervalSeconds until SIGTERM/SIGINT')
+    .action((opts: { batchSize?: number; maxRunSeconds?: number; force?: boolean; dryRun?: boolean }) =>
+      run(async (ctx) => {
+        const { config } = await ctx.loadConfig();
+        await loadDbModule();
+        const { runSync } = await import('../commands/sync.js');
+        const { renderSync } = await import('./render.js');
+        const { realSleep } = await import('../central/retry.js');
+        const result = await runSync(
+          { batchSize: opts.batchSize, maxRunSeconds: opts.maxRunSeconds, dryRun: opts.dryRun, force: opts.force },
+          {
+            config,
+            clock: systemClock,
+            random: Math.random,
+            sleep: realSleep,
+            log: ctx.log,
+            openDb: () => ctx.openDb(config, true),
+            central: async () => {
+              const { createCentralClient } = await import('../central/client.js');
+              return createCentralClient({ eventsUrl: config.endpoints.events, healthUrl: config.endpoints.health, storeId: config.storeId, token: config.http.token, headers: config.http.headers });
+            },
+          },
+        );
+        if (result.error) ctx.log.error(result.error);
+        ctx.print(result, () => renderSync(result, ctx.paint));
+        return result.exitCode;
+      }),
+    );
+
+  program
+    .command('seed')
+    .description('insert realistic unsynced sample rows, for testing')
+    .option('--transactions <n>', 'sales transactions to insert', nonNegativeInt('--transactions', 100_000_000), 10)
+    .option('--inventory <n>', 'inventory updates to insert', nonNegativeInt('--inventory', 100_000_000), 5)
+    .option('--random-seed <n>', 'seed of the random generator, for a repeatable set', nonNegativeInt('--random-seed', 2 ** 31 - 1))
+    .action((opts: { transactions: number; inventory: number; randomSeed?: number }) =>
+      run(async (ctx) => {
+        const { config } = await ctx.loadConfig();
+        await loadDbModule();
+        const { runSeed } = await import('../commands/seed.js');
+        const { renderSeed } = await import('./render.js');
+        const result = runSeed(
+          { transactions: opts.transactions, inventory: opts.inventory, randomSeed: opts.randomSeed, storeId: config.storeId },
+          { clock: systemClock, openDb: () => ctx.openDb(config, true), dbPath: config.db.path },
+        );
+        ctx.print(result, () => renderSeed(result));
+        return result.exitCode;
+      }),
+    );
+
+  program
+    .command('status')
+    .description('pending rows, dead letters, last pass, breaker: what a technician needs at a glance')
+    .action(() =>
+      run(async (ctx) => {
+        const { config } = await ctx.loadConfig();
+        await loadDbModule();
+        const { runStatus } = await import('../commands/status.js');
+        const { renderStatus } = await import('./render.js');
+        const result = runStatus({ config, clock: systemClock, openDb: () => ctx.openDb(config, false) });
+        ctx.print(result, () => renderStatus(result, ctx.paint));
+        return result.exitCode;
+      }),
+    );
+
+  program
+    .command('health')
+    .description('checks for monitoring (Monitoring Plugins exit codes 0-3)')
+    .action(() => run(async () => notYet('health')));
+  program
+    .command('cleanup')
+    .description('delete retry logs and run history past retention; never an unsynced row')
+    .option('--dry-run', 'report what would be deleted')
+    .option('--synced-older-than <days>', 'also delete synced business rows older than this', positiveInt('--synced-older-than', 36500))
+    .option('--vacuum', 'compact the database afterwards')
+    .action(() => run(async () => notYet('cleanup')));
+  program
+    .command('requeue')
+    .description('put dead-lettered rows back in the queue')
+    .option('--all', 'every dead-lettered row')
+    .option('--id <id...>', 'these row ids')
+    .action(() => run(async () => notYet('requeue')));
+  program
+    .command('config')
+    .description('print the effective configuration and where each value came from (secrets redacted)')
+    .action(() => run(async () => notYet('config')));
+  return program;
+}
+
+function notYet(command: string): number {
+  throw new PosSyncError(`pos-sync ${command} is not available in this build`, ExitCode.internal);
+}
+
+const VERSION = '0.1.0';
+
+/** Runs the CLI and returns the exit code; never calls process.exit. */
+export async function main(io: Io): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  let ctx: Context | undefined;
+  const run = async (fn: (ctx: Context) => Promise<number>): Promise<void> => {
+    const globals = program.opts<GlobalOptions>();
+    ctx = createContext(io, globals, await makePaint(io, globals));
+    exitCode = await fn(ctx);
+  };
+  const program = buildProgram(io, run);
+  try {
+    await program.parseAsync(io.argv as string[], { from: 'user' });
+    if (io.argv.length === 0) {
+      io.stderr.write(program.helpInformation());
+      return ExitCode.usage;
+    }
+  } catch (err) {
+    return reportError(err, io, ctx, program.opts<GlobalOptions>());
+  }
+  return exitCode;
+}
+
+function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: GlobalOptions): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+    const message = err.message.replace(/^error: /, '');
+    io.stderr.write(`pos-sync: ${message} (see pos-sync --help)\n`);
+    if (globals.json) io.stdout.write(`${JSON.stringify({ error: message, exitCode: ExitCode.usage })}\n`);
+    return ExitCode.usage;
+  }
+  let code: number;
+  let message: string;
+  let hint: string | undefined;
+  if (err instanceof PosSyncError) {
+    code = err.exitCode;
+    message = err.message;
+    hint = err.hint;
+  } else if (isSqliteOrFsError(err)) {
+    code = ExitCode.io;
+    message = `local I/O error: ${(err as Error).message}`;
+  } else {
+    code = ExitCode.internal;
+    message = `internal error: ${err instanceof Error ? err.message : String(err)}${globals.verbose ? '' : ' (run with --verbose for the stack)'}`;
+  }
+  const line = `pos-sync: ${message}${hint ? ` — ${hint}` : ''}`;
+  io.stderr.write(`${line}\n`);
+  if (globals.verbose && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  if (globals.json) io.stdout.write(`${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code })}\n`);
+  void ctx;
+  return code;
+}
+
+function isSqliteOrFsError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_') || ['ENOSPC', 'EACCES', 'EROFS', 'EIO', 'EDQUOT'].includes(code));
+}

@@ -1,0 +1,74 @@
+// `pos-sync seed`: inserts realistic unsynced rows, as the POS would, in one transaction.
+
+import { randomInt } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import { sampleInventoryUpdates, sampleTransactions, seededRandom } from '../domain/sample.js';
+import type { Clock } from '../domain/time.js';
+
+export interface SeedOptions {
+  readonly transactions: number;
+  readonly inventory: number;
+  readonly randomSeed?: number | undefined;
+  readonly storeId: string;
+}
+
+export interface SeedResult {
+  readonly command: 'seed';
+  readonly exitCode: 0;
+  readonly database: string;
+  readonly transactions: number;
+  readonly inventoryUpdates: number;
+  readonly randomSeed: number;
+  readonly durationMs: number;
+}
+
+export interface SeedDeps {
+  readonly clock: Clock;
+  readonly openDb: () => Database;
+  readonly dbPath: string;
+}
+
+export function runSeed(options: SeedOptions, deps: SeedDeps): SeedResult {
+  const start = deps.clock.now();
+  const randomSeed = options.randomSeed ?? randomInt(0, 2 ** 31);
+  const random = seededRandom(randomSeed);
+  const db = deps.openDb();
+  try {
+    const insertTx = db.prepare(
+      `INSERT INTO "PosTransactions" ("Id", "TransactionId", "StoreId", "ProductId", "TransactionType", "Quantity", "UnitPrice", "TotalAmount",
+         "TransactionDate", "CreatedAt", "Synced", "SyncAttempts", "LastSyncAttempt", "LastSyncError", "SyncedAt", "Metadata", "Reference", "Notes")
+       VALUES (@Id, @TransactionId, @StoreId, @ProductId, @TransactionType, @Quantity, @UnitPrice, @TotalAmount,
+         @TransactionDate, @CreatedAt, 0, 0, NULL, NULL, NULL, @Metadata, @Reference, @Notes)`,
+    );
+    const insertInv = db.prepare(
+      `INSERT INTO "InventoryUpdates" ("Id", "StoreId", "ProductId", "PreviousStock", "NewStock", "UpdateType", "UpdateDate", "CreatedAt",
+         "Synced", "SyncAttempts", "LastSyncAttempt", "LastSyncError", "SyncedAt", "Reason", "TransactionId")
+       VALUES (@Id, @StoreId, @ProductId, @PreviousStock, @NewStock, @UpdateType, @UpdateDate, @CreatedAt, 0, 0, NULL, NULL, NULL, @Reason, @TransactionId)`,
+    );
+    // Each product's chain continues from its latest recorded stock.
+    const stock = new Map<string, number>();
+    const latest = db.prepare(
+      `SELECT "ProductId" AS p, "NewStock" AS s FROM "InventoryUpdates"
+       WHERE rowid IN (SELECT max(rowid) FROM "InventoryUpdates" GROUP BY "ProductId")`,
+    );
+    for (const r of latest.iterate() as IterableIterator<{ p: unknown; s: unknown }>) {
+      if (typeof r.p === 'string' && typeof r.s === 'number') stock.set(r.p, r.s);
+    }
+    const now = deps.clock.now();
+    db.transaction(() => {
+      for (const row of sampleTransactions(options.transactions, options.storeId, now, random)) insertTx.run(row);
+      for (const row of sampleInventoryUpdates(options.inventory, options.storeId, now, random, stock)) insertInv.run(row);
+    })();
+  } finally {
+    db.close();
+  }
+  return {
+    command: 'seed',
+    exitCode: 0,
+    database: deps.dbPath,
+    transactions: options.transactions,
+    inventoryUpdates: options.inventory,
+    randomSeed,
+    durationMs: deps.clock.now() - start,
+  };
+}

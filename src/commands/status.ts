@@ -1,0 +1,78 @@
+// `pos-sync status`: what a store technician needs at a glance. Reads only; never creates a database.
+
+import type { Database } from 'better-sqlite3';
+import type { Config } from '../config/types.js';
+import { ENTITIES, type Entity } from '../domain/rows.js';
+import type { Clock } from '../domain/time.js';
+import { parseDbTime } from '../domain/time.js';
+import { entityBacklog, parseTimeSpan, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
+
+export interface LastPass {
+  readonly at: string;
+  readonly outcome: string;
+  readonly transactionsSynced: number;
+  readonly inventorySynced: number;
+  readonly failed: number;
+  readonly durationMs: number | null;
+  readonly error: string | null;
+}
+
+export interface StatusResult {
+  readonly command: 'status';
+  readonly exitCode: 0;
+  readonly storeId: string;
+  readonly database: string;
+  readonly now: string;
+  readonly backlog: Record<Entity, EntityBacklog>;
+  readonly lastPass: LastPass | null;
+  readonly today: TodayTotals;
+  readonly kafkaEnabled: boolean;
+}
+
+export interface StatusDeps {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly openDb: () => Database;
+}
+
+function lastRecordedPass(db: Database): LastPass | null {
+  const row = db
+    .prepare(
+      `SELECT "LastSyncRun" AS at, "Status" AS status, "TransactionsSyncedInLastRun" AS t, "InventoryUpdatesSyncedInLastRun" AS i,
+              "FailedSyncsInLastRun" AS f, "LastRunDuration" AS d, "LastError" AS e
+       FROM "SyncServiceStatuses" ORDER BY "LastSyncRun" DESC LIMIT 1`,
+    )
+    .get() as { at: unknown; status: unknown; t: unknown; i: unknown; f: unknown; d: unknown; e: unknown } | undefined;
+  if (!row || typeof row.at !== 'string') return null;
+  const atMs = parseDbTime(row.at);
+  return {
+    at: atMs === undefined ? row.at : new Date(atMs).toISOString(),
+    outcome: row.status === 'Running' ? 'ok' : 'error',
+    transactionsSynced: typeof row.t === 'number' ? row.t : 0,
+    inventorySynced: typeof row.i === 'number' ? row.i : 0,
+    failed: typeof row.f === 'number' ? row.f : 0,
+    durationMs: typeof row.d === 'string' ? (parseTimeSpan(row.d) ?? null) : null,
+    error: typeof row.e === 'string' ? row.e : null,
+  };
+}
+
+export function runStatus(deps: StatusDeps): StatusResult {
+  const now = deps.clock.now();
+  const db = deps.openDb();
+  try {
+    const backlog = Object.fromEntries(ENTITIES.map((e) => [e, entityBacklog(db, e, now)])) as Record<Entity, EntityBacklog>;
+    return {
+      command: 'status',
+      exitCode: 0,
+      storeId: deps.config.storeId,
+      database: deps.config.db.path,
+      now: new Date(now).toISOString(),
+      backlog,
+      lastPass: lastRecordedPass(db),
+      today: todayTotals(db, now),
+      kafkaEnabled: deps.config.kafka.enabled,
+    };
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,176 @@
+// The edge of configuration: finds and reads the config file (cosmiconfig), reads the token
+// file, and turns resolved settings into the typed Config.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+import { resolveSettings, type GlobalFlags, type ResolvedSettings } from './resolve.js';
+import type { ApiFormat, Config } from './types.js';
+
+export interface LoadedConfig {
+  readonly config: Config;
+  readonly settings: ResolvedSettings;
+  readonly file: string | null;
+  /** Things worth one warning line (e.g. an inline token in a readable file). */
+  readonly warnings: readonly string[];
+}
+
+export interface LoadInput {
+  readonly flags: GlobalFlags;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+const MODULE_NAME = 'pos-sync';
+
+async function readConfigFile(input: LoadInput): Promise<{ path: string; content: unknown } | null> {
+  const explicit = input.flags.config ?? (input.env['POS_SYNC_CONFIG'] || undefined);
+  const { cosmiconfig } = await import('cosmiconfig');
+  const explorer = cosmiconfig(MODULE_NAME, { searchStrategy: 'global', cache: false });
+  try {
+    if (explicit !== undefined) {
+      const file = path.resolve(input.cwd, explicit);
+      if (!fs.existsSync(file)) {
+        const from = input.flags.config !== undefined ? '--config' : 'POS_SYNC_CONFIG';
+        throw new ConfigError(`config file ${file} (from ${from}) does not exist`);
+      }
+      const result = await explorer.load(file);
+      return { path: file, content: result?.config ?? null };
+    }
+    const result = await explorer.search(input.cwd);
+    return result ? { path: result.filepath, content: result.config ?? null } : null;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new ConfigError(`cannot read the config file: ${message}`, { cause: err });
+  }
+}
+
+function get<T>(settings: ResolvedSettings, key: string): T {
+  const r = settings.get(key);
+  if (!r) throw new Error(`setting ${key} was not resolved`); // a bug, not user input
+  return r.value as T;
+}
+
+function readToken(file: string, from: string): string {
+  let token: string;
+  try {
+    token = fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(`cannot read the API token file ${file} (${from}): ${code}`);
+  }
+  if (token === '') throw new ConfigError(`the API token file ${file} (${from}) is empty`);
+  if (/[\r\n]/.test(token)) throw new ConfigError(`the API token file ${file} (${from}) holds more than one line`);
+  return token;
+}
+
+/** Token preference: Sync.ApiTokenFile, $CREDENTIALS_DIRECTORY/api-token, POS_SYNC_API_TOKEN, Sync.ApiToken. */
+function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[]): string | null {
+  const tokenFile = get<string | null>(settings, 'Sync.ApiTokenFile');
+  if (tokenFile) return readToken(tokenFile, 'Sync.ApiTokenFile');
+  const credDir = env['CREDENTIALS_DIRECTORY'];
+  if (credDir) {
+    const file = path.join(credDir, 'api-token');
+    if (fs.existsSync(file)) return readToken(file, 'systemd credential api-token');
+  }
+  const fromEnv = env['POS_SYNC_API_TOKEN'];
+  if (fromEnv) return fromEnv.trim();
+  const inline = settings.get('Sync.ApiToken');
+  if (inline && typeof inline.value === 'string') {
+    if (inline.source.kind === 'file') {
+      try {
+        const mode = fs.statSync(inline.source.name).mode;
+        if (mode & 0o044) warnings.push(`Sync.ApiToken is written in ${inline.source.name}, which others can read: use Sync.ApiTokenFile or a systemd credential`);
+      } catch {
+        // the file was readable a moment ago; a stat failure changes nothing here
+      }
+    }
+    return inline.value;
+  }
+  return null;
+}
+
+function defaultStateFile(dbPath: string, env: LoadInput['env']): string {
+  // systemd may pass several directories separated by ':'; the first is ours.
+  const stateDir = env['STATE_DIRECTORY']?.split(':')[0];
+  if (stateDir) return path.join(stateDir, 'pos-sync.state.json');
+  return path.join(path.dirname(dbPath), 'pos-sync.state.json');
+}
+
+export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[]): Config {
+  const dbPath = get<string>(settings, 'Database.Path');
+  const s = <T>(key: string): T => get<T>(settings, key);
+  const caFile = s<string | null>('Sync.CaFile');
+  const clientCertFile = s<string | null>('Sync.ClientCertFile');
+  const clientKeyFile = s<string | null>('Sync.ClientKeyFile');
+  if ((clientCertFile === null) !== (clientKeyFile === null)) {
+    throw new ConfigError('Sync.ClientCertFile and Sync.ClientKeyFile must be set together (mutual TLS)');
+  }
+  const breakSeconds = s<number>('Sync.CircuitBreaker.BreakSeconds');
+  const maxBreakSeconds = s<number>('Sync.CircuitBreaker.MaxBreakSeconds');
+  if (maxBreakSeconds < breakSeconds) {
+    throw new ConfigError(`Sync.CircuitBreaker.MaxBreakSeconds (${maxBreakSeconds}) must not be below BreakSeconds (${breakSeconds})`);
+  }
+  return {
+    storeId: s('Sync.StoreId'),
+    endpoints: { events: s('Sync.CentralApiEndpoint'), health: s('Sync.HealthCheckEndpoint') },
+    db: {
+      path: dbPath,
+      autoCreate: s('Sync.AutoCreateDatabase'),
+      autoMigrate: s('Database.AutoMigrate'),
+      busyTimeoutMs: s<number>('Database.CommandTimeoutSeconds') * 1000,
+    },
+    stateFile: s<string | null>('Sync.StateFile') ?? defaultStateFile(dbPath, env),
+    metricsFile: s('Sync.MetricsFile'),
+    http: {
+      format: s<ApiFormat>('Sync.ApiFormat'),
+      timeoutMs: s<number>('Sync.HttpTimeoutSeconds') * 1000,
+      maxRetries: s('Sync.MaxRetryAttempts'),
+      headers: s('Sync.ApiHeaders'),
+      token: resolveToken(settings, env, warnings),
+      caFile,
+      clientCertFile,
+      clientKeyFile,
+    },
+    sync: {
+      batchSize: s('Sync.BatchSize'),
+      maxRunMs: s<number>('Sync.MaxRunSeconds') * 1000,
+      maxRejections: s('Sync.MaxRejections'),
+      retryDelayMs: s<number>('Sync.RetryDelayMinutes') * 60_000,
+      intervalSeconds: s('Sync.SyncIntervalSeconds'),
+      transactions: s('Sync.EnableTransactionSync'),
+      inventory: s('Sync.EnableInventorySync'),
+    },
+    breaker: {
+      failureThreshold: s('Sync.CircuitBreaker.FailureThreshold'),
+      breakMs: breakSeconds * 1000,
+      maxBreakMs: maxBreakSeconds * 1000,
+    },
+    retention: { dataDays: s('Sync.DataRetentionDays'), syncedRowDays: s('Sync.SyncedRowRetentionDays') },
+    health: {
+      timeoutMs: s<number>('Sync.Health.TimeoutSeconds') * 1000,
+      backlogWarning: s('Sync.Health.BacklogWarning'),
+      backlogCritical: s('Sync.Health.BacklogCritical'),
+      oldestPendingWarningSeconds: s('Sync.Health.OldestPendingWarningSeconds'),
+      oldestPendingCriticalSeconds: s('Sync.Health.OldestPendingCriticalSeconds'),
+      lastSuccessWarningSeconds: s('Sync.Health.LastSuccessWarningSeconds'),
+      lastSuccessCriticalSeconds: s('Sync.Health.LastSuccessCriticalSeconds'),
+    },
+    kafka: {
+      enabled: s('Kafka.Enabled'),
+      bootstrapServers: s<string>('Kafka.BootstrapServers').split(','),
+      topic: s('Kafka.InventoryTopic'),
+      producerConfig: s('Kafka.ProducerConfig'),
+    },
+    detailedLogging: s('Sync.EnableDetailedLogging'),
+  };
+}
+
+export async function loadConfig(input: LoadInput): Promise<LoadedConfig> {
+  const file = await readConfigFile(input);
+  const settings = resolveSettings({ file, env: input.env, flags: input.flags, cwd: input.cwd });
+  const warnings: string[] = [];
+  const config = buildConfig(settings, input.env, warnings);
+  return { config, settings, file: file?.path ?? null, warnings };
+}

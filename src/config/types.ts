@@ -1,0 +1,70 @@
+// The one validated, typed configuration every command receives.
+
+export type ApiFormat = 'batch' | 'single';
+
+export interface Config {
+  readonly storeId: string;
+  readonly endpoints: { readonly events: string; readonly health: string };
+  readonly db: {
+    readonly path: string;
+    readonly autoCreate: boolean;
+    readonly autoMigrate: boolean;
+    readonly busyTimeoutMs: number;
+  };
+  readonly stateFile: string;
+  readonly metricsFile: string | null;
+  readonly http: {
+    readonly format: ApiFormat;
+    readonly timeoutMs: number;
+    readonly maxRetries: number;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly token: string | null;
+    readonly caFile: string | null;
+    readonly clientCertFile: string | null;
+    readonly clientKeyFile: string | null;
+  };
+  readonly sync: {
+    readonly batchSize: number;
+    readonly maxRunMs: number;
+    readonly maxRejections: number;
+    readonly retryDelayMs: number;
+    readonly intervalSeconds: number;
+    readonly transactions: boolean;
+    readonly inventory: boolean;
+  };
+  readonly breaker: {
+    readonly failureThreshold: number;
+    readonly breakMs: number;
+    readonly maxBreakMs: number;
+  };
+  readonly retention: { readonly dataDays: number; readonly syncedRowDays: number | null };
+  readonly health: {
+    readonly timeoutMs: number;
+    readonly backlogWarning: number;
+    readonly backlogCritical: number;
+    readonly oldestPendingWarningSeconds: number;
+    readonly oldestPendingCriticalSeconds: number;
+    readonly lastSuccessWarningSeconds: number;
+    readonly lastSuccessCriticalSeconds: number;
+  };
+  readonly kafka: {
+    readonly enabled: boolean;
+    readonly bootstrapServers: readonly string[];
+    readonly topic: string;
+    readonly producerConfig: Readonly<Record<string, string>>;
+  };
+  readonly detailedLogging: boolean;
+}
+
+export type SourceKind = 'default' | 'file' | 'environment' | 'flag' | 'derived';
+
+export interface ValueSource {
+  readonly kind: SourceKind;
+  /** The file path, environment variable name or flag, for messages. */
+  readonly name: string;
+}
+
+export interface Resolved {
+  readonly value: unknown;
+  readonly source: ValueSource;
+}

@@ -1,0 +1,170 @@
+// Rows → the central API's events (SPEC §5). Business columns are outside input written by the
+// POS: each is checked, and a row that cannot be represented faithfully is reported, not sent.
+// Money stays the stored decimal text, never a binary float.
+
+import type { Entity, InventoryRow, SqlValue, TransactionRow } from './rows.js';
+import { dbTimeToIso } from './time.js';
+
+export interface TransactionEvent {
+  readonly id: string;
+  readonly entity: 'transaction';
+  readonly storeId: string;
+  readonly productId: string;
+  readonly type: string;
+  readonly occurredAt: string;
+  readonly transactionId: string;
+  readonly quantity: number;
+  readonly unitPrice: string;
+  readonly totalAmount: string;
+  readonly reference: string | null;
+  readonly notes: string | null;
+  readonly metadata: string | null;
+}
+
+export interface InventoryEvent {
+  readonly id: string;
+  readonly entity: 'inventory';
+  readonly storeId: string;
+  readonly productId: string;
+  readonly type: string;
+  readonly occurredAt: string;
+  readonly previousStock: number;
+  readonly newStock: number;
+  readonly quantityChange: number;
+  readonly reason: string | null;
+  readonly transactionId: string | null;
+}
+
+export type CentralEvent = TransactionEvent | InventoryEvent;
+
+/** The seed's one-row payload, for Sync.ApiFormat = "single". */
+export interface SinglePayload {
+  readonly transactionId: string | null;
+  readonly storeId: string;
+  readonly type: string;
+  readonly timestamp: string;
+  readonly productId: string;
+  readonly quantity: number;
+  readonly price: number;
+}
+
+export type Mapped<T> = { ok: true; value: T } | { ok: false; id: string; error: string };
+
+const DECIMAL = /^-?\d{1,18}(\.\d{1,10})?$/;
+
+class BadColumn extends Error {}
+
+function str(row: object, column: string, value: SqlValue): string {
+  if (typeof value === 'string' && value.trim() !== '') return value;
+  throw new BadColumn(`${column} is ${describe(value)}, expected text`);
+}
+
+function optStr(column: string, value: SqlValue): string | null {
+  if (value === null || typeof value === 'string') return value;
+  throw new BadColumn(`${column} is ${describe(value)}, expected text or NULL`);
+}
+
+function int(column: string, value: SqlValue): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+  if (typeof value === 'bigint' && value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)) return Number(value);
+  throw new BadColumn(`${column} is ${describe(value)}, expected an integer`);
+}
+
+function money(column: string, value: SqlValue): string {
+  // EF Core stores decimals as TEXT; a number here means a POS wrote a float: refuse to guess.
+  if (typeof value === 'string' && DECIMAL.test(value)) return value;
+  throw new BadColumn(`${column} is ${describe(value)}, expected decimal text like "12.50"`);
+}
+
+function time(column: string, value: SqlValue): string {
+  const iso = typeof value === 'string' ? dbTimeToIso(value) : undefined;
+  if (iso) return iso;
+  throw new BadColumn(`${column} is ${describe(value)}, expected a UTC datetime 'yyyy-MM-dd HH:mm:ss.FFFFFFF'`);
+}
+
+function describe(value: SqlValue): string {
+  if (value === null) return 'NULL';
+  if (Buffer.isBuffer(value)) return 'a BLOB';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return String(value);
+}
+
+function rowId(value: SqlValue): string {
+  return typeof value === 'string' ? value : String(value);
+}
+
+function guard<T>(id: SqlValue, build: () => T): Mapped<T> {
+  try {
+    if (typeof id !== 'string' || id === '') throw new BadColumn(`Id is ${describe(id)}, expected text`);
+    return { ok: true, value: build() };
+  } catch (err) {
+    if (err instanceof BadColumn) return { ok: false, id: rowId(id), error: `invalid row: ${err.message}` };
+    throw err;
+  }
+}
+
+export function transactionEvent(row: TransactionRow): Mapped<TransactionEvent> {
+  return guard(row.Id, () => ({
+    id: row.Id as string,
+    entity: 'transaction' as const,
+    storeId: str(row, 'StoreId', row.StoreId),
+    productId: str(row, 'ProductId', row.ProductId),
+    type: str(row, 'TransactionType', row.TransactionType),
+    occurredAt: time('TransactionDate', row.TransactionDate),
+    transactionId: str(row, 'TransactionId', row.TransactionId),
+    quantity: int('Quantity', row.Quantity),
+    unitPrice: money('UnitPrice', row.UnitPrice),
+    totalAmount: money('TotalAmount', row.TotalAmount),
+    reference: optStr('Reference', row.Reference),
+    notes: optStr('Notes', row.Notes),
+    metadata: optStr('Metadata', row.Metadata),
+  }));
+}
+
+export function inventoryEvent(row: InventoryRow): Mapped<InventoryEvent> {
+  return guard(row.Id, () => {
+    const previousStock = int('PreviousStock', row.PreviousStock);
+    const newStock = int('NewStock', row.NewStock);
+    return {
+      id: row.Id as string,
+      entity: 'inventory' as const,
+      storeId: str(row, 'StoreId', row.StoreId),
+      productId: str(row, 'ProductId', row.ProductId),
+      type: str(row, 'UpdateType', row.UpdateType),
+      occurredAt: time('UpdateDate', row.UpdateDate),
+      previousStock,
+      newStock,
+      quantityChange: newStock - previousStock,
+      reason: optStr('Reason', row.Reason),
+      transactionId: optStr('TransactionId', row.TransactionId),
+    };
+  });
+}
+
+export function toEvent(entity: Entity, row: TransactionRow | InventoryRow): Mapped<CentralEvent> {
+  return entity === 'transaction' ? transactionEvent(row as TransactionRow) : inventoryEvent(row as InventoryRow);
+}
+
+/** The seed's payload: numbers as the seed sends them (its decimals become JSON numbers). */
+export function singlePayload(event: CentralEvent): SinglePayload {
+  if (event.entity === 'transaction') {
+    return {
+      transactionId: event.transactionId,
+      storeId: event.storeId,
+      type: event.type,
+      timestamp: event.occurredAt,
+      productId: event.productId,
+      quantity: event.quantity,
+      price: Number(event.unitPrice),
+    };
+  }
+  return {
+    transactionId: event.transactionId,
+    storeId: event.storeId,
+    type: event.type,
+    timestamp: event.occurredAt,
+    productId: event.productId,
+    quantity: event.quantityChange,
+    price: 0,
+  };
+}

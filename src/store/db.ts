@@ -1,0 +1,96 @@
+// Opening the local database: the folder must exist (it is never created), the file is created
+// only when allowed, WAL and a busy timeout let the POS keep writing while a pass runs (SPEC §4).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import Sqlite, { type Database } from 'better-sqlite3';
+import { ConfigError, LocalIoError } from '../errors.js';
+import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
+
+export interface OpenOptions {
+  readonly path: string;
+  /** Create the file when missing (Sync.AutoCreateDatabase, and only for commands that write). */
+  readonly create: boolean;
+  readonly autoMigrate: boolean;
+  readonly busyTimeoutMs: number;
+  readonly readonly?: boolean;
+}
+
+/** SQLite error codes that mean the file itself is the problem (exit 74), not pos-sync. */
+const LOCAL_IO_CODES = /^SQLITE_(NOTADB|CORRUPT|CANTOPEN|READONLY|IOERR|FULL|PERM|BUSY|LOCKED|AUTH|NOMEM)/;
+
+export function isLocalIoError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (LOCAL_IO_CODES.test(code) || ['ENOENT', 'EACCES', 'EROFS', 'ENOSPC', 'EISDIR', 'EPERM', 'EDQUOT'].includes(code));
+}
+
+/** Wraps SQLite and file-system failures as exit-74 errors with a message a technician can act on. */
+export function asLocalIoError(err: unknown, dbPath: string, doing: string): LocalIoError {
+  const code = String((err as { code?: unknown }).code ?? '');
+  const detail = err instanceof Error ? err.message : String(err);
+  const hints: Record<string, string> = {
+    SQLITE_NOTADB: 'the file is not a SQLite database (corrupt?): restore it from a backup',
+    SQLITE_CORRUPT: 'the database is corrupt: restore it from a backup',
+    SQLITE_READONLY: 'the database is read-only: check its permissions and those of its folder',
+    SQLITE_FULL: 'the disk is full: free some space',
+    SQLITE_BUSY: 'another process holds the database locked: try again later',
+    SQLITE_CANTOPEN: 'check that the path and its permissions are right',
+    ENOSPC: 'the disk is full: free some space',
+  };
+  const hint = Object.entries(hints).find(([k]) => code.startsWith(k))?.[1];
+  return new LocalIoError(`cannot ${doing} ${dbPath}: ${detail}`, { cause: err, ...(hint ? { hint } : {}) });
+}
+
+export function openDatabase(options: OpenOptions): Database {
+  const file = options.path;
+  const folder = path.dirname(file);
+  if (!fs.existsSync(folder)) {
+    throw new LocalIoError(`database folder ${folder} does not exist`, { hint: 'create it, or point --db / Database.ConnectionString at the right place' });
+  }
+  const exists = fs.existsSync(file);
+  if (!exists && !options.create) {
+    throw new LocalIoError(`database ${file} does not exist`, {
+      hint: 'check --db / Database.ConnectionString (sync and seed create it when Sync.AutoCreateDatabase is true)',
+    });
+  }
+  let db: Database;
+  try {
+    db = new Sqlite(file, { fileMustExist: !options.create, readonly: options.readonly ?? false });
+  } catch (err) {
+    throw asLocalIoError(err, file, 'open the database');
+  }
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.round(options.busyTimeoutMs))}`);
+    // Reading the schema fails at once on a file that is not a database.
+    const version = schemaVersion(db);
+    if (!options.readonly) {
+      const mode = db.pragma('journal_mode', { simple: true }) as string;
+      if (mode.toLowerCase() !== 'wal') db.pragma('journal_mode = WAL');
+      // NORMAL is durable in WAL mode except for the very last transactions on power loss;
+      // a lost "mark synced" only means a re-send, deduplicated by the central.
+      db.pragma('synchronous = NORMAL');
+    }
+    if (version < SCHEMA_VERSION) {
+      if (!options.autoMigrate) {
+        throw new ConfigError(`database ${file} has pos-sync schema version ${version}, this pos-sync needs ${SCHEMA_VERSION}`, {
+          hint: 'set Database.AutoMigrate to true, or migrate it once with a pos-sync that may',
+        });
+      }
+      if (options.readonly) {
+        throw new LocalIoError(`database ${file} has pos-sync schema version ${version}, needs ${SCHEMA_VERSION}, and is opened read-only`, {
+          hint: 'run `pos-sync sync` once to migrate it',
+        });
+      }
+      migrate(db);
+    } else if (version > SCHEMA_VERSION) {
+      throw new LocalIoError(`database ${file} has pos-sync schema version ${version}, newer than this pos-sync knows (${SCHEMA_VERSION})`, {
+        hint: 'upgrade pos-sync',
+      });
+    }
+  } catch (err) {
+    db.close();
+    if (err instanceof ConfigError || err instanceof LocalIoError) throw err;
+    throw asLocalIoError(err, file, 'use the database');
+  }
+  return db;
+}
