@@ -1,0 +1,178 @@
+// SPEC §5's response table, row by row, as a pure function of status, body and Retry-After.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { classifyNetworkError, classifyResponse, parseRejectedList, parseRetryAfter, type Outcome } from '../src/domain/classify.js';
+
+const NOW = Date.parse('2025-10-21T14:00:00.000Z');
+const SENT = new Set(['A', 'B', 'C']);
+
+describe('classifyResponse: every row of the SPEC §5 table', () => {
+  const table: Array<{ status: number; kind: Outcome['kind']; why: string }> = [
+    { status: 200, kind: 'accepted', why: '2xx accepted' },
+    { status: 201, kind: 'accepted', why: '2xx accepted' },
+    { status: 202, kind: 'accepted', why: '2xx accepted' },
+    { status: 204, kind: 'accepted', why: '2xx without a body' },
+    { status: 299, kind: 'accepted', why: 'any 2xx' },
+    { status: 400, kind: 'refused', why: 'content refused: split and isolate' },
+    { status: 422, kind: 'refused', why: 'content refused: split and isolate' },
+    { status: 413, kind: 'tooLarge', why: 'split, not a rejection' },
+    { status: 401, kind: 'credentials', why: 'stop, exit 77' },
+    { status: 403, kind: 'credentials', why: 'stop, exit 77' },
+    { status: 404, kind: 'misconfigured', why: 'wrong endpoint, exit 78' },
+    { status: 405, kind: 'misconfigured', why: 'wrong method, exit 78' },
+    { status: 410, kind: 'misconfigured', why: 'other 4xx' },
+    { status: 415, kind: 'misconfigured', why: 'other 4xx' },
+    { status: 428, kind: 'misconfigured', why: 'other 4xx' },
+    { status: 451, kind: 'misconfigured', why: 'other 4xx' },
+    { status: 408, kind: 'temporary', why: 'request timeout' },
+    { status: 409, kind: 'temporary', why: 'conflict (central busy with the same key)' },
+    { status: 425, kind: 'temporary', why: 'too early' },
+    { status: 429, kind: 'temporary', why: 'rate limited' },
+    { status: 500, kind: 'temporary', why: '5xx' },
+    { status: 502, kind: 'temporary', why: '5xx' },
+    { status: 503, kind: 'temporary', why: '5xx' },
+    { status: 504, kind: 'temporary', why: '5xx' },
+    { status: 599, kind: 'temporary', why: '5xx' },
+    { status: 301, kind: 'misconfigured', why: 'a moved endpoint is fixed in the config, not followed' },
+    { status: 302, kind: 'misconfigured', why: 'redirects are not followed' },
+  ];
+  for (const row of table) {
+    test(`${row.status} → ${row.kind} (${row.why})`, () => {
+      const outcome = classifyResponse(row.status, '', null, SENT, NOW);
+      assert.equal(outcome.kind, row.kind);
+      if (outcome.kind !== 'accepted') assert.match(outcome.error, new RegExp(`^HTTP ${row.status}`));
+    });
+  }
+
+  test('a connection error or timeout is temporary with no status', () => {
+    assert.deepEqual(classifyNetworkError('cannot reach http://x: ECONNRESET'), {
+      kind: 'temporary',
+      status: null,
+      error: 'cannot reach http://x: ECONNRESET',
+      retryAfterMs: null,
+    });
+  });
+
+  test('the error carries a short, one-line snippet of the body', () => {
+    const outcome = classifyResponse(422, `{"error":\n  "quantity must be\twhole"}${' x'.repeat(500)}`, null, SENT, NOW);
+    assert.equal(outcome.kind, 'refused');
+    assert.ok(outcome.kind === 'refused' && !outcome.error.includes('\n'));
+    assert.ok(outcome.kind === 'refused' && outcome.error.startsWith('HTTP 422: {"error": "quantity must be whole"}'));
+    assert.ok(outcome.kind === 'refused' && outcome.error.length <= 'HTTP 422: '.length + 200);
+  });
+
+  test('Retry-After is read for temporary answers only', () => {
+    const t = classifyResponse(429, '', '7', SENT, NOW);
+    assert.deepEqual(t.kind === 'temporary' && t.retryAfterMs, 7000);
+    const t503 = classifyResponse(503, '', 'Tue, 21 Oct 2025 14:00:30 GMT', SENT, NOW);
+    assert.deepEqual(t503.kind === 'temporary' && t503.retryAfterMs, 30_000);
+    assert.equal(classifyResponse(200, '{}', '7', SENT, NOW).kind, 'accepted');
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const table: Array<{ header: string | null; ms: number | null; why: string }> = [
+    { header: null, ms: null, why: 'absent' },
+    { header: '0', ms: 0, why: 'zero seconds' },
+    { header: '5', ms: 5000, why: 'seconds' },
+    { header: ' 120 ', ms: 120_000, why: 'seconds with spaces' },
+    { header: 'Tue, 21 Oct 2025 14:01:00 GMT', ms: 60_000, why: 'HTTP-date in the future' },
+    { header: 'Tue, 21 Oct 2025 13:59:00 GMT', ms: 0, why: 'HTTP-date in the past waits nothing' },
+    { header: 'Tuesday, 21-Oct-25 14:00:10 GMT', ms: 10_000, why: 'obsolete RFC 850 date' },
+    { header: '', ms: null, why: 'empty' },
+    { header: 'soon', ms: null, why: 'garbage' },
+    { header: '1.5', ms: null, why: 'fractional seconds are not allowed (and not a date)' },
+    { header: '-5', ms: null, why: 'negative seconds' },
+    { header: '2025', ms: 2_025_000, why: 'a whole number is seconds, never a year' },
+    { header: 'Mon, 99 Foo 2025 25:61:61 GMT', ms: null, why: 'a broken date' },
+  ];
+  for (const row of table) {
+    test(`${JSON.stringify(row.header)} → ${row.ms} (${row.why})`, () => {
+      assert.equal(parseRetryAfter(row.header, NOW), row.ms);
+    });
+  }
+});
+
+describe('a 2xx with a rejected list', () => {
+  test('refuses exactly the listed ids that were sent, with their error', () => {
+    const outcome = classifyResponse(200, JSON.stringify({ accepted: 2, rejected: [{ id: 'B', error: 'unknown product' }] }), null, SENT, NOW);
+    assert.deepEqual(outcome, { kind: 'accepted', rejected: [{ id: 'B', error: 'unknown product' }] });
+  });
+
+  const malformed: Array<{ body: string; why: string }> = [
+    { body: '', why: 'empty body (204)' },
+    { body: '<html>OK</html>', why: 'not JSON' },
+    { body: '{"accepted": 3, "rejec', why: 'cut off' },
+    { body: '[{"id":"A","error":"x"}]', why: 'an array, not an object' },
+    { body: '{"rejected": "A"}', why: 'rejected is a string' },
+    { body: '{"rejected": {"id": "A"}}', why: 'rejected is an object' },
+    { body: '{"rejected": null}', why: 'rejected is null' },
+    { body: '{"rejected": [null, "A", 12, ["A"], {"error": "no id"}, {"id": 12}, {"id": ""}]}', why: 'no usable item' },
+    { body: '{"rejected": [{"id": "Z", "error": "not in this batch"}]}', why: 'an id that was not sent' },
+    { body: '{"rejected": [{"id": "a", "error": "wrong case"}]}', why: 'ids are compared exactly' },
+    { body: '{"Rejected": [{"id": "A"}]}', why: 'the key is case-sensitive' },
+  ];
+  for (const m of malformed) {
+    test(`malformed (${m.why}) penalises no row`, () => {
+      assert.deepEqual(classifyResponse(200, m.body, null, SENT, NOW), { kind: 'accepted', rejected: [] });
+    });
+  }
+
+  test('mixed good and bad items: only the good ones that were sent count, each once', () => {
+    const body = JSON.stringify({
+      rejected: [null, { id: 'NOT-SENT', error: 'x' }, { id: 'C' }, { id: 'A', error: 42 }, { id: 'C', error: 'again' }, { id: 'A', error: '' }],
+    });
+    assert.deepEqual(parseRejectedList(body, SENT), [
+      { id: 'C', error: 'rejected by the central API' },
+      { id: 'A', error: 'rejected by the central API' },
+    ]);
+  });
+
+  test('a huge error text is cut to 500 characters', () => {
+    const [r] = parseRejectedList(JSON.stringify({ rejected: [{ id: 'A', error: 'e'.repeat(10_000) }] }), SENT);
+    assert.equal(r?.error.length, 500);
+  });
+
+  test('leading whitespace before the object is fine', () => {
+    assert.deepEqual(parseRejectedList('\n  {"rejected":[{"id":"A","error":"bad"}]}', SENT), [{ id: 'A', error: 'bad' }]);
+  });
+});
+
+describe('classification properties', () => {
+  const kinds = new Set(['accepted', 'refused', 'tooLarge', 'credentials', 'misconfigured', 'temporary']);
+
+  test('any status maps to exactly one outcome, and temporary is never a 2xx', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: 599 }), fc.string(), fc.option(fc.string(), { nil: null }), (status, body, retryAfter) => {
+        const outcome = classifyResponse(status, body, retryAfter, SENT, NOW);
+        assert.ok(kinds.has(outcome.kind));
+        const is2xx = status >= 200 && status < 300;
+        assert.equal(outcome.kind === 'accepted', is2xx);
+        if (is2xx) assert.notEqual(outcome.kind, 'temporary');
+        if (status >= 500) assert.equal(outcome.kind, 'temporary');
+        if (outcome.kind === 'temporary') assert.ok(outcome.retryAfterMs === null || outcome.retryAfterMs >= 0);
+      }),
+      { seed: 20251021, numRuns: 2000 },
+    );
+  });
+
+  test('a rejected list never names a row that was not sent', () => {
+    const id = fc.constantFrom('A', 'B', 'C', 'D', 'E', '', 'a');
+    const item = fc.oneof(
+      fc.record({ id, error: fc.oneof(fc.string(), fc.integer()) }),
+      fc.record({ id: fc.integer() }),
+      fc.constant(null),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(fc.array(item), (items) => {
+        const rejected = parseRejectedList(JSON.stringify({ rejected: items }), SENT);
+        for (const r of rejected) assert.ok(SENT.has(r.id));
+        assert.equal(new Set(rejected.map((r) => r.id)).size, rejected.length);
+      }),
+      { seed: 7, numRuns: 1000 },
+    );
+  });
+});
