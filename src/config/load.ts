@@ -23,10 +23,31 @@ export interface LoadInput {
 
 const MODULE_NAME = 'pos-sync';
 
+/**
+ * SPEC §3's places, in cosmiconfig's order. Its defaults leave out pos-sync.config.{json,yaml,yml}
+ * (and include .ts files, which would need a TypeScript loader at run time).
+ */
+const SEARCH_PLACES = [
+  'package.json',
+  `.${MODULE_NAME}rc`,
+  `.${MODULE_NAME}rc.json`,
+  `.${MODULE_NAME}rc.yaml`,
+  `.${MODULE_NAME}rc.yml`,
+  `.${MODULE_NAME}rc.js`,
+  `.${MODULE_NAME}rc.cjs`,
+  `.${MODULE_NAME}rc.mjs`,
+  `${MODULE_NAME}.config.json`,
+  `${MODULE_NAME}.config.yaml`,
+  `${MODULE_NAME}.config.yml`,
+  `${MODULE_NAME}.config.js`,
+  `${MODULE_NAME}.config.cjs`,
+  `${MODULE_NAME}.config.mjs`,
+];
+
 async function readConfigFile(input: LoadInput): Promise<{ path: string; content: unknown } | null> {
   const explicit = input.flags.config ?? (input.env['POS_SYNC_CONFIG'] || undefined);
   const { cosmiconfig } = await import('cosmiconfig');
-  const explorer = cosmiconfig(MODULE_NAME, { searchStrategy: 'global', cache: false });
+  const explorer = cosmiconfig(MODULE_NAME, { searchStrategy: 'global', searchPlaces: SEARCH_PLACES, cache: false });
   try {
     if (explicit !== undefined) {
       const file = path.resolve(input.cwd, explicit);
