@@ -180,7 +180,11 @@ class KafkajsPublisher implements EventPublisher {
     this.assertOpen();
     const budget = Math.min(timeoutMs, this.opts.deadline - this.now());
     if (budget < MIN_ATTEMPT_MS) throw new KafkaUnavailableError('no time left to check Kafka');
-    await this.bounded(this.connect(), budget);
+    try {
+      await this.bounded(this.connect(), budget);
+    } catch (e) {
+      throw toUnavailable(e, this.secrets);
+    }
   }
 
   close(): Promise<void> {

@@ -15,6 +15,8 @@
 #   KAFKA_RUN_DIR          data, logs and pid file (.cache/kafka/run-<port>)
 #   KAFKA_START_TIMEOUT    seconds to wait for "Kafka Server started" (90)
 #   KAFKA_HEAP_OPTS        JVM heap flags (-Xmx512m -Xms256m)
+#   KAFKA_LOG_LEVEL        broker log level in $KAFKA_RUN_DIR/server.log (WARN)
+#   KAFKA_FRESH=1          wipe the broker's data (all topics) on start
 set -euo pipefail
 
 # 4.x brokers need Java 17+; kafkajs 2.2.4 still speaks to them (checked by test/kafka-*.test.ts).
@@ -23,7 +25,10 @@ KAFKA_PORT="${KAFKA_PORT:-39092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-39093}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
+KAFKA_LOG_LEVEL="${KAFKA_LOG_LEVEL:-WARN}"
 DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+# C1 only and the serial GC: start-up CPU matters more than peak throughput on a shared 2-core box.
+JAVA_TOOL_FLAGS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Djava.awt.headless=true"
 
 PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE_DIR="$PROJECT_DIR/.cache/kafka/$KAFKA_VERSION"
@@ -141,7 +146,7 @@ appender.file.name = FILE
 appender.file.fileName = $SERVER_LOG
 appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
+rootLogger.level = $KAFKA_LOG_LEVEL
 rootLogger.appenderRef.file.ref = FILE
 logger.raftserver.name = kafka.server.KafkaRaftServer
 logger.raftserver.level = INFO
@@ -149,15 +154,22 @@ LOG
 }
 
 format_storage() {
-  # A fresh log dir per start: tests create topics with unique names, and old data would only
-  # slow recovery. A random cluster id (22 url-safe base64 chars = 16 bytes) per format.
+  # Formatting costs a JVM start, so a formatted log dir is kept across stop/start as long as
+  # the broker config it was formatted for is unchanged. Tests use unique topic names, so old
+  # topics do no harm; KAFKA_FRESH=1 wipes them anyway.
+  local stamp="$RUN_DIR/data/.formatted-for.properties"
+  if [[ "${KAFKA_FRESH:-0}" != 1 && -f "$stamp" ]] && cmp -s "$stamp" "$RUN_DIR/server.properties"; then
+    return 0
+  fi
   rm -rf "$RUN_DIR/data"
+  # A random cluster id: 16 bytes as 22 url-safe base64 characters, as Kafka writes them.
   local cluster_id
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-  java -cp "$LIBS_DIR/*" -Dlog4j2.configurationFile="$RUN_DIR/log4j2.properties" \
+  java $JAVA_TOOL_FLAGS -cp "$LIBS_DIR/*" -Dlog4j2.configurationFile="$RUN_DIR/log4j2.properties" \
     kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN_DIR/server.properties" \
     >"$RUN_DIR/format.log" 2>&1 \
     || { cat "$RUN_DIR/format.log" >&2; die "formatting the KRaft storage failed"; }
+  cp "$RUN_DIR/server.properties" "$stamp"
 }
 
 wait_until_started() {
@@ -196,10 +208,10 @@ start() {
   format_storage
   : >"$SERVER_LOG"
   # setsid: the broker must outlive this script and not get the caller's terminal signals.
-  setsid java $KAFKA_HEAP_OPTS -XX:+UseSerialGC -Djava.awt.headless=true \
+  setsid java $KAFKA_HEAP_OPTS $JAVA_TOOL_FLAGS \
     -Dlog4j2.configurationFile="$RUN_DIR/log4j2.properties" \
     -cp "$LIBS_DIR/*" kafka.Kafka "$RUN_DIR/server.properties" \
-    </dev/null >"$CONSOLE_LOG" 2>&1 &
+    </dev/null >"$CONSOLE_LOG" 2>&1 9>&- &
   pid=$!
   printf '%s\n' "$pid" >"$PID_FILE"
   wait_until_started "$pid"

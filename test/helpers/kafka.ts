@@ -1,0 +1,103 @@
+// Tests that need a real Kafka broker ask for one here. Locally a missing broker skips them
+// visibly; in CI it fails them, because a skipped integration test there is a silent hole.
+
+import net from 'node:net';
+import type { TestContext } from 'node:test';
+
+export const DEFAULT_TEST_BROKERS = '127.0.0.1:39092';
+const START_HINT = 'bash test/kafka/broker.sh start';
+
+/** The brokers from KAFKA_TEST_BROKERS (default 127.0.0.1:39092), or undefined when the test was skipped. */
+export async function kafkaBrokerOrSkip(t: TestContext): Promise<string[] | undefined> {
+  const brokers = (process.env.KAFKA_TEST_BROKERS ?? DEFAULT_TEST_BROKERS)
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '');
+  const first = brokers[0] ?? DEFAULT_TEST_BROKERS;
+  if (await reachable(first, 1_000)) return brokers;
+  if (process.env.CI === 'true') {
+    throw new Error(`no Kafka broker at ${first}: CI must start the broker: ${START_HINT}`);
+  }
+  t.skip(`no Kafka broker at ${first}: run ${START_HINT}`);
+  return undefined;
+}
+
+/** True when a TCP connection to host:port opens within timeoutMs. */
+export function reachable(hostPort: string, timeoutMs: number): Promise<boolean> {
+  const colon = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, colon);
+  const port = Number(hostPort.slice(colon + 1));
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** A topic name no other test (or earlier run against the same broker) has used. */
+export function uniqueTopic(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export interface ConsumedMessage {
+  readonly partition: number;
+  readonly key: string | undefined;
+  readonly value: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * Reads a topic from the beginning with a fresh consumer group until `expected` messages came
+ * (then lingers `settleMs` to catch extra, duplicate ones) or `timeoutMs` passed.
+ */
+export async function consumeTopic(
+  brokers: string[],
+  topic: string,
+  options: { expected: number; timeoutMs: number; settleMs?: number },
+): Promise<ConsumedMessage[]> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const kafka = new Kafka({ brokers, clientId: 'pos-sync-test-consumer', logLevel: logLevel.NOTHING });
+  // Short fetch waits: the test waits for a handful of messages, not for throughput.
+  const consumer = kafka.consumer({ groupId: `${topic}-reader`, maxWaitTimeInMs: 200, retry: { retries: 10, maxRetryTime: 1_000 } });
+  const received: ConsumedMessage[] = [];
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await new Promise<void>((resolve) => {
+      const giveUp = setTimeout(resolve, options.timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          const headers: Record<string, string> = {};
+          for (const [name, value] of Object.entries(message.headers ?? {})) {
+            if (value !== undefined) headers[name] = value.toString();
+          }
+          received.push({ partition, key: message.key?.toString(), value: message.value?.toString(), headers });
+          if (received.length === options.expected) {
+            clearTimeout(giveUp);
+            setTimeout(resolve, options.settleMs ?? 500);
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return received;
+}
+
+/** Creates a topic with `partitions` partitions (replication 1: the test broker is one node). */
+export async function createTopic(brokers: string[], topic: string, partitions: number): Promise<void> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const admin = new Kafka({ brokers, clientId: 'pos-sync-test-admin', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
