@@ -1,0 +1,873 @@
+// The reference central store API: SPEC §5 seen from the central's side, with fault injection,
+// for the demo, the integration and end-to-end tests, the benchmark and the torture tests.
+// Import startCentral() to run it in-process, or run this file as a program (see README.md).
+// It only ever listens on 127.0.0.1.
+
+import http from 'node:http';
+import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import {
+  decideFault,
+  FaultsError,
+  mergeFaults,
+  NO_FAULTS,
+  retryAfterHeader,
+  seededRandom,
+  type FaultAction,
+  type Faults,
+  type FaultsUpdate,
+} from './faults.js';
+import { CentralStore } from './store.js';
+import { checkBatchEvent, checkSingleEvent } from './validate.js';
+
+export { NO_FAULTS, type Faults, type FaultsUpdate, type ScriptStep } from './faults.js';
+
+export const EVENTS_PATH = '/api/inventory/events';
+export const HEALTH_PATH = '/health';
+const HOST = '127.0.0.1';
+
+export interface CentralOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** SQLite file for the accepted events; `:memory:` (the default) keeps them in memory. */
+  dbPath?: string;
+  /** Faults from the start; setFaults() changes them later. */
+  faults?: FaultsUpdate;
+  /** Seed of the random source that picks faults (default 1). */
+  seed?: number;
+  /** A larger request body gets 413 (default 64 MiB). */
+  maxBodyBytes?: number;
+  /** How many recent requests requests() remembers (default 1000). */
+  requestLogSize?: number;
+  /** Clock for Retry-After dates and receipt times (default Date.now). */
+  now?: () => number;
+  /** Called once per answered POST (the program's --verbose uses it). */
+  onRequest?: (record: RequestRecord) => void;
+}
+
+/** What the central saw of one request. Secrets are never kept: only a token's fingerprint. */
+export interface RequestRecord {
+  readonly seq: number;
+  readonly at: string;
+  readonly method: string;
+  readonly path: string;
+  /** The status answered, or what happened instead; null while a slow answer is pending. */
+  status: number | 'dropped' | 'hung' | null;
+  /** The injected fault that decided the answer, or null. */
+  fault: string | null;
+  readonly idempotencyKey: string | null;
+  readonly storeId: string | null;
+  readonly contentType: string | null;
+  readonly authorization: 'none' | 'bearer' | 'other';
+  /** sha256 of the bearer token, first 16 hex digits (see tokenFingerprint()). */
+  readonly tokenFingerprint: string | null;
+  /** Whether the bearer token equals requireToken; null when no token is required. */
+  readonly tokenMatched: boolean | null;
+  /** Every request header, lower-case; the Authorization value is replaced by "[redacted]". */
+  readonly headers: Readonly<Record<string, string>>;
+  bodyBytes: number;
+  format: 'batch' | 'single' | null;
+  /** Event ids in the body, when it got as far as being parsed. */
+  ids: readonly string[] | null;
+}
+
+export interface StoredEvent {
+  readonly id: string;
+  /** How many accepted requests carried this id (1 = never repeated). */
+  readonly receipts: number;
+  readonly event: unknown;
+  readonly receivedAt: string;
+  readonly format: 'batch' | 'single';
+  readonly idempotencyKey: string | null;
+  readonly storeHeader: string | null;
+}
+
+export interface CentralStats {
+  /** POSTs to the events endpoint, whatever the answer. */
+  posts: number;
+  healthChecks: number;
+  /** POST answers by status ("200", "503"…), plus "dropped" and "hung". */
+  byStatus: Record<string, number>;
+  /** Event receipts in accepted requests, repeats included. */
+  eventsReceived: number;
+  /** Distinct ids stored. */
+  eventsStored: number;
+  /** Receipts of an id the central already had (a re-send after a lost answer). */
+  duplicateReceipts: number;
+  /** Ids received more than once. */
+  duplicateIds: number;
+  /** Events refused, by 422 or in a `rejected` list. */
+  eventsRejected: number;
+  emptyBatches: number;
+  missingIdempotencyKey: number;
+  missingStoreHeader: number;
+  /** One Idempotency-Key seen with two different sets of ids. */
+  idempotencyKeyConflicts: number;
+  /** One set of ids seen under two different Idempotency-Keys. */
+  idempotencyKeyChanges: number;
+  lastRequest: RequestRecord | null;
+  faults: Faults;
+}
+
+export interface RunningCentral {
+  /** http://127.0.0.1:PORT, the base for pos-sync's --central-url. */
+  readonly url: string;
+  readonly port: number;
+  readonly eventsUrl: string;
+  readonly healthUrl: string;
+  close(): Promise<void>;
+  /** Changes some faults (the rest stay); `seed` restarts the random sequence. Returns them all. */
+  setFaults(update: FaultsUpdate): Faults;
+  /** Back to the faults the central started with. */
+  resetFaults(): Faults;
+  faults(): Faults;
+  stats(): CentralStats;
+  /** Distinct ids stored, in the order they first arrived. */
+  receivedIds(): string[];
+  /** Receipts per id (accepted requests only). */
+  receipts(): ReadonlyMap<string, number>;
+  /** Ids received more than once. */
+  duplicateIds(): string[];
+  /** The stored events, in arrival order. */
+  events(offset?: number, limit?: number): StoredEvent[];
+  /** The most recent requests to the events endpoint, oldest first. */
+  requests(limit?: number): RequestRecord[];
+  /** Forgets stored events, receipts, counters and the request log; faults stay. */
+  reset(): void;
+}
+
+/** The fingerprint the central records for a bearer token, so tests can compare without it. */
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 16);
+}
+
+interface Rejection {
+  id: string | null;
+  index: number;
+  error: string;
+}
+
+class Central {
+  private faultsNow: Faults;
+  private readonly startFaults: Faults;
+  private random: () => number;
+  private readonly store: CentralStore;
+  private receiptsById: Map<string, number>;
+  private readonly keyToIds = new Map<string, string>();
+  private readonly idsToKey = new Map<string, string>();
+  private log: RequestRecord[] = [];
+  private requestSeq = 0;
+  private counters = emptyCounters();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** faultsNow.refuseIds as a set, rebuilt whenever the faults change. */
+  private refuseSet: ReadonlySet<string>;
+  readonly server: http.Server;
+  private closed = false;
+
+  constructor(private readonly options: Required<Omit<CentralOptions, 'onRequest' | 'faults' | 'port'>> & Pick<CentralOptions, 'onRequest' | 'faults'>) {
+    this.startFaults = mergeFaults(NO_FAULTS, options.faults ?? {});
+    this.faultsNow = this.startFaults;
+    this.refuseSet = new Set(this.startFaults.refuseIds);
+    this.random = seededRandom(options.faults?.seed ?? options.seed);
+    this.store = new CentralStore(options.dbPath);
+    this.receiptsById = this.store.loadReceipts();
+    this.counters.eventsStored = this.receiptsById.size;
+    for (const count of this.receiptsById.values()) {
+      this.counters.eventsReceived += count;
+      if (count > 1) {
+        this.counters.duplicateIds++;
+        this.counters.duplicateReceipts += count - 1;
+      }
+    }
+    this.server = http.createServer((req, res) => {
+      this.route(req, res).catch((error: unknown) => this.internalError(res, error));
+    });
+  }
+
+  // --- routing ---
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://central');
+    if (url.pathname === EVENTS_PATH) {
+      if (req.method === 'POST') return this.postEvents(req, res, url.pathname);
+      return sendJson(res, 405, { error: `use POST on ${EVENTS_PATH}` }, { allow: 'POST' });
+    }
+    if (url.pathname === HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) return this.health(res);
+    if (url.pathname.startsWith('/_admin/')) return this.admin(req, res, url);
+    return sendJson(res, 404, { error: `no route ${req.method ?? ''} ${url.pathname}` });
+  }
+
+  private health(res: http.ServerResponse): void {
+    this.counters.healthChecks++;
+    if (this.faultsNow.down) return sendJson(res, 503, { status: 'down' });
+    if (this.faultsNow.hangHealth) return; // never answered; close() ends the connection
+    sendJson(res, 200, { status: 'ok' });
+  }
+
+  // --- the events endpoint ---
+
+  private async postEvents(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
+    const record = this.newRecord(req, path);
+    this.counters.posts++;
+    const body = await readBody(req, this.options.maxBodyBytes);
+    if (body === null) {
+      return this.answer(record, res, 0, 413, { error: `body larger than ${this.options.maxBodyBytes} bytes` }, { connection: 'close' });
+    }
+    record.bodyBytes = body.length;
+    const decision = this.decide();
+    const { action, delayMs } = decision;
+    if (action.kind === 'status') {
+      record.fault = action.fault;
+      const headers: Record<string, string> = {};
+      const retryAfter = action.status === 429 ? retryAfterHeader(this.faultsNow, this.options.now()) : null;
+      if (retryAfter !== null) headers['retry-after'] = retryAfter;
+      return this.answer(record, res, delayMs, action.status, { error: `injected ${action.fault} fault` }, headers);
+    }
+    if (action.kind === 'hang') return this.hang(record);
+    if (action.kind === 'drop' && !action.afterStore) return this.drop(record, res, delayMs, 'drop');
+
+    // Decoded once: parsed here and, on the common path, stored as it is.
+    const text = body.toString('utf8');
+    const checked = this.checkRequest(req, text);
+    if (!checked.ok) return this.answer(record, res, delayMs, checked.status, checked.body);
+    const outcome = Array.isArray(checked.parsed)
+      ? this.acceptBatch(record, checked.parsed, text)
+      : this.acceptSingle(record, checked.parsed as Record<string, unknown>, text);
+    if (outcome.status !== 200) return this.answer(record, res, delayMs, outcome.status, outcome.body);
+    this.afterStore(record, res, delayMs, action, outcome.body);
+  }
+
+  /** Draws twice for every request that gets here, so faults follow the seed and the count. */
+  private decide(): { action: FaultAction; delayMs: number } {
+    const decision = decideFault(this.faultsNow, this.random(), this.random());
+    if (decision.scripted) this.faultsNow = Object.freeze({ ...this.faultsNow, script: this.faultsNow.script.slice(1) });
+    return decision;
+  }
+
+  /** Authorisation, content type and JSON shape; the parsed body when it may be processed. */
+  private checkRequest(
+    req: http.IncomingMessage,
+    text: string,
+  ): { ok: true; parsed: object } | { ok: false; status: number; body: unknown } {
+    // Judged against the token required now, not when the request arrived.
+    const required = this.faultsNow.requireToken;
+    if (required !== null && bearerToken(req) !== required) {
+      return { ok: false, status: 401, body: { error: 'missing or wrong Authorization: Bearer token' } };
+    }
+    const contentType = req.headers['content-type'] ?? '';
+    if (!/^application\/json\b/i.test(contentType)) {
+      return { ok: false, status: 415, body: { error: `Content-Type must be application/json, got "${contentType}"` } };
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return { ok: false, status: 400, body: { error: 'body is not JSON' } };
+    }
+    if (typeof parsed !== 'object' || parsed === null) {
+      return { ok: false, status: 400, body: { error: 'body must be a JSON array of events or one event object' } };
+    }
+    return { ok: true, parsed };
+  }
+
+  private acceptBatch(record: RequestRecord, events: unknown[], text: string): { status: number; body: unknown } {
+    record.format = 'batch';
+    const ids = events.map((event) => idOf(event));
+    record.ids = ids.filter((id): id is string => id !== null);
+    const faults = this.faultsNow;
+    if (record.idempotencyKey === null) this.counters.missingIdempotencyKey++;
+    else this.trackIdempotencyKey(record.idempotencyKey, record.ids);
+    if (faults.maxBatch !== null && events.length > faults.maxBatch) {
+      return { status: 413, body: { error: `batch of ${events.length} events is larger than the limit of ${faults.maxBatch}` } };
+    }
+    if (events.length === 0) this.counters.emptyBatches++;
+    const rejected = this.findRejections(events, ids);
+    if (rejected.length > 0 && (!faults.partialRejects || rejected.some((r) => r.id === null))) {
+      this.counters.eventsRejected += rejected.length;
+      return { status: 422, body: { error: `${rejected.length} of ${events.length} events refused`, rejected } };
+    }
+    this.counters.eventsRejected += rejected.length;
+    const refusedIndexes = new Set(rejected.map((r) => r.index));
+    const accepted = refusedIndexes.size === 0 ? events : events.filter((_, index) => !refusedIndexes.has(index));
+    const acceptedIds = refusedIndexes.size === 0 ? (ids as string[]) : ids.filter((_, index) => !refusedIndexes.has(index)) as string[];
+    const { fresh, repeated } = this.countReceipts(acceptedIds);
+    // The raw body is stored as is when every event in it is new: no re-serialising on the hot path.
+    const eventsJson =
+      fresh.length === 0 ? null : fresh.length === events.length ? text : JSON.stringify(fresh.map((i) => accepted[i]));
+    this.store.record({ receivedAt: new Date(this.options.now()).toISOString(), format: 'batch', idempotencyKey: record.idempotencyKey, storeHeader: record.storeId, eventsJson, repeatedIds: repeated });
+    const answer: Record<string, unknown> = { accepted: accepted.length, duplicates: repeated.length };
+    if (rejected.length > 0) answer['rejected'] = rejected.map((r) => ({ id: r.id, error: r.error }));
+    return { status: 200, body: answer };
+  }
+
+  private findRejections(events: unknown[], ids: ReadonlyArray<string | null>): Rejection[] {
+    const refuse = this.refuseSet;
+    const rejected: Rejection[] = [];
+    for (let index = 0; index < events.length; index++) {
+      const problems = checkBatchEvent(events[index]);
+      const id = ids[index] ?? null;
+      if (problems.length > 0) rejected.push({ id, index, error: problems.join('; ') });
+      else if (refuse.size > 0 && id !== null && refuse.has(id)) rejected.push({ id, index, error: 'refused by the central (refuseIds)' });
+    }
+    return rejected;
+  }
+
+  private acceptSingle(record: RequestRecord, event: Record<string, unknown>, text: string): { status: number; body: unknown } {
+    record.format = 'single';
+    const id = record.idempotencyKey;
+    // In the single format the Idempotency-Key is the only deduplication key there is.
+    if (id === null || id === '') {
+      this.counters.missingIdempotencyKey++;
+      return { status: 428, body: { error: 'a single event needs an Idempotency-Key header (the row id)' } };
+    }
+    record.ids = [id];
+    const problems = checkSingleEvent(event);
+    if (problems.length === 0 && this.refuseSet.has(id)) problems.push('refused by the central (refuseIds)');
+    if (problems.length > 0) {
+      this.counters.eventsRejected++;
+      const error = problems.join('; ');
+      if (this.faultsNow.partialRejects) return { status: 200, body: { accepted: 0, duplicates: 0, rejected: [{ id, error }] } };
+      return { status: 422, body: { error: '1 of 1 events refused', rejected: [{ id, index: 0, error }] } };
+    }
+    const { fresh, repeated } = this.countReceipts([id]);
+    const eventsJson = fresh.length === 1 ? `[${text}]` : null;
+    this.store.record({ receivedAt: new Date(this.options.now()).toISOString(), format: 'single', idempotencyKey: id, storeHeader: record.storeId, eventsJson, repeatedIds: repeated });
+    return { status: 200, body: { accepted: 1, duplicates: repeated.length } };
+  }
+
+  /** Counts one receipt per id; returns the indexes of first receipts and the repeated ids. */
+  private countReceipts(ids: readonly string[]): { fresh: number[]; repeated: string[] } {
+    const fresh: number[] = [];
+    const repeated: string[] = [];
+    const c = this.counters;
+    for (let index = 0; index < ids.length; index++) {
+      const id = ids[index] as string;
+      const seen = this.receiptsById.get(id);
+      if (seen === undefined) {
+        this.receiptsById.set(id, 1);
+        fresh.push(index);
+      } else {
+        this.receiptsById.set(id, seen + 1);
+        repeated.push(id);
+        c.duplicateReceipts++;
+        if (seen === 1) c.duplicateIds++;
+      }
+    }
+    c.eventsReceived += ids.length;
+    c.eventsStored += fresh.length;
+    return { fresh, repeated };
+  }
+
+  /** The key must name one set of ids, and one set of ids must keep its key across retries. */
+  private trackIdempotencyKey(key: string, ids: readonly string[]): void {
+    const signature = createHash('sha1').update(ids.join('\n')).digest('base64');
+    const knownIds = this.keyToIds.get(key);
+    if (knownIds === undefined) this.keyToIds.set(key, signature);
+    else if (knownIds !== signature) this.counters.idempotencyKeyConflicts++;
+    const knownKey = this.idsToKey.get(signature);
+    if (knownKey === undefined) this.idsToKey.set(signature, key);
+    else if (knownKey !== key) this.counters.idempotencyKeyChanges++;
+  }
+
+  /** Faults that strike after the events are stored: the client may not learn that they were. */
+  private afterStore(record: RequestRecord, res: http.ServerResponse, delayMs: number, action: FaultAction, answer: unknown): void {
+    if (action.kind === 'drop') return this.drop(record, res, delayMs, 'drop-after-store');
+    if (action.kind !== 'bad-body') {
+      const status = this.faultsNow.successStatus;
+      return this.answer(record, res, delayMs, status, status === 204 ? undefined : answer);
+    }
+    record.fault = action.body;
+    const text = JSON.stringify(answer);
+    if (action.body === 'truncated') {
+      // Promise the whole body, send half, and cut the connection.
+      return this.later(delayMs, () => {
+        this.finish(record, 200);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.write(text.slice(0, Math.floor(text.length / 2)), () => res.destroy());
+      });
+    }
+    if (action.body === 'not-json') {
+      return this.answer(record, res, delayMs, 200, '<html><body>OK</body></html>');
+    }
+    const malformed = { ...(answer as object), rejected: [null, 'bogus', { error: 'no id' }, { id: 12345 }, { id: 'NOT-IN-THIS-BATCH', error: 'unknown id' }] };
+    return this.answer(record, res, delayMs, 200, malformed);
+  }
+
+  // --- answering ---
+
+  /** Sends `body` (JSON unless already a string; nothing when undefined) after `delayMs`. */
+  private answer(
+    record: RequestRecord,
+    res: http.ServerResponse,
+    delayMs: number,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    this.later(delayMs, () => {
+      this.finish(record, status);
+      if (body === undefined) {
+        res.writeHead(status, headers);
+        res.end();
+      } else {
+        sendJson(res, status, body, headers);
+      }
+    });
+  }
+
+  private drop(record: RequestRecord, res: http.ServerResponse, delayMs: number, fault: string): void {
+    record.fault = fault;
+    this.later(delayMs, () => {
+      this.finish(record, 'dropped');
+      res.socket?.destroy();
+    });
+  }
+
+  private hang(record: RequestRecord): void {
+    record.fault = 'hang';
+    this.finish(record, 'hung'); // close() destroys the connection
+  }
+
+  private later(delayMs: number, send: () => void): void {
+    if (delayMs <= 0) return send();
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      send();
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
+  private finish(record: RequestRecord, status: RequestRecord['status']): void {
+    record.status = status;
+    const key = String(status);
+    this.counters.byStatus[key] = (this.counters.byStatus[key] ?? 0) + 1;
+    this.options.onRequest?.(record);
+  }
+
+  private internalError(res: http.ServerResponse, error: unknown): void {
+    if (res.headersSent || this.closed) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, 500, { error: `reference central bug: ${error instanceof Error ? error.message : String(error)}` });
+  }
+
+  private newRecord(req: http.IncomingMessage, path: string): RequestRecord {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name] = name === 'authorization' ? '[redacted]' : Array.isArray(value) ? value.join(', ') : value;
+    }
+    const authorization = req.headers.authorization;
+    const bearer = bearerToken(req);
+    const required = this.faultsNow.requireToken;
+    const record: RequestRecord = {
+      seq: ++this.requestSeq,
+      at: new Date(this.options.now()).toISOString(),
+      method: req.method ?? '',
+      path,
+      status: null,
+      fault: null,
+      idempotencyKey: headerValue(req, 'idempotency-key'),
+      storeId: headerValue(req, 'x-store-id'),
+      contentType: headerValue(req, 'content-type'),
+      authorization: authorization === undefined ? 'none' : bearer === null ? 'other' : 'bearer',
+      tokenFingerprint: bearer === null ? null : tokenFingerprint(bearer),
+      tokenMatched: required === null ? null : bearer === required,
+      headers,
+      bodyBytes: 0,
+      format: null,
+      ids: null,
+    };
+    if (record.storeId === null) this.counters.missingStoreHeader++;
+    this.log.push(record);
+    if (this.log.length > this.options.requestLogSize) this.log.shift();
+    return record;
+  }
+
+  // --- admin routes (never faulted, no token) ---
+
+  private async admin(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const route = `${req.method ?? ''} ${url.pathname}`;
+    const number = (name: string, fallback: number): number => {
+      const value = Number(url.searchParams.get(name) ?? fallback);
+      return Number.isInteger(value) && value >= 0 ? value : fallback;
+    };
+    switch (route) {
+      case 'GET /_admin/stats':
+        return sendJson(res, 200, this.stats());
+      case 'GET /_admin/faults':
+        return sendJson(res, 200, this.faultsNow);
+      case 'POST /_admin/faults': {
+        const body = await readBody(req, 1 << 20);
+        try {
+          const update = JSON.parse(body?.toString('utf8') ?? 'null') as unknown;
+          return sendJson(res, 200, this.setFaults(update as FaultsUpdate));
+        } catch (error) {
+          return sendJson(res, 400, { error: error instanceof Error ? error.message : String(error) });
+        }
+      }
+      case 'DELETE /_admin/faults':
+        return sendJson(res, 200, this.resetFaults());
+      case 'GET /_admin/events': {
+        const offset = number('offset', 0);
+        const limit = number('limit', 1000);
+        return sendJson(res, 200, { total: this.receiptsById.size, offset, events: this.events(offset, limit) });
+      }
+      case 'GET /_admin/ids':
+        return sendJson(res, 200, { ids: this.receivedIds(), duplicates: Object.fromEntries(this.duplicates()) });
+      case 'GET /_admin/requests':
+        return sendJson(res, 200, { requests: this.requests(number('limit', 100)) });
+      case 'POST /_admin/reset':
+        this.reset();
+        return sendJson(res, 200, { reset: true });
+      default:
+        return sendJson(res, 404, { error: `no admin route ${route}` });
+    }
+  }
+
+  // --- the in-process API behind RunningCentral ---
+
+  setFaults(update: FaultsUpdate): Faults {
+    this.faultsNow = mergeFaults(this.faultsNow, update);
+    this.refuseSet = new Set(this.faultsNow.refuseIds);
+    if (update.seed !== undefined) this.random = seededRandom(update.seed);
+    return this.faultsNow;
+  }
+
+  resetFaults(): Faults {
+    this.faultsNow = this.startFaults;
+    this.refuseSet = new Set(this.faultsNow.refuseIds);
+    return this.faultsNow;
+  }
+
+  faults(): Faults {
+    return this.faultsNow;
+  }
+
+  stats(): CentralStats {
+    return { ...this.counters, byStatus: { ...this.counters.byStatus }, lastRequest: this.log.at(-1) ?? null, faults: this.faultsNow };
+  }
+
+  receivedIds(): string[] {
+    return [...this.receiptsById.keys()];
+  }
+
+  receipts(): ReadonlyMap<string, number> {
+    return this.receiptsById;
+  }
+
+  duplicates(): Array<[string, number]> {
+    return [...this.receiptsById].filter(([, count]) => count > 1);
+  }
+
+  events(offset = 0, limit = -1): StoredEvent[] {
+    return this.store.events(offset, limit).map((row) => ({
+      id: row.id,
+      receipts: this.receiptsById.get(row.id) ?? 1,
+      event: row.event,
+      receivedAt: row.receivedAt,
+      format: row.format,
+      idempotencyKey: row.idempotencyKey,
+      storeHeader: row.storeHeader,
+    }));
+  }
+
+  requests(limit = this.options.requestLogSize): RequestRecord[] {
+    return this.log.slice(-limit);
+  }
+
+  reset(): void {
+    this.store.clear();
+    this.receiptsById = new Map();
+    this.keyToIds.clear();
+    this.idsToKey.clear();
+    this.log = [];
+    this.counters = emptyCounters();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Hung and slow requests and idle keep-alive connections would otherwise hold close() open.
+    this.server.closeAllConnections();
+    await stopped;
+    this.store.close();
+  }
+}
+
+type Counters = Omit<CentralStats, 'lastRequest' | 'faults'>;
+
+function emptyCounters(): Counters {
+  return {
+    posts: 0,
+    healthChecks: 0,
+    byStatus: {},
+    eventsReceived: 0,
+    eventsStored: 0,
+    duplicateReceipts: 0,
+    duplicateIds: 0,
+    eventsRejected: 0,
+    emptyBatches: 0,
+    missingIdempotencyKey: 0,
+    missingStoreHeader: 0,
+    idempotencyKeyConflicts: 0,
+    idempotencyKeyChanges: 0,
+  };
+}
+
+function idOf(event: unknown): string | null {
+  if (typeof event !== 'object' || event === null) return null;
+  const id = (event as { id?: unknown }).id;
+  return typeof id === 'string' && id !== '' ? id : null;
+}
+
+function bearerToken(req: http.IncomingMessage): string | null {
+  const authorization = req.headers.authorization;
+  if (authorization === undefined) return null;
+  return /^Bearer\s+(.+)$/i.exec(authorization)?.[1] ?? null;
+}
+
+function headerValue(req: http.IncomingMessage, name: string): string | null {
+  const value = req.headers[name];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** The whole body, or null when it is larger than `limit` (the rest is then not read). */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Starts a central on 127.0.0.1 and resolves once it listens. */
+export async function startCentral(options: CentralOptions = {}): Promise<RunningCentral> {
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be 0-65535, got ${port}`);
+  const central = new Central({
+    dbPath: options.dbPath ?? ':memory:',
+    seed: options.seed ?? 1,
+    maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
+    requestLogSize: options.requestLogSize ?? 1000,
+    now: options.now ?? Date.now,
+    faults: options.faults,
+    onRequest: options.onRequest,
+  });
+  await new Promise<void>((resolve, reject) => {
+    central.server.once('error', reject);
+    central.server.listen(port, HOST, () => {
+      central.server.off('error', reject);
+      resolve();
+    });
+  }).catch(async (error: unknown) => {
+    await central.close();
+    throw error;
+  });
+  const address = central.server.address();
+  if (address === null || typeof address === 'string') throw new Error('central: no TCP address after listen');
+  const url = `http://${HOST}:${address.port}`;
+  return {
+    url,
+    port: address.port,
+    eventsUrl: url + EVENTS_PATH,
+    healthUrl: url + HEALTH_PATH,
+    close: () => central.close(),
+    setFaults: (update) => central.setFaults(update),
+    resetFaults: () => central.resetFaults(),
+    faults: () => central.faults(),
+    stats: () => central.stats(),
+    receivedIds: () => central.receivedIds(),
+    receipts: () => central.receipts(),
+    duplicateIds: () => central.duplicates().map(([id]) => id),
+    events: (offset, limit) => central.events(offset, limit),
+    requests: (limit) => central.requests(limit),
+    reset: () => central.reset(),
+  };
+}
+
+// --- program mode: node dist/examples/central/server.js --port 8080 --db central.db … ---
+
+/** Flags that set a fault: name → how to read its value into the update. */
+const FAULT_FLAGS: Record<string, { key: keyof Faults | 'seed'; kind: 'number' | 'string' | 'boolean' | 'list' }> = {
+  token: { key: 'requireToken', kind: 'string' },
+  seed: { key: 'seed', kind: 'number' },
+  down: { key: 'down', kind: 'boolean' },
+  'force-status': { key: 'forceStatus', kind: 'number' },
+  'fail-rate': { key: 'failRate', kind: 'number' },
+  'fail-status': { key: 'failStatus', kind: 'number' },
+  'rate-limit-rate': { key: 'rateLimitRate', kind: 'number' },
+  'retry-after': { key: 'retryAfterSeconds', kind: 'number' },
+  'retry-after-format': { key: 'retryAfterFormat', kind: 'string' },
+  'drop-rate': { key: 'dropRate', kind: 'number' },
+  'drop-after-store-rate': { key: 'dropAfterStoreRate', kind: 'number' },
+  'hang-rate': { key: 'hangRate', kind: 'number' },
+  'slow-rate': { key: 'slowRate', kind: 'number' },
+  'slow-ms': { key: 'slowMs', kind: 'number' },
+  'truncate-rate': { key: 'truncateRate', kind: 'number' },
+  'not-json-rate': { key: 'notJsonRate', kind: 'number' },
+  'malformed-rejected-rate': { key: 'malformedRejectedRate', kind: 'number' },
+  'refuse-ids': { key: 'refuseIds', kind: 'list' },
+  'partial-rejects': { key: 'partialRejects', kind: 'boolean' },
+  'max-batch': { key: 'maxBatch', kind: 'number' },
+  'success-status': { key: 'successStatus', kind: 'number' },
+  'hang-health': { key: 'hangHealth', kind: 'boolean' },
+};
+
+const USAGE = `usage: node dist/examples/central/server.js [--port 8080] [--db central.db] [--token T]
+       [--seed N] [--fail-rate 0.3] [--fail-status 503] [--rate-limit-rate R] [--retry-after S]
+       [--retry-after-format seconds|http-date] [--drop-rate R] [--drop-after-store-rate R]
+       [--hang-rate R] [--slow-rate R --slow-ms MS] [--truncate-rate R] [--not-json-rate R]
+       [--malformed-rejected-rate R] [--refuse-ids ID,ID] [--partial-rejects] [--max-batch N]
+       [--force-status CODE] [--success-status 200] [--down] [--hang-health]
+       [--max-body-bytes N] [--verbose]
+See examples/central/README.md.`;
+
+export interface ProgramSettings {
+  port: number;
+  dbPath: string;
+  maxBodyBytes: number | undefined;
+  verbose: boolean;
+  faults: FaultsUpdate;
+}
+
+/** Reads the program's arguments; throws FaultsError with a one-line message when one is wrong. */
+export function parseProgramArgs(args: readonly string[]): ProgramSettings | 'help' {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {
+    port: { type: 'string' },
+    db: { type: 'string' },
+    'max-body-bytes': { type: 'string' },
+    verbose: { type: 'boolean' },
+    help: { type: 'boolean' },
+  };
+  for (const [flag, spec] of Object.entries(FAULT_FLAGS)) options[flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new FaultsError(error instanceof Error ? error.message : String(error));
+  }
+  if (values['help'] === true) return 'help';
+  const faults: Record<string, unknown> = {};
+  for (const [flag, spec] of Object.entries(FAULT_FLAGS)) {
+    const raw = values[flag];
+    if (raw === undefined) continue;
+    faults[spec.key] = flagValue(flag, raw, spec.kind);
+  }
+  return {
+    port: wholeNumber('port', values['port'], 8080),
+    dbPath: typeof values['db'] === 'string' ? values['db'] : ':memory:',
+    maxBodyBytes: values['max-body-bytes'] === undefined ? undefined : wholeNumber('max-body-bytes', values['max-body-bytes'], 0),
+    verbose: values['verbose'] === true,
+    faults: faults as FaultsUpdate,
+  };
+}
+
+function flagValue(flag: string, raw: string | boolean, kind: 'number' | 'string' | 'boolean' | 'list'): unknown {
+  if (kind === 'boolean' || kind === 'string') return raw;
+  if (kind === 'list') return String(raw).split(',').map((id) => id.trim()).filter((id) => id !== '');
+  const value = Number(raw);
+  if (raw === '' || !Number.isFinite(value)) throw new FaultsError(`--${flag} must be a number, got "${String(raw)}"`);
+  return value;
+}
+
+function wholeNumber(flag: string, raw: string | boolean | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw === '' || !Number.isInteger(value) || value < 0) throw new FaultsError(`--${flag} must be a whole number, got "${String(raw)}"`);
+  return value;
+}
+
+async function main(args: readonly string[]): Promise<void> {
+  let settings: ProgramSettings | 'help';
+  try {
+    settings = parseProgramArgs(args);
+    if (settings !== 'help') mergeFaults(NO_FAULTS, settings.faults); // refuse bad values before listening
+  } catch (error) {
+    process.stderr.write(`central: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    process.exitCode = 64;
+    return;
+  }
+  if (settings === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const { verbose } = settings;
+  const central = await startCentral({
+    port: settings.port,
+    dbPath: settings.dbPath,
+    faults: settings.faults,
+    ...(settings.maxBodyBytes === undefined ? {} : { maxBodyBytes: settings.maxBodyBytes }),
+    ...(verbose ? { onRequest: logRequest } : {}),
+  });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    central.close().then(
+      () => {
+        if (verbose) process.stderr.write(`central: stopped on ${signal}\n`);
+      },
+      (error: unknown) => {
+        process.stderr.write(`central: error while stopping: ${String(error)}\n`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.stdout.write(`central listening on ${central.url}\n`);
+}
+
+function logRequest(record: RequestRecord): void {
+  const events = record.ids === null ? '' : ` events=${record.ids.length}`;
+  const fault = record.fault === null ? '' : ` fault=${record.fault}`;
+  process.stderr.write(`central: ${record.method} ${record.path} -> ${String(record.status)}${events}${fault}\n`);
+}
+
+function isMainModule(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMainModule()) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`central: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
