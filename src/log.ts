@@ -21,28 +21,71 @@ export interface LoggerOptions {
   readonly paint?: (level: Level, text: string) => string;
   /** Strings that must never be printed (the API token, Kafka passwords). */
   readonly secrets?: readonly string[];
+  /**
+   * Fields on every JSON line (command, store, pass id), so a log shipper can group the lines of
+   * one pass. Left out of human lines, where they would only repeat what the terminal shows.
+   */
+  readonly context?: Fields;
 }
 
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/** Keys every JSON line owns; a field with one of these names is renamed rather than overwriting it. */
+const RESERVED = new Set(['time', 'level', 'message']);
+
+/** Secrets shorter than this are not scrubbed: replacing every "a" or "12" would garble all output. */
+const MIN_SECRET_LENGTH = 4;
+
+/**
+ * Replaces every secret in `text` with <redacted>: the raw value and its JSON-escaped form (a
+ * secret holding a quote or backslash is written escaped inside JSON lines and --json output).
+ */
 export function scrub(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('<redacted>');
+  for (const s of secrets) {
+    if (s.length < MIN_SECRET_LENGTH) continue;
+    out = out.split(s).join('<redacted>');
+    const escaped = JSON.stringify(s).slice(1, -1);
+    if (escaped !== s) out = out.split(escaped).join('<redacted>');
+  }
   return out;
+}
+
+/** A field value as JSON can carry it: errors become their message, bigints text. */
+function plain(value: unknown): unknown {
+  if (value instanceof Error) return value.message;
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+function jsonLine(time: string, level: Level, message: string, context: Fields, fields: Fields): string {
+  const record: Record<string, unknown> = { time, level, message };
+  for (const source of [context, fields]) {
+    for (const [k, v] of Object.entries(source)) record[RESERVED.has(k) ? `field_${k}` : k] = plain(v);
+  }
+  try {
+    return JSON.stringify(record);
+  } catch {
+    // A circular field must not cost the line: keep what is certain.
+    return JSON.stringify({ time, level, message, ...context });
+  }
 }
 
 export function createLogger(options: LoggerOptions): Logger {
   const min = options.verbose ? RANK.debug : options.quiet ? RANK.warn : RANK.info;
   const secrets = options.secrets ?? [];
+  const context = options.context ?? {};
   const emit = (level: Level, message: string, fields: Fields = {}): void => {
     if (RANK[level] < min) return;
     if (options.json) {
-      const line = JSON.stringify({ time: new Date(options.now()).toISOString(), level, message, ...fields });
-      options.write(scrub(line, secrets) + '\n');
+      options.write(scrub(jsonLine(new Date(options.now()).toISOString(), level, message, context, fields), secrets) + '\n');
       return;
     }
     const extras = Object.entries(fields)
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .map(([k, v]) => {
+        const p = plain(v);
+        return `${k}=${typeof p === 'string' ? p : JSON.stringify(p)}`;
+      })
       .join(' ');
     const tag = options.paint ? options.paint(level, level) : level;
     options.write(scrub(`${tag}: ${message}${extras ? ` (${extras})` : ''}`, secrets) + '\n');

@@ -60,8 +60,12 @@ export interface Context {
   readonly globals: GlobalOptions;
   readonly json: boolean;
   readonly log: Logger;
+  /** Values that must never be printed (token, passwords); empty until the config is loaded. */
+  readonly secrets: readonly string[];
   readonly paint: Paint;
   readonly human: boolean;
+  /** Starts a new pass id on the log lines (--watch runs several passes in one process). */
+  newPass(): string;
   loadConfig(): Promise<LoadedConfig>;
   openDb(config: LoadedConfig['config'], create: boolean): Database;
   print(result: { exitCode: number }, human: () => string): void;
@@ -76,12 +80,34 @@ async function makePaint(io: Io, globals: GlobalOptions): Promise<Paint> {
   return { ok: chalk.green, warn: chalk.yellow, bad: chalk.red, dim: chalk.dim, bold: chalk.bold };
 }
 
-function createContext(io: Io, globals: GlobalOptions, paint: Paint): Context {
+/**
+ * A short id that tells one pass's log lines from the next one's. Not a UUID: node:crypto would
+ * cost every idle tick a module load for an id that only has to be unique per store.
+ */
+function newPassId(): string {
+  return `${Date.now().toString(36)}-${Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, '0')}`;
+}
+
+function createContext(io: Io, globals: GlobalOptions, paint: Paint, command: string): Context {
   const json = globals.json === true;
   const stderrTty = io.stderr.isTTY === true;
   let secrets: string[] = [];
+  let verbose = globals.verbose === true;
+  // On every JSON log line, so the lines of one pass (and one store) can be grouped downstream.
+  const logContext: Record<string, string> = command === 'sync' ? { command, pass: newPassId() } : { command };
   const paintLevel = (level: Level, text: string): string => (level === 'error' ? paint.bad(text) : level === 'warn' ? paint.warn(text) : paint.dim(text));
-  let log = createLogger({ json: !stderrTty, verbose: globals.verbose === true, quiet: globals.quiet === true, write: (l) => io.stderr.write(l), now: () => Date.now(), paint: paintLevel });
+  const makeLog = (): Logger =>
+    createLogger({
+      json: !stderrTty,
+      verbose,
+      quiet: globals.quiet === true,
+      write: (l) => io.stderr.write(l),
+      now: () => Date.now(),
+      paint: paintLevel,
+      secrets,
+      context: { ...logContext },
+    });
+  let log = makeLog();
   let loaded: LoadedConfig | undefined;
   const ctx: Context = {
     io,
@@ -90,8 +116,16 @@ function createContext(io: Io, globals: GlobalOptions, paint: Paint): Context {
     get log() {
       return log;
     },
+    get secrets() {
+      return secrets;
+    },
     paint,
     human: !json,
+    newPass() {
+      logContext['pass'] = newPassId();
+      log = makeLog();
+      return logContext['pass'];
+    },
     async loadConfig() {
       if (loaded) return loaded;
       const { loadConfig } = await import('../config/load.js');
@@ -104,16 +138,11 @@ function createContext(io: Io, globals: GlobalOptions, paint: Paint): Context {
         verbose: globals.verbose,
       };
       loaded = await loadConfig({ flags, env: io.env, cwd: io.cwd });
-      secrets = [loaded.config.http.token ?? '', ...Object.entries(loaded.config.kafka.producerConfig).filter(([k]) => /password|secret/i.test(k)).map(([, v]) => v)];
-      log = createLogger({
-        json: !stderrTty,
-        verbose: globals.verbose === true || loaded.config.detailedLogging,
-        quiet: globals.quiet === true,
-        write: (l) => io.stderr.write(l),
-        now: () => Date.now(),
-        paint: paintLevel,
-        secrets,
-      });
+      const { secretValues } = await import('../config/secrets.js');
+      secrets = secretValues(loaded.config);
+      verbose = verbose || loaded.config.detailedLogging;
+      logContext['store'] = loaded.config.storeId;
+      log = makeLog();
       for (const w of loaded.warnings) log.warn(w);
       return loaded;
     },
@@ -248,7 +277,15 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
   program
     .command('config')
     .description('print the effective configuration and where each value came from (secrets redacted)')
-    .action(() => run(async () => notYet('config')));
+    .action(() =>
+      run(async (ctx) => {
+        const loaded = await ctx.loadConfig();
+        const { runConfig, renderConfig } = await import('../commands/config.js');
+        const result = runConfig(loaded, io.env);
+        ctx.print(result, () => renderConfig(result));
+        return result.exitCode;
+      }),
+    );
   return program;
 }
 
@@ -262,12 +299,16 @@ const VERSION = '0.1.0';
 export async function main(io: Io): Promise<number> {
   let exitCode: number = ExitCode.ok;
   let ctx: Context | undefined;
+  let command = '';
   const run = async (fn: (ctx: Context) => Promise<number>): Promise<void> => {
     const globals = program.opts<GlobalOptions>();
-    ctx = createContext(io, globals, await makePaint(io, globals));
+    ctx = createContext(io, globals, await makePaint(io, globals), command);
     exitCode = await fn(ctx);
   };
   const program = buildProgram(io, run);
+  program.hook('preAction', (_program, actionCommand) => {
+    command = actionCommand.name();
+  });
   try {
     await program.parseAsync(io.argv as string[], { from: 'user' });
     if (io.argv.length === 0) {
@@ -302,11 +343,13 @@ function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: Gl
     code = ExitCode.internal;
     message = `internal error: ${err instanceof Error ? err.message : String(err)}${globals.verbose ? '' : ' (run with --verbose for the stack)'}`;
   }
+  // An error can quote what a peer answered (which may echo our Authorization header) or a
+  // config value: scrubbed like every other output.
+  const secrets = ctx?.secrets ?? [];
   const line = `pos-sync: ${message}${hint ? ` — ${hint}` : ''}`;
-  io.stderr.write(`${line}\n`);
-  if (globals.verbose && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
-  if (globals.json) io.stdout.write(`${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code })}\n`);
-  void ctx;
+  io.stderr.write(scrub(`${line}\n`, secrets));
+  if (globals.verbose && err instanceof Error && err.stack) io.stderr.write(scrub(`${err.stack}\n`, secrets));
+  if (globals.json) io.stdout.write(scrub(`${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code })}\n`, secrets));
   return code;
 }
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { resolveSettings, type GlobalFlags, type ResolvedSettings } from './resolve.js';
-import type { ApiFormat, Config } from './types.js';
+import type { ApiFormat, Config, ValueSource } from './types.js';
 
 export interface LoadedConfig {
   readonly config: Config;
@@ -13,6 +13,8 @@ export interface LoadedConfig {
   readonly file: string | null;
   /** Things worth one warning line (e.g. an inline token in a readable file). */
   readonly warnings: readonly string[];
+  /** Where the API token came from (for `pos-sync config`), or null without a token. */
+  readonly tokenSource: ValueSource | null;
 }
 
 export interface LoadInput {
@@ -86,17 +88,22 @@ function readToken(file: string, from: string): string {
   return token;
 }
 
+interface TokenChoice {
+  readonly token: string;
+  readonly source: ValueSource;
+}
+
 /** Token preference: Sync.ApiTokenFile, $CREDENTIALS_DIRECTORY/api-token, POS_SYNC_API_TOKEN, Sync.ApiToken. */
-function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[]): string | null {
+export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[]): TokenChoice | null {
   const tokenFile = get<string | null>(settings, 'Sync.ApiTokenFile');
-  if (tokenFile) return readToken(tokenFile, 'Sync.ApiTokenFile');
+  if (tokenFile) return { token: readToken(tokenFile, 'Sync.ApiTokenFile'), source: { kind: 'file', name: tokenFile } };
   const credDir = env['CREDENTIALS_DIRECTORY'];
   if (credDir) {
     const file = path.join(credDir, 'api-token');
-    if (fs.existsSync(file)) return readToken(file, 'systemd credential api-token');
+    if (fs.existsSync(file)) return { token: readToken(file, 'systemd credential api-token'), source: { kind: 'file', name: file } };
   }
   const fromEnv = env['POS_SYNC_API_TOKEN'];
-  if (fromEnv) return fromEnv.trim();
+  if (fromEnv) return { token: fromEnv.trim(), source: { kind: 'environment', name: 'POS_SYNC_API_TOKEN' } };
   const inline = settings.get('Sync.ApiToken');
   if (inline && typeof inline.value === 'string') {
     if (inline.source.kind === 'file') {
@@ -107,7 +114,7 @@ function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], warning
         // the file was readable a moment ago; a stat failure changes nothing here
       }
     }
-    return inline.value;
+    return { token: inline.value, source: inline.source };
   }
   return null;
 }
@@ -119,7 +126,7 @@ function defaultStateFile(dbPath: string, env: LoadInput['env']): string {
   return path.join(path.dirname(dbPath), 'pos-sync.state.json');
 }
 
-export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[]): Config {
+export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[], token: TokenChoice | null = resolveToken(settings, env, warnings)): Config {
   const dbPath = get<string>(settings, 'Database.Path');
   const s = <T>(key: string): T => get<T>(settings, key);
   const caFile = s<string | null>('Sync.CaFile');
@@ -149,7 +156,7 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
       timeoutMs: s<number>('Sync.HttpTimeoutSeconds') * 1000,
       maxRetries: s('Sync.MaxRetryAttempts'),
       headers: s('Sync.ApiHeaders'),
-      token: resolveToken(settings, env, warnings),
+      token: token?.token ?? null,
       caFile,
       clientCertFile,
       clientKeyFile,
@@ -192,6 +199,7 @@ export async function loadConfig(input: LoadInput): Promise<LoadedConfig> {
   const file = await readConfigFile(input);
   const settings = resolveSettings({ file, env: input.env, flags: input.flags, cwd: input.cwd });
   const warnings: string[] = [];
-  const config = buildConfig(settings, input.env, warnings);
-  return { config, settings, file: file?.path ?? null, warnings };
+  const token = resolveToken(settings, input.env, warnings);
+  const config = buildConfig(settings, input.env, warnings, token);
+  return { config, settings, file: file?.path ?? null, warnings, tokenSource: token?.source ?? null };
 }

@@ -1,0 +1,97 @@
+// `pos-sync config`: the effective configuration, where every value came from, secrets redacted.
+// Pure: it reads what loadConfig already resolved and never touches the database or network.
+
+import type { LoadedConfig } from '../config/load.js';
+import { SETTINGS } from '../config/schema.js';
+import { isSecretHeader, isSecretProducerKey } from '../config/secrets.js';
+import type { ValueSource } from '../config/types.js';
+
+export const REDACTED = '<redacted>';
+
+export interface ConfigRow {
+  readonly key: string;
+  /** The effective value, secrets replaced by "<redacted>". */
+  readonly value: unknown;
+  readonly source: ValueSource;
+  /** A seed key accepted for compatibility and not used. */
+  readonly ignored?: true;
+  readonly doc: string;
+}
+
+export interface ConfigResult {
+  readonly command: 'config';
+  readonly exitCode: 0;
+  /** The config file read, or null when none was found. */
+  readonly file: string | null;
+  readonly settings: readonly ConfigRow[];
+}
+
+function redactMap(map: Readonly<Record<string, string>>, secret: (key: string) => boolean): Record<string, string> {
+  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, secret(k) ? REDACTED : v]));
+}
+
+export function runConfig(loaded: LoadedConfig, env: Readonly<Record<string, string | undefined>>): ConfigResult {
+  const { settings, config } = loaded;
+  const rows: ConfigRow[] = [];
+  for (const spec of SETTINGS) {
+    const resolved = settings.get(spec.key);
+    if (!resolved) continue;
+    let value = resolved.value;
+    let source = resolved.source;
+    if (spec.key === 'Sync.ApiToken') {
+      // The token actually used may come from a file, a systemd credential or the environment.
+      value = loaded.tokenSource ? REDACTED : null;
+      source = loaded.tokenSource ?? resolved.source;
+    } else if (spec.secret) {
+      value = value === null ? null : REDACTED;
+    } else if (spec.key === 'Sync.ApiHeaders') {
+      value = redactMap(value as Record<string, string>, isSecretHeader);
+    } else if (spec.key === 'Kafka.ProducerConfig') {
+      value = redactMap(value as Record<string, string>, isSecretProducerKey);
+    } else if (spec.key === 'Sync.StateFile' && value === null) {
+      value = config.stateFile;
+      const stateDir = env['STATE_DIRECTORY'];
+      source = { kind: 'derived', name: stateDir ? 'STATE_DIRECTORY' : 'beside the database' };
+    }
+    rows.push({ key: spec.key, value, source, ...(spec.ignored ? { ignored: true as const } : {}), doc: spec.doc });
+    if (spec.key === 'Database.ConnectionString') {
+      const db = settings.get('Database.Path');
+      if (db) rows.push({ key: 'Database.Path', value: db.value, source: db.source, doc: 'The database file in use (from --db, POS_SYNC_DB or the connection string).' });
+    }
+  }
+  return { command: 'config', exitCode: 0, file: loaded.file, settings: rows };
+}
+
+export function describeSource(source: ValueSource): string {
+  switch (source.kind) {
+    case 'default':
+      return 'default';
+    case 'file':
+      return `file ${source.name}`;
+    case 'environment':
+      return `env ${source.name}`;
+    case 'flag':
+      return `flag ${source.name}`;
+    case 'derived':
+      return `derived (${source.name})`;
+  }
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === null || value === undefined) return '-';
+  return JSON.stringify(value);
+}
+
+/** An aligned three-column table: key, value, source. */
+export function renderConfig(result: ConfigResult): string {
+  const lines = [`config file: ${result.file ?? 'none found (defaults, environment and flags only)'}`];
+  const keyWidth = Math.max(3, ...result.settings.map((r) => r.key.length));
+  const valueWidth = Math.min(60, Math.max(5, ...result.settings.map((r) => show(r.value).length)));
+  lines.push(`${'KEY'.padEnd(keyWidth)}  ${'VALUE'.padEnd(valueWidth)}  SOURCE`);
+  for (const r of result.settings) {
+    const source = `${describeSource(r.source)}${r.ignored ? ' (seed key, ignored)' : ''}`;
+    lines.push(`${r.key.padEnd(keyWidth)}  ${show(r.value).padEnd(valueWidth)}  ${source}`);
+  }
+  return lines.join('\n') + '\n';
+}
