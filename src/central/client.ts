@@ -2,7 +2,9 @@
 // is off because retries live in one place (central/retry.ts).
 
 import ky from 'ky';
+import { isSecretHeader } from '../config/secrets.js';
 import { classifyNetworkError, classifyResponse, type Outcome } from '../domain/classify.js';
+import { scrub } from '../log.js';
 
 export interface CentralSettings {
   readonly eventsUrl: string;
@@ -51,14 +53,32 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-export function describeNetworkError(err: unknown, url: string, timeoutMs: number): { message: string; tls: boolean } {
+/** The server refused our client certificate (or its absence): a mutual TLS problem. */
+const CLIENT_CERT_CODES = /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNKNOWN_CA|HANDSHAKE_FAILURE|ACCESS_DENIED|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|UNSUPPORTED_CERTIFICATE)$/;
+
+/**
+ * OpenSSL's handshake alerts and certificate checks (ERR_SSL_*, ERR_TLS_CERT_*) say the two sides
+ * do not trust each other, which retrying cannot change.
+ */
+function isTlsCode(code: string): boolean {
+  return TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_CERT');
+}
+
+/** What to look at for a TLS failure, by its code. */
+export function tlsHint(code: string): string {
+  return CLIENT_CERT_CODES.test(code)
+    ? 'TLS: the central refused our client certificate; check Sync.ClientCertFile and Sync.ClientKeyFile'
+    : "TLS: check Sync.CaFile and the central's certificate";
+}
+
+export function describeNetworkError(err: unknown, url: string, timeoutMs: number): { message: string; tls: boolean; code?: string } {
   const name = (err as { name?: unknown }).name;
   if (name === 'TimeoutError') return { message: `no answer from ${url} within ${Math.round(timeoutMs)} ms`, tls: false };
   const code = errorCode(err);
-  const tls = code !== undefined && TLS_CODES.has(code);
+  const tls = code !== undefined && isTlsCode(code);
   const cause = (err as { cause?: { message?: unknown } }).cause;
   const detail = typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err);
-  return { message: `cannot reach ${url}: ${code && !detail.includes(code) ? `${code} ` : ''}${detail}`, tls };
+  return { message: `cannot reach ${url}: ${code && !detail.includes(code) ? `${code} ` : ''}${detail}`, tls, ...(code ? { code } : {}) };
 }
 
 async function readBody(response: Response): Promise<string> {
@@ -71,9 +91,26 @@ async function readBody(response: Response): Promise<string> {
   }
 }
 
+/**
+ * An answer's text ends up in LastSyncError, SyncRetryLogs, the state file and logs. A central
+ * (or a proxy) that echoes the request's headers in an error page must not copy our credentials
+ * into all of them.
+ */
+function scrubOutcome(outcome: Outcome, secrets: readonly string[]): Outcome {
+  if (secrets.length === 0) return outcome;
+  if (outcome.kind === 'accepted') {
+    return outcome.rejected.length === 0 ? outcome : { ...outcome, rejected: outcome.rejected.map((r) => ({ ...r, error: scrub(r.error, secrets) })) };
+  }
+  return { ...outcome, error: scrub(outcome.error, secrets) };
+}
+
 export function createCentralClient(settings: CentralSettings): CentralClient {
   const baseHeaders: Record<string, string> = { ...settings.headers, 'X-Store-Id': settings.storeId };
   if (settings.token) baseHeaders['Authorization'] = `Bearer ${settings.token}`;
+  const secrets = [
+    ...(settings.token ? [`Bearer ${settings.token}`, settings.token] : []),
+    ...Object.entries(settings.headers).filter(([name, value]) => isSecretHeader(name) && value !== '').map(([, value]) => value),
+  ];
   const http = ky.create({ retry: 0, throwHttpErrors: false, redirect: 'manual', ...(settings.fetch ? { fetch: settings.fetch } : {}) });
 
   return {
@@ -85,10 +122,10 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
           headers: { ...baseHeaders, 'Content-Type': 'application/json', 'Idempotency-Key': request.idempotencyKey },
         });
         const body = await readBody(response);
-        return classifyResponse(response.status, body, response.headers.get('retry-after'), request.ids, now());
+        return scrubOutcome(classifyResponse(response.status, body, response.headers.get('retry-after'), request.ids, now()), secrets);
       } catch (err) {
-        const { message, tls } = describeNetworkError(err, settings.eventsUrl, request.timeoutMs);
-        if (tls) return { kind: 'misconfigured', status: 0, error: `${message} (TLS: check Sync.CaFile and the central's certificate)` };
+        const { message, tls, code } = describeNetworkError(err, settings.eventsUrl, request.timeoutMs);
+        if (tls) return { kind: 'misconfigured', status: 0, error: `${message} (${tlsHint(code ?? '')})` };
         return classifyNetworkError(message);
       }
     },

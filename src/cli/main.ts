@@ -157,6 +157,41 @@ function createContext(io: Io, globals: GlobalOptions, paint: Paint, command: st
   return ctx;
 }
 
+/**
+ * The central API client; with a TLS file configured, over a fetch that carries the CA and client
+ * certificate. Loaded on first use, so a pass with nothing to send never loads the HTTP stack.
+ */
+async function centralClient(config: LoadedConfig['config']): Promise<import('../central/client.js').CentralClient> {
+  const { createCentralClient } = await import('../central/client.js');
+  let tlsFetch: typeof fetch | undefined;
+  if (tlsConfigured(config.http)) {
+    const { createTlsFetch } = await import('../central/tls.js');
+    tlsFetch = createTlsFetch(config.http);
+  }
+  return createCentralClient({
+    eventsUrl: config.endpoints.events,
+    healthUrl: config.endpoints.health,
+    storeId: config.storeId,
+    token: config.http.token,
+    headers: config.http.headers,
+    ...(tlsFetch ? { fetch: tlsFetch } : {}),
+  });
+}
+
+function tlsConfigured(http: LoadedConfig['config']['http']): boolean {
+  return http.caFile !== null || http.clientCertFile !== null || http.clientKeyFile !== null;
+}
+
+/**
+ * A wrong TLS path is a configuration error (exit 78) on every pass, not only on the first one
+ * with something to send; one access() per file, and only when TLS files are configured.
+ */
+async function checkTls(config: LoadedConfig['config']): Promise<void> {
+  if (!tlsConfigured(config.http)) return;
+  const { checkTlsFiles } = await import('../central/tls-files.js');
+  checkTlsFiles(config.http);
+}
+
 let openDatabaseSync: (config: LoadedConfig['config'], create: boolean) => Database = () => {
   throw new Error('database module not loaded');
 };
@@ -196,6 +231,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
     .action((opts: { batchSize?: number; maxRunSeconds?: number; force?: boolean; dryRun?: boolean }) =>
       run(async (ctx) => {
         const { config } = await ctx.loadConfig();
+        await checkTls(config);
         await loadDbModule();
         const { runSync } = await import('../commands/sync.js');
         const { renderSync } = await import('./render.js');
@@ -209,10 +245,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
             sleep: realSleep,
             log: ctx.log,
             openDb: () => ctx.openDb(config, true),
-            central: async () => {
-              const { createCentralClient } = await import('../central/client.js');
-              return createCentralClient({ eventsUrl: config.endpoints.events, healthUrl: config.endpoints.health, storeId: config.storeId, token: config.http.token, headers: config.http.headers });
-            },
+            central: () => centralClient(config),
           },
         );
         if (result.error) ctx.log.error(result.error);
