@@ -1,0 +1,190 @@
+// The state file's content (SPEC §7), version 1, and its pure validating parser. The file is
+// written by one pos-sync and read by the next, maybe a different version, maybe after a power
+// cut half-way through a disk write: the parser trusts nothing and never throws, and anything it
+// cannot fully vouch for is "corrupt" so the caller moves it aside and starts closed.
+
+import { CLOSED, type BreakerMode, type BreakerState } from '../domain/breaker.js';
+
+export const STATE_VERSION = 1;
+
+/** A file larger than this is not ours (ours is well under 2 KiB). */
+export const MAX_STATE_BYTES = 64 * 1024;
+
+/** What `status` and `health` need to know about the most recent pass, idle ones included. */
+export interface PassSummary {
+  /** Epoch ms when the pass ended. */
+  readonly at: number;
+  readonly exitCode: number;
+  /** Why the pass ended: drained, time, unavailable, breakerOpen, credentials, misconfigured… */
+  readonly outcome: string;
+  readonly delivered: number;
+  readonly refused: number;
+  readonly durationMs: number;
+  readonly error: string | null;
+}
+
+export interface SavedState {
+  readonly breaker: BreakerState;
+  readonly lastPass: PassSummary | null;
+  /** Epoch ms of the end of the last pass that exited 0 (for `health`). */
+  readonly lastSuccessAt: number | null;
+}
+
+export const EMPTY_STATE: SavedState = { breaker: CLOSED, lastPass: null, lastSuccessAt: null };
+
+const MAX_ERROR_CHARS = 500;
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** The file's text: stable key order, times as ISO 8601 UTC so a person can read it. */
+export function serializeState(state: SavedState): string {
+  const b = state.breaker;
+  const p = state.lastPass;
+  const doc = {
+    version: STATE_VERSION,
+    breaker: {
+      state: b.state === 'halfOpen' ? 'open' : b.state, // half-open exists only inside a pass
+      consecutiveFailures: b.consecutiveFailures,
+      openedAt: iso(b.openedAt),
+      nextProbeAt: iso(b.nextProbeAt),
+      consecutiveOpens: b.consecutiveOpens,
+      lastFailure: b.lastFailure === null ? null : b.lastFailure.slice(0, MAX_ERROR_CHARS),
+    },
+    lastPass:
+      p === null
+        ? null
+        : {
+            at: iso(p.at),
+            exitCode: p.exitCode,
+            outcome: p.outcome,
+            delivered: p.delivered,
+            refused: p.refused,
+            durationMs: p.durationMs,
+            error: p.error === null ? null : p.error.slice(0, MAX_ERROR_CHARS),
+          },
+    lastSuccessAt: iso(state.lastSuccessAt),
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+export type ParseResult = { readonly ok: true; readonly state: SavedState } | { readonly ok: false; readonly reason: string };
+
+class Invalid extends Error {}
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function count(v: unknown, name: string, max = 1e9): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw new Invalid(`${name} is not a count`);
+  return v;
+}
+
+function time(v: unknown, name: string): number | null {
+  if (v === null) return null;
+  if (typeof v !== 'string' || !ISO_UTC.test(v)) throw new Invalid(`${name} is not an ISO 8601 UTC time`);
+  const ms = Date.parse(v);
+  if (!Number.isFinite(ms)) throw new Invalid(`${name} is not a valid time`);
+  return ms;
+}
+
+function textOrNull(v: unknown, name: string): string | null {
+  if (v === null) return null;
+  if (typeof v !== 'string' || v.length > MAX_ERROR_CHARS * 4) throw new Invalid(`${name} is not a text`);
+  return v;
+}
+
+function record(v: unknown, name: string): Record<string, unknown> {
+  if (!isRecord(v)) throw new Invalid(`${name} is not an object`);
+  return v;
+}
+
+function parseBreaker(v: unknown): BreakerState {
+  const b = record(v, 'breaker');
+  const state = b['state'];
+  if (state !== 'closed' && state !== 'open') throw new Invalid('breaker.state is neither "closed" nor "open"');
+  const openedAt = time(b['openedAt'], 'breaker.openedAt');
+  const nextProbeAt = time(b['nextProbeAt'], 'breaker.nextProbeAt');
+  if (state === 'open' && (openedAt === null || nextProbeAt === null)) throw new Invalid('an open breaker needs openedAt and nextProbeAt');
+  return {
+    state: state satisfies BreakerMode,
+    consecutiveFailures: count(b['consecutiveFailures'], 'breaker.consecutiveFailures'),
+    openedAt: state === 'closed' ? null : openedAt,
+    nextProbeAt: state === 'closed' ? null : nextProbeAt,
+    consecutiveOpens: count(b['consecutiveOpens'], 'breaker.consecutiveOpens'),
+    lastFailure: textOrNull(b['lastFailure'] ?? null, 'breaker.lastFailure'),
+  };
+}
+
+function parsePass(v: unknown): PassSummary | null {
+  if (v === null) return null;
+  const p = record(v, 'lastPass');
+  const at = time(p['at'], 'lastPass.at');
+  if (at === null) throw new Invalid('lastPass.at is missing');
+  const outcome = p['outcome'];
+  if (typeof outcome !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(outcome)) throw new Invalid('lastPass.outcome is not a word');
+  return {
+    at,
+    exitCode: count(p['exitCode'], 'lastPass.exitCode', 255),
+    outcome,
+    delivered: count(p['delivered'], 'lastPass.delivered'),
+    refused: count(p['refused'], 'lastPass.refused'),
+    durationMs: count(p['durationMs'], 'lastPass.durationMs', 1e12),
+    error: textOrNull(p['error'], 'lastPass.error'),
+  };
+}
+
+/**
+ * The state in a file's text, or why it is not a valid state file. Never throws, whatever the
+ * bytes (decode them as UTF-8 first; a byte-order mark is allowed). Unknown keys are ignored so a
+ * later release of the same version may add one.
+ */
+export function parseState(text: string): ParseResult {
+  try {
+    const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    if (body.trim() === '') return { ok: false, reason: 'the file is empty' };
+    if (body.length > MAX_STATE_BYTES) return { ok: false, reason: 'the file is too large to be a state file' };
+    let doc: unknown;
+    try {
+      doc = JSON.parse(body);
+    } catch {
+      return { ok: false, reason: 'the file is not valid JSON (cut short by a crash?)' };
+    }
+    const d = record(doc, 'the document');
+    if (d['version'] !== STATE_VERSION) {
+      return { ok: false, reason: `version ${JSON.stringify(d['version'] ?? null)?.slice(0, 20)} is not ${STATE_VERSION}` };
+    }
+    return {
+      ok: true,
+      state: { breaker: parseBreaker(d['breaker']), lastPass: parsePass(d['lastPass'] ?? null), lastSuccessAt: time(d['lastSuccessAt'] ?? null, 'lastSuccessAt') },
+    };
+  } catch (err) {
+    // Invalid from the checks above; anything else (a stack overflow on absurd nesting) alike.
+    return { ok: false, reason: err instanceof Invalid ? err.message : 'the file cannot be read as a state file' };
+  }
+}
+
+/**
+ * Whether a pass's new state is worth an fsync and a rename. A pass that did something (sent a
+ * request, changed a row) always saves. A quiet pass — nothing pending, or refused by an open
+ * breaker — runs every 10 s all day, so it saves only when something a reader would act on
+ * changed (breaker, outcome, exit code, counts, error) or when the saved pass is older than
+ * `refreshMs`; the times of the last pass and last success are then at most that stale.
+ */
+export function worthSaving(prev: SavedState, next: SavedState, quiet: boolean, now: number, refreshMs: number): boolean {
+  if (!quiet) return true;
+  if (serializeBreaker(prev) !== serializeBreaker(next)) return true;
+  const a = prev.lastPass;
+  const b = next.lastPass;
+  if (a === null || b === null) return a !== b;
+  if (a.exitCode !== b.exitCode || a.outcome !== b.outcome || a.delivered !== b.delivered || a.refused !== b.refused || a.error !== b.error) return true;
+  if ((prev.lastSuccessAt === null) !== (next.lastSuccessAt === null)) return true;
+  return now - a.at >= refreshMs || now < a.at;
+}
+
+function serializeBreaker(s: SavedState): string {
+  const b = s.breaker;
+  return JSON.stringify([b.state === 'halfOpen' ? 'open' : b.state, b.consecutiveFailures, b.openedAt, b.nextProbeAt, b.consecutiveOpens, b.lastFailure]);
+}
