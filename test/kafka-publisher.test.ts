@@ -23,7 +23,7 @@ const SLACK_MS = 400;
  */
 const PROCESS_SLACK_MS = 1_000;
 
-const silent: KafkaLog = { debug() {}, warn() {} };
+const silent: KafkaLog = { debug() {} };
 
 function settings(bootstrapServers: string[], topic: string, producerConfig: Record<string, string> = {}): KafkaSettings {
   return { enabled: true, bootstrapServers, topic, producerConfig };
@@ -234,7 +234,7 @@ describe('with Kafka down', () => {
         const publisher = await createKafkaPublisher(
           { enabled: true, bootstrapServers: ['127.0.0.1:${port}'], topic: 'inventory-events',
             producerConfig: { 'client.id': 'pos-sync-service', acks: '1', retries: '3', 'retry.backoff.ms': '1000' } },
-          { deadline, log: { debug() {}, warn() {} } });
+          { deadline, log: { debug() {} } });
         const message = { rowId: 'r1', entity: 'transaction', key: 'STORE001_PROD001', value: '{}', headers: { id: 'r1' } };
         await publisher.publish([message]).catch((e) => { if (e.name !== 'KafkaUnavailableError') throw e; });
         await publisher.close();

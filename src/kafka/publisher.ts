@@ -25,6 +25,10 @@ import type { OutgoingMessage } from './message.js';
 import { seedPartition } from './partitioner.js';
 import { mapProducerConfig, type KafkaSettings, type ProducerOptions, type TlsSettings } from './settings.js';
 
+/**
+ * Calls are sequential (one publish at a time). A call that runs out of time closes the
+ * publisher: every later call rejects at once, as there is no time left anyway.
+ */
 export interface EventPublisher {
   /**
    * Publishes the events, waiting for every in-sync replica (acks=all). Resolves when Kafka has
@@ -32,16 +36,21 @@ export interface EventPublisher {
    * caller publishes them again later and consumers deduplicate on the `id` header).
    */
   publish(messages: readonly OutgoingMessage[]): Promise<void>;
-  /** Resolves when a broker answers within timeoutMs (and the pass deadline); else KafkaUnavailableError. */
+  /**
+   * Resolves when a broker answers (connects, and registers the idempotent producer) within
+   * timeoutMs and the deadline; else KafkaUnavailableError. A later publish reuses the connection.
+   */
   check(timeoutMs: number): Promise<void>;
   /** Disconnects; never rejects, and takes at most about a second past the deadline. */
   close(): Promise<void>;
 }
 
-/** Where kafkajs's own log lines go (at debug: they are diagnostics, never results). */
+/**
+ * Where the publisher's diagnostics go, kafkajs's own lines included: all at debug, since they
+ * explain a failure the caller already reports (src/log.ts's Logger fits).
+ */
 export interface KafkaLog {
   debug(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
 }
 
 export interface PublisherOptions {
@@ -70,7 +79,9 @@ const MAX_CHUNK_BYTES = 512 * 1024;
 export async function createKafkaPublisher(settings: KafkaSettings, opts: PublisherOptions): Promise<EventPublisher> {
   const mapped = mapProducerConfig(settings.producerConfig);
   if ('error' in mapped) throw new KafkaConfigError(mapped.error);
-  for (const warning of mapped.warnings) opts.log.warn(warning);
+  // At debug: a pass runs every 10 s, and the seed's stock config (acks=1) would otherwise put
+  // the same warning in the journal 8,640 times a day. `config` and `health` show it instead.
+  for (const warning of mapped.warnings) opts.log.debug(warning);
   const brokers = normalizeBrokers(settings.bootstrapServers);
   if (settings.topic.trim() === '') throw new KafkaConfigError('Kafka.InventoryTopic must not be empty');
   const tlsOptions = mapped.ok.tls ? await readTlsFiles(mapped.ok.tls) : undefined;

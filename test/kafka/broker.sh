@@ -98,8 +98,8 @@ fetch_jars() {
 POM
   rm -rf "$LIBS_DIR.partial"
   mvn -q -B -Dstyle.color=never -f "$CACHE_DIR/pom.xml" "$DEPENDENCY_PLUGIN:copy-dependencies" \
-    -DincludeScope=runtime -DoutputDirectory="$LIBS_DIR.partial" \
-    || die "Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
+    -DincludeScope=runtime -DoutputDirectory="$LIBS_DIR.partial" >"$CACHE_DIR/maven.log" 2>&1 \
+    || { tail -n 40 "$CACHE_DIR/maven.log" >&2; die "Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"; }
   # Renamed only when complete, so an interrupted download is never taken for a cache.
   rm -rf "$LIBS_DIR"
   mv "$LIBS_DIR.partial" "$LIBS_DIR"
