@@ -4,6 +4,7 @@
 
 import path from 'node:path';
 import { createCentralClient } from '../../src/central/client.js';
+import { runSeed } from '../../src/commands/seed.js';
 import type { SyncDeps } from '../../src/commands/sync.js';
 import { buildConfig } from '../../src/config/load.js';
 import { resolveSettings } from '../../src/config/resolve.js';
@@ -63,4 +64,13 @@ export function syncDeps(config: Config, overrides: Partial<SyncDeps> & { clock?
     ...overrides,
     log: memoryLogger(),
   };
+}
+
+/** A new database at `file` (its folder must exist) with seeded, unsynced sample rows. */
+export function seedDb(file: string, transactions: number, inventory: number, randomSeed = 1, storeId = 'STORE001'): string {
+  runSeed(
+    { transactions, inventory, randomSeed, storeId },
+    { clock: systemClock, dbPath: file, openDb: () => openDatabase({ path: file, create: true, autoMigrate: true, busyTimeoutMs: 5_000 }) },
+  );
+  return file;
 }
