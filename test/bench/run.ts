@@ -1,0 +1,512 @@
+// `npm run bench`: the figures of SPEC §10, each against a baseline measured in the same run.
+//
+//   node dist/test/bench/run.js bench [--quick] [--only idle,breaker,seed,drain,memory]
+//                                     [--runs N] [--heavy-runs M] [--out DIR]
+//
+// Every figure is whole processes, spawned: pos-sync through bin/pos-sync as a timer starts it,
+// the baseline as bare Node or a raw script (raw-drain.ts, raw-seed.ts). Subject and baseline
+// runs are interleaved (ABBA…) so drift in the machine's load hits both, and each figure is the
+// median with its spread. The ratio is median(pos-sync) / median(baseline) (for rows/s, the
+// other way round is what the target says: pos-sync ÷ raw). A machine shared with builds and a
+// Kafka JVM gives noisy absolute numbers; the same-run ratio is the figure to read.
+// Without the word `bench` it prints its usage and exits 0: `node --test` runs every file here.
+
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { startCentral, type RunningCentral } from '../../examples/central/server.js';
+import { detectRssMethod, machine, measure, stats, type NodeRun, type RssMethod, type Sample, type Stats } from './measure.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..', '..');
+const BIN = path.join(REPO, 'bin', 'pos-sync');
+const RAW_DRAIN = path.join(HERE, 'raw-drain.js');
+const RAW_SEED = path.join(HERE, 'raw-seed.js');
+
+export const CASES = ['idle', 'breaker', 'seed', 'drain', 'memory'] as const;
+export type CaseName = (typeof CASES)[number];
+
+interface Sizes {
+  readonly tickRuns: number;
+  readonly heavyRuns: number;
+  readonly drainRows: number;
+  readonly memorySmall: number;
+  readonly memoryLarge: number;
+  readonly seedRows: number;
+  readonly batch: number;
+}
+
+const FULL: Sizes = { tickRuns: 15, heavyRuns: 3, drainRows: 100_000, memorySmall: 100_000, memoryLarge: 1_000_000, seedRows: 1_000_000, batch: 500 };
+const QUICK: Sizes = { tickRuns: 3, heavyRuns: 1, drainRows: 2_000, memorySmall: 1_000, memoryLarge: 5_000, seedRows: 2_000, batch: 500 };
+
+export interface Side {
+  readonly label: string;
+  readonly stats: Stats;
+}
+
+export interface Figure {
+  readonly name: string;
+  readonly unit: 'ms' | 'MiB' | 'rows/s';
+  readonly subject: Side;
+  readonly baseline: Side;
+  /** pos-sync ÷ baseline, of the medians. */
+  readonly ratio: number;
+  readonly target: { readonly op: '<=' | '>='; readonly ratio: number };
+  readonly met: boolean;
+}
+
+export interface CaseResult {
+  readonly name: CaseName;
+  readonly status: 'ok' | 'pending' | 'failed';
+  readonly figures: Figure[];
+  readonly notes: string[];
+  readonly durationMs: number;
+}
+
+interface Bench {
+  readonly sizes: Sizes;
+  readonly method: RssMethod;
+  readonly work: string;
+  readonly central: RunningCentral;
+  readonly env: Record<string, string>;
+}
+
+const MiB = (kb: number): number => kb / 1024;
+
+function figure(name: string, unit: Figure['unit'], subject: Side, baseline: Side, target: Figure['target']): Figure {
+  const ratio = subject.stats.median / baseline.stats.median;
+  return { name, unit, subject, baseline, ratio, target, met: target.op === '<=' ? ratio <= target.ratio : ratio >= target.ratio };
+}
+
+/** A node process run in the bench's folder with the bench's clean environment. */
+function nodeRun(bench: Bench, args: readonly string[], timeoutMs: number, env: Record<string, string> = {}, cwd = bench.work): NodeRun {
+  return { args, cwd, env: { ...bench.env, ...env }, timeoutMs };
+}
+
+function posSync(bench: Bench, args: readonly string[], timeoutMs: number, env: Record<string, string> = {}): NodeRun {
+  return nodeRun(bench, [BIN, ...args], timeoutMs, env);
+}
+
+async function run(bench: Bench, r: NodeRun): Promise<Sample> {
+  return measure(r, bench.method, bench.work);
+}
+
+/** Runs a setup step (not measured) and insists on its exit code. */
+async function setup(bench: Bench, r: NodeRun, expect = 0): Promise<Sample> {
+  const s = await run(bench, r);
+  if (s.code !== expect) throw new Error(`setup step node ${r.args.join(' ')} exited ${s.code}, expected ${expect}\n${s.stderr.slice(-2000)}`);
+  return s;
+}
+
+/**
+ * Runs `a` and `b` `n` times each, interleaved ABBA so a trend in the machine's load falls on
+ * both; `check` sees every sample (and throws on a wrong one). One unmeasured warm-up each.
+ */
+async function interleave(bench: Bench, n: number, a: () => Promise<Sample>, b: () => Promise<Sample>, warmUp: boolean): Promise<[Sample[], Sample[]]> {
+  if (warmUp) {
+    await a();
+    await b();
+  }
+  const as: Sample[] = [];
+  const bs: Sample[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) {
+      as.push(await a());
+      bs.push(await b());
+    } else {
+      bs.push(await b());
+      as.push(await a());
+    }
+  }
+  return [as, bs];
+}
+
+function subdir(bench: Bench, name: string): string {
+  const dir = path.join(bench.work, name);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function removeDb(file: string): void {
+  for (const suffix of ['', '-wal', '-shm', '.pos-sync.lock']) fs.rmSync(file + suffix, { force: true });
+  fs.rmSync(path.join(path.dirname(file), 'pos-sync.state.json'), { force: true });
+}
+
+function pendingRows(file: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare('SELECT count(*) FROM "PosTransactions" WHERE "Synced" = 0').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
+/** A port nothing listens on, for a central that is down (connection refused at once). */
+async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function seedArgs(db: string, rows: number): string[] {
+  return ['--db', db, 'seed', '--transactions', String(rows), '--inventory', '0', '--random-seed', '42'];
+}
+
+// --- the cases ---
+
+/** Nothing pending, central up, Kafka off: the tick that runs 8,640 times a day. */
+async function idleCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'durationMs'>> {
+  const dir = subdir(bench, 'idle');
+  const db = path.join(dir, 'POS_Local.db');
+  // A store's database has history: rows the earlier passes delivered.
+  await setup(bench, posSync(bench, seedArgs(db, 1000), 60_000));
+  await setup(bench, posSync(bench, ['--db', db, '--central-url', bench.central.url, 'sync', '--batch-size', '500'], 60_000));
+  const postsBefore = bench.central.stats().posts;
+  const tick = async (): Promise<Sample> => {
+    const s = await run(bench, posSync(bench, ['--db', db, '--central-url', bench.central.url, 'sync'], 20_000));
+    if (s.code !== 0) throw new Error(`an idle tick exited ${s.code}\n${s.stderr}`);
+    return s;
+  };
+  const bare = (): Promise<Sample> => run(bench, nodeRun(bench, ['-e', '0'], 20_000));
+  const [ticks, bares] = await interleave(bench, bench.sizes.tickRuns, tick, bare, true);
+  const notes: string[] = [];
+  if (bench.central.stats().posts !== postsBefore) notes.push('an idle tick sent a request');
+  return { status: notes.length ? 'failed' : 'ok', figures: tickFigures('idle tick', ticks, bares), notes };
+}
+
+function tickFigures(what: string, ticks: Sample[], bares: Sample[]): Figure[] {
+  return [
+    figure(`${what} wall time`, 'ms', { label: 'pos-sync sync', stats: stats(ticks.map((s) => s.wallMs)) }, { label: 'node -e 0', stats: stats(bares.map((s) => s.wallMs)) }, { op: '<=', ratio: 1.5 }),
+    figure(`${what} peak RSS`, 'MiB', { label: 'pos-sync sync', stats: stats(ticks.map((s) => MiB(s.peakRssKb))) }, { label: 'node -e 0', stats: stats(bares.map((s) => MiB(s.peakRssKb))) }, { op: '<=', ratio: 1.5 }),
+  ];
+}
+
+/** The circuit is open (the central was down), rows are pending: the tick must refuse at once. */
+async function breakerCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'durationMs'>> {
+  const dir = subdir(bench, 'breaker');
+  const db = path.join(dir, 'POS_Local.db');
+  // One failed request opens it, and it stays open for the whole bench.
+  const env = {
+    Sync__MaxRetryAttempts: '0',
+    Sync__CircuitBreaker__FailureThreshold: '1',
+    Sync__CircuitBreaker__BreakSeconds: '3600',
+    Sync__CircuitBreaker__MaxBreakSeconds: '3600',
+  };
+  await setup(bench, posSync(bench, seedArgs(db, 1000), 60_000));
+  const down = `http://127.0.0.1:${await deadPort()}`;
+  await setup(bench, posSync(bench, ['--db', db, '--central-url', down, 'sync'], 30_000, env), 75);
+  // From here on the central is up: only an open breaker keeps the tick from sending.
+  const postsBefore = bench.central.stats().posts;
+  const tickRun = posSync(bench, ['--db', db, '--central-url', bench.central.url, 'sync'], 20_000, env);
+  const first = await run(bench, tickRun);
+  if (first.code !== 75 || bench.central.stats().posts !== postsBefore) {
+    return {
+      status: 'pending',
+      figures: [],
+      notes: [`no open circuit breaker in this build: a tick after a failed pass exited ${first.code} and sent ${bench.central.stats().posts - postsBefore} requests`],
+    };
+  }
+  const tick = async (): Promise<Sample> => {
+    const s = await run(bench, tickRun);
+    if (s.code !== 75) throw new Error(`an open-breaker tick exited ${s.code}, expected 75\n${s.stderr}`);
+    return s;
+  };
+  const bare = (): Promise<Sample> => run(bench, nodeRun(bench, ['-e', '0'], 20_000));
+  const [ticks, bares] = await interleave(bench, bench.sizes.tickRuns, tick, bare, true);
+  const notes: string[] = [];
+  if (bench.central.stats().posts !== postsBefore) notes.push('an open-breaker tick sent a request');
+  return { status: notes.length ? 'failed' : 'ok', figures: tickFigures('open-breaker tick', ticks, bares), notes };
+}
+
+/** `seed --transactions N` against the raw insert of the same rows. Leaves a full database for `memory`. */
+async function seedCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'durationMs'>> {
+  const dir = subdir(bench, 'seed');
+  const rows = bench.sizes.seedRows;
+  const source = path.join(dir, 'seeded.db'); // the first pos-sync run's output: raw-seed's rows
+  const target = path.join(dir, 'run.db');
+  let first = true;
+  const ours = async (): Promise<Sample> => {
+    const file = first ? source : target;
+    removeDb(file);
+    const s = await run(bench, posSync(bench, seedArgs(file, rows), 600_000));
+    if (s.code !== 0) throw new Error(`seed exited ${s.code}\n${s.stderr}`);
+    first = false;
+    return s;
+  };
+  const raw = async (): Promise<Sample> => {
+    removeDb(target);
+    await setup(bench, posSync(bench, seedArgs(target, 0), 60_000)); // the schema, not timed
+    const s = await run(bench, nodeRun(bench, [RAW_SEED, '--from', source, '--db', target], 600_000));
+    if (s.code !== 0 || JSON.parse(s.stdout).rows !== rows) throw new Error(`raw-seed exited ${s.code}: ${s.stdout}\n${s.stderr}`);
+    return s;
+  };
+  // No warm-up: the first pos-sync run makes raw-seed's source; ours always goes first.
+  const oursRuns: Sample[] = [];
+  const rawRuns: Sample[] = [];
+  for (let i = 0; i < bench.sizes.heavyRuns; i++) {
+    if (i % 2 === 0) {
+      oursRuns.push(await ours());
+      rawRuns.push(await raw());
+    } else {
+      rawRuns.push(await raw());
+      oursRuns.push(await ours());
+    }
+  }
+  removeDb(target);
+  const notes: string[] = [];
+  if (pendingRows(source) !== rows) notes.push(`seed left ${pendingRows(source)} pending rows, expected ${rows}`);
+  return {
+    status: notes.length ? 'failed' : 'ok',
+    figures: [
+      figure(
+        `seed ${rows} transactions wall time`,
+        'ms',
+        { label: `pos-sync seed --transactions ${rows}`, stats: stats(oursRuns.map((s) => s.wallMs)) },
+        { label: 'raw better-sqlite3 insert (raw-seed.js)', stats: stats(rawRuns.map((s) => s.wallMs)) },
+        { op: '<=', ratio: 2 },
+      ),
+    ],
+    notes,
+  };
+}
+
+async function template(bench: Bench, name: string, rows: number, from?: string): Promise<string> {
+  const file = path.join(bench.work, 'templates', `${name}.db`);
+  if (fs.existsSync(file)) return file;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (from && fs.existsSync(from) && pendingRows(from) === rows) {
+    fs.copyFileSync(from, file);
+  } else {
+    await setup(bench, posSync(bench, seedArgs(file, rows), 600_000));
+  }
+  return file;
+}
+
+interface DrainRun {
+  readonly sample: Sample;
+  readonly bytes: number;
+}
+
+/** One drain of a fresh copy of `tpl`, by pos-sync or the raw script; checks every row arrived once. */
+async function drainOnce(bench: Bench, tpl: string, rows: number, who: 'pos-sync' | 'raw'): Promise<DrainRun> {
+  const dir = subdir(bench, 'drain');
+  const db = path.join(dir, 'POS_Local.db');
+  removeDb(db);
+  fs.copyFileSync(tpl, db);
+  bench.central.reset();
+  const timeoutMs = 60_000 + rows; // a generous bound: 1 ms a row
+  const r =
+    who === 'pos-sync'
+      ? posSync(bench, ['--db', db, '--central-url', bench.central.url, 'sync', '--batch-size', String(bench.sizes.batch), '--max-run-seconds', '3600'], timeoutMs)
+      : nodeRun(bench, [RAW_DRAIN, '--db', db, '--url', bench.central.eventsUrl, '--batch', String(bench.sizes.batch)], timeoutMs);
+  const sample = await run(bench, r);
+  if (sample.code !== 0) throw new Error(`${who} drain exited ${sample.code}\n${sample.stderr.slice(-2000)}`);
+  const stored = bench.central.stats().eventsStored;
+  const left = pendingRows(db);
+  if (stored !== rows || left !== 0) throw new Error(`${who} drain: the central stored ${stored} of ${rows} events, ${left} rows left pending`);
+  const bytes = bench.central.requests().reduce((sum, req) => sum + req.bodyBytes, 0);
+  removeDb(db);
+  return { sample, bytes };
+}
+
+/** N pending rows in batches of 500 to the central on loopback, against raw-drain.js. */
+async function drainCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'durationMs'>> {
+  const rows = bench.sizes.drainRows;
+  const tpl = await template(bench, `pending-${rows}`, rows);
+  const ours: DrainRun[] = [];
+  const raw: DrainRun[] = [];
+  await interleave(
+    bench,
+    bench.sizes.heavyRuns,
+    async () => {
+      const d = await drainOnce(bench, tpl, rows, 'pos-sync');
+      ours.push(d);
+      return d.sample;
+    },
+    async () => {
+      const d = await drainOnce(bench, tpl, rows, 'raw');
+      raw.push(d);
+      return d.sample;
+    },
+    false,
+  );
+  const notes: string[] = [];
+  const sameBytes = ours.every((o) => raw.every((r) => r.bytes === o.bytes));
+  notes.push(sameBytes ? `both sent the same ${ours[0]!.bytes} bytes of request bodies` : `request bodies differ: pos-sync ${ours.map((o) => o.bytes).join('/')} bytes, raw ${raw.map((r) => r.bytes).join('/')}`);
+  const rate = (d: DrainRun): number => rows / (d.sample.wallMs / 1000);
+  return {
+    status: sameBytes ? 'ok' : 'failed',
+    figures: [
+      figure(
+        `drain ${rows} rows (batch ${bench.sizes.batch}) throughput`,
+        'rows/s',
+        { label: 'pos-sync sync', stats: stats(ours.map(rate)) },
+        { label: 'raw fetch + better-sqlite3 (raw-drain.js)', stats: stats(raw.map(rate)) },
+        { op: '>=', ratio: 0.7 },
+      ),
+    ],
+    notes,
+  };
+}
+
+/**
+ * Peak RSS of ONE pass draining the large backlog (with --max-run-seconds 3600, so nothing but
+ * the backlog ends it) against one pass draining the small one: memory must not follow the
+ * backlog. One long pass is the harder test — several short passes would each start afresh.
+ */
+async function memoryCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'durationMs'>> {
+  const { memorySmall: small, memoryLarge: large } = bench.sizes;
+  const smallTpl = await template(bench, `pending-${small}`, small);
+  const largeTpl = await template(bench, `pending-${large}`, large, path.join(bench.work, 'seed', 'seeded.db'));
+  const [larges, smalls] = await interleave(
+    bench,
+    bench.sizes.heavyRuns,
+    async () => (await drainOnce(bench, largeTpl, large, 'pos-sync')).sample,
+    async () => (await drainOnce(bench, smallTpl, small, 'pos-sync')).sample,
+    false,
+  );
+  return {
+    status: 'ok',
+    figures: [
+      figure(
+        `drain peak RSS, ${large} vs ${small} pending rows`,
+        'MiB',
+        { label: `pos-sync sync, ${large} rows`, stats: stats(larges.map((s) => MiB(s.peakRssKb))) },
+        { label: `pos-sync sync, ${small} rows`, stats: stats(smalls.map((s) => MiB(s.peakRssKb))) },
+        { op: '<=', ratio: 1.2 },
+      ),
+    ],
+    notes: [`${large} rows drained in ${Math.round(stats(larges.map((s) => s.wallMs)).median)} ms (median), one pass`],
+  };
+}
+
+const RUNNERS: Record<CaseName, (bench: Bench) => Promise<Omit<CaseResult, 'name' | 'durationMs'>>> = {
+  idle: idleCase,
+  breaker: breakerCase,
+  seed: seedCase,
+  drain: drainCase,
+  memory: memoryCase,
+};
+
+// --- output ---
+
+function fmt(value: number, unit: Figure['unit']): string {
+  if (unit === 'rows/s') return `${Math.round(value).toLocaleString('en-US')}`;
+  if (unit === 'MiB') return value.toFixed(1);
+  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+function side(s: Side, unit: Figure['unit']): string {
+  return `${fmt(s.stats.median, unit)} ${unit} (${fmt(s.stats.min, unit)}–${fmt(s.stats.max, unit)}, n=${s.stats.samples.length})`;
+}
+
+export function renderTable(results: readonly CaseResult[]): string {
+  const lines: string[] = [];
+  for (const c of results) {
+    if (c.status === 'pending') {
+      lines.push(`${c.name}: PENDING — ${c.notes.join('; ')}`);
+      continue;
+    }
+    for (const f of c.figures) {
+      lines.push(`${f.name}`);
+      lines.push(`  pos-sync  ${side(f.subject, f.unit)}   [${f.subject.label}]`);
+      lines.push(`  baseline  ${side(f.baseline, f.unit)}   [${f.baseline.label}]`);
+      lines.push(`  ratio     ${f.ratio.toFixed(2)}×   target ${f.target.op} ${f.target.ratio}×   ${f.met ? 'MET' : 'MISSED'}`);
+    }
+    for (const n of c.notes) lines.push(`  note: ${n}`);
+    if (c.status === 'failed') lines.push(`  ${c.name}: FAILED`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+// --- main ---
+
+export async function bench(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      runs: { type: 'string' },
+      'heavy-runs': { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const base = values.quick ? QUICK : FULL;
+  const sizes: Sizes = {
+    ...base,
+    ...(values.runs ? { tickRuns: Number(values.runs) } : {}),
+    ...(values['heavy-runs'] ? { heavyRuns: Number(values['heavy-runs']) } : {}),
+  };
+  const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...CASES];
+  for (const name of only) if (!(CASES as readonly string[]).includes(name)) throw new Error(`unknown case ${name}; cases: ${CASES.join(', ')}`);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pos-sync-bench-'));
+  const method = detectRssMethod(work);
+  const central = await startCentral({ dbPath: path.join(work, 'central.db'), requestLogSize: Math.ceil(sizes.memoryLarge / sizes.batch) + 10 });
+  // Nothing of the caller's shell may steer pos-sync (POS_SYNC_*, Sync__*, STORE_ID…); HOME is the
+  // bench's folder so no user config file is found; Kafka is off as SPEC §10 says.
+  const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: work, Kafka__Enabled: 'false' };
+  const b: Bench = { sizes, method, work, central, env };
+  const startedAt = new Date();
+  const info = machine();
+  process.stdout.write(
+    `pos-sync bench${values.quick ? ' --quick' : ''}: ${info['cores']} cores (${info['cpuModel']}), node ${info['node']}, load ${(info['loadAverage'] as number[]).join(' ')}; ` +
+      `peak RSS by ${method === 'gnu-time' ? 'GNU time (/usr/bin/time %M)' : 'process.resourceUsage().maxRSS via --import hook'}\n\n`,
+  );
+  const results: CaseResult[] = [];
+  try {
+    // seed runs before memory: its output is memory's large backlog.
+    for (const name of CASES.filter((c) => only.includes(c))) {
+      const t0 = Date.now();
+      let r: Omit<CaseResult, 'name' | 'durationMs'>;
+      try {
+        r = await RUNNERS[name](b);
+      } catch (err) {
+        r = { status: 'failed', figures: [], notes: [err instanceof Error ? err.message : String(err)] };
+      }
+      const result: CaseResult = { name, ...r, durationMs: Date.now() - t0 };
+      results.push(result);
+      process.stdout.write(renderTable([result]));
+    }
+  } finally {
+    await central.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  const report = {
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    quick: values.quick === true,
+    machine: { ...info, loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100) },
+    rssMethod: method,
+    sizes,
+    cases: results,
+  };
+  const outDir = values.out ?? path.join(REPO, 'bench-results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const outFile = path.join(outDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+  const missed = results.flatMap((c) => c.figures.filter((f) => !f.met).map((f) => f.name));
+  process.stdout.write(`\nresults: ${outFile}\n${missed.length ? `targets missed: ${missed.join('; ')}` : 'every measured target met'}\n`);
+  return results.some((c) => c.status === 'failed') ? 1 : 0;
+}
+
+if (process.argv[2] === 'bench') {
+  bench(process.argv.slice(3)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  process.stdout.write('usage: node dist/test/bench/run.js bench [--quick] [--only idle,breaker,seed,drain,memory] [--runs N] [--heavy-runs M] [--out DIR]\n');
+}
