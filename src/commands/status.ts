@@ -6,6 +6,8 @@ import { ENTITIES, type Entity } from '../domain/rows.js';
 import type { Clock } from '../domain/time.js';
 import { parseDbTime } from '../domain/time.js';
 import { entityBacklog, parseTimeSpan, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
+import { describeBreaker, type BreakerView } from '../domain/breaker.js';
+import { peekState, type Peeked } from '../state/file.js';
 
 export interface LastPass {
   readonly at: string;
@@ -27,12 +29,29 @@ export interface StatusResult {
   readonly lastPass: LastPass | null;
   readonly today: TodayTotals;
   readonly kafkaEnabled: boolean;
+  /** The circuit breaker as the state file has it, and when the next probe is due. */
+  readonly breaker: BreakerView & { readonly stateFile: string; readonly problem: string | null };
+  /** The most recent pass of any kind (idle and refused ones too), from the state file. */
+  readonly lastRun: LastRun | null;
+  readonly lastSuccessAt: string | null;
+}
+
+export interface LastRun {
+  readonly at: string;
+  readonly exitCode: number;
+  readonly outcome: string;
+  readonly delivered: number;
+  readonly refused: number;
+  readonly durationMs: number;
+  readonly error: string | null;
 }
 
 export interface StatusDeps {
   readonly config: Config;
   readonly clock: Clock;
   readonly openDb: () => Database;
+  /** Reads the state file without changing it (default: config.stateFile). */
+  readonly readState?: () => Peeked;
 }
 
 function lastRecordedPass(db: Database): LastPass | null {
@@ -58,6 +77,9 @@ function lastRecordedPass(db: Database): LastPass | null {
 
 export function runStatus(deps: StatusDeps): StatusResult {
   const now = deps.clock.now();
+  // Read-only: a corrupt state file is shown, not moved (the next sync does that).
+  const peeked = (deps.readState ?? (() => peekState(deps.config.stateFile)))();
+  const saved = peeked.state;
   const db = deps.openDb();
   try {
     const backlog = Object.fromEntries(ENTITIES.map((e) => [e, entityBacklog(db, e, now)])) as Record<Entity, EntityBacklog>;
@@ -71,6 +93,20 @@ export function runStatus(deps: StatusDeps): StatusResult {
       lastPass: lastRecordedPass(db),
       today: todayTotals(db, now),
       kafkaEnabled: deps.config.kafka.enabled,
+      breaker: { ...describeBreaker(saved.breaker, now, deps.config.breaker), stateFile: deps.config.stateFile, problem: peeked.problem },
+      lastRun:
+        saved.lastPass === null
+          ? null
+          : {
+              at: new Date(saved.lastPass.at).toISOString(),
+              exitCode: saved.lastPass.exitCode,
+              outcome: saved.lastPass.outcome,
+              delivered: saved.lastPass.delivered,
+              refused: saved.lastPass.refused,
+              durationMs: saved.lastPass.durationMs,
+              error: saved.lastPass.error,
+            },
+      lastSuccessAt: saved.lastSuccessAt === null ? null : new Date(saved.lastSuccessAt).toISOString(),
     };
   } finally {
     db.close();

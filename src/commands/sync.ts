@@ -12,17 +12,23 @@ import { decideRejection, splitBatch } from '../domain/backoff.js';
 import { singlePayload, toEvent, type CentralEvent } from '../domain/events.js';
 import { ENTITIES, type Entity, type InventoryRow, type TransactionRow } from '../domain/rows.js';
 import { formatDbTime, type Clock, type Random } from '../domain/time.js';
-import { ExitCode, worstExitCode } from '../errors.js';
+import { admit, describeBreaker, enter, leave, onAnswer, onFailure, PROBE_ROWS, type Admission, type BreakerState, type BreakerView } from '../domain/breaker.js';
+import { classifyResponse } from '../domain/classify.js';
+import { ExitCode, PosSyncError, worstExitCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Queue, type Rejection } from '../store/queue.js';
 import { recordPass } from '../store/history.js';
-import { acquireLock } from '../state/lock.js';
+import { acquireLock, type PassLock } from '../state/lock.js';
+import { openStateFile, peekState, type StateStore } from '../state/file.js';
+import { worthSaving, type PassSummary, type SavedState } from '../state/format.js';
 
 export interface SyncOptions {
   readonly batchSize?: number | undefined;
   readonly maxRunSeconds?: number | undefined;
   readonly dryRun?: boolean | undefined;
   readonly force?: boolean | undefined;
+  /** Aborted by SIGTERM/SIGINT in --watch: the pass stops between batches, never inside one. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface SyncDeps {
@@ -31,7 +37,10 @@ export interface SyncDeps {
   readonly random: Random;
   readonly sleep: Sleep;
   readonly log: Logger;
-  readonly openDb: () => Database;
+  /** May be async so the refused tick of an open breaker never loads the SQLite module. */
+  readonly openDb: () => Database | Promise<Database>;
+  /** The state file (breaker, last pass); default: config.stateFile on disk. */
+  readonly state?: StateStore;
   /** Created on first use, so a pass with nothing to send never loads the HTTP stack. */
   readonly central: () => Promise<CentralClient>;
   readonly newId?: () => string;
@@ -39,7 +48,7 @@ export interface SyncDeps {
 
 export type PerEntity = Record<Entity, number>;
 
-export type StopReason = 'drained' | 'time' | 'unavailable' | 'credentials' | 'misconfigured';
+export type StopReason = 'drained' | 'time' | 'stopped' | 'unavailable' | 'credentials' | 'misconfigured' | 'breakerOpen';
 
 export interface PassResult {
   readonly command: 'sync';
@@ -56,6 +65,10 @@ export interface PassResult {
   /** With --dry-run: what would be sent (first batch's events in full, then counts). */
   readonly wouldSend?: { readonly batches: number; readonly rows: PerEntity; readonly firstBatch: readonly CentralEvent[] };
   readonly error: string | null;
+  /** The circuit breaker after the pass. */
+  readonly breaker: BreakerView;
+  /** Whether this pass was the half-open probe (or a --force pass through an open breaker). */
+  readonly probe: boolean;
 }
 
 type PendingRowOf = TransactionRow | InventoryRow;
@@ -69,10 +82,107 @@ class StopPass extends Error {
   }
 }
 
+/** What every part of a pass shares. */
+interface PassContext {
+  readonly options: SyncOptions;
+  readonly deps: SyncDeps;
+  readonly start: number;
+  readonly maxRunMs: number;
+  readonly stateStore: StateStore;
+}
+
 export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<PassResult> {
+  const start = deps.clock.now();
+  const maxRunMs = options.maxRunSeconds !== undefined ? options.maxRunSeconds * 1000 : deps.config.sync.maxRunMs;
+  const stateStore = deps.state ?? openStateFile(deps.config.stateFile, { log: deps.log, now: () => deps.clock.now() });
+  const pass: PassContext = { options, deps, start, maxRunMs, stateStore };
+  if (options.dryRun) {
+    // A dry run changes nothing, not even a corrupt state file; it shows the breaker as it is.
+    return deliverPass(pass, peekState(stateStore.path).state, { kind: 'closed' });
+  }
+  // The state comes first: an open breaker ends the pass here, before the database, the lock or
+  // the HTTP stack are touched (SPEC §10: an open-circuit tick costs what an idle one does).
+  const saved = stateStore.load();
+  const admission = admit(saved.breaker, start, deps.config.breaker, options.force === true);
+  if (admission.kind === 'refuse') return refusedPass(pass, saved, admission.nextProbeAt, null);
+  return deliverPass(pass, saved, admission);
+}
+
+/** A killed pass's lock is taken over once it is far older than any pass could run. */
+function lockMaxAgeMs(maxRunMs: number): number {
+  return Math.max(60_000, maxRunMs * 10);
+}
+
+const total = (p: PerEntity): number => p.transaction + p.inventory;
+
+/** The result of a pass an open breaker stopped before it sent anything; saves the state. */
+function refusedPass(pass: PassContext, prev: SavedState, nextProbeAt: number, heldLock: PassLock | null): PassResult {
+  const { config, clock } = pass.deps;
+  const b = prev.breaker;
+  // Stable text (no "in 12 s"): it is saved, and an unchanged state is not rewritten every tick.
+  const failures = `${b.consecutiveFailures} failed request${b.consecutiveFailures === 1 ? '' : 's'} in a row`;
+  const message = `the circuit breaker is open (${failures}${b.lastFailure ? `, last: ${b.lastFailure}` : ''}); no request sent; next probe at ${new Date(nextProbeAt).toISOString()}`;
+  const result: PassResult = {
+    command: 'sync',
+    exitCode: ExitCode.tempFail,
+    stoppedBy: 'breakerOpen',
+    startedAt: new Date(pass.start).toISOString(),
+    durationMs: clock.now() - pass.start,
+    delivered: zero(),
+    rejected: zero(),
+    deadLettered: zero(),
+    requests: 0,
+    failedRequests: 0,
+    dryRun: false,
+    error: message,
+    breaker: describeBreaker(b, clock.now(), config.breaker),
+    probe: false,
+  };
+  const next = nextState(prev, prev.breaker, result, clock.now());
+  if (worthSaving(prev, next, true, clock.now(), saveRefreshMs(config))) {
+    // Saved under the pass lock so it cannot overwrite what a running pass is about to save;
+    // when another pass holds it, that pass saves a fresher state anyway.
+    let lock = heldLock;
+    try {
+      lock ??= acquireLock(config.db.path, 'sync', pass.start, lockMaxAgeMs(pass.maxRunMs));
+    } catch {
+      lock = null;
+    }
+    if (lock) {
+      try {
+        pass.stateStore.save(next);
+      } finally {
+        if (!heldLock) lock.release();
+      }
+    }
+  }
+  return result;
+}
+
+/** A quiet pass rewrites an unchanged state at most this often (see worthSaving). */
+function saveRefreshMs(config: Config): number {
+  // Well inside the health warning, so a quiet store never looks stalled to monitoring.
+  return Math.min(60_000, config.health.lastSuccessWarningSeconds * 500);
+}
+
+function nextState(prev: SavedState, breaker: BreakerState, r: PassResult, at: number): SavedState {
+  const lastPass: PassSummary = {
+    at,
+    exitCode: r.exitCode,
+    outcome: r.stoppedBy,
+    delivered: total(r.delivered),
+    refused: total(r.rejected),
+    durationMs: Math.max(0, Math.round(r.durationMs)),
+    error: r.error,
+  };
+  // 65 counts as a success for health: delivery works, only some rows' content was refused.
+  const succeeded = r.exitCode === ExitCode.ok || r.exitCode === ExitCode.rejected;
+  return { breaker: leave(breaker), lastPass, lastSuccessAt: succeeded ? at : prev.lastSuccessAt };
+}
+
+async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission: Admission): Promise<PassResult> {
+  const { options, deps, start, maxRunMs, stateStore } = pass;
   const { config, clock, log } = deps;
-  const start = clock.now();
-  const maxRunMs = options.maxRunSeconds !== undefined ? options.maxRunSeconds * 1000 : config.sync.maxRunMs;
   const deadline = start + maxRunMs;
   const batchSize = options.batchSize ?? config.sync.batchSize;
   const newId = deps.newId ?? (() => randomUUID().toUpperCase());
@@ -86,11 +196,46 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Pas
   let stoppedBy: StopReason = 'drained';
   let exitCode: number = ExitCode.ok;
   let error: string | null = null;
-
-  const db = deps.openDb();
-  // A killed pass's lock is taken over once it is far older than any pass could run.
-  const lock = acquireLock(config.db.path, 'sync', start, Math.max(60_000, maxRunMs * 10));
+  let saved = loaded;
+  let admission = firstAdmission;
+  let breaker: BreakerState = saved.breaker;
+  let probing = false;
+  const db = await deps.openDb();
+  let lock: PassLock;
   try {
+    lock = acquireLock(config.db.path, 'sync', start, lockMaxAgeMs(maxRunMs));
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  try {
+    if (!options.dryRun) {
+      // Read again under the lock: a pass that ended meanwhile may have opened or closed it.
+      saved = stateStore.load();
+      admission = admit(saved.breaker, clock.now(), config.breaker, options.force === true);
+      if (admission.kind === 'refuse') return refusedPass(pass, saved, admission.nextProbeAt, lock);
+      breaker = enter(saved.breaker, admission);
+      probing = breaker.state === 'halfOpen';
+      if (admission.kind === 'probe') log.info('the circuit breaker is half-open: probing the central API');
+      if (admission.kind === 'forced') log.warn('ignoring the open circuit breaker for this pass (--force)');
+    }
+    const inProbe = (): boolean => admission.kind === 'probe' && breaker.state === 'halfOpen';
+    const answered = (): void => {
+      if (breaker.state === 'halfOpen') log.info('the central API answered: circuit breaker closed');
+      breaker = onAnswer(breaker);
+    };
+    const failed = (why: string): void => {
+      const wasOpen = breaker.state !== 'closed';
+      breaker = onFailure(breaker, clock.now(), config.breaker, deps.random, why);
+      if (breaker.state === 'open') {
+        const why = admission.kind === 'forced' ? 'the forced pass failed: circuit breaker open again' : 'the probe failed: circuit breaker open again';
+        log.warn(wasOpen ? why : 'circuit breaker opened', {
+          consecutiveFailures: breaker.consecutiveFailures,
+          consecutiveOpens: breaker.consecutiveOpens,
+          nextProbeAt: new Date(breaker.nextProbeAt!).toISOString(),
+        });
+      }
+    };
     const queue = new Queue(db);
     let client: CentralClient | undefined;
     const central = async (): Promise<CentralClient> => (client ??= await deps.central());
@@ -121,7 +266,8 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Pas
           return outcome;
         },
         {
-          maxRetries: config.http.maxRetries,
+          // Half-open means one trial request: its answer decides, retries would only delay that.
+          maxRetries: inProbe() ? 0 : config.http.maxRetries,
           deadline,
           clock,
           random: deps.random,
@@ -138,8 +284,14 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Pas
       const single = config.http.format === 'single';
       const body = single ? JSON.stringify(singlePayload(events[0]!)) : JSON.stringify(events);
       const key = single ? events[0]!.id : idempotencyKey(ids);
+      const failuresBefore = failedRequests;
+      const trial = inProbe();
       const outcome = await send(body, key, idSet);
       const nowText = formatDbTime(clock.now());
+      // What the answer says about the central's availability (401/403/404 say nothing).
+      if (outcome.kind === 'accepted' || outcome.kind === 'refused' || outcome.kind === 'tooLarge') answered();
+      else if (outcome.kind === 'temporary') failed(outcome.error);
+      else if (outcome.kind === 'outOfTime' && failedRequests > failuresBefore) failed(outcome.error);
       switch (outcome.kind) {
         case 'accepted': {
           const refused = new Set(outcome.rejected.map((r) => r.id));
@@ -168,11 +320,36 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Pas
           );
         case 'temporary':
           queue.markAttempt(entity, ids, nowText, outcome.error);
-          throw new StopPass('unavailable', `the central API is unavailable after ${config.http.maxRetries} retries: ${outcome.error}`, ExitCode.tempFail);
+          throw new StopPass(
+            'unavailable',
+            trial ? `the probe failed, the central API is still unavailable: ${outcome.error}` : `the central API is unavailable after ${config.http.maxRetries} retries: ${outcome.error}`,
+            ExitCode.tempFail,
+          );
         case 'outOfTime':
           queue.markAttempt(entity, ids, nowText, outcome.error);
           throw new StopPass('unavailable', `the central API is unavailable: ${outcome.error}`, ExitCode.tempFail);
       }
+    };
+
+    /** Half-open with nothing pending: a GET of the health endpoint is the probe. */
+    const probeHealth = async (): Promise<void> => {
+      const c = await central();
+      requests++;
+      const answer = await c.health(Math.max(1, Math.min(config.http.timeoutMs, deadline - clock.now())));
+      const outcome = answer.status === null ? null : classifyResponse(answer.status, '', null, new Set(), clock.now());
+      if (outcome === null || outcome.kind === 'temporary') {
+        failedRequests++;
+        const why = answer.error ?? `HTTP ${answer.status}`;
+        failed(why);
+        throw new StopPass('unavailable', `the central API's health check failed: ${why}`, ExitCode.tempFail);
+      }
+      if (outcome.kind === 'credentials') {
+        throw new StopPass('credentials', `the central API refused the credentials (HTTP ${outcome.status} at ${config.endpoints.health})`, ExitCode.noPermission);
+      }
+      if (outcome.kind === 'misconfigured') {
+        throw new StopPass('misconfigured', `the central API answered HTTP ${outcome.status} at ${config.endpoints.health}: check Sync.HealthCheckEndpoint`, ExitCode.config);
+      }
+      answered();
     };
 
     const cursor: Record<Entity, number> = { transaction: 0, inventory: 0 };
@@ -187,7 +364,9 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Pas
             stoppedBy = 'time';
             throw new StopPass('time', 'time budget reached; the next pass goes on', ExitCode.ok);
           }
-          const rows: PendingRowOf[] = queue.nextPending(entity, cursor[entity], formatDbTime(clock.now()), batchSize);
+          if (options.signal?.aborted) throw new StopPass('stopped', 'asked to stop: the rows left wait for the next run', ExitCode.ok);
+          const limit = inProbe() ? Math.min(batchSize, PROBE_ROWS) : batchSize;
+          const rows: PendingRowOf[] = queue.nextPending(entity, cursor[entity], formatDbTime(clock.now()), limit);
           if (rows.length === 0) {
             drained.add(entity);
             continue;
@@ -216,10 +395,11 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Pas
           }
         }
       }
+      if (inProbe() && requests === 0) await probeHealth();
     } catch (err) {
       if (!(err instanceof StopPass)) throw err;
       stoppedBy = err.reason;
-      if (err.reason !== 'time') {
+      if (err.reason !== 'time' && err.reason !== 'stopped') {
         error = err.message;
         exitCode = err.exitCode;
       } else {
@@ -227,7 +407,6 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Pas
       }
     }
 
-    const total = (p: PerEntity): number => p.transaction + p.inventory;
     if (total(rejected) > 0) exitCode = worstExitCode([exitCode, ExitCode.rejected]);
     const result: PassResult = {
       command: 'sync',
@@ -243,10 +422,25 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Pas
       dryRun: options.dryRun === true,
       ...(options.dryRun ? { wouldSend } : {}),
       error,
+      breaker: describeBreaker(leave(breaker), clock.now(), config.breaker),
+      probe: probing,
     };
     // An idle pass leaves no trace in the run history: it runs 8,640 times a day.
-    if (!options.dryRun && (requests > 0 || total(rejected) > 0)) recordPass(db, config.storeId, result, newId);
+    const quiet = requests === 0 && total(rejected) === 0 && total(delivered) === 0;
+    if (!options.dryRun && !quiet) recordPass(db, config.storeId, result, newId);
+    if (!options.dryRun) {
+      const next = nextState(saved, breaker, result, clock.now());
+      if (worthSaving(saved, next, quiet, clock.now(), saveRefreshMs(config))) stateStore.save(next);
+    }
     return result;
+  } catch (err) {
+    // A pass that fails outright (database error, bug) still keeps what it learnt about the central.
+    if (!options.dryRun) {
+      const code = err instanceof PosSyncError ? err.exitCode : ExitCode.internal;
+      const message = err instanceof Error ? err.message : String(err);
+      stateStore.save({ ...saved, breaker: leave(breaker), lastPass: { at: clock.now(), exitCode: code, outcome: 'error', delivered: total(delivered), refused: total(rejected), durationMs: clock.now() - start, error: message } });
+    }
+    throw err;
   } finally {
     lock.release();
     db.close();
