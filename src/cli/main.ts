@@ -293,20 +293,76 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
   program
     .command('health')
     .description('checks for monitoring (Monitoring Plugins exit codes 0-3)')
-    .action(() => run(async () => notYet('health')));
+    .action(() =>
+      run(async (ctx) => {
+        const { runHealth, unknownHealth, kafkaReachable } = await import('../commands/health.js');
+        const { renderHealth } = await import('./render.js');
+        let result: Awaited<ReturnType<typeof runHealth>>;
+        try {
+          const { config } = await ctx.loadConfig();
+          const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }] = await Promise.all([
+            import('../store/inspect.js'),
+            import('../state/file.js'),
+            import('../store/migrations.js'),
+          ]);
+          result = await runHealth({
+            config,
+            clock: systemClock,
+            log: ctx.log,
+            checkDatabase: (ms) => inspectDatabaseInWorker(config.db.path, Math.min(config.db.busyTimeoutMs, config.health.timeoutMs), Date.now(), ms),
+            central: () => centralClient(config),
+            checkKafka: config.kafka.enabled ? (ms) => kafkaReachable(config, ctx.log, ms) : null,
+            readState: () => peekState(config.stateFile),
+            expectedSchemaVersion: SCHEMA_VERSION,
+          });
+        } catch (err) {
+          // Whatever stops the checks (a config error, a bug) is UNKNOWN to a monitoring system.
+          const message = err instanceof Error ? err.message : String(err);
+          ctx.log.error(message);
+          result = unknownHealth(message);
+        }
+        ctx.print(result, () => renderHealth(result));
+        return result.exitCode;
+      }),
+    );
   program
     .command('cleanup')
     .description('delete retry logs and run history past retention; never an unsynced row')
     .option('--dry-run', 'report what would be deleted')
     .option('--synced-older-than <days>', 'also delete synced business rows older than this', positiveInt('--synced-older-than', 36500))
-    .option('--vacuum', 'compact the database afterwards')
-    .action(() => run(async () => notYet('cleanup')));
+    .option('--vacuum', 'compact the database afterwards (blocks the POS while it runs)')
+    .action((opts: { dryRun?: boolean; syncedOlderThan?: number; vacuum?: boolean }) =>
+      run(async (ctx) => {
+        const { config } = await ctx.loadConfig();
+        await loadDbModule();
+        const { runCleanup } = await import('../commands/cleanup.js');
+        const { renderCleanup } = await import('./render.js');
+        const result = runCleanup(
+          { dryRun: opts.dryRun, syncedOlderThanDays: opts.syncedOlderThan, vacuum: opts.vacuum },
+          { config, clock: systemClock, log: ctx.log, openDb: () => ctx.openDb(config, false) },
+        );
+        ctx.print(result, () => renderCleanup(result));
+        return result.exitCode;
+      }),
+    );
   program
     .command('requeue')
     .description('put dead-lettered rows back in the queue')
     .option('--all', 'every dead-lettered row')
     .option('--id <id...>', 'these row ids')
-    .action(() => run(async () => notYet('requeue')));
+    .action((opts: { all?: boolean; id?: string[] }) =>
+      run(async (ctx) => {
+        const { runRequeue, checkRequeueOptions } = await import('../commands/requeue.js');
+        checkRequeueOptions({ all: opts.all, ids: opts.id }); // a usage error before anything is opened
+        const { config } = await ctx.loadConfig();
+        await loadDbModule();
+        const { renderRequeue } = await import('./render.js');
+        const result = runRequeue({ all: opts.all, ids: opts.id }, { openDb: () => ctx.openDb(config, false) });
+        if (result.unknownIds.length > 0) ctx.log.error(`no row has the id ${result.unknownIds.join(', ')}`);
+        ctx.print(result, () => renderRequeue(result, ctx.paint));
+        return result.exitCode;
+      }),
+    );
   program
     .command('config')
     .description('print the effective configuration and where each value came from (secrets redacted)')
@@ -342,6 +398,11 @@ export async function main(io: Io): Promise<number> {
   program.hook('preAction', (_program, actionCommand) => {
     command = actionCommand.name();
   });
+  // Known before the subcommand parses its options, so even a usage error of `health` is UNKNOWN (3).
+  let subcommand = '';
+  program.hook('preSubcommand', (_program, sub) => {
+    subcommand = sub.name();
+  });
   try {
     await program.parseAsync(io.argv as string[], { from: 'user' });
     if (io.argv.length === 0) {
@@ -349,9 +410,24 @@ export async function main(io: Io): Promise<number> {
       return ExitCode.usage;
     }
   } catch (err) {
+    if (subcommand === 'health') return reportHealthError(err, io, ctx, program.opts<GlobalOptions>());
     return reportError(err, io, ctx, program.opts<GlobalOptions>());
   }
   return exitCode;
+}
+
+/**
+ * `health` speaks the Monitoring Plugins protocol even when it cannot run: status UNKNOWN (3) and
+ * a status line on stdout, which is what a monitoring system reads.
+ */
+function reportHealthError(err: unknown, io: Io, ctx: Context | undefined, globals: GlobalOptions): number {
+  if (err instanceof CommanderError && ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code)) return ExitCode.ok;
+  const message = (err instanceof Error ? err.message : String(err)).replace(/^error: /, '');
+  const secrets = ctx?.secrets ?? [];
+  io.stderr.write(scrub(`pos-sync: ${message}\n`, secrets));
+  const result = { command: 'health', exitCode: 3, status: 'UNKNOWN', summary: message, checks: [], perfdata: [], durationMs: 0 };
+  io.stdout.write(scrub(globals.json ? `${JSON.stringify(result, null, 2)}\n` : `POS-SYNC UNKNOWN - ${message}\n`, secrets));
+  return 3;
 }
 
 function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: GlobalOptions): number {

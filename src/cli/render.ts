@@ -3,6 +3,11 @@
 import type { PassResult } from '../commands/sync.js';
 import type { SeedResult } from '../commands/seed.js';
 import type { StatusResult } from '../commands/status.js';
+import type { HealthResult } from '../commands/health.js';
+import type { CleanupResult } from '../commands/cleanup.js';
+import type { RequeueResult } from '../commands/requeue.js';
+import type { BreakerView } from '../domain/breaker.js';
+import { formatPerfdata, LABELS } from '../domain/health.js';
 
 export interface Paint {
   ok(text: string): string;
@@ -34,6 +39,10 @@ export function renderSync(r: PassResult, p: Paint): string {
     if (w.firstBatch.length > 20) lines.push(`  … and ${w.firstBatch.length - 20} more in the first batch`);
     return lines.join('\n') + '\n';
   }
+  if (r.stoppedBy === 'breakerOpen') {
+    const endedAt = Date.parse(r.startedAt) + r.durationMs;
+    return `${p.warn('circuit breaker open')}: no request sent; ${nextProbe(r.breaker, endedAt)}; \`pos-sync sync --force\` tries now\n`;
+  }
   const d = r.delivered.transaction + r.delivered.inventory;
   const rej = r.rejected.transaction + r.rejected.inventory;
   const dead = r.deadLettered.transaction + r.deadLettered.inventory;
@@ -45,7 +54,25 @@ export function renderSync(r: PassResult, p: Paint): string {
   ];
   if (rej > 0) parts.push(p.warn(`${rej} refused${dead > 0 ? `, ${dead} dead-lettered` : ''}`));
   if (r.stoppedBy === 'time') parts.push('stopped at the time budget, the next pass goes on');
+  if (r.probe) parts.push(r.breaker.state === 'closed' ? p.ok('circuit breaker closed') : p.bad(`circuit breaker open again, ${nextProbe(r.breaker, Date.parse(r.startedAt) + r.durationMs)}`));
+  else if (r.breaker.state === 'open') parts.push(p.bad(`circuit breaker opened, ${nextProbe(r.breaker, Date.parse(r.startedAt) + r.durationMs)}`));
   return `${parts.join(', ')}\n`;
+}
+
+function nextProbe(b: BreakerView, now: number): string {
+  if (b.nextProbeAt === null) return 'the next pass probes';
+  const inMs = Date.parse(b.nextProbeAt) - now;
+  return inMs <= 0 ? 'the next pass probes' : `next probe at ${b.nextProbeAt} (in ${age(Math.ceil(inMs / 1000))})`;
+}
+
+function breakerLine(r: StatusResult, p: Paint): string {
+  const b = r.breaker;
+  if (b.problem !== null) return p.warn(`state file ${b.stateFile} ${b.problem}: the next sync moves it aside and starts closed`);
+  const last = b.lastFailure ? ` — last failure: ${b.lastFailure}` : '';
+  if (b.state === 'closed') return b.consecutiveFailures > 0 ? p.warn(`closed, ${b.consecutiveFailures} failed requests in a row${last}`) : p.ok('closed');
+  const since = b.openedAt ? ` since ${b.openedAt}` : '';
+  if (b.state === 'halfOpen') return p.bad(`open${since}, the next pass probes${last}`);
+  return p.bad(`open${since} (opened ${b.consecutiveOpens}× in a row), ${nextProbe(b, Date.parse(r.now))}${last}`);
 }
 
 export function renderSeed(r: SeedResult): string {
@@ -73,9 +100,51 @@ export function renderStatus(r: StatusResult, p: Paint): string {
       ? `last pass     ${lp.at} ${lp.outcome === 'ok' ? p.ok('ok') : p.bad('error')}, ${lp.transactionsSynced + lp.inventorySynced} synced, ${lp.failed} failed${lp.durationMs !== null ? `, ${seconds(lp.durationMs)}` : ''}${lp.error ? ` — ${lp.error}` : ''}`
       : 'last pass     none recorded (idle passes are not recorded)',
   );
+  lines.push(`circuit       ${breakerLine(r, p)}`);
+  const run = r.lastRun;
+  if (run) {
+    const outcome = run.exitCode === 0 ? p.ok(run.outcome) : run.exitCode === 65 ? p.warn(run.outcome) : p.bad(`${run.outcome} (exit ${run.exitCode})`);
+    lines.push(`last run      ${run.at} ${outcome}, ${run.delivered} delivered${run.refused ? `, ${run.refused} refused` : ''}, ${seconds(run.durationMs)}${run.error && run.exitCode !== 0 ? ` — ${run.error}` : ''}`);
+  }
   const t = r.today;
   lines.push(
     `today         ${t.transactionsSynced} transactions and ${t.inventorySynced} inventory updates synced, ${t.failedAttempts} failed attempts, ${t.passes} passes${t.averagePassMs !== null ? `, average ${seconds(t.averagePassMs)}` : ''}`,
   );
+  return lines.join('\n') + '\n';
+}
+
+export function renderHealth(r: HealthResult): string {
+  // Monitoring Plugins output: the status line first, a line per check, perfdata last.
+  const lines = [`POS-SYNC ${r.status} - ${r.summary}`];
+  for (const c of r.checks) lines.push(`${c.status.padEnd(9)}${LABELS[c.name]}: ${c.message}`);
+  if (r.perfdata.length > 0) lines.push(`| ${formatPerfdata(r.perfdata)}`);
+  return lines.join('\n') + '\n';
+}
+
+export function renderCleanup(r: CleanupResult): string {
+  const d = r.deleted;
+  const verb = r.dryRun ? 'would delete' : 'deleted';
+  const lines = [
+    `${verb} ${d.retryLogs} retry log rows and ${d.runHistory} run history rows older than ${r.dataRetentionDays} days (before ${r.dataBefore})`,
+    r.syncedRowRetentionDays === null
+      ? 'synced business rows are kept (no --synced-older-than or Sync.SyncedRowRetentionDays)'
+      : `${verb} ${d.transactions} synced transactions and ${d.inventory} synced inventory updates older than ${r.syncedRowRetentionDays} days (never an unsynced, dead-lettered or unpublished row)`,
+  ];
+  if (r.vacuum) lines.push(`vacuumed: ${(r.vacuum.beforeBytes / 1e6).toFixed(1)} MB → ${(r.vacuum.afterBytes / 1e6).toFixed(1)} MB`);
+  if (r.dryRun) lines.push('dry run: nothing was deleted');
+  return lines.join('\n') + '\n';
+}
+
+export function renderRequeue(r: RequeueResult, p: Paint): string {
+  const n = r.requeued.transaction + r.requeued.inventory;
+  const lines = [
+    n === 0
+      ? 'no dead-lettered row was requeued'
+      : `requeued ${n} dead-lettered row${n === 1 ? '' : 's'} (${r.requeued.transaction} transactions, ${r.requeued.inventory} inventory updates); the next pass sends them`,
+  ];
+  for (const f of r.ids) {
+    if (f.result === 'notDeadLettered') lines.push(`  ${f.id}: not dead-lettered (${f.synced ? 'already synced' : 'still pending'}), left as it is`);
+  }
+  if (r.unknownIds.length > 0) lines.push(p.bad(`unknown ids (in neither PosTransactions nor InventoryUpdates): ${r.unknownIds.join(', ')}`));
   return lines.join('\n') + '\n';
 }

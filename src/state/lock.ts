@@ -15,6 +15,11 @@ export interface LockInfo {
 export interface PassLock {
   readonly path: string;
   release(): void;
+  /**
+   * Renews the lock's time for a holder that runs longer than a pass (cleanup), so it is not
+   * taken over as stale by age while it still works. False when the lock is no longer ours.
+   */
+  refresh(now: number): boolean;
 }
 
 export function lockPathFor(dbPath: string): string {
@@ -66,7 +71,7 @@ export function acquireLock(dbPath: string, command: string, now: number, maxAge
   const file = lockPathFor(dbPath);
   const mine: LockInfo = { pid: process.pid, host: os.hostname(), startedAt: now, command };
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (tryCreate(file, mine)) return { path: file, release: () => releaseLock(file) };
+    if (tryCreate(file, mine)) return { path: file, release: () => releaseLock(file), refresh: (at) => refreshLock(file, { ...mine, startedAt: at }) };
     const holder = readLock(file);
     if (!isStale(holder, now, maxAgeMs, processAlive)) {
       const since = new Date(holder!.startedAt).toISOString();
@@ -95,6 +100,20 @@ export function acquireLock(dbPath: string, command: string, now: number, maxAge
     fs.rmSync(aside, { force: true });
   }
   throw new TempFailError(`could not take the lock ${file}: other processes keep taking it`);
+}
+
+function refreshLock(file: string, info: LockInfo): boolean {
+  if (readLock(file)?.pid !== process.pid) return false;
+  // Written aside and renamed in, so a reader never sees a half-written (and so "stale") lock.
+  const fresh = `${file}.refresh-${process.pid}`;
+  try {
+    fs.writeFileSync(fresh, JSON.stringify(info), { mode: 0o644 });
+    fs.renameSync(fresh, file);
+    return true;
+  } catch {
+    fs.rmSync(fresh, { force: true });
+    return false;
+  }
 }
 
 function releaseLock(file: string): void {

@@ -1,0 +1,106 @@
+// `pos-sync cleanup`: retention (SPEC §2). Retry logs and run history older than
+// Sync.DataRetentionDays go; with --synced-older-than (or Sync.SyncedRowRetentionDays) so do
+// synced business rows older than that — never an unsynced, dead-lettered or not yet published
+// one. Holds the pass lock so it never runs beside a sync.
+
+import type { Database } from 'better-sqlite3';
+import type { Config } from '../config/types.js';
+import { formatDbTime, type Clock } from '../domain/time.js';
+import type { Logger } from '../log.js';
+import { acquireLock } from '../state/lock.js';
+import { countExpired, databaseBytes, deleteExpired, type RetentionCounts } from '../store/retention.js';
+
+export interface CleanupOptions {
+  readonly dryRun?: boolean | undefined;
+  readonly syncedOlderThanDays?: number | undefined;
+  readonly vacuum?: boolean | undefined;
+}
+
+export interface CleanupDeps {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly openDb: () => Database;
+  /** Rowids per delete transaction (default 5,000). */
+  readonly batchRows?: number;
+}
+
+export interface CleanupResult {
+  readonly command: 'cleanup';
+  readonly exitCode: 0;
+  readonly dryRun: boolean;
+  readonly database: string;
+  readonly dataRetentionDays: number;
+  /** Days after which synced business rows go, or null when they are kept. */
+  readonly syncedRowRetentionDays: number | null;
+  readonly dataBefore: string;
+  readonly syncedBefore: string | null;
+  /** Deleted rows, or with --dry-run the rows that would be deleted. */
+  readonly deleted: RetentionCounts;
+  readonly vacuum: { readonly beforeBytes: number; readonly afterBytes: number } | null;
+  readonly durationMs: number;
+}
+
+const DAY_MS = 86_400_000;
+/** Rowids per transaction: a few milliseconds of writing, so the POS waits at most that long. */
+export const CLEANUP_BATCH_ROWS = 5_000;
+/** How often a long cleanup renews its lock (sync takes over a lock older than 60 s or more). */
+const LOCK_REFRESH_MS = 10_000;
+
+export function runCleanup(options: CleanupOptions, deps: CleanupDeps): CleanupResult {
+  const { config, clock, log } = deps;
+  const start = clock.now();
+  const dataDays = config.retention.dataDays;
+  const syncedDays = options.syncedOlderThanDays ?? config.retention.syncedRowDays;
+  const dataBefore = start - dataDays * DAY_MS;
+  const syncedBefore = syncedDays === null ? null : start - syncedDays * DAY_MS;
+  const cutoffs = { dataBefore: formatDbTime(dataBefore), syncedBefore: syncedBefore === null ? null : formatDbTime(syncedBefore) };
+  const dryRun = options.dryRun === true;
+
+  const db = deps.openDb();
+  try {
+    const base = {
+      command: 'cleanup' as const,
+      exitCode: 0 as const,
+      dryRun,
+      database: config.db.path,
+      dataRetentionDays: dataDays,
+      syncedRowRetentionDays: syncedDays,
+      dataBefore: new Date(dataBefore).toISOString(),
+      syncedBefore: syncedBefore === null ? null : new Date(syncedBefore).toISOString(),
+    };
+    if (dryRun) {
+      // Only counts: no lock needed, nothing is changed.
+      return { ...base, deleted: countExpired(db, cutoffs), vacuum: null, durationMs: clock.now() - start };
+    }
+    // Long enough that a live cleanup is never taken over; it renews the lock while it works.
+    const lock = acquireLock(config.db.path, 'cleanup', start, Math.max(60_000, config.sync.maxRunMs * 10));
+    try {
+      let lastRefresh = start;
+      const deleted = deleteExpired(db, cutoffs, {
+        batchRows: deps.batchRows ?? CLEANUP_BATCH_ROWS,
+        between: () => {
+          const now = clock.now();
+          if (now - lastRefresh < LOCK_REFRESH_MS) return;
+          lastRefresh = now;
+          lock.refresh(now);
+        },
+      });
+      log.info('cleanup deleted expired rows', { ...deleted });
+      let vacuum: CleanupResult['vacuum'] = null;
+      if (options.vacuum) {
+        // VACUUM rewrites the whole file and blocks every writer, the POS included, until done.
+        const beforeBytes = databaseBytes(db);
+        lock.refresh(clock.now());
+        db.exec('VACUUM');
+        db.pragma('wal_checkpoint(TRUNCATE)');
+        vacuum = { beforeBytes, afterBytes: databaseBytes(db) };
+      }
+      return { ...base, deleted, vacuum, durationMs: clock.now() - start };
+    } finally {
+      lock.release();
+    }
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,145 @@
+// `pos-sync health`: checks for monitoring (SPEC §2). The checks run at the same time, each with
+// its own time limit, under one overall guard, so the command ends within 10 s even when the
+// central accepts a connection and never answers. The verdict is judgeHealth's (pure).
+
+import type { CentralClient } from '../central/client.js';
+import type { Config } from '../config/types.js';
+import { HEALTH_EXIT, judgeHealth, type CentralFacts, type CheckResult, type DatabaseFacts, type HealthStatus, type KafkaFacts, type PerfValue } from '../domain/health.js';
+import type { Clock } from '../domain/time.js';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Peeked } from '../state/file.js';
+
+/** The whole command's budget, below the 10 s a monitoring system may allow, leaving time to start and print. */
+export const HEALTH_GUARD_MS = 8_500;
+
+export interface HealthDeps {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** The database check; it must end by itself within `timeoutMs` (see store/inspect.ts). */
+  readonly checkDatabase: (timeoutMs: number) => Promise<DatabaseFacts>;
+  /** Created on first use; health always uses it. */
+  readonly central: () => Promise<CentralClient>;
+  /** Resolves when a Kafka broker answers; null when Kafka is disabled. */
+  readonly checkKafka: ((timeoutMs: number) => Promise<void>) | null;
+  /** Reads the state file without changing it. */
+  readonly readState: () => Peeked;
+  readonly expectedSchemaVersion: number;
+  /** Overrides HEALTH_GUARD_MS (tests). */
+  readonly guardMs?: number;
+}
+
+export interface HealthResult {
+  readonly command: 'health';
+  readonly exitCode: 0 | 1 | 2 | 3;
+  readonly status: HealthStatus;
+  readonly summary: string;
+  readonly checks: readonly CheckResult[];
+  readonly perfdata: readonly PerfValue[];
+  readonly durationMs: number;
+}
+
+/** Settles with `onTimeout()` when `work` takes longer than `ms`; the timer never outlives the race. */
+function within<T>(work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  return new Promise<T>((resolve) => {
+    const timer = setTimeout(() => resolve(onTimeout()), Math.max(0, ms));
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => undefined, // the callers' promises never reject; this only keeps Node quiet
+    );
+  });
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
+  const { config, clock } = deps;
+  const start = clock.now();
+  const guard = deps.guardMs ?? HEALTH_GUARD_MS;
+  const netTimeout = Math.min(config.health.timeoutMs, guard);
+  const url = config.endpoints.health;
+
+  const database = within<DatabaseFacts>(
+    deps.checkDatabase(guard).catch((err: unknown) => ({ kind: 'error', error: message(err) })),
+    guard,
+    () => ({ kind: 'timeout', afterMs: guard }),
+  );
+
+  const centralWork = (async (): Promise<CentralFacts> => {
+    try {
+      const client = await deps.central();
+      const t0 = clock.now();
+      const answer = await client.health(netTimeout);
+      const ms = clock.now() - t0;
+      if (answer.status !== null) return { kind: 'answered', status: answer.status, ms, url };
+      return { kind: 'error', error: answer.error ?? `cannot reach ${url}`, url };
+    } catch (err) {
+      return { kind: 'error', error: `cannot reach ${url}: ${message(err)}`, url };
+    }
+  })();
+  // The client's own timeout should end it first; this is the backstop for a hang below it.
+  const central = within<CentralFacts>(centralWork, Math.min(netTimeout + 250, guard), () => ({ kind: 'timeout', afterMs: netTimeout, url }));
+
+  const check = deps.checkKafka;
+  const kafka: Promise<KafkaFacts> =
+    check === null
+      ? Promise.resolve({ kind: 'disabled' })
+      : within<KafkaFacts>(
+          (async (): Promise<KafkaFacts> => {
+            const t0 = clock.now();
+            try {
+              await check(netTimeout);
+              return { kind: 'ok', ms: clock.now() - t0 };
+            } catch (err) {
+              return { kind: 'error', error: message(err), configuration: err instanceof ConfigError };
+            }
+          })(),
+          Math.min(netTimeout + 1_500, guard), // the publisher's close takes up to a second after its own timeout
+          () => ({ kind: 'timeout', afterMs: netTimeout }),
+        );
+
+  const peeked = deps.readState();
+  const [db, c, k] = await Promise.all([database, central, kafka]);
+  const now = clock.now();
+  const verdict = judgeHealth({
+    now,
+    expectedSchemaVersion: deps.expectedSchemaVersion,
+    database: db,
+    central: c,
+    kafka: k,
+    state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, path: config.stateFile },
+    breakerSettings: config.breaker,
+    thresholds: config.health,
+  });
+  return {
+    command: 'health',
+    exitCode: HEALTH_EXIT[verdict.status],
+    status: verdict.status,
+    summary: verdict.summary,
+    checks: verdict.checks,
+    perfdata: verdict.perfdata,
+    durationMs: now - start,
+  };
+}
+
+/** The result of a health run that could not check anything (bad configuration, bad options). */
+export function unknownHealth(reason: string): HealthResult {
+  return { command: 'health', exitCode: 3, status: 'UNKNOWN', summary: reason, checks: [], perfdata: [], durationMs: 0 };
+}
+
+/** The Kafka check: the publisher's check(), loaded only when Kafka is enabled. */
+export async function kafkaReachable(config: Config, log: Logger, timeoutMs: number, now: () => number = Date.now): Promise<void> {
+  const { createKafkaPublisher } = await import('../kafka/publisher.js');
+  const publisher = await createKafkaPublisher(config.kafka, { deadline: now() + timeoutMs, log, now });
+  try {
+    await publisher.check(timeoutMs);
+  } finally {
+    await publisher.close();
+  }
+}

@@ -1,0 +1,261 @@
+// What `pos-sync health` concludes from what it found (SPEC §2): pure functions from the facts
+// each check gathered to a status per check, the overall status and the perfdata, so every rule
+// is a row in a test table. Statuses and exit codes follow the Monitoring Plugins convention.
+
+import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
+
+export type HealthStatus = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
+
+export const HEALTH_EXIT: Readonly<Record<HealthStatus, 0 | 1 | 2 | 3>> = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 };
+
+/** Worst first: a CRITICAL beats a WARNING beats an UNKNOWN beats OK (max_state_alt of the plugins library). */
+const SEVERITY: Readonly<Record<HealthStatus, number>> = { OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3 };
+
+export function worstStatus(statuses: readonly HealthStatus[]): HealthStatus {
+  let worst: HealthStatus = 'OK';
+  for (const s of statuses) if (SEVERITY[s] > SEVERITY[worst]) worst = s;
+  return worst;
+}
+
+/** The plugins' rule: above the critical threshold is CRITICAL, above the warning one WARNING. */
+export function againstThresholds(value: number, warning: number, critical: number): HealthStatus {
+  if (value > critical) return 'CRITICAL';
+  if (value > warning) return 'WARNING';
+  return 'OK';
+}
+
+export type CheckName = 'database' | 'central' | 'kafka' | 'breaker' | 'lastSuccess' | 'backlog' | 'oldestPending';
+
+export interface CheckResult {
+  readonly name: CheckName;
+  readonly status: HealthStatus;
+  readonly message: string;
+}
+
+export interface PerfValue {
+  readonly label: string;
+  /** null is printed as "U": the value could not be measured. */
+  readonly value: number | null;
+  readonly uom: '' | 's';
+  readonly warn: number | null;
+  readonly crit: number | null;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** What the database check found (in a worker, with its own time limit). */
+export type DatabaseFacts =
+  | {
+      readonly kind: 'ok';
+      readonly schemaVersion: number;
+      readonly quickCheck: string;
+      readonly pending: number;
+      readonly oldestPendingAt: number | null;
+      readonly deadLettered: number;
+      readonly kafkaBacklog: number;
+    }
+  | { readonly kind: 'error'; readonly error: string }
+  | { readonly kind: 'timeout'; readonly afterMs: number };
+
+export type CentralFacts =
+  | { readonly kind: 'answered'; readonly status: number; readonly ms: number; readonly url: string }
+  | { readonly kind: 'error'; readonly error: string; readonly url: string }
+  | { readonly kind: 'timeout'; readonly afterMs: number; readonly url: string };
+
+export type KafkaFacts =
+  | { readonly kind: 'disabled' }
+  | { readonly kind: 'ok'; readonly ms: number }
+  | { readonly kind: 'error'; readonly error: string; readonly configuration: boolean }
+  | { readonly kind: 'timeout'; readonly afterMs: number };
+
+export interface StateFacts {
+  readonly breaker: BreakerState;
+  readonly lastSuccessAt: number | null;
+  /** The state file exists (a fresh install has none). */
+  readonly found: boolean;
+  /** Why the state file is unusable, or null. */
+  readonly problem: string | null;
+  readonly path: string;
+}
+
+export interface HealthThresholds {
+  readonly backlogWarning: number;
+  readonly backlogCritical: number;
+  readonly oldestPendingWarningSeconds: number;
+  readonly oldestPendingCriticalSeconds: number;
+  readonly lastSuccessWarningSeconds: number;
+  readonly lastSuccessCriticalSeconds: number;
+}
+
+export interface HealthFacts {
+  readonly now: number;
+  readonly expectedSchemaVersion: number;
+  readonly database: DatabaseFacts;
+  readonly central: CentralFacts;
+  readonly kafka: KafkaFacts;
+  readonly state: StateFacts;
+  readonly breakerSettings: BreakerSettings;
+  readonly thresholds: HealthThresholds;
+}
+
+export interface HealthVerdict {
+  readonly status: HealthStatus;
+  readonly summary: string;
+  readonly checks: readonly CheckResult[];
+  readonly perfdata: readonly PerfValue[];
+}
+
+export function formatAge(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} d`;
+}
+
+function limits(warn: number, crit: number, unit: (n: number) => string): string {
+  return `warning above ${unit(warn)}, critical above ${unit(crit)}`;
+}
+
+function databaseCheck(f: HealthFacts): CheckResult {
+  const d = f.database;
+  if (d.kind === 'timeout') return { name: 'database', status: 'UNKNOWN', message: `the check did not finish within ${formatAge(d.afterMs / 1000)}` };
+  if (d.kind === 'error') return { name: 'database', status: 'CRITICAL', message: d.error };
+  if (d.quickCheck !== 'ok') return { name: 'database', status: 'CRITICAL', message: `PRAGMA quick_check found problems: ${d.quickCheck}` };
+  if (d.schemaVersion > f.expectedSchemaVersion) {
+    return { name: 'database', status: 'CRITICAL', message: `schema version ${d.schemaVersion} is newer than this pos-sync knows (${f.expectedSchemaVersion}): upgrade pos-sync` };
+  }
+  if (d.schemaVersion < f.expectedSchemaVersion) {
+    return { name: 'database', status: 'WARNING', message: `schema version ${d.schemaVersion}, this pos-sync needs ${f.expectedSchemaVersion}: the next sync migrates it` };
+  }
+  return { name: 'database', status: 'OK', message: `quick_check ok, schema version ${d.schemaVersion}` };
+}
+
+function centralCheck(f: HealthFacts): CheckResult {
+  const c = f.central;
+  if (c.kind === 'timeout') return { name: 'central', status: 'CRITICAL', message: `no answer from ${c.url} within ${Math.round(c.afterMs)} ms` };
+  if (c.kind === 'error') return { name: 'central', status: 'CRITICAL', message: c.error };
+  if (c.status >= 200 && c.status < 300) return { name: 'central', status: 'OK', message: `HTTP ${c.status} from ${c.url} in ${Math.round(c.ms)} ms` };
+  const hint = c.status === 401 || c.status === 403 ? ': credentials refused' : c.status >= 400 && c.status < 500 ? ': check Sync.HealthCheckEndpoint' : '';
+  return { name: 'central', status: 'CRITICAL', message: `HTTP ${c.status} from ${c.url}${hint}` };
+}
+
+function kafkaCheck(f: HealthFacts): CheckResult | null {
+  const k = f.kafka;
+  switch (k.kind) {
+    case 'disabled':
+      return null;
+    case 'ok':
+      return { name: 'kafka', status: 'OK', message: `a broker answered in ${Math.round(k.ms)} ms` };
+    case 'timeout':
+      // Kafka being down delays publishing and loses nothing (SPEC §6): a warning, not critical.
+      return { name: 'kafka', status: 'WARNING', message: `no broker answered within ${Math.round(k.afterMs)} ms` };
+    case 'error':
+      return { name: 'kafka', status: k.configuration ? 'UNKNOWN' : 'WARNING', message: k.error };
+  }
+}
+
+function breakerCheck(f: HealthFacts): CheckResult {
+  const s = f.state;
+  if (s.problem !== null) {
+    return { name: 'breaker', status: 'WARNING', message: `the state file ${s.path} ${s.problem} (the next sync moves it aside and starts closed)` };
+  }
+  const b = s.breaker;
+  const mode = effectiveMode(b, f.now, f.breakerSettings);
+  if (mode === 'closed') {
+    return { name: 'breaker', status: 'OK', message: b.consecutiveFailures > 0 ? `closed, ${b.consecutiveFailures} failed requests in a row` : 'closed' };
+  }
+  const last = b.lastFailure ? `; last failure: ${b.lastFailure}` : '';
+  if (mode === 'halfOpen') return { name: 'breaker', status: 'WARNING', message: `open, the next pass probes the central${last}` };
+  const inSeconds = Math.max(0, Math.ceil(((b.nextProbeAt ?? f.now) - f.now) / 1000));
+  return { name: 'breaker', status: 'WARNING', message: `open since ${new Date(b.openedAt ?? f.now).toISOString()}, next probe in ${formatAge(inSeconds)}${last}` };
+}
+
+function lastSuccessCheck(f: HealthFacts): { check: CheckResult; ageSeconds: number | null } {
+  const t = f.thresholds;
+  const at = f.state.lastSuccessAt;
+  if (at === null) {
+    const why = f.state.found ? 'none recorded in the state file' : `no state file yet (${f.state.path}): has a sync run?`;
+    return { check: { name: 'lastSuccess', status: 'WARNING', message: `no successful pass: ${why}` }, ageSeconds: null };
+  }
+  const age = Math.max(0, Math.round((f.now - at) / 1000));
+  const s = (n: number): string => formatAge(n);
+  return {
+    check: { name: 'lastSuccess', status: againstThresholds(age, t.lastSuccessWarningSeconds, t.lastSuccessCriticalSeconds), message: `${s(age)} ago (${limits(t.lastSuccessWarningSeconds, t.lastSuccessCriticalSeconds, s)})` },
+    ageSeconds: age,
+  };
+}
+
+/** Each check's verdict, the overall status, a one-line summary and the perfdata. */
+export function judgeHealth(f: HealthFacts): HealthVerdict {
+  const t = f.thresholds;
+  const d = f.database;
+  const checks: CheckResult[] = [databaseCheck(f), centralCheck(f)];
+  const kafka = kafkaCheck(f);
+  if (kafka) checks.push(kafka);
+  checks.push(breakerCheck(f));
+  const last = lastSuccessCheck(f);
+  checks.push(last.check);
+
+  let oldestAge: number | null = null;
+  if (d.kind === 'ok') {
+    const dead = d.deadLettered > 0 ? `, ${d.deadLettered} dead-lettered (pos-sync requeue)` : '';
+    checks.push({
+      name: 'backlog',
+      status: againstThresholds(d.pending, t.backlogWarning, t.backlogCritical),
+      message: `${d.pending} pending${dead} (${limits(t.backlogWarning, t.backlogCritical, String)})`,
+    });
+    oldestAge = d.oldestPendingAt === null ? 0 : Math.max(0, Math.round((f.now - d.oldestPendingAt) / 1000));
+    checks.push({
+      name: 'oldestPending',
+      status: againstThresholds(oldestAge, t.oldestPendingWarningSeconds, t.oldestPendingCriticalSeconds),
+      message: d.oldestPendingAt === null ? 'nothing pending' : `${formatAge(oldestAge)} (${limits(t.oldestPendingWarningSeconds, t.oldestPendingCriticalSeconds, formatAge)})`,
+    });
+  } else {
+    checks.push({ name: 'backlog', status: 'UNKNOWN', message: 'not known: the database check failed' });
+    checks.push({ name: 'oldestPending', status: 'UNKNOWN', message: 'not known: the database check failed' });
+  }
+
+  const status = worstStatus(checks.map((c) => c.status));
+  const bad = checks.filter((c) => c.status === status && status !== 'OK');
+  const summary =
+    status === 'OK'
+      ? `${d.kind === 'ok' ? `${d.pending} pending, ` : ''}central up, breaker closed`
+      : bad.map((c) => `${LABELS[c.name]}: ${c.message}`).join('; ');
+
+  const b = f.state.breaker;
+  const perfdata: PerfValue[] = [
+    { label: 'backlog', value: d.kind === 'ok' ? d.pending : null, uom: '', warn: t.backlogWarning, crit: t.backlogCritical, min: 0 },
+    { label: 'oldest_pending', value: oldestAge, uom: 's', warn: t.oldestPendingWarningSeconds, crit: t.oldestPendingCriticalSeconds, min: 0 },
+    { label: 'last_success_age', value: last.ageSeconds, uom: 's', warn: t.lastSuccessWarningSeconds, crit: t.lastSuccessCriticalSeconds, min: 0 },
+    { label: 'dead_lettered', value: d.kind === 'ok' ? d.deadLettered : null, uom: '', warn: null, crit: null, min: 0 },
+    { label: 'breaker_open', value: effectiveMode(b, f.now, f.breakerSettings) === 'closed' ? 0 : 1, uom: '', warn: null, crit: null, min: 0, max: 1 },
+    { label: 'consecutive_failures', value: b.consecutiveFailures, uom: '', warn: null, crit: null, min: 0 },
+    { label: 'central_response', value: f.central.kind === 'answered' ? Math.round(f.central.ms) / 1000 : null, uom: 's', warn: null, crit: null, min: 0 },
+  ];
+  if (f.kafka.kind !== 'disabled') {
+    perfdata.push({ label: 'kafka_backlog', value: d.kind === 'ok' ? d.kafkaBacklog : null, uom: '', warn: null, crit: null, min: 0 });
+  }
+  return { status, summary, checks, perfdata };
+}
+
+export const LABELS: Readonly<Record<CheckName, string>> = {
+  database: 'database',
+  central: 'central API',
+  kafka: 'Kafka',
+  breaker: 'circuit breaker',
+  lastSuccess: 'last successful pass',
+  backlog: 'backlog',
+  oldestPending: 'oldest pending row',
+};
+
+/** `label=value[uom];warn;crit;min;max`, the Monitoring Plugins perfdata syntax. */
+export function formatPerfdata(values: readonly PerfValue[]): string {
+  const n = (x: number | null | undefined): string => (x === null || x === undefined ? '' : String(x));
+  return values
+    .map((p) => {
+      const fields = [p.value === null ? 'U' : `${p.value}${p.uom}`, n(p.warn), n(p.crit), n(p.min), n(p.max)];
+      while (fields.length > 1 && fields[fields.length - 1] === '') fields.pop();
+      return `${p.label}=${fields.join(';')}`;
+    })
+    .join(' ');
+}

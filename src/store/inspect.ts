@@ -1,0 +1,89 @@
+// The database check of `pos-sync health`: opens the file read-only (never creating it), runs
+// PRAGMA quick_check, reads the schema version and the backlog. quick_check reads the whole
+// file (about a second per 500 MB) and better-sqlite3 cannot be interrupted, so it runs in a
+// worker thread that the caller can terminate: health must end within its time limit whatever
+// the size of the database or a lock held by the POS.
+
+import fs from 'node:fs';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { DatabaseFacts } from '../domain/health.js';
+
+interface Job {
+  readonly kind: 'pos-sync-inspect';
+  readonly path: string;
+  readonly busyTimeoutMs: number;
+  readonly now: number;
+}
+
+/** Runs the check in this thread (tests, and the body of the worker). */
+export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now: number): Promise<DatabaseFacts> {
+  if (!fs.existsSync(dbPath)) return { kind: 'error', error: `database ${dbPath} does not exist` };
+  const [{ default: Sqlite }, { entityBacklog }, { SCHEMA_VERSION }, { ENTITIES }] = await Promise.all([
+    import('better-sqlite3'),
+    import('./history.js'),
+    import('./migrations.js'),
+    import('../domain/rows.js'),
+  ]);
+  let db: import('better-sqlite3').Database | undefined;
+  try {
+    db = new Sqlite(dbPath, { readonly: true, fileMustExist: true, timeout: Math.max(0, Math.round(busyTimeoutMs)) });
+    const problems = (db.pragma('quick_check(5)') as Record<string, unknown>[]).map((r) => String(Object.values(r)[0]));
+    const quickCheck = problems.length === 1 && problems[0] === 'ok' ? 'ok' : problems.join('; ').slice(0, 500);
+    const schemaVersion = db.pragma('user_version', { simple: true }) as number;
+    let pending = 0;
+    let deadLettered = 0;
+    let kafkaBacklog = 0;
+    let oldest: number | null = null;
+    if (schemaVersion >= 1 && schemaVersion <= SCHEMA_VERSION) {
+      for (const entity of ENTITIES) {
+        const b = entityBacklog(db, entity, now);
+        pending += b.pending;
+        deadLettered += b.deadLettered;
+        kafkaBacklog += b.kafkaBacklog;
+        const at = b.oldestPendingAt === null ? null : Date.parse(b.oldestPendingAt);
+        if (at !== null && (oldest === null || at < oldest)) oldest = at;
+      }
+    } else if (schemaVersion === 0) {
+      // A seed database pos-sync never touched: none of its columns or indexes yet.
+      const { parseDbTime } = await import('../domain/time.js');
+      for (const table of ['PosTransactions', 'InventoryUpdates']) {
+        const row = db.prepare(`SELECT count(*) AS n, min("CreatedAt") AS oldest FROM "${table}" WHERE "Synced" = 0`).get() as { n: number; oldest: unknown };
+        pending += row.n;
+        const at = typeof row.oldest === 'string' ? parseDbTime(row.oldest) : undefined;
+        if (at !== undefined && (oldest === null || at < oldest)) oldest = at;
+      }
+    }
+    return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, deadLettered, kafkaBacklog };
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const hint = code === 'SQLITE_NOTADB' ? ' (not a SQLite database: restore it from a backup)' : code === 'SQLITE_BUSY' ? ' (locked by another process)' : '';
+    return { kind: 'error', error: `cannot check ${dbPath}: ${err instanceof Error ? err.message : String(err)}${hint}` };
+  } finally {
+    db?.close();
+  }
+}
+
+/** Runs the check in a worker; past `timeoutMs` the worker is terminated and the check times out. */
+export function inspectDatabaseInWorker(dbPath: string, busyTimeoutMs: number, now: number, timeoutMs: number): Promise<DatabaseFacts> {
+  return new Promise((resolve) => {
+    const job: Job = { kind: 'pos-sync-inspect', path: dbPath, busyTimeoutMs, now };
+    let settled = false;
+    const finish = (facts: DatabaseFacts): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(facts);
+      void worker.terminate();
+    };
+    const worker = new Worker(new URL(import.meta.url), { workerData: job });
+    const timer = setTimeout(() => finish({ kind: 'timeout', afterMs: timeoutMs }), timeoutMs);
+    worker.once('message', (facts: DatabaseFacts) => finish(facts));
+    worker.once('error', (err) => finish({ kind: 'error', error: `the database check failed: ${err.message}` }));
+    worker.once('exit', (code) => finish({ kind: 'error', error: `the database check stopped (exit ${code})` }));
+  });
+}
+
+if (!isMainThread && (workerData as Partial<Job> | null)?.kind === 'pos-sync-inspect') {
+  const job = workerData as Job;
+  void inspectDatabase(job.path, job.busyTimeoutMs, job.now).then((facts) => parentPort?.postMessage(facts));
+}
