@@ -185,6 +185,31 @@ describe('the request', () => {
     }
   });
 
+  test('ApiHeaders never merge into the headers pos-sync sets, whatever their case', async () => {
+    const { file, config } = fixture({
+      Sync: { ApiHeaders: { 'idempotency-key': 'fixed', 'x-store-id': 'EVIL', 'content-type': 'text/plain', 'X-Tenant': 'north' } },
+    });
+    const result = await pass(config);
+    assert.equal(result.exitCode, 0, result.error ?? '');
+    assert.deepEqual(pendingIds(file), []);
+    for (const r of central.requests()) {
+      assert.match(r.idempotencyKey ?? '', /^[0-9a-f]{64}$/, 'not "fixed, <ours>"');
+      assert.equal(r.storeId, 'STORE001');
+      assert.equal(r.contentType, 'application/json');
+      assert.equal(r.headers['x-tenant'], 'north');
+    }
+  });
+
+  test('a seed config\'s own Authorization header is sent when no token is configured; a token replaces it', async () => {
+    central.setFaults({ requireToken: 'from-api-headers' });
+    const seedStyle = fixture({ Sync: { ApiHeaders: { authorization: 'Bearer from-api-headers' } } });
+    assert.equal((await pass(seedStyle.config)).exitCode, 0);
+    central.setFaults({ requireToken: 'from-token' });
+    const both = fixture({ Sync: { ApiToken: 'from-token', ApiHeaders: { authorization: 'Bearer from-api-headers' } } });
+    assert.equal((await pass(both.config)).exitCode, 0);
+    for (const r of central.requests()) assert.equal(r.tokenMatched, true);
+  });
+
   test('the Idempotency-Key is stable: the same rows re-sent carry the same key', async () => {
     const { file, config } = fixture();
     await pass(config);

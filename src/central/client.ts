@@ -104,8 +104,20 @@ function scrubOutcome(outcome: Outcome, secrets: readonly string[]): Outcome {
   return { ...outcome, error: scrub(outcome.error, secrets) };
 }
 
+/** Headers pos-sync sets itself on every request. */
+const OWN_HEADERS = new Set(['content-type', 'idempotency-key', 'x-store-id']);
+
 export function createCentralClient(settings: CentralSettings): CentralClient {
-  const baseHeaders: Record<string, string> = { ...settings.headers, 'X-Store-Id': settings.storeId };
+  // HTTP header names ignore case: an ApiHeaders entry spelt "idempotency-key" or "x-store-id"
+  // would be merged with ours into "theirs, ours" and break deduplication, so ours win. A seed
+  // config's own Authorization header stays, unless a token is configured.
+  const baseHeaders: Record<string, string> = {};
+  for (const [name, value] of Object.entries(settings.headers)) {
+    const lower = name.toLowerCase();
+    if (OWN_HEADERS.has(lower) || (settings.token && lower === 'authorization')) continue;
+    baseHeaders[name] = value;
+  }
+  baseHeaders['X-Store-Id'] = settings.storeId;
   if (settings.token) baseHeaders['Authorization'] = `Bearer ${settings.token}`;
   const secrets = [
     ...(settings.token ? [`Bearer ${settings.token}`, settings.token] : []),
