@@ -256,7 +256,11 @@ describe('EF Core datetime text', () => {
     ['2025-10-21 15:00:00Z', '2025-10-21T15:00:00Z'],
     ['2025-10-21 15:00:00+00:00', '2025-10-21T15:00:00Z'],
     ['2024-02-29 23:59:59.9999999', '2024-02-29T23:59:59.9999999Z'],
+    ['0001-01-01 00:00:00', '0001-01-01T00:00:00Z'],
+    ['0099-12-31 23:59:59.9999999', '0099-12-31T23:59:59.9999999Z'],
+    ['9999-12-31 23:59:59.9999999', '9999-12-31T23:59:59.9999999Z'],
     ['2025-02-29 00:00:00', undefined],
+    ['0099-02-29 00:00:00', undefined],
     ['2025-13-01 00:00:00', undefined],
     ['2025-10-21 14:60:00', undefined],
     ['2025-10-21 14:03:60', undefined],
@@ -275,6 +279,7 @@ describe('EF Core datetime text', () => {
     assert.equal(parseDbTime('2025-10-21 14:05:42.5'), Date.parse('2025-10-21T14:05:42.500Z'));
     assert.equal(parseDbTime('2025-10-21 15:00:00'), Date.parse('2025-10-21T15:00:00Z'));
     assert.equal(parseDbTime('yesterday'), undefined);
+    assert.equal(parseDbTime('0001-01-01 00:00:00'), Date.parse('0001-01-01T00:00:00Z'), "DateTime.MinValue, as EF writes it");
   });
 
   test('formatDbTime writes UTC in the seed\'s format, trailing fraction zeros dropped', () => {

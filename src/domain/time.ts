@@ -28,7 +28,10 @@ export function dbTimeToIso(text: string): string | undefined {
   const m = EF_DATETIME.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac] = m;
-  const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)));
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999, which would refuse
+  // DateTime.MinValue (0001-01-01), a date a POS can write and the central can be sent as is.
+  const date = new Date(0);
+  date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
   // Reject impossible dates like 2025-02-30 instead of letting Date roll them over.
   if (date.getUTCFullYear() !== Number(y) || date.getUTCMonth() !== Number(mo) - 1 || date.getUTCDate() !== Number(d)) return undefined;
   if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
