@@ -2,10 +2,11 @@
 // printed lines and exit codes (SPEC §8, §9). Commands are plain functions loaded on demand.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { LoadedConfig } from '../config/load.js';
 import type { GlobalFlags } from '../config/resolve.js';
-import { ExitCode, PosSyncError } from '../errors.js';
+import { ExitCode, PosSyncError, UsageError, worstExitCode } from '../errors.js';
 import { createLogger, scrub, type Level, type Logger } from '../log.js';
 import { systemClock } from '../domain/time.js';
 import { noPaint, type Paint } from './render.js';
@@ -192,6 +193,102 @@ async function checkTls(config: LoadedConfig['config']): Promise<void> {
   checkTlsFiles(config.http);
 }
 
+interface SyncFlags {
+  batchSize?: number;
+  maxRunSeconds?: number;
+  force?: boolean;
+  dryRun?: boolean;
+  metricsFile?: string;
+  watch?: boolean;
+}
+
+type PassResultOf = import('../commands/sync.js').PassResult;
+
+function metricsPath(raw: string, cwd: string): string {
+  if (raw.trim() === '') throw new UsageError('--metrics-file needs a path');
+  return path.resolve(cwd, raw);
+}
+
+/**
+ * Pending rows per entity for the metrics file, read after the pass (an open-breaker pass never
+ * opened the database). Null when it cannot be read: the backlog gauges are then left out.
+ */
+async function readBacklog(config: LoadedConfig['config']): Promise<Record<'transaction' | 'inventory', import('../store/history.js').EntityBacklog> | null> {
+  try {
+    const [{ openDatabase }, { entityBacklog }] = await Promise.all([import('../store/db.js'), import('../store/history.js')]);
+    const db = openDatabase({ path: config.db.path, create: false, autoMigrate: false, readonly: true, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, 2000) });
+    try {
+      const now = Date.now();
+      return { transaction: entityBacklog(db, 'transaction', now), inventory: entityBacklog(db, 'inventory', now) };
+    } finally {
+      db.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
+async function writeMetrics(file: string, config: LoadedConfig['config'], result: PassResultOf): Promise<void> {
+  const [{ writePassMetrics }, backlog] = await Promise.all([import('../metrics/pass.js'), readBacklog(config)]);
+  writePassMetrics({ file, store: config.storeId, version: VERSION, result, backlog, kafkaEnabled: config.kafka.enabled, now: Date.now() });
+}
+
+/**
+ * `sync --watch`: passes until SIGTERM or SIGINT, which stop it after the current batch (a second
+ * signal kills at once: the handlers are installed once). Exits with the last pass's code.
+ */
+async function watch(
+  ctx: Context,
+  config: LoadedConfig['config'],
+  pass: (signal: AbortSignal, n: number) => Promise<{ result: PassResultOf; exitCode: number }>,
+): Promise<number> {
+  const { runWatch, abortableSleep } = await import('../commands/watch.js');
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals): void => {
+    ctx.log.info(`${signal} received: stopping after the current batch`);
+    controller.abort();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  let last: PassResultOf | null = null;
+  try {
+    ctx.log.info('watching: one pass every Sync.SyncIntervalSeconds until SIGTERM or SIGINT', { intervalSeconds: config.sync.intervalSeconds });
+    const outcome = await runWatch({
+      intervalMs: config.sync.intervalSeconds * 1000,
+      clock: systemClock,
+      sleep: abortableSleep,
+      signal: controller.signal,
+      pass: async (signal, n) => {
+        try {
+          const { result, exitCode } = await pass(signal, n);
+          last = result;
+          ctx.log.debug('pass finished', { exitCode, stoppedBy: result.stoppedBy, delivered: result.delivered.transaction + result.delivered.inventory, durationMs: Math.round(result.durationMs) });
+          return exitCode;
+        } catch (err) {
+          // Like a timer's next tick: a pass that cannot run now (another pass holds the lock,
+          // the database is unavailable) is tried again next interval. A configuration error or
+          // a bug ends the watch.
+          if (err instanceof PosSyncError && (err.exitCode === ExitCode.tempFail || err.exitCode === ExitCode.io)) {
+            ctx.log.error(`${err.message}${err.hint ? ` — ${err.hint}` : ''}`);
+            return err.exitCode;
+          }
+          throw err;
+        }
+      },
+    });
+    ctx.log.info('stopped', { passes: outcome.passes, exitCode: outcome.exitCode });
+    // --json: still exactly one document, the last pass's result.
+    if (ctx.json) {
+      const summary = { command: 'sync', watch: true, passes: outcome.passes, exitCode: outcome.exitCode, lastPass: last };
+      ctx.print(summary, () => '');
+    }
+    return outcome.exitCode;
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
+}
+
 let openDatabaseSync: (config: LoadedConfig['config'], create: boolean) => Database = () => {
   throw new Error('database module not loaded');
 };
@@ -228,29 +325,57 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
     .option('--dry-run', 'show what would be sent; send and change nothing')
     .option('--metrics-file <path>', 'write Prometheus metrics after the pass (Sync.MetricsFile)')
     .option('--watch', 'run a pass every Sync.SyncIntervalSeconds until SIGTERM/SIGINT')
-    .action((opts: { batchSize?: number; maxRunSeconds?: number; force?: boolean; dryRun?: boolean }) =>
+    .action((opts: SyncFlags) =>
       run(async (ctx) => {
         const { config } = await ctx.loadConfig();
         await checkTls(config);
         await loadDbModule();
+        if (opts.watch && opts.dryRun) throw new UsageError('--watch and --dry-run cannot be combined');
+        const metricsFile = opts.metricsFile !== undefined ? metricsPath(opts.metricsFile, io.cwd) : config.metricsFile;
+        if (metricsFile !== null && !metricsFile.endsWith('.prom')) ctx.log.warn(`node_exporter's textfile collector reads only *.prom files, not ${metricsFile}`);
         const { runSync } = await import('../commands/sync.js');
         const { renderSync } = await import('./render.js');
         const { realSleep } = await import('../central/retry.js');
-        const result = await runSync(
-          { batchSize: opts.batchSize, maxRunSeconds: opts.maxRunSeconds, dryRun: opts.dryRun, force: opts.force },
-          {
-            config,
-            clock: systemClock,
-            random: Math.random,
-            sleep: realSleep,
-            log: ctx.log,
-            openDb: () => ctx.openDb(config, true),
-            central: () => centralClient(config),
-          },
-        );
-        if (result.error) ctx.log.error(result.error);
-        ctx.print(result, () => renderSync(result, ctx.paint));
-        return result.exitCode;
+        /** One pass, its metrics written; the exit code merges a metrics write failure (74). */
+        const pass = async (signal?: AbortSignal): Promise<{ result: Awaited<ReturnType<typeof runSync>>; exitCode: number }> => {
+          const result = await runSync(
+            { batchSize: opts.batchSize, maxRunSeconds: opts.maxRunSeconds, dryRun: opts.dryRun, force: opts.force, signal },
+            {
+              config,
+              clock: systemClock,
+              random: Math.random,
+              sleep: realSleep,
+              log: ctx.log,
+              openDb: () => ctx.openDb(config, true),
+              central: () => centralClient(config),
+            },
+          );
+          if (result.error) ctx.log.error(result.error);
+          let exitCode = result.exitCode;
+          if (metricsFile !== null && !result.dryRun) {
+            try {
+              await writeMetrics(metricsFile, config, result);
+            } catch (err) {
+              if (!(err instanceof PosSyncError)) throw err;
+              ctx.log.error(`${err.message}${err.hint ? ` — ${err.hint}` : ''}`);
+              exitCode = worstExitCode([exitCode, err.exitCode]);
+            }
+          }
+          return { result, exitCode };
+        };
+        if (!opts.watch) {
+          const { result, exitCode } = await pass();
+          ctx.print({ ...result, exitCode }, () => renderSync(result, ctx.paint));
+          return exitCode;
+        }
+        return watch(ctx, config, async (signal, n) => {
+          if (n > 1) ctx.newPass();
+          const { result, exitCode } = await pass(signal);
+          // Idle passes print nothing: a container's log would otherwise get 8,640 lines a day.
+          const idle = exitCode === 0 && result.requests === 0 && result.rejected.transaction + result.rejected.inventory === 0;
+          if (ctx.human && !idle) ctx.io.stdout.write(scrub(renderSync(result, ctx.paint), ctx.secrets));
+          return { result, exitCode };
+        });
       }),
     );
 

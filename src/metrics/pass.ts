@@ -1,0 +1,54 @@
+// After a pass: the previous metrics file's totals + this pass + the backlog → the new file.
+
+import type { PassResult } from '../commands/sync.js';
+import type { Entity } from '../domain/rows.js';
+import { isSuccess, nextTotals, renderMetrics, type BreakerFacts, type EntityBacklog, type PassFacts } from './exposition.js';
+import { readPreviousMetrics, writeMetricsFile } from './file.js';
+
+export interface PassMetricsInput {
+  readonly file: string;
+  readonly store: string;
+  readonly version: string;
+  readonly result: PassResult;
+  /** Null when the database could not be read; the backlog gauges are then left out. */
+  readonly backlog: Readonly<Record<Entity, EntityBacklog>> | null;
+  readonly kafkaEnabled: boolean;
+  /** Epoch ms at the end of the pass. */
+  readonly now: number;
+}
+
+function breakerFacts(result: PassResult): BreakerFacts | null {
+  // Optional: a PassResult from before the breaker existed has none.
+  const b = (result as Partial<Pick<PassResult, 'breaker'>>).breaker;
+  if (!b) return null;
+  const next = b.nextProbeAt === null ? null : Date.parse(b.nextProbeAt);
+  return { state: b.state, consecutiveFailures: b.consecutiveFailures, consecutiveOpens: b.consecutiveOpens, nextProbeAt: next !== null && Number.isFinite(next) ? next : null };
+}
+
+/** Throws LocalIoError when the file cannot be written. */
+export function writePassMetrics(input: PassMetricsInput): void {
+  const { result } = input;
+  const previous = readPreviousMetrics(input.file);
+  const pass: PassFacts = {
+    at: input.now,
+    exitCode: result.exitCode,
+    durationMs: result.durationMs,
+    synced: result.delivered,
+    refused: result.rejected,
+    deadLettered: result.deadLettered,
+    requests: result.requests,
+    failedRequests: result.failedRequests,
+  };
+  const breaker = breakerFacts(result);
+  const text = renderMetrics({
+    store: input.store,
+    version: input.version,
+    pass,
+    backlog: input.backlog,
+    kafkaEnabled: input.kafkaEnabled,
+    breaker,
+    totals: nextTotals(previous, pass, breaker),
+    lastSuccessAt: isSuccess(result.exitCode) ? input.now : previous.lastSuccessAt,
+  });
+  writeMetricsFile(input.file, text);
+}
