@@ -4,6 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
+import { mightFindConfig } from './probe.js';
+import { mapProducerConfig } from '../kafka/settings.js';
 import { resolveSettings, type GlobalFlags, type ResolvedSettings } from './resolve.js';
 import type { ApiFormat, Config, ValueSource } from './types.js';
 
@@ -48,6 +50,9 @@ const SEARCH_PLACES = [
 
 async function readConfigFile(input: LoadInput): Promise<{ path: string; content: unknown } | null> {
   const explicit = input.flags.config ?? (input.env['POS_SYNC_CONFIG'] || undefined);
+  // Most runs have no config file (every idle tick configured by flags and environment): a few
+  // stat calls prove it and spare loading cosmiconfig, whose search would find the same nothing.
+  if (explicit === undefined && !mightFindConfig(MODULE_NAME, SEARCH_PLACES, input.cwd)) return null;
   const { cosmiconfig } = await import('cosmiconfig');
   const explorer = cosmiconfig(MODULE_NAME, { searchStrategy: 'global', searchPlaces: SEARCH_PLACES, cache: false });
   try {
@@ -195,11 +200,25 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
   };
 }
 
+/**
+ * Kafka.ProducerConfig is checked up front, so a wrong key is exit 78 before any pass starts.
+ * Its warnings (the seed's acks=1 is raised to all) are not logged here: that would repeat every
+ * 10 s in the journal. `pos-sync config` shows them.
+ */
+function checkProducerConfig(settings: ResolvedSettings): void {
+  const resolved = settings.get('Kafka.ProducerConfig');
+  if (!resolved) return;
+  const result = mapProducerConfig(resolved.value as Record<string, unknown>);
+  const from = resolved.source.kind === 'default' ? '' : ` (from ${resolved.source.kind} ${resolved.source.name})`;
+  if ('error' in result) throw new ConfigError(`${result.error}${from}`);
+}
+
 export async function loadConfig(input: LoadInput): Promise<LoadedConfig> {
   const file = await readConfigFile(input);
   const settings = resolveSettings({ file, env: input.env, flags: input.flags, cwd: input.cwd });
   const warnings: string[] = [];
   const token = resolveToken(settings, input.env, warnings);
   const config = buildConfig(settings, input.env, warnings, token);
+  checkProducerConfig(settings);
   return { config, settings, file: file?.path ?? null, warnings, tokenSource: token?.source ?? null };
 }
