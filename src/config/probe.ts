@@ -1,0 +1,77 @@
+// Whether cosmiconfig's search could find anything, answered with a few dozen stat calls. Most
+// runs have no config file at all — settings come from flags and the environment, as on every
+// idle timer tick — and loading cosmiconfig with its loaders only to learn that costs a sizeable
+// part of a tick (SPEC §10). The answer is a superset: "maybe" hands the search to cosmiconfig,
+// only "certainly nothing" skips it, so what is found never changes.
+//
+// The places mirror cosmiconfig 9 (its meta-config places and global config folder, which it
+// computes with env-paths); test/config-probe.test.ts checks them against cosmiconfig's own.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Where cosmiconfig looks for its own meta configuration, in the process's working directory. */
+export const META_PLACES: readonly string[] = [
+  'package.json',
+  'package.yaml',
+  '.config/config.json',
+  '.config/config.yaml',
+  '.config/config.yml',
+  '.config/config.js',
+  '.config/config.ts',
+  '.config/config.cjs',
+  '.config/config.mjs',
+];
+
+/** What cosmiconfig looks for in the global config folder. */
+export const GLOBAL_PLACES: readonly string[] = ['config', 'config.json', 'config.yaml', 'config.yml', 'config.js', 'config.ts', 'config.cjs', 'config.mjs'];
+
+/** env-paths(name, { suffix: '' }).config, which is cosmiconfig's global config folder. */
+export function globalConfigDir(name: string, env: NodeJS.ProcessEnv = process.env, home = os.homedir(), platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'darwin') return path.join(home, 'Library', 'Preferences', name);
+  if (platform === 'win32') return path.join(env['APPDATA'] || path.join(home, 'AppData', 'Roaming'), name, 'Config');
+  return path.join(env['XDG_CONFIG_HOME'] || path.join(home, '.config'), name);
+}
+
+/** The folders a 'global' search visits before the global one: from `start` up to home (or the root). */
+export function searchedDirs(start: string, home = os.homedir()): string[] {
+  const stop = path.resolve(home);
+  let dir = path.resolve(start);
+  const dirs = [dir];
+  while (dir !== stop) {
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dirs.push(parent);
+    dir = parent;
+  }
+  return dirs;
+}
+
+/** A file there that could hold configuration; package.json only when it has `prop` (or is unreadable). */
+function candidate(file: string, packageProp: string | null): boolean {
+  if (!fs.existsSync(file)) return false;
+  if (packageProp === null || path.basename(file) !== 'package.json') return true;
+  try {
+    const pkg: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return pkg === null || typeof pkg !== 'object' || Object.hasOwn(pkg, packageProp);
+  } catch {
+    return true; // let cosmiconfig read it and report what is wrong
+  }
+}
+
+/**
+ * False only when a cosmiconfig 'global' search for `name` over `places` from `start` would find
+ * nothing: no meta configuration in the working directory, no file at any place, no package.json
+ * with a `name` key, nothing in the global config folder. Reads process.env and the home folder
+ * exactly as cosmiconfig does.
+ */
+export function mightFindConfig(name: string, places: readonly string[], start: string): boolean {
+  const cwd = process.cwd();
+  if (META_PLACES.some((p) => candidate(path.join(cwd, p), 'cosmiconfig'))) return true;
+  for (const dir of searchedDirs(start)) {
+    if (places.some((p) => candidate(path.join(dir, p), name))) return true;
+  }
+  const global = globalConfigDir(name);
+  return GLOBAL_PLACES.some((p) => fs.existsSync(path.join(global, p)));
+}
