@@ -107,6 +107,22 @@ describe('a flaky central', () => {
     assert.ok(result.failedRequests >= 1 && result.requests === result.failedRequests + 2, JSON.stringify(result));
   });
 
+  test('a pass that reaches its time budget with rows left, without failures, exits 0; the next pass goes on', async () => {
+    central.setFaults({ slowRate: 1, slowMs: 250 });
+    const file = seedDb(path.join(tmp.make(), 'pos.db'), 6, 0, 35);
+    const config = testConfig(file, central.url, { Sync: { BatchSize: 1, MaxRunSeconds: 1, ...NO_BREAKER } });
+    const results = [];
+    while (pendingIds(file).length > 0 && results.length < 10) results.push(await pass(config));
+    assert.deepEqual(pendingIds(file), []);
+    assert.ok(results.length > 1, 'the budget ended at least one pass early');
+    for (const r of results) {
+      assert.equal(r.exitCode, 0, `stopped by ${r.stoppedBy}: ${r.error}`);
+      assert.equal(r.failedRequests, 0, 'no request was cut off by the budget');
+    }
+    assert.equal(results[0]!.stoppedBy, 'time');
+    assert.deepEqual(central.duplicateIds(), [], 'nothing was sent twice');
+  });
+
   test('a central down for the whole pass: exit 75, rows stay pending and unpenalised', async () => {
     central.setFaults({ down: true });
     const file = buildFixtureDb(path.join(tmp.make(), 'pos.db'));
