@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 import Database from 'better-sqlite3';
 
+import { parseInPieces, parseJsonBody } from '../examples/central/body.js';
 import { decideFault, NO_FAULTS, seededRandom, type Faults } from '../examples/central/faults.js';
 import { startCentral, tokenFingerprint, type RunningCentral } from '../examples/central/server.js';
 import { checkBatchEvent, checkDateTime, checkSingleEvent } from '../examples/central/validate.js';
@@ -172,8 +173,51 @@ describe('event validation (pure)', () => {
     assert.equal(checkDateTime('2024-02-29T23:59:59+00:00', 'utc'), null);
     assert.equal(checkDateTime('2025-10-21T14:05:42.5', 'any'), null);
     assert.match(checkDateTime('2025-10-21T24:00:00Z', 'utc') ?? '', /not a real time/);
+    for (const bad of ['2025-10-21T14:03:11.Z', '2025-10-21T14:03:11.1234567890Z', '2025-10-21T14:03:11+0200', '2025-10-21T14:03:11Zx', '2025-1O-21T14:03:11Z', '2025-10-21T14:03', '']) {
+      assert.match(checkDateTime(bad, 'any') ?? 'accepted', /must be ISO 8601/, bad);
+    }
+    assert.equal(checkDateTime('2025-10-21T14:03:11.123456789-05:30', 'any'), null);
     assert.deepEqual(checkSingleEvent(singleEvent()), []);
     assert.match(checkSingleEvent(singleEvent({ price: '54.99' })).join(), /price must be a JSON number/);
+  });
+});
+
+describe('body parsing in pieces (pure)', () => {
+  // Large enough to be cut into several pieces; notes that look like a cut point, nested values
+  // and non-ASCII text must all come out exactly as JSON.parse gives them.
+  const tricky = (i: number): Record<string, unknown> =>
+    transactionEvent({
+      notes: i % 7 === 0 ? 'a},{"id":"fake"},{b' : i % 5 === 0 ? 'crème brûlée ☕ \\"},{' : 'x'.repeat(200),
+      metadata: i % 3 === 0 ? { nested: [{ a: 1 }, { b: [{ c: '},{' }] }] } : null,
+    });
+  const events = Array.from({ length: 900 }, (_, i) => tricky(i));
+
+  test('a large compact array parses to exactly what JSON.parse gives', () => {
+    const body = Buffer.from(JSON.stringify(events));
+    assert.ok(body.length > 200_000);
+    assert.deepEqual(parseJsonBody(body), events);
+    // What pos-sync sends takes the fast path itself, without falling back.
+    const plain = Array.from({ length: 900 }, () => transactionEvent({ notes: 'é'.repeat(150) }));
+    assert.deepEqual(parseInPieces(Buffer.from(JSON.stringify(plain))), plain);
+  });
+
+  test('indented JSON, a lone object and bad JSON behave as JSON.parse', () => {
+    assert.deepEqual(parseJsonBody(Buffer.from(JSON.stringify(events, null, 2))), events);
+    assert.deepEqual(parseJsonBody(Buffer.from('{"a":1}')), { a: 1 });
+    const broken = Buffer.from(`${JSON.stringify(events)}x`);
+    assert.throws(() => parseJsonBody(broken), SyntaxError);
+    const truncated = Buffer.from(JSON.stringify(events).slice(0, 150_000));
+    assert.throws(() => parseJsonBody(truncated), SyntaxError);
+  });
+
+  test('over HTTP, a 900-event batch is stored byte for byte', async (t) => {
+    const central = await useCentral(t);
+    const answer = await post(central, events);
+    assert.deepEqual(answer.json, { accepted: 900, duplicates: 0 });
+    assert.deepEqual(
+      central.events().map((e) => e.event),
+      events,
+    );
   });
 });
 

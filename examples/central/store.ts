@@ -40,8 +40,8 @@ export interface StoredBatch {
   readonly format: 'batch' | 'single';
   readonly idempotencyKey: string | null;
   readonly storeHeader: string | null;
-  /** JSON array text of the newly stored events; null when the request stored nothing new. */
-  readonly eventsJson: string | null;
+  /** JSON array of the newly stored events (UTF-8 bytes or text); null when nothing was new. */
+  readonly eventsJson: Buffer | string | null;
   /** Ids received again in this request. */
   readonly repeatedIds: readonly string[];
 }
@@ -73,6 +73,7 @@ export class CentralStore {
   private readonly insertBatch: Database.Statement;
   private readonly addReceipt: Database.Statement;
   private readonly recordTx: (batch: StoredBatch) => void;
+  private readonly idsInOrder: Database.Statement;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -83,11 +84,13 @@ export class CentralStore {
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.insertBatch = this.db.prepare(
-      'INSERT INTO batches (received_at, format, idempotency_key, store_header, events) VALUES (?, ?, ?, ?, ?)',
+      // Bytes are stored as TEXT, so json_each reads them as JSON (a BLOB would be read as JSONB).
+      'INSERT INTO batches (received_at, format, idempotency_key, store_header, events) VALUES (?, ?, ?, ?, CAST(? AS TEXT))',
     );
     this.addReceipt = this.db.prepare(
       'INSERT INTO extra_receipts (id, extra) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET extra = extra + 1',
     );
+    this.idsInOrder = this.db.prepare('SELECT id FROM events ORDER BY batch, idx').pluck();
     this.recordTx = this.db.transaction((batch: StoredBatch) => {
       if (batch.eventsJson !== null) {
         this.insertBatch.run(batch.receivedAt, batch.format, batch.idempotencyKey, batch.storeHeader, batch.eventsJson);
@@ -115,14 +118,15 @@ export class CentralStore {
     this.recordTx(batch);
   }
 
-  /** Receipts per id, in first-arrival order, as stored (for a restart on an existing file). */
-  loadReceipts(): Map<string, number> {
-    const receipts = new Map<string, number>();
-    const ids = this.db.prepare('SELECT id FROM events ORDER BY batch, idx').pluck().iterate() as IterableIterator<string>;
-    for (const id of ids) receipts.set(id, 1);
-    const extras = this.db.prepare('SELECT id, extra FROM extra_receipts').raw().iterate() as IterableIterator<[string, number]>;
-    for (const [id, extra] of extras) receipts.set(id, (receipts.get(id) ?? 0) + extra);
-    return receipts;
+  /** The stored ids in first-arrival order. */
+  storedIds(): string[] {
+    return this.idsInOrder.all() as string[];
+  }
+
+  /** Receipts beyond the first, per id received more than once. */
+  extraReceipts(): Map<string, number> {
+    const rows = this.db.prepare('SELECT id, extra FROM extra_receipts').raw().all() as Array<[string, number]>;
+    return new Map(rows);
   }
 
   /** Stored events in arrival order; `offset`/`limit` page through them. */
