@@ -30,6 +30,7 @@ export { NO_FAULTS, type Faults, type FaultsUpdate, type ScriptStep } from './fa
 export const EVENTS_PATH = '/api/inventory/events';
 export const HEALTH_PATH = '/health';
 const HOST = '127.0.0.1';
+const REFUSED = 'refused by the central (refuseIds)';
 
 export interface CentralOptions {
   /** 0 (the default) picks a free port. */
@@ -184,6 +185,8 @@ class Central {
   private readonly store: CentralStore;
   /** Every id stored: the authority for deduplication (SQLite is written after the answer). */
   private readonly ids = new IdSet();
+  /** The same ids in first-arrival order. */
+  private idsInOrder: string[] = [];
   /** Receipts beyond the first, for the few ids that came more than once. */
   private readonly extraReceipts = new Map<string, number>();
   private readonly keyToIds = new Map<string, string>();
@@ -211,8 +214,8 @@ class Central {
 
   /** A database file from an earlier run: its ids and receipts count as received. */
   private loadFromStore(): void {
-    const ids = this.store.storedIds();
-    for (const id of ids) this.ids.add(id);
+    this.idsInOrder = this.store.storedIds();
+    for (const id of this.idsInOrder) this.ids.add(id);
     for (const [id, extra] of this.store.extraReceipts()) this.extraReceipts.set(id, extra);
     const c = this.counters;
     c.eventsStored = this.ids.size;
@@ -248,7 +251,8 @@ class Central {
     this.counters.posts++;
     const body = await readBody(req, this.options.maxBodyBytes);
     if (body === null) {
-      return this.answer(record, res, 0, 413, { error: `body larger than ${this.options.maxBodyBytes} bytes` }, { connection: 'close' });
+      const error = `body larger than ${this.options.maxBodyBytes} bytes`;
+      return this.answer(record, res, 0, 413, { error }, { connection: 'close' });
     }
     record.bodyBytes = body.length;
     const started = performance.now();
@@ -260,14 +264,21 @@ class Central {
   }
 
   /** Synchronous on purpose: `body` may be the connection's scratch buffer, reused after this. */
-  private handleBody(req: http.IncomingMessage, res: http.ServerResponse, record: RequestRecord, body: Buffer, started: number): void {
+  private handleBody(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    record: RequestRecord,
+    body: Buffer,
+    started: number,
+  ): void {
     const { action, delayMs } = this.decide();
     if (action.kind === 'status') {
       record.fault = action.fault;
       const headers: Record<string, string> = {};
       const retryAfter = action.status === 429 ? retryAfterHeader(this.faultsNow, this.options.now()) : null;
       if (retryAfter !== null) headers['retry-after'] = retryAfter;
-      return this.answer(record, res, delayMs, action.status, { error: `injected ${action.fault} fault` }, headers);
+      const error = `injected ${action.fault} fault`;
+      return this.answer(record, res, delayMs, action.status, { error }, headers);
     }
     if (action.kind === 'hang') return this.hang(record);
     if (action.kind === 'drop' && !action.afterStore) return this.drop(record, res, delayMs, 'drop');
@@ -289,7 +300,9 @@ class Central {
   /** Draws twice for every request that gets here, so faults follow the seed and the count. */
   private decide(): { action: FaultAction; delayMs: number } {
     const decision = decideFault(this.faultsNow, this.random(), this.random());
-    if (decision.scripted) this.faultsNow = Object.freeze({ ...this.faultsNow, script: this.faultsNow.script.slice(1) });
+    if (decision.scripted) {
+      this.faultsNow = Object.freeze({ ...this.faultsNow, script: this.faultsNow.script.slice(1) });
+    }
     return decision;
   }
 
@@ -327,7 +340,8 @@ class Central {
     if (record.idempotencyKey === null) this.counters.missingIdempotencyKey++;
     else this.trackIdempotencyKey(record.idempotencyKey, record.ids);
     if (faults.maxBatch !== null && events.length > faults.maxBatch) {
-      return { status: 413, body: { error: `batch of ${events.length} events is larger than the limit of ${faults.maxBatch}` } };
+      const error = `batch of ${events.length} events is larger than the limit of ${faults.maxBatch}`;
+      return { status: 413, body: { error } };
     }
     if (events.length === 0) this.counters.emptyBatches++;
     const rejected = this.findRejections(events, ids);
@@ -337,13 +351,15 @@ class Central {
     }
     this.counters.eventsRejected += rejected.length;
     const refusedIndexes = new Set(rejected.map((r) => r.index));
-    const accepted = refusedIndexes.size === 0 ? events : events.filter((_, index) => !refusedIndexes.has(index));
-    const acceptedIds = refusedIndexes.size === 0 ? (ids as string[]) : ids.filter((_, index) => !refusedIndexes.has(index)) as string[];
+    // Every accepted event has an id: checkBatchEvent refuses one without.
+    const kept = <T>(list: T[]): T[] => (refusedIndexes.size === 0 ? list : list.filter((_, i) => !refusedIndexes.has(i)));
+    const accepted = kept(events);
+    const acceptedIds = kept(ids) as string[];
     const { fresh, repeated } = this.countReceipts(acceptedIds);
     // The raw body is stored as is when every event in it is new: no re-serialising on the hot path.
-    const eventsJson =
-      fresh.length === 0 ? null : fresh.length === events.length ? body : JSON.stringify(fresh.map((i) => accepted[i]));
-    const stored: StoredBatch = { receivedAt: new Date(this.options.now()).toISOString(), format: 'batch', idempotencyKey: record.idempotencyKey, storeHeader: record.storeId, eventsJson, repeatedIds: repeated };
+    const allNew = fresh.length === events.length;
+    const eventsJson = fresh.length === 0 ? null : allNew ? body : JSON.stringify(fresh.map((i) => accepted[i]));
+    const stored = this.toStore(record, 'batch', eventsJson, fresh.length, repeated);
     const answer: Record<string, unknown> = { accepted: accepted.length, duplicates: repeated.length };
     if (rejected.length > 0) answer['rejected'] = rejected.map((r) => ({ id: r.id, error: r.error }));
     return { status: 200, body: answer, persist: () => this.store.record(stored) };
@@ -356,7 +372,7 @@ class Central {
       const problems = checkBatchEvent(events[index]);
       const id = ids[index] ?? null;
       if (problems.length > 0) rejected.push({ id, index, error: problems.join('; ') });
-      else if (refuse.size > 0 && id !== null && refuse.has(id)) rejected.push({ id, index, error: 'refused by the central (refuseIds)' });
+      else if (refuse.size > 0 && id !== null && refuse.has(id)) rejected.push({ id, index, error: REFUSED });
     }
     return rejected;
   }
@@ -371,17 +387,32 @@ class Central {
     }
     record.ids = [id];
     const problems = checkSingleEvent(event);
-    if (problems.length === 0 && this.refuseSet.has(id)) problems.push('refused by the central (refuseIds)');
+    if (problems.length === 0 && this.refuseSet.has(id)) problems.push(REFUSED);
     if (problems.length > 0) {
       this.counters.eventsRejected++;
       const error = problems.join('; ');
-      if (this.faultsNow.partialRejects) return { status: 200, body: { accepted: 0, duplicates: 0, rejected: [{ id, error }] } };
+      if (this.faultsNow.partialRejects) {
+        return { status: 200, body: { accepted: 0, duplicates: 0, rejected: [{ id, error }] } };
+      }
       return { status: 422, body: { error: '1 of 1 events refused', rejected: [{ id, index: 0, error }] } };
     }
     const { fresh, repeated } = this.countReceipts([id]);
     const eventsJson = fresh.length === 1 ? `[${body.toString('utf8')}]` : null;
-    const stored: StoredBatch = { receivedAt: new Date(this.options.now()).toISOString(), format: 'single', idempotencyKey: id, storeHeader: record.storeId, eventsJson, repeatedIds: repeated };
-    return { status: 200, body: { accepted: 1, duplicates: repeated.length }, persist: () => this.store.record(stored) };
+    const stored = this.toStore(record, 'single', eventsJson, fresh.length, repeated);
+    const answer = { accepted: 1, duplicates: repeated.length };
+    return { status: 200, body: answer, persist: () => this.store.record(stored) };
+  }
+
+  private toStore(
+    record: RequestRecord,
+    format: StoredBatch['format'],
+    eventsJson: StoredBatch['eventsJson'],
+    count: number,
+    repeatedIds: string[],
+  ): StoredBatch {
+    const receivedAt = new Date(this.options.now()).toISOString();
+    const { idempotencyKey, storeId: storeHeader } = record;
+    return { receivedAt, format, idempotencyKey, storeHeader, eventsJson, count, repeatedIds };
   }
 
   /** Counts one receipt per id; returns the indexes of first receipts and the repeated ids. */
@@ -393,6 +424,7 @@ class Central {
       const id = ids[index] as string;
       if (this.ids.add(id)) {
         fresh.push(index);
+        this.idsInOrder.push(id);
       } else {
         const extra = this.extraReceipts.get(id) ?? 0;
         this.extraReceipts.set(id, extra + 1);
@@ -418,7 +450,13 @@ class Central {
   }
 
   /** Faults that strike after the events are stored: the client may not learn that they were. */
-  private answerAccepted(record: RequestRecord, res: http.ServerResponse, delayMs: number, action: FaultAction, answer: unknown): void {
+  private answerAccepted(
+    record: RequestRecord,
+    res: http.ServerResponse,
+    delayMs: number,
+    action: FaultAction,
+    answer: unknown,
+  ): void {
     if (action.kind === 'drop') return this.drop(record, res, delayMs, 'drop-after-store');
     if (action.kind !== 'bad-body') {
       const status = this.faultsNow.successStatus;
@@ -437,7 +475,8 @@ class Central {
     if (action.body === 'not-json') {
       return this.answer(record, res, delayMs, 200, '<html><body>OK</body></html>');
     }
-    const malformed = { ...(answer as object), rejected: [null, 'bogus', { error: 'no id' }, { id: 12345 }, { id: 'NOT-IN-THIS-BATCH', error: 'unknown id' }] };
+    const rejected = [null, 'bogus', { error: 'no id' }, { id: 12345 }, { id: 'NOT-IN-THIS-BATCH', error: 'unknown id' }];
+    const malformed = { ...(answer as object), rejected };
     return this.answer(record, res, delayMs, 200, malformed);
   }
 
@@ -503,7 +542,8 @@ class Central {
   private newRecord(req: http.IncomingMessage, path: string): RequestRecord {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers[name] = name === 'authorization' ? '[redacted]' : Array.isArray(value) ? value.join(', ') : value;
+      if (value === undefined) continue;
+      headers[name] = name === 'authorization' ? '[redacted]' : Array.isArray(value) ? value.join(', ') : value;
     }
     const authorization = req.headers.authorization;
     const bearer = bearerToken(req);
@@ -593,12 +633,12 @@ class Central {
   }
 
   stats(): CentralStats {
-    return { ...this.counters, byStatus: { ...this.counters.byStatus }, lastRequest: this.log.at(-1) ?? null, faults: this.faultsNow };
+    const lastRequest = this.log.at(-1) ?? null;
+    return { ...this.counters, byStatus: { ...this.counters.byStatus }, lastRequest, faults: this.faultsNow };
   }
 
-  /** In first-arrival order, which the database keeps (the in-memory set does not). */
   receivedIds(): string[] {
-    return this.store.storedIds();
+    return [...this.idsInOrder];
   }
 
   receipts(): Map<string, number> {
@@ -611,7 +651,7 @@ class Central {
     return [...this.extraReceipts].map(([id, extra]) => [id, extra + 1]);
   }
 
-  events(offset = 0, limit = -1): StoredEvent[] {
+  events(offset = 0, limit = Infinity): StoredEvent[] {
     return this.store.events(offset, limit).map((row) => ({
       id: row.id,
       receipts: 1 + (this.extraReceipts.get(row.id) ?? 0),
@@ -630,6 +670,7 @@ class Central {
   reset(): void {
     this.store.clear();
     this.ids.clear();
+    this.idsInOrder = [];
     this.extraReceipts.clear();
     this.keyToIds.clear();
     this.idsToKey.clear();
@@ -799,7 +840,9 @@ export function parseProgramArgs(args: readonly string[]): ProgramSettings | 'he
     verbose: { type: 'boolean' },
     help: { type: 'boolean' },
   };
-  for (const [flag, spec] of Object.entries(FAULT_FLAGS)) options[flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
+  for (const [flag, spec] of Object.entries(FAULT_FLAGS)) {
+    options[flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
+  }
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }));
@@ -816,7 +859,8 @@ export function parseProgramArgs(args: readonly string[]): ProgramSettings | 'he
   return {
     port: wholeNumber('port', values['port'], 8080),
     dbPath: typeof values['db'] === 'string' ? values['db'] : ':memory:',
-    maxBodyBytes: values['max-body-bytes'] === undefined ? undefined : wholeNumber('max-body-bytes', values['max-body-bytes'], 0),
+    maxBodyBytes:
+      values['max-body-bytes'] === undefined ? undefined : wholeNumber('max-body-bytes', values['max-body-bytes'], 0),
     verbose: values['verbose'] === true,
     faults: faults as FaultsUpdate,
   };
@@ -833,7 +877,9 @@ function flagValue(flag: string, raw: string | boolean, kind: 'number' | 'string
 function wholeNumber(flag: string, raw: string | boolean | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (raw === '' || !Number.isInteger(value) || value < 0) throw new FaultsError(`--${flag} must be a whole number, got "${String(raw)}"`);
+  if (raw === '' || !Number.isInteger(value) || value < 0) {
+    throw new FaultsError(`--${flag} must be a whole number, got "${String(raw)}"`);
+  }
   return value;
 }
 

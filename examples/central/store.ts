@@ -2,10 +2,12 @@
 // is ONE insert of the request's events as one JSON text (the raw body when every event is new),
 // not one row per event — measured on this machine, a row per event with a UNIQUE index on the
 // random GUID ids costs 3–7 ms per 500 events, one row per request about 0.05 ms. Deduplication
-// is done before the insert by the caller's in-memory map of id → receipts (one process owns the
-// file), and the `events` view unpacks the JSON for anyone who wants to look with sqlite3.
+// is done before the insert by the caller's in-memory set of ids (one process owns the file), and
+// the `events` view unpacks the JSON for anyone who wants to look with sqlite3.
 
 import Database from 'better-sqlite3';
+
+import { parseJsonBody } from './body.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -16,6 +18,8 @@ CREATE TABLE IF NOT EXISTS batches (
   format TEXT NOT NULL CHECK (format IN ('batch', 'single')),
   idempotency_key TEXT,
   store_header TEXT,
+  -- how many events are in \`events\`, so a page of events can skip whole batches unread
+  n INTEGER NOT NULL,
   -- JSON array of the events this request stored for the first time, as the client sent them
   events TEXT NOT NULL
 );
@@ -42,6 +46,8 @@ export interface StoredBatch {
   readonly storeHeader: string | null;
   /** JSON array of the newly stored events (UTF-8 bytes or text); null when nothing was new. */
   readonly eventsJson: Buffer | string | null;
+  /** How many events eventsJson holds. */
+  readonly count: number;
   /** Ids received again in this request. */
   readonly repeatedIds: readonly string[];
 }
@@ -57,15 +63,14 @@ export interface StoredEventRow {
   readonly storeHeader: string | null;
 }
 
-interface EventViewRow {
-  id: string;
-  batch: number;
-  idx: number;
-  event: string;
+interface BatchRow {
+  seq: number;
   received_at: string;
   format: 'batch' | 'single';
   idempotency_key: string | null;
   store_header: string | null;
+  n: number;
+  events: Buffer;
 }
 
 export class CentralStore {
@@ -73,7 +78,6 @@ export class CentralStore {
   private readonly insertBatch: Database.Statement;
   private readonly addReceipt: Database.Statement;
   private readonly recordTx: (batch: StoredBatch) => void;
-  private readonly idsInOrder: Database.Statement;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -85,15 +89,14 @@ export class CentralStore {
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.insertBatch = this.db.prepare(
       // Bytes are stored as TEXT, so json_each reads them as JSON (a BLOB would be read as JSONB).
-      'INSERT INTO batches (received_at, format, idempotency_key, store_header, events) VALUES (?, ?, ?, ?, CAST(? AS TEXT))',
+      'INSERT INTO batches (received_at, format, idempotency_key, store_header, n, events) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))',
     );
     this.addReceipt = this.db.prepare(
       'INSERT INTO extra_receipts (id, extra) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET extra = extra + 1',
     );
-    this.idsInOrder = this.db.prepare('SELECT id FROM events ORDER BY batch, idx').pluck();
     this.recordTx = this.db.transaction((batch: StoredBatch) => {
       if (batch.eventsJson !== null) {
-        this.insertBatch.run(batch.receivedAt, batch.format, batch.idempotencyKey, batch.storeHeader, batch.eventsJson);
+        this.insertBatch.run(batch.receivedAt, batch.format, batch.idempotencyKey, batch.storeHeader, batch.count, batch.eventsJson);
       }
       for (const id of batch.repeatedIds) this.addReceipt.run(id);
     });
@@ -120,7 +123,7 @@ export class CentralStore {
 
   /** The stored ids in first-arrival order. */
   storedIds(): string[] {
-    return this.idsInOrder.all() as string[];
+    return this.events().map((row) => row.id);
   }
 
   /** Receipts beyond the first, per id received more than once. */
@@ -129,21 +132,39 @@ export class CentralStore {
     return new Map(rows);
   }
 
-  /** Stored events in arrival order; `offset`/`limit` page through them. */
-  events(offset = 0, limit = -1): StoredEventRow[] {
-    const rows = this.db
-      .prepare('SELECT * FROM events ORDER BY batch, idx LIMIT ? OFFSET ?')
-      .all(limit, offset) as EventViewRow[];
-    return rows.map((row) => ({
-      id: row.id,
-      batch: row.batch,
-      index: row.idx,
-      event: JSON.parse(row.event) as unknown,
-      receivedAt: row.received_at,
-      format: row.format,
-      idempotencyKey: row.idempotency_key,
-      storeHeader: row.store_header,
-    }));
+  /**
+   * Stored events in arrival order; `offset`/`limit` page through them. Read batch by batch in
+   * JavaScript, not through the `events` view: json_each with ORDER BY is ten times slower.
+   */
+  events(offset = 0, limit = Infinity): StoredEventRow[] {
+    const rows: StoredEventRow[] = [];
+    let skip = offset;
+    const batches = this.db
+      .prepare('SELECT seq, received_at, format, idempotency_key, store_header, n, CAST(events AS BLOB) AS events FROM batches ORDER BY seq')
+      .iterate() as IterableIterator<BatchRow>;
+    for (const batch of batches) {
+      if (rows.length >= limit) break;
+      if (skip >= batch.n) {
+        skip -= batch.n;
+        continue;
+      }
+      const events = parseJsonBody(batch.events) as unknown[];
+      for (let index = skip; index < events.length && rows.length < limit; index++) {
+        const event = events[index];
+        rows.push({
+          id: batch.format === 'single' ? (batch.idempotency_key as string) : (event as { id: string }).id,
+          batch: batch.seq,
+          index,
+          event,
+          receivedAt: batch.received_at,
+          format: batch.format,
+          idempotencyKey: batch.idempotency_key,
+          storeHeader: batch.store_header,
+        });
+      }
+      skip = 0;
+    }
+    return rows;
   }
 
   clear(): void {
