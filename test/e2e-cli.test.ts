@@ -225,11 +225,16 @@ describe('one pass per database at a time', () => {
     const db = buildFixtureDb(path.join(cwd, 'data', 'POS_Local.db'));
     const args = ['--central-url', central.url, 'sync'];
     const a = startCli(args, { cwd });
+    // The second starts once the first holds the lock, so a slow machine cannot serialise them.
+    const lock = `${db}.pos-sync.lock`;
+    for (let waited = 0; !fs.existsSync(lock); waited += 10) {
+      if (waited > 15_000) assert.fail('the first pass never took the lock');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const b = startCli(args, { cwd });
-    const results = await Promise.all([a.done, b.done]);
-    const winner = results.find((r) => r.code === 0);
-    const loser = results.find((r) => r.code === 75);
-    assert.ok(winner && loser, `exit codes ${results.map((r) => r.code).join(', ')}\n${results.map((r) => r.stderr).join('\n')}`);
+    const [winner, loser] = await Promise.all([a.done, b.done]);
+    assert.equal(loser.code, 75, loser.stderr);
+    assert.equal(winner.code, 0, winner.stderr);
     assert.match(winner.stdout, /^delivered 5 /);
     const line = oneErrorLine(loser.stderr);
     assert.match(line, /another pos-sync/);
