@@ -4,6 +4,8 @@
 // open-breaker passes included); bad paths are one line and a documented exit code.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +21,7 @@ import {
   type MetricsSnapshot,
   type PassFacts,
 } from '../src/metrics/exposition.js';
-import { lines, runCli } from './helpers/cli.js';
+import { BIN, cleanEnv, lines, runCli } from './helpers/cli.js';
 import { buildFixtureDb, FIXTURE, pendingIds } from './helpers/db.js';
 import { parseExposition, valueOf, type Family } from './helpers/exposition.js';
 import { tmpDirs } from './helpers/tmp.js';
@@ -230,6 +232,17 @@ describe('sync --metrics-file', () => {
     assert.equal(valueOf(m, 'pos_sync_requests_total'), valueOf(m, 'pos_sync_failed_requests_total'));
     assert.equal(valueOf(m, 'pos_sync_pending_rows', { entity: 'transaction' }), FIXTURE.pendingTransactions.length);
     assert.equal(valueOf(m, 'pos_sync_breaker_state', { state: 'open' }), 1);
+  });
+
+  test('readable by node_exporter (0644) even under a strict umask, as the systemd unit sets', async () => {
+    const s = store();
+    fs.mkdirSync(path.dirname(s.prom));
+    // Asynchronous: the central answering the pass lives in this process.
+    await promisify(execFile)('sh', ['-c', 'umask 077 && exec "$0" "$@"', process.execPath, BIN, '--config', s.config, '--db', s.db, '--central-url', central.url, 'sync', '--metrics-file', s.prom], {
+      cwd: s.dir,
+      env: cleanEnv(),
+    });
+    assert.equal((fs.statSync(s.prom).mode & 0o777).toString(8), '644');
   });
 
   test('Sync.MetricsFile in a config file: a relative path is relative to that file; --dry-run writes nothing', async () => {

@@ -30,9 +30,11 @@ export function writeMetricsFile(file: string, text: string): void {
   }
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    // 0644: node_exporter runs as another user and must read it. No fsync: after a power cut a
-    // lost or empty file only means the counters start again, which Prometheus handles.
+    // 0644 whatever the umask (the example unit sets UMask=0027): node_exporter runs as another
+    // user and must read it. No fsync: after a power cut a lost or empty file only means the
+    // counters start again, which Prometheus handles.
     fs.writeFileSync(tmp, text, { mode: 0o644 });
+    fs.chmodSync(tmp, 0o644);
     fs.renameSync(tmp, file);
   } catch (err) {
     try {
