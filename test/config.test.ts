@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfig, type LoadInput } from '../src/config/load.js';
-import type { GlobalFlags } from '../src/config/resolve.js';
+import { databasePathFromConnectionString, type GlobalFlags } from '../src/config/resolve.js';
 import { ConfigError } from '../src/errors.js';
 import { tmpDirs } from './helpers/tmp.js';
 
@@ -434,4 +434,26 @@ describe('invalid configuration → one ConfigError line naming the key and its 
     writeFile(dir, 'token', '\n');
     assert.match((await configError(load(dir, { config: 'appsettings.json' }))).message, /is empty/);
   });
+});
+
+describe('connection strings (Microsoft.Data.Sqlite keywords)', () => {
+  const table: Array<[string, string | RegExp]> = [
+    ['Data Source=/app/data/POS_Local.db', '/app/data/POS_Local.db'],
+    ['Data Source=/app/data/POS_Local.db;Cache=Shared', '/app/data/POS_Local.db'],
+    ['data source = pos.db ; pooling=false', 'pos.db'],
+    ['DataSource=pos.db', 'pos.db'],
+    ['Filename=pos.db;', 'pos.db'],
+    ['Data Source="/srv/my store/pos.db"', '/srv/my store/pos.db'],
+    ['Data Source=', /no "Data Source=<path>"/],
+    ['Cache=Shared', /no "Data Source=<path>"/],
+    ['/app/data/POS_Local.db', /is not key=value/],
+    ['Data Source=pos.db;Password=secret', /unsupported connection string keyword "Password"/],
+  ];
+  for (const [cs, expected] of table) {
+    test(JSON.stringify(cs), () => {
+      const got = databasePathFromConnectionString(cs);
+      if (typeof expected === 'string') assert.equal(got, expected);
+      else assert.ok(typeof got === 'object' && expected.test(got.error), JSON.stringify(got));
+    });
+  }
 });

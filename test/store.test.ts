@@ -12,7 +12,7 @@ import type { Entity } from '../src/domain/rows.js';
 import { guid, seededRandom } from '../src/domain/sample.js';
 import { ConfigError, LocalIoError } from '../src/errors.js';
 import { openDatabase } from '../src/store/db.js';
-import { countPending, entityBacklog } from '../src/store/history.js';
+import { countPending, entityBacklog, formatTimeSpan, parseTimeSpan } from '../src/store/history.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from '../src/store/migrations.js';
 import { Queue } from '../src/store/queue.js';
 import { buildFixtureDb, FIXTURE, readTable } from './helpers/db.js';
@@ -384,5 +384,25 @@ describe('Queue writes only the sync columns', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('run history durations as .NET TimeSpan text (SyncServiceStatuses.LastRunDuration)', () => {
+  const table: Array<[number, string]> = [
+    [0, '00:00:00.0000000'],
+    [1234, '00:00:01.2340000'],
+    [61_005, '00:01:01.0050000'],
+    [3_600_000 + 2500, '01:00:02.5000000'],
+  ];
+  for (const [ms, text] of table) {
+    test(`${ms} ms ↔ ${text}`, () => {
+      assert.equal(formatTimeSpan(ms), text);
+      assert.equal(parseTimeSpan(text), ms);
+    });
+  }
+  test('the seed\'s own values read back, days included; garbage does not', () => {
+    assert.equal(parseTimeSpan('00:00:02.5'), 2500);
+    assert.equal(parseTimeSpan('1.02:00:00'), 26 * 3_600_000);
+    assert.equal(parseTimeSpan('2 seconds'), undefined);
   });
 });
