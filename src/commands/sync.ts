@@ -15,6 +15,7 @@ import { formatDbTime, type Clock, type Random } from '../domain/time.js';
 import { admit, describeBreaker, enter, leave, onAnswer, onFailure, PROBE_ROWS, type Admission, type BreakerState, type BreakerView } from '../domain/breaker.js';
 import { classifyResponse } from '../domain/classify.js';
 import { ExitCode, PosSyncError, worstExitCode } from '../errors.js';
+import { publishPending, type PublishReport } from '../kafka/outbox.js';
 import type { Logger } from '../log.js';
 import { Queue, type Rejection } from '../store/queue.js';
 import { recordPass } from '../store/history.js';
@@ -69,6 +70,8 @@ export interface PassResult {
   readonly breaker: BreakerView;
   /** Whether this pass was the half-open probe (or a --force pass through an open breaker). */
   readonly probe: boolean;
+  /** Kafka publishing after delivery; null when Kafka is off (or a dry run). */
+  readonly kafka?: PublishReport | null;
 }
 
 type PendingRowOf = TransactionRow | InventoryRow;
@@ -408,6 +411,11 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
     }
 
     if (total(rejected) > 0) exitCode = worstExitCode([exitCode, ExitCode.rejected]);
+    // Kafka comes after delivery and never changes the pass's outcome: an outage of the broker
+    // only delays events (they stay KafkaPending and go out with a later pass).
+    const kafka = config.kafka.enabled && !options.dryRun
+      ? await publishPending({ db, settings: config.kafka, clock, log, deadline: start + maxRunMs })
+      : null;
     const result: PassResult = {
       command: 'sync',
       exitCode,
@@ -424,6 +432,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
       error,
       breaker: describeBreaker(leave(breaker), clock.now(), config.breaker),
       probe: probing,
+      kafka,
     };
     // An idle pass leaves no trace in the run history: it runs 8,640 times a day.
     const quiet = requests === 0 && total(rejected) === 0 && total(delivered) === 0;
