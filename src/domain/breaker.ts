@@ -66,14 +66,13 @@ export type Admission =
   | { readonly kind: 'refuse'; readonly nextProbeAt: number };
 
 /**
- * When the next probe is really due. A probe time further out than the configured cap (the clock
- * was set back, or MaxBreakSeconds was lowered since) is pulled in, so a store never waits longer
- * than the cap because of an old state file.
+ * When the next probe is really due. A probe time further out than the configured cap (because
+ * MaxBreakSeconds was lowered since) is pulled in; a breaker that opened "in the future" (the
+ * clock was set back) is due at once — otherwise it would stay open until the clock caught up.
  */
 export function probeDueAt(state: BreakerState, now: number, settings: BreakerSettings): number {
-  if (state.nextProbeAt === null) return now;
-  const openedAt = state.openedAt !== null && state.openedAt <= now ? state.openedAt : now;
-  return Math.min(state.nextProbeAt, openedAt + settings.maxBreakMs);
+  if (state.nextProbeAt === null || state.openedAt === null || state.openedAt > now) return now;
+  return Math.min(state.nextProbeAt, state.openedAt + settings.maxBreakMs);
 }
 
 export function admit(state: BreakerState, now: number, settings: BreakerSettings, force: boolean): Admission {
