@@ -1,0 +1,204 @@
+// `pos-sync health`: the verdict as a table (src/domain/health.ts), then every exit code 0-3 from a
+// real situation through the binary, and a central that accepts and never answers, which must
+// not hold health past its timeout.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startCentral, type RunningCentral } from '../examples/central/server.js';
+import { CLOSED, type BreakerState } from '../src/domain/breaker.js';
+import { againstThresholds, formatPerfdata, judgeHealth, worstStatus, type HealthFacts, type HealthStatus } from '../src/domain/health.js';
+import { lines, runCli } from './helpers/cli.js';
+import { seedDb } from './helpers/sync.js';
+import { tmpDirs } from './helpers/tmp.js';
+
+const tmp = tmpDirs('health');
+let central: RunningCentral;
+before(async () => {
+  central = await startCentral({ seed: 9 });
+});
+after(async () => {
+  await central?.close();
+  tmp.cleanup();
+});
+
+const NOW = Date.parse('2026-11-25T12:00:00.000Z');
+const OPEN: BreakerState = { state: 'open', consecutiveFailures: 3, openedAt: NOW - 10_000, nextProbeAt: NOW + 20_000, consecutiveOpens: 1, lastFailure: 'HTTP 503' };
+
+const healthy: HealthFacts = {
+  now: NOW,
+  expectedSchemaVersion: 1,
+  database: { kind: 'ok', schemaVersion: 1, quickCheck: 'ok', pending: 5, oldestPendingAt: NOW - 30_000, deadLettered: 0, kafkaBacklog: 0 },
+  central: { kind: 'answered', status: 200, ms: 12, url: 'http://127.0.0.1:1/health' },
+  kafka: { kind: 'disabled' },
+  state: { breaker: CLOSED, lastSuccessAt: NOW - 15_000, found: true, problem: null, path: '/x/pos-sync.state.json' },
+  breakerSettings: { failureThreshold: 3, breakMs: 30_000, maxBreakMs: 600_000 },
+  thresholds: {
+    backlogWarning: 1000,
+    backlogCritical: 10000,
+    oldestPendingWarningSeconds: 600,
+    oldestPendingCriticalSeconds: 3600,
+    lastSuccessWarningSeconds: 600,
+    lastSuccessCriticalSeconds: 3600,
+  },
+};
+
+describe('judgeHealth: the verdict as a table', () => {
+  const db = healthy.database as Extract<HealthFacts['database'], { kind: 'ok' }>;
+  const rows: { name: string; facts: Partial<HealthFacts>; status: HealthStatus; check?: [string, HealthStatus] }[] = [
+    { name: 'everything fine', facts: {}, status: 'OK' },
+    { name: 'central unreachable', facts: { central: { kind: 'error', error: 'cannot reach: ECONNREFUSED', url: 'u' } }, status: 'CRITICAL', check: ['central', 'CRITICAL'] },
+    { name: 'central hangs', facts: { central: { kind: 'timeout', afterMs: 3000, url: 'u' } }, status: 'CRITICAL', check: ['central', 'CRITICAL'] },
+    { name: 'central answers 503', facts: { central: { kind: 'answered', status: 503, ms: 3, url: 'u' } }, status: 'CRITICAL', check: ['central', 'CRITICAL'] },
+    { name: 'central refuses credentials', facts: { central: { kind: 'answered', status: 401, ms: 3, url: 'u' } }, status: 'CRITICAL', check: ['central', 'CRITICAL'] },
+    { name: 'database missing', facts: { database: { kind: 'error', error: 'database /x does not exist' } }, status: 'CRITICAL', check: ['backlog', 'UNKNOWN'] },
+    { name: 'database corrupt', facts: { database: { ...db, quickCheck: '*** in database main *** Page 5: btreeInitPage() returns error code 11' } }, status: 'CRITICAL', check: ['database', 'CRITICAL'] },
+    { name: 'database check too slow', facts: { database: { kind: 'timeout', afterMs: 8500 } }, status: 'UNKNOWN', check: ['database', 'UNKNOWN'] },
+    { name: 'schema older (the next sync migrates)', facts: { database: { ...db, schemaVersion: 0 } }, status: 'WARNING', check: ['database', 'WARNING'] },
+    { name: 'schema newer than this pos-sync', facts: { database: { ...db, schemaVersion: 2 } }, status: 'CRITICAL', check: ['database', 'CRITICAL'] },
+    { name: 'breaker open', facts: { state: { ...healthy.state, breaker: OPEN } }, status: 'WARNING', check: ['breaker', 'WARNING'] },
+    { name: 'breaker open, probe due', facts: { state: { ...healthy.state, breaker: { ...OPEN, nextProbeAt: NOW - 1 } } }, status: 'WARNING', check: ['breaker', 'WARNING'] },
+    { name: 'breaker closed with failures counting', facts: { state: { ...healthy.state, breaker: { ...CLOSED, consecutiveFailures: 2 } } }, status: 'OK' },
+    { name: 'state file corrupt', facts: { state: { ...healthy.state, problem: 'is not valid JSON' } }, status: 'WARNING', check: ['breaker', 'WARNING'] },
+    { name: 'backlog at the warning threshold', facts: { database: { ...db, pending: 1000 } }, status: 'OK' },
+    { name: 'backlog past warning', facts: { database: { ...db, pending: 1001 } }, status: 'WARNING', check: ['backlog', 'WARNING'] },
+    { name: 'backlog past critical', facts: { database: { ...db, pending: 10001 } }, status: 'CRITICAL', check: ['backlog', 'CRITICAL'] },
+    { name: 'oldest pending past warning', facts: { database: { ...db, oldestPendingAt: NOW - 601_000 } }, status: 'WARNING', check: ['oldestPending', 'WARNING'] },
+    { name: 'oldest pending past critical', facts: { database: { ...db, oldestPendingAt: NOW - 3_601_000 } }, status: 'CRITICAL', check: ['oldestPending', 'CRITICAL'] },
+    { name: 'nothing pending', facts: { database: { ...db, pending: 0, oldestPendingAt: null } }, status: 'OK' },
+    { name: 'last success past warning', facts: { state: { ...healthy.state, lastSuccessAt: NOW - 601_000 } }, status: 'WARNING', check: ['lastSuccess', 'WARNING'] },
+    { name: 'last success past critical', facts: { state: { ...healthy.state, lastSuccessAt: NOW - 3_601_000 } }, status: 'CRITICAL', check: ['lastSuccess', 'CRITICAL'] },
+    { name: 'no successful pass recorded', facts: { state: { ...healthy.state, lastSuccessAt: null } }, status: 'WARNING', check: ['lastSuccess', 'WARNING'] },
+    { name: 'no state file yet', facts: { state: { ...healthy.state, lastSuccessAt: null, found: false } }, status: 'WARNING', check: ['lastSuccess', 'WARNING'] },
+    { name: 'Kafka reachable', facts: { kafka: { kind: 'ok', ms: 20 } }, status: 'OK', check: ['kafka', 'OK'] },
+    { name: 'Kafka down only warns (events wait, none lost)', facts: { kafka: { kind: 'error', error: 'ECONNREFUSED', configuration: false } }, status: 'WARNING', check: ['kafka', 'WARNING'] },
+    { name: 'Kafka hangs', facts: { kafka: { kind: 'timeout', afterMs: 3000 } }, status: 'WARNING', check: ['kafka', 'WARNING'] },
+    { name: 'Kafka misconfigured', facts: { kafka: { kind: 'error', error: 'bad sasl', configuration: true } }, status: 'UNKNOWN', check: ['kafka', 'UNKNOWN'] },
+    { name: 'CRITICAL beats WARNING', facts: { central: { kind: 'error', error: 'x', url: 'u' }, state: { ...healthy.state, breaker: OPEN } }, status: 'CRITICAL' },
+    { name: 'WARNING beats UNKNOWN', facts: { kafka: { kind: 'error', error: 'x', configuration: true }, state: { ...healthy.state, breaker: OPEN } }, status: 'WARNING' },
+  ];
+  for (const r of rows) {
+    test(`${r.name} → ${r.status}`, () => {
+      const v = judgeHealth({ ...healthy, ...r.facts });
+      assert.equal(v.status, r.status, JSON.stringify(v.checks));
+      if (r.check) assert.equal(v.checks.find((c) => c.name === r.check![0])?.status, r.check[1], JSON.stringify(v.checks));
+    });
+  }
+
+  test('worstStatus and thresholds', () => {
+    assert.equal(worstStatus([]), 'OK');
+    assert.equal(worstStatus(['OK', 'UNKNOWN']), 'UNKNOWN');
+    assert.equal(worstStatus(['UNKNOWN', 'WARNING', 'OK']), 'WARNING');
+    assert.equal(worstStatus(['WARNING', 'CRITICAL', 'UNKNOWN']), 'CRITICAL');
+    assert.equal(againstThresholds(0, 0, 10), 'OK');
+    assert.equal(againstThresholds(1, 0, 10), 'WARNING');
+    assert.equal(againstThresholds(11, 0, 10), 'CRITICAL');
+  });
+
+  test('perfdata in the plugins syntax, U for what could not be measured', () => {
+    const v = judgeHealth(healthy);
+    assert.equal(
+      formatPerfdata(v.perfdata),
+      'backlog=5;1000;10000;0 oldest_pending=30s;600;3600;0 last_success_age=15s;600;3600;0 dead_lettered=0;;;0 breaker_open=0;;;0;1 consecutive_failures=0;;;0 central_response=0.012s;;;0',
+    );
+    const down = judgeHealth({ ...healthy, database: { kind: 'error', error: 'x' }, central: { kind: 'error', error: 'y', url: 'u' }, kafka: { kind: 'ok', ms: 1 } });
+    assert.match(formatPerfdata(down.perfdata), /^backlog=U;1000;10000;0 oldest_pending=U;600;3600;0 .* central_response=U;;;0 kafka_backlog=U;;;0$/);
+  });
+});
+
+/** A store whose health thresholds make the oldest-pending check irrelevant unless a test wants it. */
+function store(settings: Record<string, unknown> = {}, rows = 0): { dir: string; db: string; run(...args: string[]): ReturnType<typeof runCli> } {
+  const dir = tmp.make();
+  const db = seedDb(path.join(dir, 'POS_Local.db'), rows, 0, 21);
+  const health = { OldestPendingWarningSeconds: 1e9, OldestPendingCriticalSeconds: 1e9, ...((settings['Health'] as object | undefined) ?? {}) };
+  fs.writeFileSync(path.join(dir, 'appsettings.json'), JSON.stringify({ Sync: { ...settings, Health: health } }));
+  return { dir, db, run: (...args) => runCli(['--config', 'appsettings.json', '--db', db, ...args], { cwd: dir }) };
+}
+
+describe('health through the binary: each exit code from a real situation', () => {
+  test('0 OK: database fine, central up, a recent successful pass, small backlog', async () => {
+    const s = store({}, 3);
+    assert.equal((await s.run('--central-url', central.url, 'sync')).code, 0);
+    const r = await s.run('--central-url', central.url, 'health');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const out = lines(r.stdout);
+    assert.equal(out[0], 'POS-SYNC OK - 0 pending, central up, breaker closed');
+    assert.deepEqual(
+      out.slice(1, -1).map((l) => l.split(':')[0]),
+      ['OK       database', 'OK       central API', 'OK       circuit breaker', 'OK       last successful pass', 'OK       backlog', 'OK       oldest pending row'],
+    );
+    assert.match(out.at(-1)!, /^\| backlog=0;1000;10000;0 oldest_pending=0s;1000000000;1000000000;0 last_success_age=\d+s;600;3600;0 dead_lettered=0;;;0 breaker_open=0;;;0;1 consecutive_failures=0;;;0 central_response=[\d.]+s;;;0$/);
+    assert.equal(r.stderr, '');
+  });
+
+  test('1 WARNING: the backlog is past its warning threshold', async () => {
+    const s = store({ Health: { BacklogWarning: 2, BacklogCritical: 100 } }, 0);
+    assert.equal((await s.run('--central-url', central.url, 'sync')).code, 0);
+    seedDb(s.db, 4, 1, 22);
+    const r = await s.run('--central-url', central.url, '--json', 'health');
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout) as { status: string; exitCode: number; checks: { name: string; status: string; message: string }[] };
+    assert.equal(doc.status, 'WARNING');
+    assert.equal(doc.exitCode, 1);
+    assert.deepEqual(doc.checks.find((c) => c.name === 'backlog'), { name: 'backlog', status: 'WARNING', message: '5 pending (warning above 2, critical above 100)' });
+    assert.deepEqual(doc.checks.filter((c) => c.status !== 'OK').map((c) => c.name), ['backlog']);
+  });
+
+  test('2 CRITICAL: the central is unreachable (a closed port)', async () => {
+    const s = store({}, 0);
+    assert.equal((await s.run('--central-url', central.url, 'sync')).code, 0);
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const r = await s.run('--central-url', `http://127.0.0.1:${port}`, 'health');
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(lines(r.stdout)[0]!, /^POS-SYNC CRITICAL - central API: cannot reach http:\/\/127\.0\.0\.1:\d+\/health: .*ECONNREFUSED/);
+  });
+
+  test('2 CRITICAL: the database does not exist (and health does not create it)', async () => {
+    const dir = tmp.make();
+    const r = await runCli(['--db', path.join(dir, 'missing.db'), '--central-url', central.url, 'health'], { cwd: dir });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /CRITICAL database: database .*missing\.db does not exist/);
+    assert.equal(fs.existsSync(path.join(dir, 'missing.db')), false);
+  });
+
+  test('3 UNKNOWN: a configuration error, and a usage error', async () => {
+    const dir = tmp.make();
+    fs.writeFileSync(path.join(dir, 'appsettings.json'), JSON.stringify({ Sync: { BatchSise: 5 } }));
+    const r = await runCli(['--config', 'appsettings.json', 'health'], { cwd: dir });
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stdout, /^POS-SYNC UNKNOWN - .*BatchSise.*\n$/);
+    const u = await runCli(['health', '--bogus'], { cwd: dir });
+    assert.equal(u.code, 3);
+    assert.equal(u.stdout, "POS-SYNC UNKNOWN - unknown option '--bogus'\n");
+    const j = await runCli(['--json', 'health', '--bogus'], { cwd: dir });
+    assert.equal(j.code, 3);
+    assert.equal((JSON.parse(j.stdout) as { status: string; exitCode: number }).status, 'UNKNOWN');
+  });
+
+  test('a central that accepts and never answers: health ends within its timeout plus slack', async () => {
+    const sockets = new Set<net.Socket>();
+    const hang = net.createServer((socket) => {
+      sockets.add(socket); // accept, read, never answer
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (hang.address() as net.AddressInfo).port;
+      const s = store({ Health: { TimeoutSeconds: 1 } }, 0);
+      const started = Date.now();
+      const r = await s.run('--central-url', `http://127.0.0.1:${port}`, 'health');
+      const took = Date.now() - started;
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stdout, /CRITICAL central API: no answer from http:\/\/127\.0\.0\.1:\d+\/health within 1000 ms/);
+      assert.ok(took < 1_000 + 3_000, `ended in ${took} ms`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => hang.close(() => resolve()));
+    }
+  });
+});
