@@ -329,7 +329,6 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
       run(async (ctx) => {
         const { config } = await ctx.loadConfig();
         await checkTls(config);
-        await loadDbModule();
         if (opts.watch && opts.dryRun) throw new UsageError('--watch and --dry-run cannot be combined');
         const metricsFile = opts.metricsFile !== undefined ? metricsPath(opts.metricsFile, io.cwd) : config.metricsFile;
         if (metricsFile !== null && !metricsFile.endsWith('.prom')) ctx.log.warn(`node_exporter's textfile collector reads only *.prom files, not ${metricsFile}`);
@@ -346,7 +345,11 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
               random: Math.random,
               sleep: realSleep,
               log: ctx.log,
-              openDb: () => ctx.openDb(config, true),
+              // Loaded on first use: a pass refused by an open breaker never loads the SQLite module.
+              openDb: async () => {
+                await loadDbModule();
+                return ctx.openDb(config, true);
+              },
               central: () => centralClient(config),
             },
           );

@@ -243,12 +243,12 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
     let client: CentralClient | undefined;
     const central = async (): Promise<CentralClient> => (client ??= await deps.central());
 
-    const reject = (entity: Entity, fates: readonly { id: string; error: string; httpStatus: number | null }[]): void => {
+    const reject = (entity: Entity, fates: readonly { id: string; error: string; httpStatus: number | null; rowid?: number }[]): void => {
       if (fates.length === 0) return;
       const now = clock.now();
       const nowText = formatDbTime(now);
       const decisions: Rejection[] = fates.map((f) => {
-        const d = decideRejection(queue.rejectionsOf(entity, f.id), config.sync.maxRejections, config.sync.retryDelayMs, now);
+        const d = decideRejection(queue.rejectionsOf(entity, f.id, f.rowid), config.sync.maxRejections, config.sync.retryDelayMs, now);
         return { ...f, rejections: d.rejections, deadLettered: d.deadLettered, nextAttemptAt: d.nextAttemptAt === null ? null : formatDbTime(d.nextAttemptAt) };
       });
       queue.recordRejections(entity, decisions, nowText, config.storeId, newId);
@@ -376,11 +376,12 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
           }
           cursor[entity] = rows[rows.length - 1]!.rowid;
           const events: CentralEvent[] = [];
-          const invalid: { id: string; error: string; httpStatus: null }[] = [];
+          const invalid: { id: string; error: string; httpStatus: null; rowid: number }[] = [];
           for (const row of rows) {
             const mapped = toEvent(entity, row);
             if (mapped.ok) events.push(mapped.value);
-            else invalid.push({ id: mapped.id, error: mapped.error, httpStatus: null });
+            // By rowid: the Id itself may be what is wrong (a BLOB matches no text id).
+            else invalid.push({ id: mapped.id, error: mapped.error, httpStatus: null, rowid: row.rowid });
           }
           if (options.dryRun) {
             wouldSend.batches++;

@@ -89,7 +89,9 @@ function describe(value: SqlValue): string {
   return String(value);
 }
 
+/** The Id as text for logs and SyncRetryLogs; a BLOB (a buggy POS) as its SQL literal X'…'. */
 function rowId(value: SqlValue): string {
+  if (Buffer.isBuffer(value)) return `X'${value.toString('hex').toUpperCase()}'`;
   return typeof value === 'string' ? value : String(value);
 }
 
