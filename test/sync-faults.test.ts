@@ -3,6 +3,8 @@
 // timeouts are retried; credentials refused → 77 and endpoint wrong → 78 with no row penalised.
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { runSync } from '../src/commands/sync.js';
@@ -133,6 +135,44 @@ describe('a flaky central', () => {
     assert.equal(central.stats().posts, 4, 'one attempt and MaxRetryAttempts retries, then the pass stops');
     assert.equal(pendingIds(file).length, 5);
     for (const row of penalties(file)) assert.deepEqual([row.SyncRejections, row.DeadLetteredAt], [0, null]);
+  });
+});
+
+describe('nobody listening, or an endpoint that moved', () => {
+  test('connection refused: retried, then exit 75 with rows pending and unpenalised', async () => {
+    const closed = await startCentral();
+    const url = closed.url;
+    await closed.close();
+    const file = buildFixtureDb(path.join(tmp.make(), 'pos.db'));
+    const config = testConfig(file, url, { Sync: { MaxRetryAttempts: 2, ...NO_BREAKER } });
+    const result = await pass(config);
+    assert.equal(result.exitCode, 75);
+    assert.equal(result.requests, 3);
+    assert.match(result.error ?? '', /cannot reach/);
+    assert.equal(pendingIds(file).length, 5);
+    for (const row of penalties(file)) assert.deepEqual([row.SyncRejections, row.DeadLetteredAt], [0, null]);
+  });
+
+  test('a redirect is not followed: the endpoint must be fixed in the config (exit 78), rows unpenalised', async () => {
+    const mover = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(308, { location: central.eventsUrl });
+      res.end();
+    });
+    await new Promise<void>((resolve) => mover.listen(0, '127.0.0.1', resolve));
+    try {
+      const file = buildFixtureDb(path.join(tmp.make(), 'pos.db'));
+      const config = testConfig(file, `http://127.0.0.1:${(mover.address() as AddressInfo).port}`, { Sync: NO_BREAKER });
+      const result = await pass(config);
+      assert.equal(result.exitCode, 78, result.error ?? '');
+      assert.equal(result.stoppedBy, 'misconfigured');
+      assert.equal(central.stats().posts, 0, 'the rows never went to the redirect target');
+      assert.equal(pendingIds(file).length, 5);
+      for (const row of penalties(file)) assert.deepEqual([row.SyncRejections, row.DeadLetteredAt], [0, null]);
+    } finally {
+      mover.closeAllConnections();
+      await new Promise((resolve) => mover.close(resolve));
+    }
   });
 });
 
