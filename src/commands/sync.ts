@@ -196,6 +196,8 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
   const deadLettered = zero();
   let requests = 0;
   let failedRequests = 0;
+  /** The slowest answer of this pass: a batch is only started when one can come back in time. */
+  let slowestAnswerMs = 0;
   let stoppedBy: StopReason = 'drained';
   let exitCode: number = ExitCode.ok;
   let error: string | null = null;
@@ -264,8 +266,10 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
       return withRetries(
         async (timeLeftMs) => {
           requests++;
+          const sentAt = clock.now();
           const outcome = await c.post({ body, idempotencyKey: key, ids, timeoutMs: Math.min(config.http.timeoutMs, timeLeftMs) }, () => clock.now());
           if (outcome.kind === 'temporary') failedRequests++;
+          else slowestAnswerMs = Math.max(slowestAnswerMs, clock.now() - sentAt);
           return outcome;
         },
         {
@@ -288,6 +292,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
       const body = single ? JSON.stringify(singlePayload(events[0]!)) : JSON.stringify(events);
       const key = single ? events[0]!.id : idempotencyKey(ids);
       const failuresBefore = failedRequests;
+      const requestsBefore = requests;
       const trial = inProbe();
       const outcome = await send(body, key, idSet);
       const nowText = formatDbTime(clock.now());
@@ -329,6 +334,8 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
             ExitCode.tempFail,
           );
         case 'outOfTime':
+          // Out of time before a request went out: nothing failed, the budget is simply spent.
+          if (requests === requestsBefore) throw new StopPass('time', 'time budget reached; the next pass goes on', ExitCode.ok);
           queue.markAttempt(entity, ids, nowText, outcome.error);
           throw new StopPass('unavailable', `the central API is unavailable: ${outcome.error}`, ExitCode.tempFail);
       }
@@ -363,7 +370,9 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
       while (drained.size < entities.length) {
         for (const entity of entities) {
           if (drained.has(entity)) continue;
-          if (deadline - clock.now() < 100) {
+          // A batch started when its answer cannot come back in time would be cut off by the
+          // budget: a false "unavailable" (75) and a re-send of rows the central may have stored.
+          if (deadline - clock.now() < Math.max(100, 2 * slowestAnswerMs)) {
             stoppedBy = 'time';
             throw new StopPass('time', 'time budget reached; the next pass goes on', ExitCode.ok);
           }
