@@ -19,6 +19,7 @@ import { publishPending, type PublishReport } from '../kafka/outbox.js';
 import type { Logger } from '../log.js';
 import { Queue, type Rejection } from '../store/queue.js';
 import { recordPass } from '../store/history.js';
+import { assertWritable } from '../store/writable.js';
 import { acquireLock, type PassLock } from '../state/lock.js';
 import { openStateFile, peekState, type StateStore } from '../state/file.js';
 import { worthSaving, type PassSummary, type SavedState } from '../state/format.js';
@@ -208,6 +209,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
   const db = await deps.openDb();
   let lock: PassLock;
   try {
+    if (!options.dryRun) assertWritable(config.db.path);
     lock = acquireLock(config.db.path, 'sync', start, lockMaxAgeMs(maxRunMs));
   } catch (err) {
     db.close();
