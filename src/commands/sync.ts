@@ -287,7 +287,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
     };
 
     /** Delivers one group of events (all one entity); splits on refusals. */
-    const deliver = async (entity: Entity, events: readonly CentralEvent[]): Promise<void> => {
+    const deliver = async (entity: Entity, events: readonly CentralEvent[], rowids: ReadonlyMap<string, number>): Promise<void> => {
       const ids = events.map((e) => e.id);
       const idSet = new Set(ids);
       const single = config.http.format === 'single';
@@ -306,7 +306,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
         case 'accepted': {
           const refused = new Set(outcome.rejected.map((r) => r.id));
           const ok = refused.size === 0 ? ids : ids.filter((id) => !refused.has(id));
-          delivered[entity] += queue.markSynced(entity, ok, nowText, config.kafka.enabled);
+          delivered[entity] += queue.markSynced(entity, ok, nowText, config.kafka.enabled, rowids);
           reject(entity, outcome.rejected.map((r) => ({ ...r, httpStatus: 200 })));
           return;
         }
@@ -317,7 +317,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
             return;
           }
           log.debug('splitting a batch the central refused', { entity, rows: events.length, status: outcome.status });
-          for (const half of splitBatch(events)) await deliver(entity, half);
+          for (const half of splitBatch(events)) await deliver(entity, half, rowids);
           return;
         }
         case 'credentials':
@@ -387,10 +387,14 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
           }
           cursor[entity] = rows[rows.length - 1]!.rowid;
           const events: CentralEvent[] = [];
+          const rowids = new Map<string, number>(); // marking by rowid is the cheap lookup
           const invalid: { id: string; error: string; httpStatus: null; rowid: number }[] = [];
           for (const row of rows) {
             const mapped = toEvent(entity, row);
-            if (mapped.ok) events.push(mapped.value);
+            if (mapped.ok) {
+              events.push(mapped.value);
+              rowids.set(mapped.value.id, row.rowid);
+            }
             // By rowid: the Id itself may be what is wrong (a BLOB matches no text id).
             else invalid.push({ id: mapped.id, error: mapped.error, httpStatus: null, rowid: row.rowid });
           }
@@ -404,9 +408,9 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
           // a refusal by the central, so it ends dead-lettered and visible instead of stuck.
           reject(entity, invalid);
           if (config.http.format === 'single') {
-            for (const event of events) await deliver(entity, [event]);
+            for (const event of events) await deliver(entity, [event], rowids);
           } else if (events.length > 0) {
-            await deliver(entity, events);
+            await deliver(entity, events, rowids);
           }
         }
       }
