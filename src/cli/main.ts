@@ -506,10 +506,6 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
   return program;
 }
 
-function notYet(command: string): number {
-  throw new PosSyncError(`pos-sync ${command} is not available in this build`, ExitCode.internal);
-}
-
 const VERSION = '0.1.0';
 
 /** Runs the CLI and returns the exit code; never calls process.exit. */
