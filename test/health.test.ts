@@ -146,6 +146,25 @@ describe('health through the binary: each exit code from a real situation', () =
     assert.deepEqual(doc.checks.filter((c) => c.status !== 'OK').map((c) => c.name), ['backlog']);
   });
 
+  test('1 WARNING: Kafka enabled but no broker answers (events wait, none are lost)', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const kafkaPort = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const s = store({ Health: { TimeoutSeconds: 2 } }, 0);
+    assert.equal((await s.run('--central-url', central.url, 'sync')).code, 0);
+    const started = Date.now();
+    const r = await runCli(['--config', 'appsettings.json', '--db', s.db, '--central-url', central.url, '--json', 'health'], {
+      cwd: s.dir,
+      env: { Kafka__Enabled: 'true', Kafka__BootstrapServers: `127.0.0.1:${kafkaPort}` },
+    });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout) as { checks: { name: string; status: string }[]; perfdata: { label: string }[] };
+    assert.deepEqual(doc.checks.filter((c) => c.status !== 'OK').map((c) => [c.name, c.status]), [['kafka', 'WARNING']]);
+    assert.ok(doc.perfdata.some((p) => p.label === 'kafka_backlog'));
+    assert.ok(Date.now() - started < 2_000 + 4_000, 'within the timeout plus the publisher close');
+  });
+
   test('2 CRITICAL: the central is unreachable (a closed port)', async () => {
     const s = store({}, 0);
     assert.equal((await s.run('--central-url', central.url, 'sync')).code, 0);
