@@ -10,6 +10,7 @@ import { ExitCode, PosSyncError, UsageError, worstExitCode } from '../errors.js'
 import { createLogger, scrub, type Level, type Logger } from '../log.js';
 import { systemClock } from '../domain/time.js';
 import { noPaint, type Paint } from './render.js';
+import { createProgress } from './progress.js';
 
 export interface Io {
   readonly argv: readonly string[];
@@ -337,22 +338,30 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         const { realSleep } = await import('../central/retry.js');
         /** One pass, its metrics written; the exit code merges a metrics write failure (74). */
         const pass = async (signal?: AbortSignal): Promise<{ result: Awaited<ReturnType<typeof runSync>>; exitCode: number }> => {
-          const result = await runSync(
-            { batchSize: opts.batchSize, maxRunSeconds: opts.maxRunSeconds, dryRun: opts.dryRun, force: opts.force, signal },
-            {
-              config,
-              clock: systemClock,
-              random: Math.random,
-              sleep: realSleep,
-              log: ctx.log,
-              // Loaded on first use: a pass refused by an open breaker never loads the SQLite module.
-              openDb: async () => {
-                await loadDbModule();
-                return ctx.openDb(config, true);
+          const progress = createProgress(process.stderr, !ctx.json && ctx.globals.quiet !== true && io.stderr.isTTY === true);
+          // stop() in finally: a spinner left running would keep the process alive after an error.
+          let result: Awaited<ReturnType<typeof runSync>>;
+          try {
+            result = await runSync(
+              { batchSize: opts.batchSize, maxRunSeconds: opts.maxRunSeconds, dryRun: opts.dryRun, force: opts.force, signal },
+              {
+                config,
+                clock: systemClock,
+                random: Math.random,
+                sleep: realSleep,
+                log: ctx.log,
+                // Loaded on first use: a pass refused by an open breaker never loads the SQLite module.
+                openDb: async () => {
+                  await loadDbModule();
+                  return ctx.openDb(config, true);
+                },
+                central: () => centralClient(config),
+                onProgress: (n) => progress.update(`delivered ${n} rows`),
               },
-              central: () => centralClient(config),
-            },
-          );
+            );
+          } finally {
+            progress.stop();
+          }
           if (result.error) ctx.log.error(result.error);
           let exitCode = result.exitCode;
           if (metricsFile !== null && !result.dryRun) {

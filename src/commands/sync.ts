@@ -46,6 +46,8 @@ export interface SyncDeps {
   /** Created on first use, so a pass with nothing to send never loads the HTTP stack. */
   readonly central: () => Promise<CentralClient>;
   readonly newId?: () => string;
+  /** Told after every batch marked synced (the CLI's spinner on a terminal). */
+  readonly onProgress?: (delivered: number) => void;
 }
 
 export type PerEntity = Record<Entity, number>;
@@ -307,6 +309,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
           const refused = new Set(outcome.rejected.map((r) => r.id));
           const ok = refused.size === 0 ? ids : ids.filter((id) => !refused.has(id));
           delivered[entity] += queue.markSynced(entity, ok, nowText, config.kafka.enabled, rowids);
+          deps.onProgress?.(delivered.transaction + delivered.inventory);
           reject(entity, outcome.rejected.map((r) => ({ ...r, httpStatus: 200 })));
           return;
         }
