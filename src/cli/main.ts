@@ -362,7 +362,8 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
           } finally {
             progress.stop();
           }
-          if (result.error) ctx.log.error(result.error);
+          // An open breaker is an expected state that repeats every tick: a warning, not an error.
+          if (result.error) (result.stoppedBy === 'breakerOpen' ? ctx.log.warn : ctx.log.error)(result.error);
           let exitCode = result.exitCode;
           if (metricsFile !== null && !result.dryRun) {
             try {
