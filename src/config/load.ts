@@ -143,7 +143,7 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
   const breakSeconds = s<number>('Sync.CircuitBreaker.BreakSeconds');
   const maxBreakSeconds = s<number>('Sync.CircuitBreaker.MaxBreakSeconds');
   if (maxBreakSeconds < breakSeconds) {
-    throw new ConfigError(`Sync.CircuitBreaker.MaxBreakSeconds (${maxBreakSeconds}) must not be below BreakSeconds (${breakSeconds})`);
+    throw new ConfigError(`Sync.CircuitBreaker.MaxBreakSeconds (${maxBreakSeconds}) must not be below Sync.CircuitBreaker.BreakSeconds (${breakSeconds})`);
   }
   return {
     storeId: s('Sync.StoreId'),

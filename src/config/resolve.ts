@@ -195,6 +195,8 @@ interface DatabaseChoice {
   /** A bare path (--db, POS_SYNC_DB) rather than a connection string. */
   readonly bare: boolean;
   readonly source: ValueSource;
+  /** The setting it came from, for messages: a file may hold both connection-string keys. */
+  readonly key: string;
 }
 
 function chooseDatabase(
@@ -204,19 +206,19 @@ function chooseDatabase(
   fileSource: ValueSource | undefined,
   fallback: Resolved,
 ): DatabaseChoice {
-  if (input.flags.db !== undefined) return { text: input.flags.db, bare: true, source: { kind: 'flag', name: '--db' } };
+  if (input.flags.db !== undefined) return { text: input.flags.db, bare: true, source: { kind: 'flag', name: '--db' }, key: '--db' };
   const envCs = envValues.get(CONNECTION_STRINGS_KEY);
-  if (envCs) return { text: String(envCs.value), bare: false, source: { kind: 'environment', name: envCs.name } };
+  if (envCs) return { text: String(envCs.value), bare: false, source: { kind: 'environment', name: envCs.name }, key: CONNECTION_STRINGS_KEY };
   const envDb = envValues.get('Database.ConnectionString');
-  if (envDb) return { text: String(envDb.value), bare: false, source: { kind: 'environment', name: envDb.name } };
+  if (envDb) return { text: String(envDb.value), bare: false, source: { kind: 'environment', name: envDb.name }, key: 'Database.ConnectionString' };
   const plain = input.env['POS_SYNC_DB'];
-  if (plain !== undefined && plain !== '') return { text: plain, bare: true, source: { kind: 'environment', name: 'POS_SYNC_DB' } };
+  if (plain !== undefined && plain !== '') return { text: plain, bare: true, source: { kind: 'environment', name: 'POS_SYNC_DB' }, key: 'POS_SYNC_DB' };
   if (fileValues.has(CONNECTION_STRINGS_KEY)) {
     const v = fileValues.get(CONNECTION_STRINGS_KEY);
     if (typeof v !== 'string') throw new ConfigError(`${CONNECTION_STRINGS_KEY} in ${describeSource(fileSource!)} must be a connection string`);
-    return { text: v, bare: false, source: fileSource! };
+    return { text: v, bare: false, source: fileSource!, key: CONNECTION_STRINGS_KEY };
   }
-  return { text: String(fallback.value), bare: false, source: fallback.source };
+  return { text: String(fallback.value), bare: false, source: fallback.source, key: 'Database.ConnectionString' };
 }
 
 function redact(spec: SettingSpec | undefined, value: unknown): string {
@@ -265,7 +267,9 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
   const dbPath = db.bare ? db.text : databasePathFromConnectionString(db.text);
   if (typeof dbPath !== 'string' || dbPath === '') {
     const why = typeof dbPath === 'string' ? 'the path is empty' : dbPath.error;
-    throw new ConfigError(`database ${db.bare ? 'path' : 'connection string'} from ${describeSource(db.source)} is invalid: ${why}`);
+    throw new ConfigError(
+      db.bare ? `database path from ${describeSource(db.source)} is invalid: ${why}` : `${db.key} from ${describeSource(db.source)} is not a valid connection string: ${why}`,
+    );
   }
   const dbResolvedPath = path.resolve(db.source.kind === 'file' ? fileDir : input.cwd, dbPath);
   result.set('Database.Path', { value: dbResolvedPath, source: db.source });
