@@ -1,0 +1,212 @@
+// publishPending (src/kafka/outbox.ts) on a real SQLite file with a fake publisher and a fake
+// clock: which rows go out and in what order, what is marked published, what an outage and a
+// spent budget do, and when the publisher (kafkajs) is never created at all.
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { Database } from 'better-sqlite3';
+import { ConfigError } from '../src/errors.js';
+import { KafkaUnavailableError } from '../src/kafka/errors.js';
+import type { OutgoingMessage } from '../src/kafka/message.js';
+import { MIN_PUBLISH_MS, publishPending, type OutboxDeps } from '../src/kafka/outbox.js';
+import type { EventPublisher } from '../src/kafka/publisher.js';
+import type { KafkaSettings } from '../src/kafka/settings.js';
+import { openDatabase } from '../src/store/db.js';
+import { exec, query } from './helpers/db.js';
+import { memoryLogger, seedDb } from './helpers/sync.js';
+import { tmpDirs } from './helpers/tmp.js';
+
+const tmp = tmpDirs('kafka-outbox');
+after(() => tmp.cleanup());
+
+const settings: KafkaSettings = { enabled: true, bootstrapServers: ['127.0.0.1:9092'], topic: 'inventory-events', producerConfig: {} };
+const NOW = Date.UTC(2025, 9, 21, 15, 0, 0);
+
+/** A seeded database whose rows were all delivered: `waiting` of each entity still wait for Kafka. */
+function deliveredStore(transactions: number, inventory: number, waiting: { transaction: number; inventory: number }): string {
+  const file = seedDb(path.join(tmp.make(), 'pos.db'), transactions, inventory, 5);
+  exec(file, `UPDATE "PosTransactions" SET "Synced" = 1, "SyncedAt" = '2025-10-21 14:59:00.25'`);
+  exec(file, `UPDATE "InventoryUpdates" SET "Synced" = 1, "SyncedAt" = '2025-10-21 14:59:01'`);
+  exec(file, `UPDATE "PosTransactions" SET "KafkaPending" = 1 WHERE rowid IN (SELECT rowid FROM "PosTransactions" ORDER BY rowid LIMIT ${waiting.transaction})`);
+  exec(file, `UPDATE "InventoryUpdates" SET "KafkaPending" = 1 WHERE rowid IN (SELECT rowid FROM "InventoryUpdates" ORDER BY rowid LIMIT ${waiting.inventory})`);
+  return file;
+}
+
+function open(file: string): Database {
+  return openDatabase({ path: file, create: false, autoMigrate: false, busyTimeoutMs: 1_000 });
+}
+
+/** Ids still waiting for Kafka, transactions then inventory, in write order. */
+function waitingIds(file: string): string[] {
+  return query<{ Id: string }>(
+    file,
+    `SELECT "Id" FROM (SELECT "Id", rowid AS r, 0 AS t FROM "PosTransactions" WHERE "KafkaPending" = 1
+       UNION ALL SELECT "Id", rowid AS r, 1 AS t FROM "InventoryUpdates" WHERE "KafkaPending" = 1) ORDER BY t, r`,
+  ).map((r) => r.Id);
+}
+
+interface FakeKafka {
+  readonly created: number;
+  readonly calls: OutgoingMessage[][];
+  readonly closed: number;
+}
+
+/** A publisher factory whose publish() runs `behaviour` per call. */
+function fakeKafka(behaviour: (call: number, messages: readonly OutgoingMessage[]) => Promise<void> = async () => {}): {
+  state: FakeKafka;
+  createPublisher: NonNullable<OutboxDeps['createPublisher']>;
+} {
+  const state = { created: 0, calls: [] as OutgoingMessage[][], closed: 0 };
+  const createPublisher: NonNullable<OutboxDeps['createPublisher']> = async () => {
+    state.created++;
+    const publisher: EventPublisher = {
+      async publish(messages) {
+        state.calls.push([...messages]);
+        await behaviour(state.calls.length, messages);
+      },
+      async check() {},
+      async close() {
+        state.closed++;
+      },
+    };
+    return publisher;
+  };
+  return { state, createPublisher };
+}
+
+function deps(db: Database, createPublisher: OutboxDeps['createPublisher'], leftMs: number, now = NOW): OutboxDeps & { log: ReturnType<typeof memoryLogger> } {
+  return { db, settings, clock: { now: () => now }, log: memoryLogger(), deadline: now + leftMs, createPublisher };
+}
+
+describe('publishPending', () => {
+  test('publishes every waiting row once, transactions then inventory, oldest first, and marks them published', async () => {
+    const file = deliveredStore(6, 4, { transaction: 6, inventory: 4 });
+    const expected = waitingIds(file);
+    const kafka = fakeKafka();
+    const db = open(file);
+    try {
+      const d = deps(db, kafka.createPublisher, 8_000);
+      const report = await publishPending(d);
+      assert.deepEqual(report, { published: 10, backlog: 0, error: null });
+      assert.deepEqual(kafka.state.calls.flat().map((m) => m.rowId), expected);
+      assert.deepEqual(d.log.lines.filter((l) => l.level === 'warn'), []);
+    } finally {
+      db.close();
+    }
+    assert.deepEqual(waitingIds(file), []);
+    assert.equal(kafka.state.created, 1, 'one publisher for the pass');
+    assert.equal(kafka.state.closed, 1, 'closed at the end');
+  });
+
+  test('only rows marked KafkaPending go out (rows delivered with Kafka off, or already published, do not)', async () => {
+    const file = deliveredStore(5, 3, { transaction: 2, inventory: 1 });
+    const expected = waitingIds(file);
+    const kafka = fakeKafka();
+    const db = open(file);
+    try {
+      assert.deepEqual(await publishPending(deps(db, kafka.createPublisher, 8_000)), { published: 3, backlog: 0, error: null });
+    } finally {
+      db.close();
+    }
+    assert.deepEqual(kafka.state.calls.flat().map((m) => m.rowId), expected);
+  });
+
+  test('an outage leaves every unpublished row waiting, reports the error and warns once', async () => {
+    const file = deliveredStore(4, 2, { transaction: 4, inventory: 2 });
+    const before = waitingIds(file);
+    const kafka = fakeKafka(async () => {
+      throw new KafkaUnavailableError('Kafka is unavailable: Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+    });
+    const db = open(file);
+    try {
+      const d = deps(db, kafka.createPublisher, 8_000);
+      const report = await publishPending(d);
+      assert.deepEqual(report, { published: 0, backlog: 6, error: 'Kafka is unavailable: Connection error: connect ECONNREFUSED 127.0.0.1:9092' });
+      assert.equal(kafka.state.calls.length, 1, 'no second try after the first failure: the next pass tries again');
+      assert.deepEqual(
+        d.log.lines.filter((l) => l.level === 'warn').map((l) => l.message),
+        ['Kafka is unavailable; the events stay queued for the next pass'],
+      );
+    } finally {
+      db.close();
+    }
+    assert.deepEqual(waitingIds(file), before);
+    assert.equal(kafka.state.closed, 1);
+  });
+
+  test('with less than MIN_PUBLISH_MS left, nothing starts: no publisher (kafkajs stays unloaded), no warning, no error', async () => {
+    const file = deliveredStore(3, 2, { transaction: 3, inventory: 2 });
+    const kafka = fakeKafka();
+    const db = open(file);
+    try {
+      const d = deps(db, kafka.createPublisher, MIN_PUBLISH_MS - 1);
+      assert.deepEqual(await publishPending(d), { published: 0, backlog: 5, error: null });
+      assert.equal(kafka.state.created, 0);
+      assert.deepEqual(d.log.lines.filter((l) => l.level === 'warn' || l.level === 'error'), []);
+      assert.deepEqual(
+        d.log.lines.map((l) => [l.level, l.message, l.fields]),
+        [['info', 'no time left in this pass to publish to Kafka; the events wait for the next pass', { backlog: 5 }]],
+      );
+    } finally {
+      db.close();
+    }
+    assert.equal(waitingIds(file).length, 5);
+  });
+
+  // Each chunk of a 4,500-row backlog takes chunkMs of an 8 s budget; a chunk starts only with at
+  // least MIN_PUBLISH_MS (1 s) left, and the rest waits for the next pass without a warning.
+  for (const { chunkMs, calls, backlog } of [
+    { chunkMs: 3_000, calls: [2_000, 2_000, 500], backlog: 0 }, // 2 s left before the third
+    { chunkMs: 3_500, calls: [2_000, 2_000, 500], backlog: 0 }, // exactly 1 s left: it starts
+    { chunkMs: 3_600, calls: [2_000, 2_000], backlog: 500 }, // 0.8 s left: it waits
+  ]) {
+    test(`a long backlog goes out in chunks while the budget lasts (${chunkMs} ms per chunk)`, async () => {
+      assert.equal(MIN_PUBLISH_MS, 1_000, 'the table assumes 1 s');
+      const file = deliveredStore(4_500, 0, { transaction: 4_500, inventory: 0 });
+      let now = NOW;
+      const kafka = fakeKafka(async () => {
+        now += chunkMs;
+      });
+      const db = open(file);
+      try {
+        const d = { ...deps(db, kafka.createPublisher, 8_000), clock: { now: () => now } };
+        const report = await publishPending(d);
+        assert.deepEqual(kafka.state.calls.map((c) => c.length), calls);
+        assert.deepEqual(report, { published: 4_500 - backlog, backlog, error: null });
+        assert.deepEqual(d.log.lines.filter((l) => l.level === 'warn'), []);
+      } finally {
+        db.close();
+      }
+      assert.equal(waitingIds(file).length, backlog);
+    });
+  }
+
+  test('nothing waiting: no publisher is created', async () => {
+    const file = deliveredStore(3, 1, { transaction: 0, inventory: 0 });
+    const kafka = fakeKafka();
+    const db = open(file);
+    try {
+      const d = deps(db, kafka.createPublisher, 8_000);
+      assert.deepEqual(await publishPending(d), { published: 0, backlog: 0, error: null });
+      assert.deepEqual(d.log.lines, []);
+    } finally {
+      db.close();
+    }
+    assert.equal(kafka.state.created, 0);
+  });
+
+  test('a configuration error is not an outage: it propagates (exit 78) and the rows stay', async () => {
+    const file = deliveredStore(2, 0, { transaction: 2, inventory: 0 });
+    const db = open(file);
+    try {
+      const d = deps(db, async () => {
+        throw new ConfigError('Kafka.ProducerConfig.ssl.ca.location: cannot read /missing.pem (ENOENT)');
+      }, 8_000);
+      await assert.rejects(publishPending(d), (e: unknown) => e instanceof ConfigError && e.exitCode === 78);
+    } finally {
+      db.close();
+    }
+    assert.equal(waitingIds(file).length, 2);
+  });
+});
