@@ -46,7 +46,8 @@ export function renderSync(r: PassResult, p: Paint): string {
   const d = r.delivered.transaction + r.delivered.inventory;
   const rej = r.rejected.transaction + r.rejected.inventory;
   const dead = r.deadLettered.transaction + r.deadLettered.inventory;
-  if (r.requests === 0 && rej === 0 && r.exitCode === 0) return `nothing pending ${p.dim(`(${seconds(r.durationMs)})`)}\n`;
+  const kafka = kafkaOutcome(r, p);
+  if (r.requests === 0 && rej === 0 && r.exitCode === 0) return `nothing pending${kafka ? `, ${kafka}` : ''} ${p.dim(`(${seconds(r.durationMs)})`)}\n`;
   const parts = [
     `${p.ok(`delivered ${d}`)} (${r.delivered.transaction} transactions, ${r.delivered.inventory} inventory updates)`,
     `${r.requests} requests`,
@@ -56,7 +57,20 @@ export function renderSync(r: PassResult, p: Paint): string {
   if (r.stoppedBy === 'time') parts.push('stopped at the time budget, the next pass goes on');
   if (r.probe) parts.push(r.breaker.state === 'closed' ? p.ok('circuit breaker closed') : p.bad(`circuit breaker open again, ${nextProbe(r.breaker, Date.parse(r.startedAt) + r.durationMs)}`));
   else if (r.breaker.state === 'open') parts.push(p.bad(`circuit breaker opened, ${nextProbe(r.breaker, Date.parse(r.startedAt) + r.durationMs)}`));
+  if (kafka) parts.push(kafka);
   return `${parts.join(', ')}\n`;
+}
+
+/** What the pass did on Kafka, or '' when Kafka is off or there was nothing to publish. */
+function kafkaOutcome(r: PassResult, p: Paint): string {
+  const k = r.kafka;
+  if (!k) return '';
+  const events = (n: number): string => (n === 1 ? '1 event' : `${n} events`);
+  const wait = (n: number): string => `${events(n)} ${n === 1 ? 'waits' : 'wait'}`;
+  const published = k.published > 0 ? `${events(k.published)} published to Kafka` : '';
+  if (k.error !== null) return [published, p.warn(`Kafka unavailable, ${wait(k.backlog)} for the next pass`)].filter(Boolean).join(', ');
+  if (k.backlog > 0) return [published, `${wait(k.backlog)} for Kafka`].filter(Boolean).join(', ');
+  return published;
 }
 
 function nextProbe(b: BreakerView, now: number): string {
