@@ -128,6 +128,24 @@ describe('pos-sync config', () => {
     assert.equal(quiet.stderr, '');
   });
 
+  test("the seed's acks=1 is a note of config, never a log line of sync; an unknown producer key is exit 78", async () => {
+    const dir = tmp.make();
+    const seedLike = writeJson(dir, 'appsettings.json', { Kafka: { Enabled: true, ProducerConfig: { 'client.id': 'pos-sync-service', acks: '1', retries: '3' } } });
+    const shown = await runCli(['--config', seedLike, '--json', 'config'], { cwd: dir });
+    assert.equal(shown.code, 0, shown.stderr);
+    const notes = (JSON.parse(shown.stdout) as { notes: string[] }).notes;
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /acks=1 is raised to all/);
+    assert.equal(shown.stderr, '');
+    const human = await runCli(['--config', seedLike, 'config'], { cwd: dir });
+    assert.match(human.stdout, /^note: Kafka\.ProducerConfig\.acks=1 is raised to all/m);
+    const wrong = writeJson(dir, 'wrong.json', { Kafka: { ProducerConfig: { 'client.idd': 'x' } } });
+    const refused = await runCli(['--config', wrong, 'config'], { cwd: dir });
+    assert.equal(refused.code, 78);
+    assert.equal(lines(refused.stderr).length, 1, refused.stderr);
+    assert.match(refused.stderr, /client\.idd.*client\.id/);
+  });
+
   test('bad input: an invalid value is one line and exit 78; an unknown option is exit 64', async () => {
     const dir = tmp.make();
     const r = await runCli(['config'], { cwd: dir, env: { Sync__BatchSize: 'lots', POS_SYNC_API_TOKEN: 'env-token-abcd' } });

@@ -5,6 +5,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
 import { isSecretHeader, isSecretProducerKey } from '../config/secrets.js';
 import type { ValueSource } from '../config/types.js';
+import { mapProducerConfig } from '../kafka/settings.js';
 
 export const REDACTED = '<redacted>';
 
@@ -24,6 +25,8 @@ export interface ConfigResult {
   /** The config file read, or null when none was found. */
   readonly file: string | null;
   readonly settings: readonly ConfigRow[];
+  /** Things a sync run keeps quiet about (logging them every tick would flood the journal). */
+  readonly notes: readonly string[];
 }
 
 function redactMap(map: Readonly<Record<string, string>>, secret: (key: string) => boolean): Record<string, string> {
@@ -59,7 +62,9 @@ export function runConfig(loaded: LoadedConfig, env: Readonly<Record<string, str
       if (db) rows.push({ key: 'Database.Path', value: db.value, source: db.source, doc: 'The database file in use (from --db, POS_SYNC_DB or the connection string).' });
     }
   }
-  return { command: 'config', exitCode: 0, file: loaded.file, settings: rows };
+  const producer = mapProducerConfig(config.kafka.producerConfig);
+  const notes = 'warnings' in producer ? [...producer.warnings] : [];
+  return { command: 'config', exitCode: 0, file: loaded.file, settings: rows, notes };
 }
 
 export function describeSource(source: ValueSource): string {
@@ -93,5 +98,6 @@ export function renderConfig(result: ConfigResult): string {
     const source = `${describeSource(r.source)}${r.ignored ? ' (seed key, ignored)' : ''}`;
     lines.push(`${r.key.padEnd(keyWidth)}  ${show(r.value).padEnd(valueWidth)}  ${source}`);
   }
+  for (const note of result.notes) lines.push(`note: ${note}`);
   return lines.join('\n') + '\n';
 }

@@ -80,7 +80,7 @@ export async function createKafkaPublisher(settings: KafkaSettings, opts: Publis
   const mapped = mapProducerConfig(settings.producerConfig);
   if ('error' in mapped) throw new KafkaConfigError(mapped.error);
   // At debug: a pass runs every 10 s, and the seed's stock config (acks=1) would otherwise put
-  // the same warning in the journal 8,640 times a day. `config` and `health` show it instead.
+  // the same warning in the journal 8,640 times a day. `pos-sync config` shows it instead.
   for (const warning of mapped.warnings) opts.log.debug(warning);
   const brokers = normalizeBrokers(settings.bootstrapServers);
   if (settings.topic.trim() === '') throw new KafkaConfigError('Kafka.InventoryTopic must not be empty');
