@@ -29,7 +29,8 @@ const SEED = testSeed(7_003);
 const TRANSACTIONS = SOAK ? 750 : 180;
 const INVENTORY = SOAK ? 250 : 60;
 const MAX_PASSES = 40;
-const CASE_BUDGET_MS = 90_000;
+/** Generous: on two cores shared with other test files a pass can take seconds just to start. */
+const CASE_BUDGET_MS = 150_000;
 
 const tmp = tmpDirs('faults');
 const procs = new Processes();
@@ -139,12 +140,12 @@ const CASES: readonly FaultCase[] = [
     // answer cannot come back in time, not send one it will cut off (a re-send and a false 75).
     name: 'a pass budget shorter than the backlog, with slow answers',
     faults: { slowRate: 1, slowMs: 500 },
-    sync: { MaxRunSeconds: 3, HttpTimeoutSeconds: 10, BatchSize: 10 },
+    sync: { MaxRunSeconds: 3, HttpTimeoutSeconds: 10, BatchSize: 20 },
     allSucceed: true,
   },
 ];
 
-describe(`fault matrix: every temporary fault converges to everything delivered, nothing dead-lettered (seed ${SEED})`, { concurrency: 4 }, () => {
+describe(`fault matrix: every temporary fault converges to everything delivered, nothing dead-lettered (seed ${SEED})`, { concurrency: 2 }, () => {
   for (const [index, c] of CASES.entries()) {
     test(c.name, { timeout: CASE_BUDGET_MS + 30_000 }, async (t) => {
       const dir = tmp.make(`fault-${index}`);
@@ -156,7 +157,7 @@ describe(`fault matrix: every temporary fault converges to everything delivered,
           MaxRunSeconds: 3,
           HttpTimeoutSeconds: 2,
           MaxRetryAttempts: 2,
-          BatchSize: 20,
+          BatchSize: 30,
           MaxRejections: 3,
           CircuitBreaker: { FailureThreshold: 3, BreakSeconds: 0.2, MaxBreakSeconds: 0.5 },
           ...c.sync,

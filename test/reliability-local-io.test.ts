@@ -36,6 +36,8 @@ import {
 
 const SEED = testSeed(7_004);
 const HOLDER = fileURLToPath(new URL('./helpers/db-holder.js', import.meta.url));
+/** How long the other process holds its lock: far longer than the 1 s busy timeout, even on a busy machine. */
+const HOLD_MS = 25_000;
 
 const tmp = tmpDirs('local-io');
 const procs = new Processes();
@@ -87,7 +89,8 @@ function store(label: string, folder?: string): Store {
   const home = folder ?? dir;
   const db = path.join(home, 'POS_Local.db');
   fs.copyFileSync(template, db);
-  const config = writeSettings(dir, { Sync: { MaxRunSeconds: 5, HttpTimeoutSeconds: 2 }, Database: { CommandTimeoutSeconds: 1 } });
+  // Generous network and pass budgets (the faults here are local), a short busy timeout.
+  const config = writeSettings(dir, { Sync: { MaxRunSeconds: 30, HttpTimeoutSeconds: 10 }, Database: { CommandTimeoutSeconds: 1 } });
   return { dir, db, args: passArgs({ config, db, state: path.join(dir, 'pos-sync.state.json') }, central.url) };
 }
 
@@ -213,10 +216,10 @@ test('locked by another process (BEGIN EXCLUSIVE, rollback journal) past the bus
   conn.pragma('journal_mode = DELETE'); // a POS that never switched to WAL: the lock blocks readers too
   conn.close();
   const before = syncSnapshot(s.db);
-  const holder = await holdExclusive(s.db, 8_000);
+  const holder = await holdExclusive(s.db, HOLD_MS);
   const run = await sync(s);
   assertLocalIo(t, run, /locked|busy/i);
-  assert.ok(run.ms < 7_000, `the pass waited ${run.ms} ms: the busy timeout (Database.CommandTimeoutSeconds = 1) was not honoured`);
+  assert.ok(run.ms < HOLD_MS - 5_000, `the pass took ${run.ms} ms: it waited for the holder instead of the busy timeout (Database.CommandTimeoutSeconds = 1)`);
   holder.child.kill('SIGTERM');
   assert.equal((await holder.done).code, 0);
   assert.deepEqual(changedRows(before, syncSnapshot(s.db)), []);
@@ -227,10 +230,10 @@ test('locked by another process (BEGIN EXCLUSIVE, rollback journal) past the bus
 test('locked by another process (BEGIN EXCLUSIVE, WAL): the batch is sent but cannot be marked — exit 74, nothing marked, re-sent later', async (t) => {
   const s = store('locked-wal');
   const before = syncSnapshot(s.db);
-  const holder = await holdExclusive(s.db, 8_000);
+  const holder = await holdExclusive(s.db, HOLD_MS);
   const run = await sync(s);
   assertLocalIo(t, run, /locked|busy/i);
-  assert.ok(run.ms < 7_000, `the pass waited ${run.ms} ms`);
+  assert.ok(run.ms < HOLD_MS - 5_000, `the pass took ${run.ms} ms: it waited for the holder instead of the busy timeout`);
   holder.child.kill('SIGTERM');
   assert.equal((await holder.done).code, 0);
   assert.deepEqual(changedRows(before, syncSnapshot(s.db)), [], 'a row changed although nothing could be written');
