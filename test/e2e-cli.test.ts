@@ -223,7 +223,8 @@ describe('one pass per database at a time', () => {
     central.setFaults({ slowRate: 1, slowMs: 1500 });
     const cwd = workdir();
     const db = buildFixtureDb(path.join(cwd, 'data', 'POS_Local.db'));
-    const args = ['--central-url', central.url, 'sync'];
+    // A budget far above two slow answers: on a loaded machine the pass must not stop at its budget.
+    const args = ['--central-url', central.url, 'sync', '--max-run-seconds', '60'];
     const a = startCli(args, { cwd });
     // The second starts once the first holds the lock, so a slow machine cannot serialise them.
     const lock = `${db}.pos-sync.lock`;

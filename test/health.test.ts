@@ -162,7 +162,8 @@ describe('health through the binary: each exit code from a real situation', () =
     const doc = JSON.parse(r.stdout) as { checks: { name: string; status: string }[]; perfdata: { label: string }[] };
     assert.deepEqual(doc.checks.filter((c) => c.status !== 'OK').map((c) => [c.name, c.status]), [['kafka', 'WARNING']]);
     assert.ok(doc.perfdata.some((p) => p.label === 'kafka_backlog'));
-    assert.ok(Date.now() - started < 2_000 + 4_000, 'within the timeout plus the publisher close');
+    // SPEC §2: the whole command ends within 10 s even when a peer hangs (process start included).
+    assert.ok(Date.now() - started < 10_000, `within 10 s, took ${Date.now() - started} ms`);
   });
 
   test('2 CRITICAL: the central is unreachable (a closed port)', async () => {
