@@ -98,12 +98,13 @@ function sync(s: Store, extra: readonly string[] = []): Promise<PassRun> {
   return procs.startPass([...s.args, 'sync', ...extra], { cwd: s.dir, timeoutMs: 30_000 }).done;
 }
 
-/** Exit 74 with one `pos-sync: …` line matching `why`; no internal error, no stack trace. */
+/** Exit 74 with one `pos-sync: …` line naming the database and matching `why`; no internal error, no stack trace. */
 function assertLocalIo(t: TestContext, run: PassRun, why: RegExp): string {
   const line = run.stderr.split('\n').find((l) => l.startsWith('pos-sync: '));
   assert.equal(run.code, 74, `expected exit 74, got ${run.code} ${run.signal ?? ''}: ${run.stderr.slice(-800)}`);
   assert.ok(line, `no "pos-sync: …" error line on stderr: ${run.stderr.slice(-800)}`);
   assert.match(line, why);
+  assert.match(line, /POS_Local\.db/, 'the message does not say which database');
   assert.doesNotMatch(run.stderr, /internal error|\n\s+at /, 'an internal error or a stack trace');
   t.diagnostic(`exit 74: ${line}`);
   return line;

@@ -104,14 +104,28 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Pas
   const pass: PassContext = { options, deps, start, maxRunMs, stateStore };
   if (options.dryRun) {
     // A dry run changes nothing, not even a corrupt state file; it shows the breaker as it is.
-    return deliverPass(pass, peekState(stateStore.path).state, { kind: 'closed' });
+    return deliverPass(pass, peekState(stateStore.path).state, { kind: 'closed' }).catch(rethrowLocalIo(deps.config.db.path));
   }
   // The state comes first: an open breaker ends the pass here, before the database, the lock or
   // the HTTP stack are touched (SPEC §10: an open-circuit tick costs what an idle one does).
   const saved = stateStore.load();
   const admission = admit(saved.breaker, start, deps.config.breaker, options.force === true);
   if (admission.kind === 'refuse') return refusedPass(pass, saved, admission.nextProbeAt, null);
-  return deliverPass(pass, saved, admission);
+  return deliverPass(pass, saved, admission).catch(rethrowLocalIo(deps.config.db.path));
+}
+
+/**
+ * A SQLite failure in the middle of a pass (the disk fills up, an I/O error, corruption met in a
+ * page read late) becomes exit 74 naming the file, with the hint db.ts gives at open, instead of a
+ * bare "local I/O error: database or disk is full".
+ */
+function rethrowLocalIo(dbPath: string) {
+  return async (err: unknown): Promise<never> => {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_')) throw err;
+    const { asLocalIoError } = await import('../store/db.js'); // loaded already: the pass used it
+    throw asLocalIoError(err, dbPath, 'use the database');
+  };
 }
 
 /** A killed pass's lock is taken over once it is far older than any pass could run. */

@@ -33,6 +33,7 @@ export function asLocalIoError(err: unknown, dbPath: string, doing: string): Loc
     SQLITE_CORRUPT: 'the database is corrupt: restore it from a backup',
     SQLITE_READONLY: 'the database is read-only: check its permissions and those of its folder',
     SQLITE_FULL: 'the disk is full: free some space',
+    SQLITE_IOERR: 'the disk failed a read or write: check it (dmesg), its free space and any file-size limit',
     SQLITE_BUSY: 'another process holds the database locked: try again later',
     SQLITE_CANTOPEN: 'check that the path and its permissions are right',
     ENOSPC: 'the disk is full: free some space',
