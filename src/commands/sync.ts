@@ -2,7 +2,6 @@
 // the pass), marks them synced per batch, records refusals and dead letters, and stops at the
 // first sign the central is down, misconfigured or refusing our credentials (SPEC §2, §5).
 
-import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { CentralClient } from '../central/client.js';
 import { idempotencyKey } from '../central/key.js';
@@ -205,7 +204,8 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
   const { config, clock, log } = deps;
   const deadline = start + maxRunMs;
   const batchSize = options.batchSize ?? config.sync.batchSize;
-  const newId = deps.newId ?? (() => randomUUID().toUpperCase());
+  // The global Web Crypto, loaded on first use: importing node:crypto would cost every idle tick.
+  const newId = deps.newId ?? (() => crypto.randomUUID().toUpperCase());
   const entities = ENTITIES.filter((e) => (e === 'transaction' ? config.sync.transactions : config.sync.inventory));
 
   const delivered = zero();

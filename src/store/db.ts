@@ -2,10 +2,27 @@
 // only when allowed, WAL and a busy timeout let the POS keep writing while a pass runs (SPEC §4).
 
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import Sqlite, { type Database } from 'better-sqlite3';
 import { ConfigError, LocalIoError } from '../errors.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
+
+/**
+ * better-sqlite3's compiled addon, named directly. Left to itself, better-sqlite3 finds it with
+ * the `bindings` package, which probes a dozen paths on every start (an idle tick pays for that,
+ * SPEC §10) and cannot find it at all from the bundled CLI (dist/src/cli/pos-sync.cjs), which
+ * does not live in the package. Undefined (bindings' search) if the addon is elsewhere.
+ */
+const NATIVE_BINDING = ((): string | undefined => {
+  try {
+    const pkg = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
+    const addon = path.join(path.dirname(pkg), 'build', 'Release', 'better_sqlite3.node');
+    return fs.existsSync(addon) ? addon : undefined;
+  } catch {
+    return undefined;
+  }
+})();
 
 export interface OpenOptions {
   readonly path: string;
@@ -56,7 +73,7 @@ export function openDatabase(options: OpenOptions): Database {
   }
   let db: Database;
   try {
-    db = new Sqlite(file, { fileMustExist: !options.create, readonly: options.readonly ?? false });
+    db = new Sqlite(file, { fileMustExist: !options.create, readonly: options.readonly ?? false, ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}) });
   } catch (err) {
     throw asLocalIoError(err, file, 'open the database');
   }
