@@ -105,7 +105,8 @@ export async function resolve(specifier, context, next) {
   fs.writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(new URL(`file://${hooks}`).href)});\n`);
   const child = spawn(process.execPath, ['--import', register, BIN, '--config', 'appsettings.json', '--db', s.db, '--central-url', s.url, 'sync'], {
     cwd: s.dir,
-    env: cleanEnv(),
+    // The compiled modules, one by one: a module inside the bundle never reaches the loader hook.
+    env: cleanEnv({ POS_SYNC_BUNDLE: '0' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -450,7 +450,8 @@ describe('kafkajs is loaded only when something waits to be published', () => {
   /** Runs pos-sync with the module recorder preloaded; returns the result and whether kafkajs was loaded. */
   async function recorded(store: Store, central: RunningCentral | null, args: readonly string[]): Promise<{ run: CliResult; kafkajs: string[]; modules: number }> {
     const log = path.join(store.cwd, `modules-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
-    const run = await cli(store, central, args, { NODE_OPTIONS: `--import=${RECORDER}`, [MODULE_LOG_ENV]: log });
+    // POS_SYNC_BUNDLE=0: the compiled modules, one by one, so the recorder can see each load.
+    const run = await cli(store, central, args, { NODE_OPTIONS: `--import=${RECORDER}`, [MODULE_LOG_ENV]: log, POS_SYNC_BUNDLE: '0' });
     const entries = fs.existsSync(log) ? lines(fs.readFileSync(log, 'utf8')) : [];
     // The recorder itself must have seen the CLI load, or an empty record would prove nothing.
     assert.ok(entries.some((e) => e.includes('/dist/src/cli/main.js')), `the recorder saw pos-sync start (${entries.length} entries)`);
