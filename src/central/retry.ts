@@ -1,7 +1,6 @@
 // The one place requests are retried (p-retry): the first retry at once, then 2 s, 4 s… with
 // jitter, a longer Retry-After honoured, and never a wait that would cross the pass's budget.
 
-import pRetry from 'p-retry';
 import { retryDelayMs } from '../domain/backoff.js';
 import type { Outcome } from '../domain/classify.js';
 import type { Clock, Random } from '../domain/time.js';
@@ -40,6 +39,9 @@ export const MIN_REQUEST_MS = 50;
 export async function withRetries(attempt: (timeLeftMs: number) => Promise<Outcome>, policy: RetryPolicy): Promise<RetriedOutcome> {
   const timeLeft = (): number => policy.deadline - policy.clock.now();
   try {
+    // Imported on the first request, not with this module: `sync` loads this module on every
+    // tick, and p-retry's module costs an idle or open-breaker tick several milliseconds.
+    const { default: pRetry } = await import('p-retry');
     return await pRetry(
       async () => {
         const left = timeLeft();
