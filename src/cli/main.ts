@@ -580,8 +580,10 @@ function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: Gl
     message = err.message;
     hint = err.hint;
   } else if (isSqliteOrFsError(err)) {
-    code = ExitCode.io;
-    message = `local I/O error: ${(err as Error).message}`;
+    // A database the POS holds locked past the busy timeout: the next tick tries again.
+    const busy = /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown }).code));
+    code = busy ? ExitCode.tempFail : ExitCode.io;
+    message = `${busy ? 'database busy' : 'local I/O error'}: ${(err as Error).message}`;
   } else {
     code = ExitCode.internal;
     message = `internal error: ${err instanceof Error ? err.message : String(err)}${globals.verbose ? '' : ' (run with --verbose for the stack)'}`;

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import Sqlite, { type Database } from 'better-sqlite3';
-import { ConfigError, LocalIoError } from '../errors.js';
+import { ConfigError, LocalIoError, TempFailError } from '../errors.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
 
 /**
@@ -33,16 +33,13 @@ export interface OpenOptions {
   readonly readonly?: boolean;
 }
 
-/** SQLite error codes that mean the file itself is the problem (exit 74), not pos-sync. */
-const LOCAL_IO_CODES = /^SQLITE_(NOTADB|CORRUPT|CANTOPEN|READONLY|IOERR|FULL|PERM|BUSY|LOCKED|AUTH|NOMEM)/;
-
-export function isLocalIoError(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && (LOCAL_IO_CODES.test(code) || ['ENOENT', 'EACCES', 'EROFS', 'ENOSPC', 'EISDIR', 'EPERM', 'EDQUOT'].includes(code));
-}
-
-/** Wraps SQLite and file-system failures as exit-74 errors with a message a technician can act on. */
-export function asLocalIoError(err: unknown, dbPath: string, doing: string): LocalIoError {
+/**
+ * Wraps SQLite and file-system failures as exit-74 errors with a message a technician can act on.
+ * A database the POS keeps locked past the busy timeout is the exception: nothing is wrong with
+ * the file, the next tick simply tries again, so it is a temporary failure (75), which the
+ * systemd unit does not count as a failure.
+ */
+export function asLocalIoError(err: unknown, dbPath: string, doing: string): LocalIoError | TempFailError {
   const code = String((err as { code?: unknown }).code ?? '');
   const detail = err instanceof Error ? err.message : String(err);
   const hints: Record<string, string> = {
@@ -51,11 +48,14 @@ export function asLocalIoError(err: unknown, dbPath: string, doing: string): Loc
     SQLITE_READONLY: 'the database is read-only: check its permissions and those of its folder',
     SQLITE_FULL: 'the disk is full: free some space',
     SQLITE_IOERR: 'the disk failed a read or write: check it (dmesg), its free space and any file-size limit',
-    SQLITE_BUSY: 'another process holds the database locked: try again later',
+    SQLITE_BUSY: 'another process (the POS?) holds the database locked longer than Database.CommandTimeoutSeconds; the next pass tries again',
     SQLITE_CANTOPEN: 'check that the path and its permissions are right',
     ENOSPC: 'the disk is full: free some space',
   };
   const hint = Object.entries(hints).find(([k]) => code.startsWith(k))?.[1];
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new TempFailError(`cannot ${doing} ${dbPath}: ${detail}`, { cause: err, ...(hint ? { hint } : {}) });
+  }
   return new LocalIoError(`cannot ${doing} ${dbPath}: ${detail}`, { cause: err, ...(hint ? { hint } : {}) });
 }
 
