@@ -3,18 +3,10 @@
 // tests do not depend on pos-sync's own sample generator to model the till.
 
 import type { Database } from 'better-sqlite3';
+import { seededRandom } from '../../src/domain/sample.js';
 
-/** mulberry32: a small repeatable generator; every torture test prints the seed it used. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The repeatable generator `seed --random-seed` uses; every torture test prints the seed it used. */
+export const prng = seededRandom;
 
 const HEX = '0123456789ABCDEF';
 
