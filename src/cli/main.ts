@@ -10,7 +10,9 @@ import { ExitCode, PosSyncError, UsageError, worstExitCode } from '../errors.js'
 import { createLogger, scrub, type Level, type Logger } from '../log.js';
 import { systemClock } from '../domain/time.js';
 import { noPaint, type Paint } from './render.js';
-import { createProgress } from './progress.js';
+import { createProgress, noProgress } from './progress.js';
+
+export { processStdio } from './stdio.js';
 
 export interface Io {
   readonly argv: readonly string[];
@@ -338,7 +340,9 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         const { realSleep } = await import('../central/retry.js');
         /** One pass, its metrics written; the exit code merges a metrics write failure (74). */
         const pass = async (signal?: AbortSignal): Promise<{ result: Awaited<ReturnType<typeof runSync>>; exitCode: number }> => {
-          const progress = createProgress(process.stderr, !ctx.json && ctx.globals.quiet !== true && io.stderr.isTTY === true);
+          // process.stderr is touched only for a spinner: creating the stream costs a tick milliseconds.
+          const spinner = !ctx.json && ctx.globals.quiet !== true && io.stderr.isTTY === true;
+          const progress = spinner ? createProgress(process.stderr, true) : noProgress;
           // stop() in finally: a spinner left running would keep the process alive after an error.
           let result: Awaited<ReturnType<typeof runSync>>;
           try {
