@@ -64,6 +64,7 @@ test('npm run bench -- --quick measures every case against a same-run baseline a
       assertSide(f['subject'], `${c.name}.subject`);
       assertSide(f['baseline'], `${c.name}.baseline`);
       assert.ok(isNumber(f['ratio']) && f['ratio'] > 0, `${c.name} ratio`);
+      assert.ok(isNumber(f['pairedRatio']) && f['pairedRatio'] > 0, `${c.name} paired ratio`);
       const target = f['target'] as { op: string; ratio: number };
       assert.ok((target.op === '<=' || target.op === '>=') && isNumber(target.ratio));
       assert.equal(typeof f['met'], 'boolean');
