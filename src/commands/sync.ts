@@ -78,6 +78,20 @@ export interface PassResult {
 
 type PendingRowOf = TransactionRow | InventoryRow;
 
+/** A request body and its Idempotency-Key. */
+interface Encoded {
+  readonly body: string;
+  readonly key: string;
+}
+
+/** One batch of pending rows: the events to send, and the rows refused locally. */
+interface Batch {
+  readonly events: CentralEvent[];
+  readonly rowids: Map<string, number>;
+  readonly invalid: { id: string; error: string; httpStatus: null; rowid: number }[];
+  readonly encoded: Encoded | undefined;
+}
+
 const zero = (): PerEntity => ({ transaction: 0, inventory: 0 });
 
 /** Pass-level stop raised by a delivery; carries what the whole pass should report. */
@@ -302,13 +316,20 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
       );
     };
 
+    /** The request body and Idempotency-Key of a group of events. */
+    const encode = (events: readonly CentralEvent[]): Encoded => {
+      const single = config.http.format === 'single';
+      return {
+        body: single ? JSON.stringify(singlePayload(events[0]!)) : JSON.stringify(events),
+        key: single ? events[0]!.id : idempotencyKey(events.map((e) => e.id)),
+      };
+    };
+
     /** Delivers one group of events (all one entity); splits on refusals. */
-    const deliver = async (entity: Entity, events: readonly CentralEvent[], rowids: ReadonlyMap<string, number>): Promise<void> => {
+    const deliver = async (entity: Entity, events: readonly CentralEvent[], rowids: ReadonlyMap<string, number>, encoded = encode(events)): Promise<void> => {
       const ids = events.map((e) => e.id);
       const idSet = new Set(ids);
-      const single = config.http.format === 'single';
-      const body = single ? JSON.stringify(singlePayload(events[0]!)) : JSON.stringify(events);
-      const key = single ? events[0]!.id : idempotencyKey(ids);
+      const { body, key } = encoded;
       const failuresBefore = failedRequests;
       const requestsBefore = requests;
       const trial = inProbe();
@@ -384,6 +405,59 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
     const cursor: Record<Entity, number> = { transaction: 0, inventory: 0 };
     const drained = new Set<Entity>();
     const wouldSend = { batches: 0, rows: zero(), firstBatch: [] as CentralEvent[] };
+
+    /** Up to `limit` pending rows of `entity` after the cursor, mapped; null when none are left. */
+    const readBatch = (entity: Entity, limit: number, encodeAhead: boolean): Batch | null => {
+      const rows: PendingRowOf[] = queue.nextPending(entity, cursor[entity], formatDbTime(clock.now()), limit);
+      if (rows.length === 0) return null;
+      cursor[entity] = rows[rows.length - 1]!.rowid;
+      const events: CentralEvent[] = [];
+      const rowids = new Map<string, number>(); // marking by rowid is the cheap lookup
+      const invalid: Batch['invalid'] = [];
+      for (const row of rows) {
+        const mapped = toEvent(entity, row);
+        if (mapped.ok) {
+          events.push(mapped.value);
+          rowids.set(mapped.value.id, row.rowid);
+        }
+        // By rowid: the Id itself may be what is wrong (a BLOB matches no text id).
+        else invalid.push({ id: mapped.id, error: mapped.error, httpStatus: null, rowid: row.rowid });
+      }
+      return { events, rowids, invalid, encoded: encodeAhead && events.length > 0 ? encode(events) : undefined };
+    };
+
+    /** The entity the round-robin serves after `entity`. */
+    const following = (entity: Entity): Entity | undefined => {
+      const i = entities.indexOf(entity);
+      return [...entities.slice(i + 1), ...entities.slice(0, i + 1)].find((e) => !drained.has(e));
+    };
+
+    /**
+     * The next batch, read, mapped and encoded while the central works on the current one, so the
+     * two overlap (a 100,000-row drain about 7 % faster, SPEC §10). It is only ever sent after the
+     * current batch's answer, exactly as it would have been; when the pass stops first it is
+     * dropped, nothing of it written, its rows left pending.
+     */
+    let ahead: { entity: Entity; limit: number; cursorBefore: number; batch: Batch | null; error?: unknown } | null = null;
+    const readAhead = (entity: Entity, limit: number): void => {
+      const cursorBefore = cursor[entity];
+      try {
+        ahead = { entity, limit, cursorBefore, batch: readBatch(entity, limit, true) };
+      } catch (error) {
+        ahead = { entity, limit, cursorBefore, batch: null, error };
+      }
+    };
+    const takeAhead = (entity: Entity, limit: number): { batch: Batch | null } | null => {
+      const a = ahead;
+      ahead = null;
+      if (a === null) return null;
+      if (a.entity !== entity || a.limit !== limit) {
+        cursor[a.entity] = a.cursorBefore;
+        return null;
+      }
+      if (a.error !== undefined) throw a.error;
+      return { batch: a.batch };
+    };
     try {
       // Round-robin over entities so a long backlog of one never starves the other.
       while (drained.size < entities.length) {
@@ -397,24 +471,12 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
           }
           if (options.signal?.aborted) throw new StopPass('stopped', 'asked to stop: the rows left wait for the next run', ExitCode.ok);
           const limit = inProbe() ? Math.min(batchSize, PROBE_ROWS) : batchSize;
-          const rows: PendingRowOf[] = queue.nextPending(entity, cursor[entity], formatDbTime(clock.now()), limit);
-          if (rows.length === 0) {
+          const batch = (takeAhead(entity, limit) ?? { batch: readBatch(entity, limit, false) }).batch;
+          if (batch === null) {
             drained.add(entity);
             continue;
           }
-          cursor[entity] = rows[rows.length - 1]!.rowid;
-          const events: CentralEvent[] = [];
-          const rowids = new Map<string, number>(); // marking by rowid is the cheap lookup
-          const invalid: { id: string; error: string; httpStatus: null; rowid: number }[] = [];
-          for (const row of rows) {
-            const mapped = toEvent(entity, row);
-            if (mapped.ok) {
-              events.push(mapped.value);
-              rowids.set(mapped.value.id, row.rowid);
-            }
-            // By rowid: the Id itself may be what is wrong (a BLOB matches no text id).
-            else invalid.push({ id: mapped.id, error: mapped.error, httpStatus: null, rowid: row.rowid });
-          }
+          const { events, rowids, invalid } = batch;
           if (options.dryRun) {
             wouldSend.batches++;
             wouldSend.rows[entity] += events.length;
@@ -427,7 +489,15 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
           if (config.http.format === 'single') {
             for (const event of events) await deliver(entity, [event], rowids);
           } else if (events.length > 0) {
-            await deliver(entity, events, rowids);
+            const sending = deliver(entity, events, rowids, batch.encoded);
+            const next = following(entity);
+            // Not while probing: a half-open breaker's one trial batch decides whether to go on.
+            if (next !== undefined && !inProbe()) {
+              sending.catch(() => undefined); // its outcome is taken by the await below
+              await new Promise<void>((resolve) => setImmediate(resolve)); // the request goes out first
+              readAhead(next, batchSize);
+            }
+            await sending;
           }
         }
       }
