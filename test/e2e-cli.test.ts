@@ -5,26 +5,15 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { startCentral, type RunningCentral } from '../examples/central/server.js';
+import { after, describe, test } from 'node:test';
+import { centralForFile } from './helpers/central.js';
 import { lines, runCli, startCli } from './helpers/cli.js';
 import { allIds, buildFixtureDb, pendingIds } from './helpers/db.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('e2e');
-let central: RunningCentral;
-
-before(async () => {
-  central = await startCentral({ seed: 4 });
-});
-after(async () => {
-  await central?.close();
-  tmp.cleanup();
-});
-beforeEach(() => {
-  central.resetFaults();
-  central.reset();
-});
+const central = centralForFile({ seed: 4 });
+after(tmp.cleanup);
 
 /** A working directory with an empty data/ folder. */
 function workdir(): string {

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { centralForFile } from './helpers/central.js';
 import fc from 'fast-check';
-import { startCentral, type RunningCentral } from '../examples/central/server.js';
 import { runSync } from '../src/commands/sync.js';
 import type { Config } from '../src/config/types.js';
 import { CLOSED, type BreakerState } from '../src/domain/breaker.js';
@@ -20,19 +20,8 @@ import { memoryLogger, seedDb, syncDeps, testConfig } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('state-file');
-let central: RunningCentral;
-
-before(async () => {
-  central = await startCentral({ seed: 7 });
-});
-after(async () => {
-  await central?.close();
-  tmp.cleanup();
-});
-beforeEach(() => {
-  central.resetFaults();
-  central.reset();
-});
+const central = centralForFile({ seed: 7 });
+after(tmp.cleanup);
 
 const T0 = Date.parse('2026-11-25T12:00:00.000Z');
 

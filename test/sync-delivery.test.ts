@@ -6,28 +6,17 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { centralForFile } from './helpers/central.js';
 import { runSync, type SyncOptions } from '../src/commands/sync.js';
 import type { Config } from '../src/config/types.js';
-import { startCentral, type RunningCentral } from '../examples/central/server.js';
 import { allIds, BUSINESS_COLUMNS, buildFixtureDb, exec, FIXTURE, pendingIds, query, readTable } from './helpers/db.js';
 import { seedDb, syncDeps, testConfig, type Settings } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('sync-delivery');
-let central: RunningCentral;
-
-before(async () => {
-  central = await startCentral({ seed: 1 });
-});
-after(async () => {
-  await central?.close();
-  tmp.cleanup();
-});
-beforeEach(() => {
-  central.resetFaults();
-  central.reset();
-});
+const central = centralForFile({ seed: 1 });
+after(tmp.cleanup);
 
 function pass(config: Config, options: SyncOptions = {}) {
   return runSync(options, syncDeps(config));

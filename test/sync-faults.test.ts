@@ -6,28 +6,18 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { runSync } from '../src/commands/sync.js';
 import type { Config } from '../src/config/types.js';
 import { startCentral, type RunningCentral } from '../examples/central/server.js';
+import { centralForFile } from './helpers/central.js';
 import { allIds, buildFixtureDb, pendingIds, query } from './helpers/db.js';
 import { seedDb, syncDeps, testConfig, type Settings } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('sync-faults');
-let central: RunningCentral;
-
-before(async () => {
-  central = await startCentral({ seed: 3 });
-});
-after(async () => {
-  await central?.close();
-  tmp.cleanup();
-});
-beforeEach(() => {
-  central.resetFaults();
-  central.reset();
-});
+const central = centralForFile({ seed: 3 });
+after(tmp.cleanup);
 
 // The breaker is someone else's subject: keep it out of the way of these retry tests.
 const NO_BREAKER = { CircuitBreaker: { FailureThreshold: 1000 } };

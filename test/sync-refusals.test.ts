@@ -4,28 +4,18 @@
 
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { runSync } from '../src/commands/sync.js';
 import type { Config } from '../src/config/types.js';
-import { startCentral, type RunningCentral } from '../examples/central/server.js';
+import { startCentral } from '../examples/central/server.js';
+import { centralForFile } from './helpers/central.js';
 import { allIds, buildFixtureDb, exec, FIXTURE, pendingIds, query } from './helpers/db.js';
 import { seedDb, syncDeps, testConfig } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('sync-refusals');
-let central: RunningCentral;
-
-before(async () => {
-  central = await startCentral({ seed: 2 });
-});
-after(async () => {
-  await central?.close();
-  tmp.cleanup();
-});
-beforeEach(() => {
-  central.resetFaults();
-  central.reset();
-});
+const central = centralForFile({ seed: 2 });
+after(tmp.cleanup);
 
 const pass = (config: Config) => runSync({}, syncDeps(config));
 

@@ -1,7 +1,7 @@
 // Helpers for tests that talk to the reference central API (examples/central/server.ts):
 // start one that closes itself after the test, build valid events, POST them.
 
-import type { TestContext } from 'node:test';
+import { after, before, beforeEach, type TestContext } from 'node:test';
 
 import { startCentral, type CentralOptions, type RunningCentral } from '../../examples/central/server.js';
 
@@ -10,6 +10,31 @@ export async function useCentral(t: TestContext, options: CentralOptions = {}): 
   const central = await startCentral(options);
   t.after(() => central.close());
   return central;
+}
+
+/**
+ * One central for a whole test file: started before the first test, its faults and records reset
+ * before each test, closed after the last. The returned object forwards to it once it runs.
+ */
+export function centralForFile(options: CentralOptions): RunningCentral {
+  let current: RunningCentral | undefined;
+  before(async () => {
+    current = await startCentral(options);
+  });
+  after(async () => {
+    await current?.close();
+  });
+  beforeEach(() => {
+    current!.resetFaults();
+    current!.reset();
+  });
+  return new Proxy({} as RunningCentral, {
+    get(_target, prop) {
+      if (!current) throw new Error('the central starts in before(): use it inside a test');
+      const value: unknown = Reflect.get(current, prop);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current) : value;
+    },
+  });
 }
 
 let counter = 0;
