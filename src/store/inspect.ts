@@ -75,7 +75,9 @@ export function inspectDatabaseInWorker(dbPath: string, busyTimeoutMs: number, n
       resolve(facts);
       void worker.terminate();
     };
-    const worker = new Worker(new URL(import.meta.url), { workerData: job });
+    // This very file, named from where it lies in dist/: in the bundled CLI (dist/src/cli/pos-sync.cjs)
+    // import.meta.url is the bundle's, and the worker must run this module, not the whole CLI.
+    const worker = new Worker(new URL('../store/inspect.js', import.meta.url), { workerData: job });
     const timer = setTimeout(() => finish({ kind: 'timeout', afterMs: timeoutMs }), timeoutMs);
     worker.once('message', (facts: DatabaseFacts) => finish(facts));
     worker.once('error', (err) => finish({ kind: 'error', error: `the database check failed: ${err.message}` }));
