@@ -122,7 +122,7 @@ export function renderStatus(r: StatusResult, p: Paint): string {
   }
   const t = r.today;
   lines.push(
-    `today         ${t.transactionsSynced} transactions and ${t.inventorySynced} inventory updates synced, ${t.failedAttempts} failed attempts, ${t.passes} passes${t.averagePassMs !== null ? `, average ${seconds(t.averagePassMs)}` : ''}`,
+    `today         ${t.transactionsSynced} transactions and ${t.inventorySynced} inventory updates synced, ${t.failedAttempts} failed attempts, ${t.passes} ${t.passes === 1 ? 'pass' : 'passes'}${t.averagePassMs !== null ? `, average ${seconds(t.averagePassMs)}` : ''}`,
   );
   return lines.join('\n') + '\n';
 }
