@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { inventoryEvent, singlePayload, toEvent, transactionEvent } from '../src/domain/events.js';
 import type { InventoryRow, SqlValue, TransactionRow } from '../src/domain/rows.js';
 import { dbTimeToIso, formatDbTime, parseDbTime } from '../src/domain/time.js';
+import { FIXTURE_SALE_UPDATE } from './helpers/fixture-rows.js';
 
 const TX: TransactionRow = {
   rowid: 2,
@@ -26,19 +27,7 @@ const TX: TransactionRow = {
   Notes: null,
 };
 
-const INV: InventoryRow = {
-  rowid: 1,
-  Id: '5E6F7A8B-9C0D-4E1F-A2B3-C4D5E6F7A8B9',
-  StoreId: 'STORE001',
-  ProductId: 'PROD001',
-  PreviousStock: 40,
-  NewStock: 38,
-  UpdateType: 'Sale',
-  UpdateDate: '2025-10-21 14:03:11.1234567',
-  CreatedAt: '2025-10-21 14:03:11.2000000',
-  Reason: 'Sale TX-20251021-0001',
-  TransactionId: '9B0C2F1E-6A51-4C9D-8E0B-1F6A2D3C4B5A',
-};
+const INV = FIXTURE_SALE_UPDATE;
 
 describe('transaction rows → events', () => {
   test('a fixture sale maps field by field; money stays decimal text', () => {

@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import zlib from 'node:zlib';
-import type { InventoryRow, SqlValue, TransactionRow } from '../src/domain/rows.js';
+import type { SqlValue, TransactionRow } from '../src/domain/rows.js';
 import { buildInventoryMessage, buildKafkaMessage, buildTransactionMessage, type MessageResult } from '../src/kafka/message.js';
 import { crc32, seedPartition } from '../src/kafka/partitioner.js';
+import { FIXTURE_SALE_UPDATE } from './helpers/fixture-rows.js';
 
 // Rows as in ../shared/fixtures/seed-efcore.sql.
 const sale: TransactionRow = {
@@ -25,19 +26,7 @@ const sale: TransactionRow = {
   Notes: 'Sample transaction 1',
 };
 
-const saleUpdate: InventoryRow = {
-  rowid: 1,
-  Id: '5E6F7A8B-9C0D-4E1F-A2B3-C4D5E6F7A8B9',
-  StoreId: 'STORE001',
-  ProductId: 'PROD001',
-  PreviousStock: 40,
-  NewStock: 38,
-  UpdateType: 'Sale',
-  UpdateDate: '2025-10-21 14:03:11.1234567',
-  CreatedAt: '2025-10-21 14:03:11.2000000',
-  Reason: 'Sale TX-20251021-0001',
-  TransactionId: '9B0C2F1E-6A51-4C9D-8E0B-1F6A2D3C4B5A',
-};
+const saleUpdate = FIXTURE_SALE_UPDATE;
 
 const context = { now: new Date('2025-10-21T14:03:20.500Z'), syncedAt: '2025-10-21 14:03:19.9876543' };
 
