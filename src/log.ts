@@ -98,4 +98,3 @@ export function createLogger(options: LoggerOptions): Logger {
   };
 }
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -67,10 +67,6 @@ function statements(db: Database, entity: Entity): Statements {
   };
 }
 
-export function kafkaBacklog(db: Database): number {
-  return ENTITIES.reduce((sum, e) => sum + (statements(db, e).count.get() as number), 0);
-}
-
 /** Publishes every delivered row not yet on Kafka, oldest first, until done, out of time, or Kafka fails. */
 export async function publishPending(deps: OutboxDeps): Promise<PublishReport> {
   const { db, clock, log } = deps;
