@@ -54,11 +54,11 @@ describe('examples/Dockerfile', () => {
   const finalStage = Math.max(...instructions.map((i) => i.stage));
   const final = instructions.filter((i) => i.stage === finalStage);
 
-  test('multi-stage: a build stage, and a final stage from a Node 20 image', () => {
+  test('multi-stage: a build stage, and a final stage from a Node 24 image (the current LTS)', () => {
     const froms = instructions.filter((i) => i.op === 'FROM');
     assert.ok(froms.length >= 2, 'two stages at least');
-    assert.match(froms[0]!.args, /^node:20\S* AS build$/);
-    assert.match(froms.at(-1)!.args, /^node:20\S*$/);
+    assert.match(froms[0]!.args, /^node:24\S* AS build$/);
+    assert.match(froms.at(-1)!.args, /^node:24\S*$/);
   });
 
   test('the final stage runs as a non-root user', () => {

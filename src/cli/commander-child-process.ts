@@ -11,3 +11,6 @@ type ChildProcessModule = typeof import('node:child_process');
 
 export const spawn = ((...args: Parameters<ChildProcessModule['spawn']>) =>
   (createRequire(import.meta.url)('node:child_process') as ChildProcessModule).spawn(...args)) as ChildProcessModule['spawn'];
+
+// commander 15 is an ES module that imports the default export.
+export default { spawn };

@@ -20,6 +20,8 @@ export interface Io {
   readonly cwd: string;
   readonly stdout: { write(s: string): unknown; isTTY?: boolean };
   readonly stderr: { write(s: string): unknown; isTTY?: boolean };
+  /** Takes over Node's own process warnings (bin/pos-sync passes one; tests may not). */
+  readonly onProcessWarning?: (handler: (warning: Error) => void) => void;
 }
 
 interface GlobalOptions {
@@ -112,6 +114,14 @@ function createContext(io: Io, globals: GlobalOptions, paint: Paint, command: st
       context: { ...logContext },
     });
   let log = makeLog();
+  // Node prints its warnings as raw "(node:PID) …" lines, which would break the one-JSON-object-
+  // per-line log off a terminal; they go through the logger instead. kafkajs 2.2.4 arms a timer
+  // with a negative delay on every request, which Node 23+ reports as TimeoutNegativeWarning and
+  // runs after 1 ms, as older Node did silently: known and harmless, so debug only.
+  io.onProcessWarning?.((warning) => {
+    if (warning.name === 'TimeoutNegativeWarning') log.debug(`node: ${warning.name}: ${warning.message}`);
+    else log.warn(`node: ${warning.name}: ${warning.message}`);
+  });
   let loaded: LoadedConfig | undefined;
   const ctx: Context = {
     io,

@@ -49,7 +49,15 @@ function output(fd: number, stream: () => Output): Output {
   return stream();
 }
 
-/** The process's stdout and stderr as the CLI writes them (see above). */
-export function processStdio(): { stdout: Output; stderr: Output } {
-  return { stdout: output(1, () => process.stdout), stderr: output(2, () => process.stderr) };
+/** The process's stdout and stderr as the CLI writes them (see above), and its warnings. */
+export function processStdio(): { stdout: Output; stderr: Output; onProcessWarning: (handler: (warning: Error) => void) => void } {
+  return {
+    stdout: output(1, () => process.stdout),
+    stderr: output(2, () => process.stderr),
+    // Node's own printer is a 'warning' listener: replacing it is the supported way to own the output.
+    onProcessWarning(handler) {
+      process.removeAllListeners('warning');
+      process.on('warning', handler);
+    },
+  };
 }

@@ -9,16 +9,17 @@ import { ConfigError, LocalIoError, TempFailError } from '../errors.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
 
 /**
- * better-sqlite3's compiled addon, named directly. Left to itself, better-sqlite3 finds it with
- * the `bindings` package, which probes a dozen paths on every start (an idle tick pays for that,
- * SPEC §10) and cannot find it at all from the bundled CLI (dist/src/cli/pos-sync.cjs), which
- * does not live in the package. Undefined (bindings' search) if the addon is elsewhere.
+ * better-sqlite3's native addon, named directly: a local compile (build/Release) if someone made
+ * one, else the N-API prebuild the package ships for this platform (better-sqlite3 13+; one
+ * binary serves Node 22 and 24). The bundled CLI (dist/src/cli/pos-sync.cjs) does not live in the
+ * package, so better-sqlite3's own search, relative to its own files, cannot find it from there.
+ * Undefined (better-sqlite3's own search) if neither file exists.
  */
 const NATIVE_BINDING = ((): string | undefined => {
   try {
-    const pkg = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
-    const addon = path.join(path.dirname(pkg), 'build', 'Release', 'better_sqlite3.node');
-    return fs.existsSync(addon) ? addon : undefined;
+    const dir = path.dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json'));
+    const candidates = [path.join(dir, 'build', 'Release', 'better_sqlite3.node'), path.join(dir, 'prebuilds', `${process.platform}-${process.arch}.node`)];
+    return candidates.find((file) => fs.existsSync(file));
   } catch {
     return undefined;
   }
