@@ -73,7 +73,8 @@ export interface Context {
   /** Starts a new pass id on the log lines (--watch runs several passes in one process). */
   newPass(): string;
   loadConfig(): Promise<LoadedConfig>;
-  openDb(config: LoadedConfig['config'], create: boolean): Database;
+  /** readonly: status, sync --dry-run (SPEC §4: read-only commands change nothing). */
+  openDb(config: LoadedConfig['config'], create: boolean, readonly?: boolean): Database;
   print(result: { exitCode: number }, human: () => string): void;
 }
 
@@ -160,9 +161,9 @@ function createContext(io: Io, globals: GlobalOptions, paint: Paint, command: st
       for (const w of loaded.warnings) log.warn(w);
       return loaded;
     },
-    openDb(config, create) {
+    openDb(config, create, readonly = false) {
       // Loaded here, not at the top, so --help and usage errors never load the native module.
-      return openDatabaseSync(config, create);
+      return openDatabaseSync(config, create, readonly);
     },
     print(result, human) {
       io.stdout.write(scrub(json ? `${JSON.stringify(result, null, 2)}\n` : human(), secrets));
@@ -302,14 +303,14 @@ async function watch(
   }
 }
 
-let openDatabaseSync: (config: LoadedConfig['config'], create: boolean) => Database = () => {
+let openDatabaseSync: (config: LoadedConfig['config'], create: boolean, readonly: boolean) => Database = () => {
   throw new Error('database module not loaded');
 };
 
 async function loadDbModule(): Promise<void> {
   const { openDatabase } = await import('../store/db.js');
-  openDatabaseSync = (config, create) =>
-    openDatabase({ path: config.db.path, create: create && config.db.autoCreate, autoMigrate: config.db.autoMigrate, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, config.sync.maxRunMs) });
+  openDatabaseSync = (config, create, readonly) =>
+    openDatabase({ path: config.db.path, create: create && !readonly && config.db.autoCreate, autoMigrate: config.db.autoMigrate, readonly, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, config.sync.maxRunMs) });
 }
 
 function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>): Command {
@@ -367,7 +368,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
                 // Loaded on first use: a pass refused by an open breaker never loads the SQLite module.
                 openDb: async () => {
                   await loadDbModule();
-                  return ctx.openDb(config, true);
+                  return ctx.openDb(config, true, opts.dryRun === true);
                 },
                 central: () => centralClient(config),
                 onProgress: (n) => progress.update(`delivered ${n} rows`),
@@ -412,14 +413,15 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
     .option('--transactions <n>', 'sales transactions to insert', nonNegativeInt('--transactions', 100_000_000), 10)
     .option('--inventory <n>', 'inventory updates to insert', nonNegativeInt('--inventory', 100_000_000), 5)
     .option('--random-seed <n>', 'seed of the random generator, for a repeatable set', nonNegativeInt('--random-seed', 2 ** 31 - 1))
-    .action((opts: { transactions: number; inventory: number; randomSeed?: number }) =>
+    .option('--force', 'seed even a database holding rows seed did not make (a real POS database)')
+    .action((opts: { transactions: number; inventory: number; randomSeed?: number; force?: boolean }) =>
       run(async (ctx) => {
         const { config } = await ctx.loadConfig();
         await loadDbModule();
         const { runSeed } = await import('../commands/seed.js');
         const { renderSeed } = await import('./render.js');
         const result = runSeed(
-          { transactions: opts.transactions, inventory: opts.inventory, randomSeed: opts.randomSeed, storeId: config.storeId },
+          { transactions: opts.transactions, inventory: opts.inventory, randomSeed: opts.randomSeed, storeId: config.storeId, force: opts.force },
           { clock: systemClock, openDb: () => ctx.openDb(config, true), dbPath: config.db.path },
         );
         ctx.print(result, () => renderSeed(result));
@@ -436,7 +438,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         await loadDbModule();
         const { runStatus } = await import('../commands/status.js');
         const { renderStatus } = await import('./render.js');
-        const result = runStatus({ config, clock: systemClock, openDb: () => ctx.openDb(config, false) });
+        const result = runStatus({ config, clock: systemClock, openDb: () => ctx.openDb(config, false, true) });
         ctx.print(result, () => renderStatus(result, ctx.paint));
         return result.exitCode;
       }),

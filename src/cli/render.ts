@@ -97,6 +97,8 @@ export function renderStatus(r: StatusResult, p: Paint): string {
   const lines: string[] = [];
   lines.push(p.bold(`pos-sync status — store ${r.storeId}`));
   lines.push(`database      ${r.database}`);
+  if (r.notSetUp !== null) lines.push(`              ${p.warn(r.notSetUp)}`);
+  if (r.sampleRows > 0) lines.push(`sample data   ${p.warn(`${r.sampleRows} rows made by \`pos-sync seed\` (not sales)`)}`);
   const label: Record<string, string> = { transaction: 'transactions', inventory: 'inventory' };
   for (const [entity, b] of Object.entries(r.backlog)) {
     const pending = b.pending === 0 ? p.ok('0 pending') : p.warn(`${b.pending} pending`);
@@ -105,6 +107,7 @@ export function renderStatus(r: StatusResult, p: Paint): string {
       b.waiting > 0 ? `${b.waiting} waiting after a refusal` : '',
       b.deadLettered > 0 ? p.bad(`${b.deadLettered} dead-lettered`) : '',
       r.kafkaEnabled && b.kafkaBacklog > 0 ? `${b.kafkaBacklog} not yet on Kafka` : '',
+      b.kafkaParked > 0 ? p.bad(`${b.kafkaParked} parked for Kafka (${b.kafkaParkedReason ?? 'cannot be built'}; pos-sync requeue)`) : '',
     ].filter(Boolean);
     lines.push(`${label[entity]!.padEnd(14)}${pending}${extra.length ? `, ${extra.join(', ')}` : ''}`);
   }

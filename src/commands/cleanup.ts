@@ -74,7 +74,7 @@ export function runCleanup(options: CleanupOptions, deps: CleanupDeps): CleanupR
       return { ...base, deleted: countExpired(db, cutoffs), vacuum: null, durationMs: clock.now() - start };
     }
     // Long enough that a live cleanup is never taken over; it renews the lock while it works.
-    const lock = acquireLock(config.db.path, 'cleanup', start, Math.max(60_000, config.sync.maxRunMs * 10));
+    const lock = acquireLock(config.db.path, 'cleanup', start);
     try {
       let lastRefresh = start;
       const deleted = deleteExpired(db, cutoffs, {

@@ -6,6 +6,7 @@ import type { Database } from 'better-sqlite3';
 import type { Entity } from '../domain/rows.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { requeueAll, requeueIds, type IdFate } from '../store/deadletters.js';
+import { acquireLock } from '../state/lock.js';
 
 export interface RequeueOptions {
   readonly all?: boolean | undefined;
@@ -38,6 +39,14 @@ export function checkRequeueOptions(options: RequeueOptions): void {
 export function runRequeue(options: RequeueOptions, deps: RequeueDeps): RequeueResult {
   checkRequeueOptions(options);
   const db = deps.openDb();
+  let lock: ReturnType<typeof acquireLock>;
+  try {
+    // The pass lock (shared with sync and cleanup): a requeue never races a pass's bookkeeping.
+    lock = acquireLock(db.name, 'requeue', Date.now());
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   try {
     if (options.all) {
       return { command: 'requeue', exitCode: ExitCode.ok, requeued: requeueAll(db), ids: [], unknownIds: [] };
@@ -48,6 +57,7 @@ export function runRequeue(options: RequeueOptions, deps: RequeueDeps): RequeueR
     const unknownIds = fates.filter((f) => f.result === 'unknown').map((f) => f.id);
     return { command: 'requeue', exitCode: unknownIds.length > 0 ? ExitCode.usage : ExitCode.ok, requeued, ids: fates, unknownIds };
   } finally {
+    lock.release();
     db.close();
   }
 }

@@ -1,8 +1,13 @@
-// `pos-sync seed`: inserts realistic unsynced rows, as the POS would, in one transaction.
+// `pos-sync seed`: inserts realistic unsynced rows, as the POS would, in one transaction. Never
+// into a real POS database: a database holding rows seed did not make is refused (nothing is
+// written, not even the schema) unless --force, and every row it makes carries SAMPLE_MARK.
 
 import { randomInt } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { sampleInventoryUpdates, sampleTransactions, seededRandom } from '../domain/sample.js';
+import fs from 'node:fs';
+import { SAMPLE_MARK, sampleInventoryUpdates, sampleTransactions, seededRandom } from '../domain/sample.js';
+import { ConfigError } from '../errors.js';
+import { openReadOnly } from '../store/db.js';
 import type { Clock } from '../domain/time.js';
 
 /** Page cache of the seeding connection, KiB (test/bench/raw-seed.ts uses the same). */
@@ -13,6 +18,8 @@ export interface SeedOptions {
   readonly inventory: number;
   readonly randomSeed?: number | undefined;
   readonly storeId: string;
+  /** Seed even into a database holding rows seed did not make. */
+  readonly force?: boolean | undefined;
 }
 
 export interface SeedResult {
@@ -35,6 +42,7 @@ export function runSeed(options: SeedOptions, deps: SeedDeps): SeedResult {
   const start = deps.clock.now();
   const randomSeed = options.randomSeed ?? randomInt(0, 2 ** 31);
   const random = seededRandom(randomSeed);
+  if (!options.force) refuseForeignRows(deps.dbPath);
   const db = deps.openDb();
   try {
     // Random GUID keys put every insert on a random page of the primary-key index: with SQLite's
@@ -78,4 +86,33 @@ export function runSeed(options: SeedOptions, deps: SeedDeps): SeedResult {
     randomSeed,
     durationMs: deps.clock.now() - start,
   };
+}
+
+/**
+ * How many rows of the POS's tables seed did not make (no SAMPLE_MARK), read through a read-only
+ * connection so that a refusal leaves the file exactly as it was.
+ */
+export function foreignRows(db: Database): number {
+  const tables = new Set(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('PosTransactions', 'InventoryUpdates')`).pluck().all() as string[]);
+  const n = SAMPLE_MARK.length;
+  let count = 0;
+  if (tables.has('PosTransactions')) count += db.prepare(`SELECT count(*) FROM "PosTransactions" WHERE "Notes" IS NULL OR substr("Notes", 1, ${n}) <> ?`).pluck().get(SAMPLE_MARK) as number;
+  if (tables.has('InventoryUpdates')) count += db.prepare(`SELECT count(*) FROM "InventoryUpdates" WHERE "Reason" IS NULL OR substr("Reason", 1, ${n}) <> ?`).pluck().get(SAMPLE_MARK) as number;
+  return count;
+}
+
+function refuseForeignRows(dbPath: string): void {
+  if (!fs.existsSync(dbPath) || fs.statSync(dbPath).size === 0) return;
+  const db = openReadOnly(dbPath, 2000);
+  let foreign: number;
+  try {
+    foreign = foreignRows(db);
+  } finally {
+    db.close();
+  }
+  if (foreign > 0) {
+    throw new ConfigError(`refusing to seed ${dbPath}: it holds ${foreign} row${foreign === 1 ? '' : 's'} seed did not make (a real POS database?); nothing was written`, {
+      hint: 'seed a test database (--db), or add --force to mix sample rows into this one',
+    });
+  }
 }

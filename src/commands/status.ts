@@ -8,6 +8,17 @@ import { parseDbTime } from '../domain/time.js';
 import { entityBacklog, parseTimeSpan, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
 import { describeBreaker, type BreakerView } from '../domain/breaker.js';
 import { peekState, type Peeked } from '../state/file.js';
+import { inspectSchema } from '../store/migrations.js';
+import { SAMPLE_MARK } from '../domain/sample.js';
+
+/** Rows seed made, recognised by SAMPLE_MARK (a scan: status is run by hand, never per tick). */
+function sampleRows(db: Database): number {
+  const n = SAMPLE_MARK.length;
+  return (
+    (db.prepare(`SELECT count(*) FROM "PosTransactions" WHERE substr("Notes", 1, ${n}) = ?`).pluck().get(SAMPLE_MARK) as number) +
+    (db.prepare(`SELECT count(*) FROM "InventoryUpdates" WHERE substr("Reason", 1, ${n}) = ?`).pluck().get(SAMPLE_MARK) as number)
+  );
+}
 
 export interface LastPass {
   readonly at: string;
@@ -34,6 +45,10 @@ export interface StatusResult {
   /** The most recent pass of any kind (idle and refused ones too), from the state file. */
   readonly lastRun: LastRun | null;
   readonly lastSuccessAt: string | null;
+  /** Null when pos-sync has set the database up; else what is missing (the next sync sets it up). */
+  readonly notSetUp: string | null;
+  /** Rows `seed` made (sample data, not sales), counted in the backlog above. */
+  readonly sampleRows: number;
 }
 
 export interface LastRun {
@@ -82,7 +97,10 @@ export function runStatus(deps: StatusDeps): StatusResult {
   const saved = peeked.state;
   const db = deps.openDb();
   try {
-    const backlog = Object.fromEntries(ENTITIES.map((e) => [e, entityBacklog(db, e, now)])) as Record<Entity, EntityBacklog>;
+    const facts = inspectSchema(db);
+    const backlog = Object.fromEntries(ENTITIES.map((e) => [e, entityBacklog(db, e, now, facts)])) as Record<Entity, EntityBacklog>;
+    const notSetUp =
+      facts.version === 0 ? 'pos-sync has not set up this database yet (the first sync does)' : facts.missing.length > 0 ? `missing ${facts.missing.join(', ')} (the next sync recreates them)` : null;
     return {
       command: 'status',
       exitCode: 0,
@@ -107,6 +125,8 @@ export function runStatus(deps: StatusDeps): StatusResult {
               error: saved.lastPass.error,
             },
       lastSuccessAt: saved.lastSuccessAt === null ? null : new Date(saved.lastSuccessAt).toISOString(),
+      notSetUp,
+      sampleRows: sampleRows(db),
     };
   } finally {
     db.close();

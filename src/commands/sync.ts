@@ -141,15 +141,10 @@ function rethrowLocalIo(dbPath: string) {
   };
 }
 
-/** A killed pass's lock is taken over once it is far older than any pass could run. */
-function lockMaxAgeMs(maxRunMs: number): number {
-  return Math.max(60_000, maxRunMs * 10);
-}
-
 const total = (p: PerEntity): number => p.transaction + p.inventory;
 
 /** The result of a pass an open breaker stopped before it sent anything; saves the state. */
-function refusedPass(pass: PassContext, prev: SavedState, nextProbeAt: number, heldLock: PassLock | null): PassResult {
+async function refusedPass(pass: PassContext, prev: SavedState, nextProbeAt: number, heldLock: PassLock | null): Promise<PassResult> {
   const { config, clock } = pass.deps;
   const b = prev.breaker;
   // Stable text (no "in 12 s"): it is saved, and an unchanged state is not rewritten every tick.
@@ -177,7 +172,9 @@ function refusedPass(pass: PassContext, prev: SavedState, nextProbeAt: number, h
     // when another pass holds it, that pass saves a fresher state anyway.
     let lock = heldLock;
     try {
-      lock ??= acquireLock(config.db.path, 'sync', pass.start, lockMaxAgeMs(pass.maxRunMs));
+      // The lock is a SQLite file: the addon is loaded only on this rare path (a state change).
+      if (!lock) await import('../store/db.js');
+      lock ??= acquireLock(config.db.path, 'sync', pass.start);
     } catch {
       lock = null;
     }
@@ -239,8 +236,9 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
   const db = await deps.openDb();
   let lock: PassLock;
   try {
+    // A dry run reads only (SPEC §4): no lock file appears beside the database.
     if (!options.dryRun) assertWritable(config.db.path);
-    lock = acquireLock(config.db.path, 'sync', start, lockMaxAgeMs(maxRunMs));
+    lock = options.dryRun ? { path: '', release: () => undefined, refresh: () => true } : acquireLock(config.db.path, 'sync', start);
   } catch (err) {
     db.close();
     throw err;

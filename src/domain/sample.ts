@@ -127,10 +127,17 @@ export function* sampleTransactions(count: number, storeId: string, now: number,
       CreatedAt: formatDbTime(at + 5),
       Metadata: random() < 0.5 ? `{"register":"${register}","cashier":"C${10 + Math.floor(random() * 20)}"}` : null,
       Reference: `REF${at}${String(n).padStart(3, '0')}`,
-      Notes: type === 'Return' ? 'Customer return' : type === 'Adjustment' ? 'Stock count correction' : null,
+      Notes: type === 'Return' ? `${SAMPLE_MARK} Customer return` : type === 'Adjustment' ? `${SAMPLE_MARK} Stock count correction` : SAMPLE_MARK,
     };
   }
 }
+
+/**
+ * Every row `seed` makes carries this at the start of its Notes (transactions) or Reason
+ * (inventory updates): sample data stays recognisable in the POS database, in `status`, and at
+ * the central, and `seed` can tell a database of its own rows from a real till's (SPEC §4).
+ */
+export const SAMPLE_MARK = '[pos-sync sample]';
 
 const UPDATE_TYPES = ['Sale', 'Restock', 'Adjustment', 'Damage'] as const;
 
@@ -162,7 +169,7 @@ export function* sampleInventoryUpdates(
       UpdateType: type,
       UpdateDate: formatDbTime(at),
       CreatedAt: formatDbTime(at + 3),
-      Reason: type === 'Restock' ? 'Weekly delivery' : type === 'Sale' ? 'Till sale' : type === 'Damage' ? 'Damaged in store' : 'Stock count',
+      Reason: `${SAMPLE_MARK} ${type === 'Restock' ? 'Weekly delivery' : type === 'Sale' ? 'Till sale' : type === 'Damage' ? 'Damaged in store' : 'Stock count'}`,
       TransactionId: null,
     };
   }

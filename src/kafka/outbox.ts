@@ -1,5 +1,7 @@
-// Publishing delivered rows to Kafka, tracked per row (SPEC §6). A delivered row carries
-// KafkaPending = 1 until the broker has its event; an outage leaves it for the next pass, so it
+// Publishing delivered rows to Kafka, tracked per row (SPEC §6) in pos-sync's own bookkeeping
+// table: a delivered row has KafkaPending = 1 there until the broker has its event (then its
+// bookkeeping row goes); an event that can never be built is parked (KafkaPending = 2, with the
+// reason) until `requeue`; an outage leaves it for the next pass, so it
 // delays events and never loses one, and it never blocks or fails delivery to the central API.
 // kafkajs is loaded only when there is something to publish.
 
@@ -9,6 +11,7 @@ import { ENTITIES } from '../domain/rows.js';
 import type { Clock } from '../domain/time.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { STATE_TABLE } from '../store/migrations.js';
 import { TABLE } from '../store/queue.js';
 import { buildKafkaMessage, type OutgoingMessage } from './message.js';
 import type { EventPublisher } from './publisher.js';
@@ -44,26 +47,38 @@ export const MIN_PUBLISH_MS = 1_000;
 
 const COLUMNS: Readonly<Record<Entity, string>> = {
   transaction:
-    'rowid AS rowid, "Id", "TransactionId", "StoreId", "ProductId", "TransactionType", "Quantity", "UnitPrice", "TotalAmount", "TransactionDate", "CreatedAt", "Metadata", "Reference", "Notes", "SyncedAt"',
+    'p."Id", p."TransactionId", p."StoreId", p."ProductId", p."TransactionType", p."Quantity", p."UnitPrice", p."TotalAmount", p."TransactionDate", p."CreatedAt", p."Metadata", p."Reference", p."Notes", p."SyncedAt"',
   inventory:
-    'rowid AS rowid, "Id", "StoreId", "ProductId", "PreviousStock", "NewStock", "UpdateType", "UpdateDate", "CreatedAt", "Reason", "TransactionId", "SyncedAt"',
+    'p."Id", p."StoreId", p."ProductId", p."PreviousStock", p."NewStock", p."UpdateType", p."UpdateDate", p."CreatedAt", p."Reason", p."TransactionId", p."SyncedAt"',
 };
 
+/** `rowid` here is the bookkeeping row's Seq: the backlog goes out in the order rows were delivered. */
 type UnpublishedRow = (TransactionRow | InventoryRow) & { readonly SyncedAt: SqlValue };
 
 interface Statements {
   readonly next: Statement;
   readonly done: Statement;
+  readonly park: Statement;
   readonly count: Statement;
 }
 
 function statements(db: Database, entity: Entity): Statements {
   const t = TABLE[entity];
-  const index = `INDEXED BY "IX_${t}_PosSync_KafkaPending"`;
+  const index = `INDEXED BY "IX_PosSync_RowState_Kafka"`;
   return {
-    next: db.prepare(`SELECT ${COLUMNS[entity]} FROM "${t}" ${index} WHERE "KafkaPending" = 1 AND rowid > ? ORDER BY rowid LIMIT ?`),
-    done: db.prepare(`UPDATE "${t}" SET "KafkaPending" = 0 WHERE rowid = ? AND "Id" = ?`),
-    count: db.prepare(`SELECT count(*) FROM "${t}" ${index} WHERE "KafkaPending" = 1`).pluck(),
+    next: db.prepare(
+      `SELECT s."Seq" AS rowid, ${COLUMNS[entity]} FROM "${STATE_TABLE}" AS s ${index} JOIN "${t}" AS p ON p."Id" = s."Id"
+       WHERE s."Entity" = '${entity}' AND s."KafkaPending" = 1 AND s."Seq" > ? ORDER BY s."Seq" LIMIT ?`,
+    ),
+    // Published: nothing left to remember about the row (a refused row never reaches Kafka).
+    done: db.prepare(`DELETE FROM "${STATE_TABLE}" WHERE "Seq" = ? AND "KafkaPending" = 1`),
+    park: db.prepare(`UPDATE "${STATE_TABLE}" SET "KafkaPending" = 2, "KafkaError" = ? WHERE "Seq" = ?`),
+    count: db
+      .prepare(
+        `SELECT count(*) FROM "${STATE_TABLE}" AS s ${index} WHERE s."Entity" = '${entity}' AND s."KafkaPending" = 1
+           AND EXISTS (SELECT 1 FROM "${t}" AS p WHERE p."Id" = s."Id")`,
+      )
+      .pluck(),
   };
 }
 
@@ -84,29 +99,41 @@ export async function publishPending(deps: OutboxDeps): Promise<PublishReport> {
         const messages: OutgoingMessage[] = [];
         const rowids = new Map<string, number>();
         const now = new Date(clock.now());
+        const parked: { seq: number; error: string }[] = [];
         for (const row of rows) {
           const built = buildKafkaMessage(entity === 'transaction' ? { entity, row: row as TransactionRow } : { entity, row: row as InventoryRow }, { now, syncedAt: row.SyncedAt });
           if (built.ok) {
             messages.push(built.message);
             rowids.set(built.message.rowId, row.rowid);
           } else {
-            // Delivered rows passed validation, so this is rare; the row stays pending and visible.
-            log.warn('cannot build the Kafka event of a row; it stays unpublished', { entity, id: built.rowId ?? null, error: built.error });
+            // It never will be: parked with the reason (status shows it, requeue retries it),
+            // instead of a warning every pass and a backlog that never reaches 0.
+            parked.push({ seq: row.rowid, error: built.error });
+            log.warn('cannot build the Kafka event of a row; parked (see status, `pos-sync requeue --id` after fixing it)', { entity, id: built.rowId ?? null, error: built.error });
           }
         }
+        if (parked.length > 0) db.transaction(() => parked.forEach((p) => stmts[entity].park.run(p.error.slice(0, 500), p.seq)))();
         if (messages.length === 0) continue;
+        let acked = 0;
+        // Marked as each sub-chunk is acknowledged: after a failure only the rest goes again.
+        const markDone = (chunk: readonly OutgoingMessage[]): void => {
+          db.transaction(() => {
+            for (const m of chunk) stmts[entity].done.run(rowids.get(m.rowId));
+          })();
+          acked += chunk.length;
+        };
         try {
           publisher ??= await (deps.createPublisher ?? defaultPublisher)(deps.settings, { deadline: deps.deadline, log, now: () => clock.now() });
-          await publisher.publish(messages);
+          await publisher.publish(messages, markDone);
         } catch (err) {
+          published += acked;
           if (err instanceof ConfigError) throw err; // a wrong ProducerConfig is not an outage
           error = err instanceof Error ? err.message : String(err);
           log.warn('Kafka is unavailable; the events stay queued for the next pass', { error });
           break;
         }
-        db.transaction(() => {
-          for (const m of messages) stmts[entity].done.run(rowids.get(m.rowId), m.rowId);
-        })();
+        // A publisher that does not report sub-chunks acknowledged them all by resolving.
+        if (acked < messages.length) markDone(messages); // rows already marked are simply not found again
         published += messages.length;
       }
     }

@@ -34,8 +34,10 @@ export interface EventPublisher {
    * Publishes the events, waiting for every in-sync replica (acks=all). Resolves when Kafka has
    * them all; rejects with KafkaUnavailableError otherwise (some may have been written: the
    * caller publishes them again later and consumers deduplicate on the `id` header).
+   * `onAcked` is told each sub-chunk Kafka acknowledged, as it happens, so after a failure in the
+   * middle only the unacknowledged messages are published again.
    */
-  publish(messages: readonly OutgoingMessage[]): Promise<void>;
+  publish(messages: readonly OutgoingMessage[], onAcked?: (acked: readonly OutgoingMessage[]) => void): Promise<void>;
   /**
    * Resolves when a broker answers (connects, and registers the idempotent producer) within
    * timeoutMs and the deadline; else KafkaUnavailableError. A later publish reuses the connection.
@@ -180,10 +182,11 @@ class KafkajsPublisher implements EventPublisher {
     });
   }
 
-  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+  async publish(messages: readonly OutgoingMessage[], onAcked?: (acked: readonly OutgoingMessage[]) => void): Promise<void> {
     if (messages.length === 0) return;
     for (const chunk of chunkMessages(messages, MAX_CHUNK_BYTES)) {
       await this.sendWithRetries(chunk);
+      onAcked?.(chunk);
     }
   }
 

@@ -1,8 +1,14 @@
-// One pass per database at a time (SPEC §7): an exclusive lock file beside the database holding
-// the holder's pid. A lock whose process is gone (killed pass) is taken over, never waited on.
+// One pass per database at a time (SPEC §7, §11), by an operating-system lock: an EXCLUSIVE
+// transaction on a small SQLite file of pos-sync's own beside the database (`<db>.pos-sync.lock`).
+// SQLite takes it with fcntl byte-range locks, which the kernel releases when the process dies,
+// however it dies: no pid, age or host decides who holds it, nothing is ever "taken over". The
+// file is never deleted (deleting a lock file races with a process opening it); a second file,
+// `<lock>.holder`, says who holds it, for the message only.
 
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import type { Database } from 'better-sqlite3';
 import { LocalIoError, TempFailError } from '../errors.js';
 
 export interface LockInfo {
@@ -15,109 +21,132 @@ export interface LockInfo {
 export interface PassLock {
   readonly path: string;
   release(): void;
-  /**
-   * Renews the lock's time for a holder that runs longer than a pass (cleanup), so it is not
-   * taken over as stale by age while it still works. False when the lock is no longer ours.
-   */
+  /** Kept for callers that ran long (cleanup): a kernel lock needs no renewal. Always true. */
   refresh(now: number): boolean;
 }
 
-export function lockPathFor(dbPath: string): string {
-  return `${dbPath}.pos-sync.lock`;
+/** Opens a SQLite file (set by store/db.ts when it loads, so this module never loads the native addon itself). */
+let openSqlite: ((file: string) => Database) | null = null;
+
+export function setLockOpener(opener: (file: string) => Database): void {
+  openSqlite = opener;
 }
 
-function readLock(file: string): LockInfo | null {
+/**
+ * The lock of the database at `dbPath`, named from its resolved path: a symlink to the same
+ * database, or a path spelled differently, is the same lock.
+ */
+export function lockPathFor(dbPath: string): string {
+  let real: string;
   try {
-    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<LockInfo>;
+    real = fs.realpathSync(dbPath);
+  } catch {
+    // Not created yet (sync may create it): resolve its folder.
+    try {
+      real = path.join(fs.realpathSync(path.dirname(dbPath)), path.basename(dbPath));
+    } catch {
+      real = path.resolve(dbPath);
+    }
+  }
+  return `${real}.pos-sync.lock`;
+}
+
+function readHolder(file: string): LockInfo | null {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(`${file}.holder`, 'utf8')) as Partial<LockInfo>;
     if (typeof parsed.pid === 'number' && typeof parsed.startedAt === 'number') {
       return { pid: parsed.pid, host: String(parsed.host ?? ''), startedAt: parsed.startedAt, command: String(parsed.command ?? '') };
     }
   } catch {
-    // unreadable or half-written: treated as stale below
+    // being written, or gone: the message says less, the lock is unaffected
   }
   return null;
 }
 
-function processAlive(pid: number): boolean {
+function isBusy(err: unknown): boolean {
+  const code = String((err as { code?: unknown }).code ?? '');
+  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+}
+
+/** A lock file left by pos-sync 1.x (JSON with a pid): moved aside once, it locks nothing. */
+function isLegacyLockFile(file: string): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Stale when the holder's process is gone, or the lock is far older than any pass may run
- * (a pid reused by an unrelated process must not block the store forever).
- */
-export function isStale(info: LockInfo | null, now: number, maxAgeMs: number, alive: (pid: number) => boolean): boolean {
-  if (info === null) return true;
-  if (info.host !== '' && info.host !== os.hostname()) return now - info.startedAt > maxAgeMs;
-  return !alive(info.pid) || now - info.startedAt > maxAgeMs;
-}
-
-function tryCreate(file: string, info: LockInfo): boolean {
-  try {
-    fs.writeFileSync(file, JSON.stringify(info), { flag: 'wx', mode: 0o644 });
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new LocalIoError(`cannot create the lock file ${file}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-export function acquireLock(dbPath: string, command: string, now: number, maxAgeMs: number): PassLock {
-  const file = lockPathFor(dbPath);
-  const mine: LockInfo = { pid: process.pid, host: os.hostname(), startedAt: now, command };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (tryCreate(file, mine)) return { path: file, release: () => releaseLock(file), refresh: (at) => refreshLock(file, { ...mine, startedAt: at }) };
-    const holder = readLock(file);
-    if (!isStale(holder, now, maxAgeMs, processAlive)) {
-      const since = new Date(holder!.startedAt).toISOString();
-      throw new TempFailError(`another pos-sync ${holder!.command || 'pass'} (pid ${holder!.pid}, since ${since}) holds ${file}`, {
-        hint: 'it ends within Sync.MaxRunSeconds; this pass exits and the next timer tick tries again',
-      });
-    }
-    // Take the stale lock away atomically: of two processes doing this, one rename succeeds.
-    const aside = `${file}.stale-${process.pid}`;
-    try {
-      fs.renameSync(file, aside);
-    } catch {
-      continue; // someone else took it over first; look again
-    }
-    const moved = readLock(aside);
-    if (holder && moved && moved.pid !== holder.pid) {
-      // We moved a fresh lock another process had just taken: give it back and yield.
-      try {
-        fs.linkSync(aside, file);
-      } catch {
-        // the holder's lock is gone either way; the next pass sorts it out
-      }
-      fs.rmSync(aside, { force: true });
-      throw new TempFailError(`another pos-sync pass (pid ${moved.pid}) just took ${file}`);
-    }
-    fs.rmSync(aside, { force: true });
-  }
-  throw new TempFailError(`could not take the lock ${file}: other processes keep taking it`);
-}
-
-function refreshLock(file: string, info: LockInfo): boolean {
-  if (readLock(file)?.pid !== process.pid) return false;
-  // Written aside and renamed in, so a reader never sees a half-written (and so "stale") lock.
-  const fresh = `${file}.refresh-${process.pid}`;
-  try {
-    fs.writeFileSync(fresh, JSON.stringify(info), { mode: 0o644 });
-    fs.renameSync(fresh, file);
-    return true;
+    const stat = fs.statSync(file);
+    if (stat.size === 0 || stat.size > 4096) return false;
+    const text = fs.readFileSync(file, 'utf8');
+    return text.startsWith('{') && /"pid"/.test(text);
   } catch {
-    fs.rmSync(fresh, { force: true });
     return false;
   }
 }
 
-function releaseLock(file: string): void {
-  // Only remove our own lock: if it was taken over (we were presumed dead), leave theirs alone.
-  const info = readLock(file);
-  if (info && info.pid === process.pid) fs.rmSync(file, { force: true });
+/**
+ * Takes the lock at once or throws TempFailError (75) naming the holder. `now` (wall clock) is
+ * only written into the holder file for display; nothing is decided by time.
+ */
+export function acquireLock(dbPath: string, command: string, now: number, _unused?: number): PassLock {
+  if (openSqlite === null) throw new Error('the lock needs the SQLite module: import store/db.js first');
+  const file = lockPathFor(dbPath);
+  for (let attempt = 0; ; attempt++) {
+    let db: Database;
+    try {
+      db = openSqlite(file);
+    } catch (err) {
+      throw new LocalIoError(`cannot open the lock file ${file}: ${(err as Error).message}`, { cause: err, hint: 'pos-sync needs to write the database folder' });
+    }
+    try {
+      db.pragma('busy_timeout = 0');
+      // Rollback-journal mode (the default, asserted): BEGIN EXCLUSIVE takes the file's
+      // exclusive lock at once, and nothing is ever written under it, so no journal appears.
+      db.exec('BEGIN EXCLUSIVE');
+    } catch (err) {
+      db.close();
+      if (isBusy(err)) {
+        const holder = readHolder(file);
+        const who = holder
+          ? `another pos-sync ${holder.command || 'pass'} (pid ${holder.pid}${holder.host && holder.host !== os.hostname() ? ` on ${holder.host}` : ''}, since ${new Date(holder.startedAt).toISOString()})`
+          : 'another pos-sync pass';
+        throw new TempFailError(`${who} holds ${file}`, { hint: 'one pass per database at a time: this pass exits and the next timer tick tries again' });
+      }
+      const code = String((err as { code?: unknown }).code ?? '');
+      if (attempt === 0 && code.startsWith('SQLITE_NOTADB') && isLegacyLockFile(file)) {
+        try {
+          fs.renameSync(file, `${file}.old-${process.pid}`);
+          fs.rmSync(`${file}.old-${process.pid}`, { force: true });
+        } catch {
+          // another process moved it first
+        }
+        continue;
+      }
+      throw new LocalIoError(`cannot take the lock ${file}: ${(err as Error).message}`, { cause: err, hint: 'remove the file if it is not a pos-sync lock' });
+    }
+    const info: LockInfo = { pid: process.pid, host: os.hostname(), startedAt: now, command };
+    try {
+      // For the message a second pass shows; written aside and renamed in, so never half-read.
+      const tmp = `${file}.holder.${process.pid}`;
+      fs.writeFileSync(tmp, JSON.stringify(info), { mode: 0o644 });
+      fs.renameSync(tmp, `${file}.holder`);
+    } catch {
+      // display only
+    }
+    let released = false;
+    return {
+      path: file,
+      refresh: () => true,
+      release: () => {
+        if (released) return;
+        released = true;
+        try {
+          if (readHolder(file)?.pid === process.pid) fs.rmSync(`${file}.holder`, { force: true });
+        } catch {
+          // display only
+        }
+        try {
+          db.exec('ROLLBACK');
+        } finally {
+          db.close();
+        }
+      },
+    };
+  }
 }

@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import Sqlite, { type Database } from 'better-sqlite3';
 import { ConfigError, LocalIoError, TempFailError } from '../errors.js';
-import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
+import { inspectSchema, migrate, SCHEMA_VERSION } from './migrations.js';
+import { setLockOpener } from '../state/lock.js';
 
 /**
  * better-sqlite3's native addon, named directly: a local compile (build/Release) if someone made
@@ -24,6 +25,9 @@ const NATIVE_BINDING = ((): string | undefined => {
     return undefined;
   }
 })();
+
+// The pass lock is a SQLite file too; it opens through the same addon, loaded here.
+setLockOpener((file) => new Sqlite(file, { ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}) }));
 
 export interface OpenOptions {
   readonly path: string;
@@ -62,6 +66,7 @@ export function asLocalIoError(err: unknown, dbPath: string, doing: string): Loc
 
 export function openDatabase(options: OpenOptions): Database {
   const file = options.path;
+  if (options.readonly) return openReadOnly(file, options.busyTimeoutMs);
   const folder = path.dirname(file);
   if (!fs.existsSync(folder)) {
     throw new LocalIoError(`database folder ${folder} does not exist`, { hint: 'create it, or point --db / Database.ConnectionString at the right place' });
@@ -81,35 +86,64 @@ export function openDatabase(options: OpenOptions): Database {
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.round(options.busyTimeoutMs))}`);
     // Reading the schema fails at once on a file that is not a database.
-    const version = schemaVersion(db);
+    const facts = inspectSchema(db);
+    if (facts.version > SCHEMA_VERSION) {
+      throw new LocalIoError(`database ${file} has pos-sync schema version ${facts.version}, newer than this pos-sync knows (${SCHEMA_VERSION})`, {
+        hint: 'upgrade pos-sync',
+      });
+    }
+    // A read-only open changes nothing at all: no journal mode, no migration (SPEC §4).
     if (!options.readonly) {
       const mode = db.pragma('journal_mode', { simple: true }) as string;
       if (mode.toLowerCase() !== 'wal') db.pragma('journal_mode = WAL');
       // NORMAL is durable in WAL mode except for the very last transactions on power loss;
       // a lost "mark synced" only means a re-send, deduplicated by the central.
       db.pragma('synchronous = NORMAL');
-    }
-    if (version < SCHEMA_VERSION) {
-      if (!options.autoMigrate) {
-        throw new ConfigError(`database ${file} has pos-sync schema version ${version}, this pos-sync needs ${SCHEMA_VERSION}`, {
+      if (facts.version < SCHEMA_VERSION && !options.autoMigrate) {
+        throw new ConfigError(`database ${file} has pos-sync schema version ${facts.version}, this pos-sync needs ${SCHEMA_VERSION}`, {
           hint: 'set Database.AutoMigrate to true, or migrate it once with a pos-sync that may',
         });
       }
-      if (options.readonly) {
-        throw new LocalIoError(`database ${file} has pos-sync schema version ${version}, needs ${SCHEMA_VERSION}, and is opened read-only`, {
-          hint: 'run `pos-sync sync` once to migrate it',
-        });
-      }
-      migrate(db);
-    } else if (version > SCHEMA_VERSION) {
-      throw new LocalIoError(`database ${file} has pos-sync schema version ${version}, newer than this pos-sync knows (${SCHEMA_VERSION})`, {
-        hint: 'upgrade pos-sync',
-      });
+      // Also when only an index is missing (the POS rebuilt a table): recreated by name.
+      if (facts.missing.length > 0 || facts.version < SCHEMA_VERSION) migrate(db);
     }
   } catch (err) {
     db.close();
     if (err instanceof ConfigError || err instanceof LocalIoError) throw err;
     throw asLocalIoError(err, file, 'use the database');
+  }
+  return db;
+}
+
+/**
+ * Opens for reading only (status, health, config, sync --dry-run): SQLITE_OPEN_READONLY, never
+ * created, never migrated, journal mode left alone, so the file stays byte-for-byte the same and
+ * a rollback-journal database gets no -wal/-shm. Callers ask inspectSchema() whether pos-sync has
+ * set it up and leave out what is not there.
+ */
+export function openReadOnly(file: string, busyTimeoutMs: number): Database {
+  if (!fs.existsSync(file)) {
+    throw new LocalIoError(`database ${file} does not exist`, { hint: 'check --db / Database.ConnectionString' });
+  }
+  let db: Database;
+  try {
+    db = new Sqlite(file, { fileMustExist: true, readonly: true, ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}) });
+  } catch (err) {
+    throw asLocalIoError(err, file, 'open the database');
+  }
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.round(busyTimeoutMs))}`);
+    const facts = inspectSchema(db);
+    if (facts.version > SCHEMA_VERSION) {
+      throw new LocalIoError(`database ${file} has pos-sync schema version ${facts.version}, newer than this pos-sync knows (${SCHEMA_VERSION})`, { hint: 'upgrade pos-sync' });
+    }
+    if (facts.missing.includes('PosTransactions') || facts.missing.includes('InventoryUpdates')) {
+      throw new LocalIoError(`database ${file} has no POS tables (PosTransactions, InventoryUpdates)`, { hint: 'check --db / Database.ConnectionString' });
+    }
+  } catch (err) {
+    db.close();
+    if (err instanceof LocalIoError) throw err;
+    throw asLocalIoError(err, file, 'read the database');
   }
   return db;
 }

@@ -1,11 +1,11 @@
 // Dead letters back to the queue (`pos-sync requeue`): the row becomes pending again with a fresh
-// refusal count. SyncAttempts stays: it is the seed's history of every attempt.
+// refusal count (its bookkeeping row is removed). SyncAttempts stays: it is the seed's history of
+// every attempt. Kafka events parked because they cannot be built are queued for Kafka again.
 
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { ENTITIES, type Entity } from '../domain/rows.js';
+import { STATE_TABLE } from './migrations.js';
 import { TABLE } from './queue.js';
-
-const RESET = `"DeadLetteredAt" = NULL, "NextAttemptAt" = NULL, "SyncRejections" = 0`;
 
 export type IdFate =
   | { readonly id: string; readonly entity: Entity; readonly result: 'requeued' }
@@ -13,12 +13,20 @@ export type IdFate =
   | { readonly id: string; readonly entity: Entity; readonly result: 'notDeadLettered'; readonly synced: boolean }
   | { readonly id: string; readonly entity: null; readonly result: 'unknown' };
 
-export function requeueAll(db: Database): Record<Entity, number> {
+/** Dead letters of an entity whose row is still unsynced (the POS's queue decides). */
+const deadOf = (entity: Entity): string =>
+  `"Entity" = '${entity}' AND "DeadLetteredAt" IS NOT NULL AND EXISTS (SELECT 1 FROM "${TABLE[entity]}" AS p WHERE p."Id" = "${STATE_TABLE}"."Id" AND p."Synced" = 0)`;
+
+/** Parked Kafka events back to the Kafka backlog; returns how many. */
+function unparkKafka(db: Database, where = '', ...params: unknown[]): number {
+  return db.prepare(`UPDATE "${STATE_TABLE}" SET "KafkaPending" = 1, "KafkaError" = NULL WHERE "KafkaPending" = 2 ${where}`).run(...params).changes;
+}
+
+export function requeueAll(db: Database): Record<Entity, number> & { readonly kafka: number } {
   return db.transaction(() => {
-    const counts = { transaction: 0, inventory: 0 };
-    for (const entity of ENTITIES) {
-      counts[entity] = db.prepare(`UPDATE "${TABLE[entity]}" SET ${RESET} WHERE "DeadLetteredAt" IS NOT NULL AND "Synced" = 0`).run().changes;
-    }
+    const counts = { transaction: 0, inventory: 0, kafka: 0 };
+    for (const entity of ENTITIES) counts[entity] = db.prepare(`DELETE FROM "${STATE_TABLE}" WHERE ${deadOf(entity)}`).run().changes;
+    counts.kafka = unparkKafka(db);
     return counts;
   }).immediate();
 }
@@ -30,11 +38,18 @@ export function requeueAll(db: Database): Record<Entity, number> {
  */
 export function requeueIds(db: Database, ids: readonly string[]): IdFate[] {
   const find = Object.fromEntries(
-    ENTITIES.map((e) => [e, db.prepare(`SELECT "Id" AS id, "Synced" AS synced, "DeadLetteredAt" AS dead FROM "${TABLE[e]}" WHERE "Id" = ?`)]),
-  ) as Record<Entity, import('better-sqlite3').Statement>;
-  const update = Object.fromEntries(
-    ENTITIES.map((e) => [e, db.prepare(`UPDATE "${TABLE[e]}" SET ${RESET} WHERE "Id" = ? AND "DeadLetteredAt" IS NOT NULL AND "Synced" = 0`)]),
-  ) as Record<Entity, import('better-sqlite3').Statement>;
+    ENTITIES.map((e) => [
+      e,
+      db.prepare(
+        `SELECT p."Id" AS id, p."Synced" AS synced, s."DeadLetteredAt" AS dead, s."KafkaPending" AS kafka FROM "${TABLE[e]}" AS p
+         LEFT JOIN "${STATE_TABLE}" AS s ON s."Entity" = '${e}' AND s."Id" = p."Id" WHERE p."Id" = ?`,
+      ),
+    ]),
+  ) as Record<Entity, Statement>;
+  const update = Object.fromEntries(ENTITIES.map((e) => [e, db.prepare(`DELETE FROM "${STATE_TABLE}" WHERE "Entity" = '${e}' AND "Id" = ? AND "DeadLetteredAt" IS NOT NULL`)])) as Record<
+    Entity,
+    Statement
+  >;
   return db.transaction(() => {
     const fates: IdFate[] = [];
     for (const given of [...new Set(ids)]) {
@@ -46,8 +61,12 @@ export function requeueIds(db: Database, ids: readonly string[]): IdFate[] {
   function requeueOne(given: string): IdFate {
     for (const entity of ENTITIES) {
       for (const candidate of new Set([given, given.toUpperCase()])) {
-        const row = find[entity].get(candidate) as { id: string; synced: number; dead: string | null } | undefined;
+        const row = find[entity].get(candidate) as { id: string; synced: number; dead: string | null; kafka: number | null } | undefined;
         if (!row) continue;
+        if (row.kafka === 2) {
+          unparkKafka(db, `AND "Entity" = ? AND "Id" = ?`, entity, row.id);
+          return { id: row.id, entity, result: 'requeued' };
+        }
         if (row.dead === null || row.synced !== 0) return { id: row.id, entity, result: 'notDeadLettered', synced: row.synced === 1 };
         update[entity].run(row.id);
         return { id: row.id, entity, result: 'requeued' };

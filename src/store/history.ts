@@ -3,6 +3,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Entity } from '../domain/rows.js';
 import { formatDbTime, parseDbTime } from '../domain/time.js';
+import { inspectSchema, pendingIndex, STATE_TABLE, type SchemaFacts } from './migrations.js';
 import { TABLE } from './queue.js';
 
 export interface PassRecord {
@@ -33,9 +34,23 @@ export function parseTimeSpan(text: string): number | undefined {
   return ((Number(days ?? 0) * 24 + Number(h)) * 3600 + Number(mi) * 60 + Number(s)) * 1000 + Number(`0.${frac ?? '0'}`) * 1000;
 }
 
-export function countPending(db: Database, entity: Entity): number {
+/** Pending rows not dead-lettered (what a pass still has to send). */
+export function countPending(db: Database, entity: Entity, facts: SchemaFacts = inspectSchema(db)): number {
   const t = TABLE[entity];
-  return db.prepare(`SELECT count(*) FROM "${t}" INDEXED BY "IX_${t}_PosSync_Pending" WHERE "Synced" = 0 AND "DeadLetteredAt" IS NULL`).pluck().get() as number;
+  const indexed = facts.hasPendingIndex[t] ? `INDEXED BY "${pendingIndex(t)}"` : '';
+  const all = db.prepare(`SELECT count(*) FROM "${t}" ${indexed} WHERE "Synced" = 0`).pluck().get() as number;
+  return all - (facts.hasState ? deadCount(db, entity) : 0);
+}
+
+/** Dead letters whose row is still unsynced, counted from pos-sync's own table. */
+function deadCount(db: Database, entity: Entity): number {
+  return db
+    .prepare(
+      `SELECT count(*) FROM "${STATE_TABLE}" AS s INDEXED BY "IX_PosSync_RowState_Dead" JOIN "${TABLE[entity]}" AS p ON p."Id" = s."Id"
+       WHERE s."Entity" = ? AND s."DeadLetteredAt" IS NOT NULL AND p."Synced" = 0`,
+    )
+    .pluck()
+    .get(entity) as number;
 }
 
 export function recordPass(db: Database, storeId: string, pass: PassRecord, newId: () => string): void {
@@ -68,21 +83,43 @@ export interface EntityBacklog {
   readonly deadLettered: number;
   readonly oldestPendingAt: string | null;
   readonly oldestPendingAgeSeconds: number | null;
+  /** Delivered rows waiting for Kafka (parked ones not counted: they wait for a requeue). */
   readonly kafkaBacklog: number;
+  /** Delivered rows whose Kafka event can never be built, parked with the reason. */
+  readonly kafkaParked: number;
+  /** The reason of one parked event, for status. */
+  readonly kafkaParkedReason: string | null;
 }
 
-export function entityBacklog(db: Database, entity: Entity, now: number): EntityBacklog {
+/**
+ * The backlog of one entity. On a database pos-sync has not set up (read-only callers) there is
+ * no bookkeeping yet: every Synced = 0 row is pending.
+ */
+export function entityBacklog(db: Database, entity: Entity, now: number, facts: SchemaFacts = inspectSchema(db)): EntityBacklog {
   const t = TABLE[entity];
+  const indexed = facts.hasPendingIndex[t] ? `INDEXED BY "${pendingIndex(t)}"` : '';
+  const state = (cond: string): string =>
+    facts.hasState ? `EXISTS (SELECT 1 FROM "${STATE_TABLE}" AS s WHERE s."Entity" = '${entity}' AND s."Id" = p."Id" AND ${cond})` : '0';
+  const dead = state('s."DeadLetteredAt" IS NOT NULL');
   const row = db
     .prepare(
-      `SELECT count(*) FILTER (WHERE "DeadLetteredAt" IS NULL) AS pending,
-              count(*) FILTER (WHERE "DeadLetteredAt" IS NULL AND "NextAttemptAt" > ?) AS waiting,
-              count(*) FILTER (WHERE "DeadLetteredAt" IS NOT NULL) AS dead,
-              min("CreatedAt") FILTER (WHERE "DeadLetteredAt" IS NULL) AS oldest
-       FROM "${t}" INDEXED BY "IX_${t}_PosSync_Pending" WHERE "Synced" = 0`,
+      `SELECT count(*) FILTER (WHERE NOT ${dead}) AS pending,
+              count(*) FILTER (WHERE NOT ${dead} AND ${state('s."NextAttemptAt" > ?')}) AS waiting,
+              count(*) FILTER (WHERE ${dead}) AS dead,
+              min(p."CreatedAt") FILTER (WHERE NOT ${dead}) AS oldest
+       FROM "${t}" AS p ${indexed} WHERE p."Synced" = 0`,
     )
-    .get(formatDbTime(now)) as { pending: number; waiting: number; dead: number; oldest: string | null };
-  const kafka = db.prepare(`SELECT count(*) FROM "${t}" INDEXED BY "IX_${t}_PosSync_KafkaPending" WHERE "KafkaPending" = 1`).pluck().get() as number;
+    .get(...(facts.hasState ? [formatDbTime(now)] : [])) as { pending: number; waiting: number; dead: number; oldest: string | null };
+  const kafka = facts.hasState
+    ? (db
+        .prepare(
+          `SELECT count(*) FILTER (WHERE s."KafkaPending" = 1) AS waiting, count(*) FILTER (WHERE s."KafkaPending" = 2) AS parked,
+                  max(s."KafkaError") FILTER (WHERE s."KafkaPending" = 2) AS reason
+           FROM "${STATE_TABLE}" AS s INDEXED BY "IX_PosSync_RowState_Kafka" WHERE s."Entity" = ? AND s."KafkaPending" <> 0
+             AND EXISTS (SELECT 1 FROM "${t}" AS p WHERE p."Id" = s."Id")`,
+        )
+        .get(entity) as { waiting: number; parked: number; reason: string | null })
+    : { waiting: 0, parked: 0, reason: null };
   const oldestMs = typeof row.oldest === 'string' ? parseDbTime(row.oldest) : undefined;
   return {
     pending: row.pending,
@@ -90,7 +127,9 @@ export function entityBacklog(db: Database, entity: Entity, now: number): Entity
     deadLettered: row.dead,
     oldestPendingAt: oldestMs === undefined ? null : new Date(oldestMs).toISOString(),
     oldestPendingAgeSeconds: oldestMs === undefined ? null : Math.max(0, Math.round((now - oldestMs) / 1000)),
-    kafkaBacklog: kafka,
+    kafkaBacklog: kafka.waiting,
+    kafkaParked: kafka.parked,
+    kafkaParkedReason: kafka.reason,
   };
 }
 

@@ -18,7 +18,7 @@ interface Job {
 /** Runs the check in this thread (tests, and the body of the worker). */
 export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now: number): Promise<DatabaseFacts> {
   if (!fs.existsSync(dbPath)) return { kind: 'error', error: `database ${dbPath} does not exist` };
-  const [{ default: Sqlite }, { entityBacklog }, { SCHEMA_VERSION }, { ENTITIES }] = await Promise.all([
+  const [{ default: Sqlite }, { entityBacklog }, { SCHEMA_VERSION, inspectSchema }, { ENTITIES }] = await Promise.all([
     import('better-sqlite3'),
     import('./history.js'),
     import('./migrations.js'),
@@ -29,28 +29,21 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
     db = new Sqlite(dbPath, { readonly: true, fileMustExist: true, timeout: Math.max(0, Math.round(busyTimeoutMs)) });
     const problems = (db.pragma('quick_check(5)') as Record<string, unknown>[]).map((r) => String(Object.values(r)[0]));
     const quickCheck = problems.length === 1 && problems[0] === 'ok' ? 'ok' : problems.join('; ').slice(0, 500);
-    const schemaVersion = db.pragma('user_version', { simple: true }) as number;
+    // pos-sync's own version (its own table; 0 when it has not set the database up yet).
+    const facts = inspectSchema(db);
+    const schemaVersion = facts.version;
     let pending = 0;
     let deadLettered = 0;
     let kafkaBacklog = 0;
     let oldest: number | null = null;
-    if (schemaVersion >= 1 && schemaVersion <= SCHEMA_VERSION) {
+    if (schemaVersion <= SCHEMA_VERSION && !facts.missing.includes('PosTransactions') && !facts.missing.includes('InventoryUpdates')) {
       for (const entity of ENTITIES) {
-        const b = entityBacklog(db, entity, now);
+        const b = entityBacklog(db, entity, now, facts);
         pending += b.pending;
         deadLettered += b.deadLettered;
         kafkaBacklog += b.kafkaBacklog;
         const at = b.oldestPendingAt === null ? null : Date.parse(b.oldestPendingAt);
         if (at !== null && (oldest === null || at < oldest)) oldest = at;
-      }
-    } else if (schemaVersion === 0) {
-      // A seed database pos-sync never touched: none of its columns or indexes yet.
-      const { parseDbTime } = await import('../domain/time.js');
-      for (const table of ['PosTransactions', 'InventoryUpdates']) {
-        const row = db.prepare(`SELECT count(*) AS n, min("CreatedAt") AS oldest FROM "${table}" WHERE "Synced" = 0`).get() as { n: number; oldest: unknown };
-        pending += row.n;
-        const at = typeof row.oldest === 'string' ? parseDbTime(row.oldest) : undefined;
-        if (at !== undefined && (oldest === null || at < oldest)) oldest = at;
       }
     }
     return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, deadLettered, kafkaBacklog };

@@ -1,10 +1,13 @@
-// pos-sync's schema changes, versioned with PRAGMA user_version. They only add (tables, columns,
-// indexes); the seed's tables and columns are never renamed or dropped (SPEC §4).
+// pos-sync's own schema (SPEC §4). Its bookkeeping lives in tables of its own, keyed by entity and
+// row Id, never in the POS's tables: the POS's EF Core migrations rebuild those from their model and
+// drop whatever is not in it. Before each writing pass the objects pos-sync needs are checked by
+// name in one sqlite_master read and whatever is missing is (re)created: PRAGMA user_version is
+// never trusted (other tools set it, and it survives a rebuild that drops our indexes).
 
 import type { Database } from 'better-sqlite3';
 
 /** The seed's tables exactly as EF Core's EnsureCreated makes them, for databases pos-sync creates. */
-const SEED_SCHEMA = `
+export const SEED_SCHEMA = `
 CREATE TABLE IF NOT EXISTS "PosTransactions" (
     "Id" TEXT NOT NULL CONSTRAINT "PK_PosTransactions" PRIMARY KEY,
     "TransactionId" TEXT NOT NULL, "StoreId" TEXT NOT NULL, "ProductId" TEXT NOT NULL,
@@ -55,59 +58,120 @@ CREATE INDEX IF NOT EXISTS "IX_SyncServiceStatus_LastSyncRun" ON "SyncServiceSta
 CREATE INDEX IF NOT EXISTS "IX_SyncServiceStatus_StoreId" ON "SyncServiceStatuses" ("StoreId");
 `;
 
-function hasColumn(db: Database, table: string, column: string): boolean {
-  return (db.pragma(`table_info("${table}")`) as { name: string }[]).some((c) => c.name === column);
+
+/** pos-sync's own schema version, kept in its own table (never PRAGMA user_version). */
+export const SCHEMA_VERSION = 2;
+
+export const STATE_TABLE = 'PosSync_RowState';
+export const META_TABLE = 'PosSync_Schema';
+const BUSINESS = ['PosTransactions', 'InventoryUpdates'] as const;
+const ENTITY_OF: Readonly<Record<(typeof BUSINESS)[number], string>> = { PosTransactions: 'transaction', InventoryUpdates: 'inventory' };
+
+/** The partial index on the POS's queue (Synced = 0): lost when the POS rebuilds its table, re-created by name. */
+export function pendingIndex(table: string): string {
+  return `IX_${table}_PosSync_Pending`;
 }
 
-function addColumn(db: Database, table: string, definition: string): void {
-  const column = definition.split('"')[1]!;
-  if (!hasColumn(db, table, column)) db.exec(`ALTER TABLE "${table}" ADD COLUMN ${definition}`);
-}
-
-interface Migration {
-  readonly version: number;
-  readonly describe: string;
-  up(db: Database): void;
-}
-
-export const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    describe: 'seed tables when missing; rejection counting, backoff, dead letters, Kafka tracking; pending-row indexes',
-    up(db) {
-      db.exec(SEED_SCHEMA);
-      for (const table of ['PosTransactions', 'InventoryUpdates']) {
-        // Refusals by the central, separate from the seed's SyncAttempts (every attempt, outages included).
-        addColumn(db, table, '"SyncRejections" INTEGER NOT NULL DEFAULT 0');
-        // A refused row waits until then before it is tried again.
-        addColumn(db, table, '"NextAttemptAt" TEXT NULL');
-        // Set when refusals reached Sync.MaxRejections: kept, shown by status, brought back by requeue.
-        addColumn(db, table, '"DeadLetteredAt" TEXT NULL');
-        // 1 while a delivered row still has to be published to Kafka (only set when Kafka is enabled).
-        addColumn(db, table, '"KafkaPending" INTEGER NOT NULL DEFAULT 0');
-        // Partial indexes stay small when most of a large table is already synced.
-        db.exec(`CREATE INDEX IF NOT EXISTS "IX_${table}_PosSync_Pending" ON "${table}" ("Synced") WHERE "Synced" = 0`);
-        db.exec(`CREATE INDEX IF NOT EXISTS "IX_${table}_PosSync_KafkaPending" ON "${table}" ("KafkaPending") WHERE "KafkaPending" = 1`);
-      }
-    },
-  },
+/**
+ * Per-row bookkeeping, one row per business row pos-sync has something to remember about (a row
+ * never refused and already published has none): refusals, when it may be tried again, when it
+ * was dead-lettered, and its Kafka state (1 waiting, 2 parked: the event cannot be built, with the
+ * reason). Seq (the rowid) orders the Kafka backlog in the order rows were delivered.
+ */
+const OWN_OBJECTS: ReadonlyArray<readonly [string, string]> = [
+  [META_TABLE, `CREATE TABLE IF NOT EXISTS "${META_TABLE}" ("Key" TEXT NOT NULL PRIMARY KEY, "Value" TEXT NOT NULL)`],
+  [
+    STATE_TABLE,
+    `CREATE TABLE IF NOT EXISTS "${STATE_TABLE}" (
+      "Seq" INTEGER PRIMARY KEY, "Entity" TEXT NOT NULL, "Id" NOT NULL,
+      "Rejections" INTEGER NOT NULL DEFAULT 0, "NextAttemptAt" TEXT NULL, "DeadLetteredAt" TEXT NULL,
+      "KafkaPending" INTEGER NOT NULL DEFAULT 0, "KafkaError" TEXT NULL)`,
+  ],
+  ['IX_PosSync_RowState_Row', `CREATE UNIQUE INDEX IF NOT EXISTS "IX_PosSync_RowState_Row" ON "${STATE_TABLE}" ("Entity", "Id")`],
+  ['IX_PosSync_RowState_Kafka', `CREATE INDEX IF NOT EXISTS "IX_PosSync_RowState_Kafka" ON "${STATE_TABLE}" ("Entity", "KafkaPending") WHERE "KafkaPending" <> 0`],
+  ['IX_PosSync_RowState_Dead', `CREATE INDEX IF NOT EXISTS "IX_PosSync_RowState_Dead" ON "${STATE_TABLE}" ("Entity") WHERE "DeadLetteredAt" IS NOT NULL`],
+  ...BUSINESS.map((t): readonly [string, string] => [pendingIndex(t), `CREATE INDEX IF NOT EXISTS "${pendingIndex(t)}" ON "${t}" ("Synced") WHERE "Synced" = 0`]),
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+/** Every name pos-sync needs, the POS's tables included. */
+const NEEDED = [...BUSINESS, 'SyncRetryLogs', 'SyncServiceStatuses', ...OWN_OBJECTS.map(([name]) => name)];
 
-export function schemaVersion(db: Database): number {
-  return db.pragma('user_version', { simple: true }) as number;
+export interface SchemaFacts {
+  /** pos-sync's schema version recorded in its own table; 0 when it has never set the database up. */
+  readonly version: number;
+  /** Needed objects that are missing. */
+  readonly missing: readonly string[];
+  /** Whether the bookkeeping table is there (read-only callers leave it out of their queries when not). */
+  readonly hasState: boolean;
+  /** Whether each business table's pending index is there. */
+  readonly hasPendingIndex: Readonly<Record<string, boolean>>;
 }
 
-/** Applies what is missing, each migration in its own IMMEDIATE transaction (safe against a second pos-sync). */
-export function migrate(db: Database): number {
-  for (const migration of MIGRATIONS) {
-    if (schemaVersion(db) >= migration.version) continue;
-    db.transaction(() => {
-      if (schemaVersion(db) >= migration.version) return; // another process got there first
-      migration.up(db);
-      db.pragma(`user_version = ${migration.version}`);
-    }).immediate();
-  }
-  return schemaVersion(db);
+/** One sqlite_master read (and one read of our version when our table is there): cheap enough for every tick. */
+export function inspectSchema(db: Database): SchemaFacts {
+  const present = new Set(
+    db.prepare(`SELECT name FROM sqlite_master WHERE name IN (${NEEDED.map(() => '?').join(', ')})`).pluck().all(...NEEDED) as string[],
+  );
+  const version = present.has(META_TABLE) ? Number(db.prepare(`SELECT "Value" FROM "${META_TABLE}" WHERE "Key" = 'Version'`).pluck().get() ?? 0) || 0 : 0;
+  return {
+    version,
+    missing: NEEDED.filter((n) => !present.has(n)),
+    hasState: present.has(STATE_TABLE),
+    hasPendingIndex: Object.fromEntries(BUSINESS.map((t) => [t, present.has(pendingIndex(t))])),
+  };
+}
+
+export function schemaVersion(db: Database): number {
+  return inspectSchema(db).version;
+}
+
+function columnsOf(db: Database, table: string): Set<string> {
+  return new Set((db.pragma(`table_info("${table}")`) as { name: string }[]).map((c) => c.name));
+}
+
+const LEGACY_COLUMNS = ['SyncRejections', 'NextAttemptAt', 'DeadLetteredAt', 'KafkaPending'] as const;
+
+/**
+ * pos-sync 1.x kept its bookkeeping in four columns it added to the POS's tables. Each row with
+ * anything in them gets its row in the bookkeeping table (refusals, backoff, dead letter, Kafka
+ * backlog: nothing lost), then the columns and their indexes are dropped, so the POS's tables are
+ * back to the POS's model.
+ */
+function moveLegacyColumns(db: Database, table: (typeof BUSINESS)[number]): void {
+  const cols = columnsOf(db, table);
+  if (!LEGACY_COLUMNS.some((c) => cols.has(c))) return;
+  const col = (c: string, fallback: string): string => (cols.has(c) ? `"${c}"` : fallback);
+  const rejections = col('SyncRejections', '0');
+  const next = col('NextAttemptAt', 'NULL');
+  const dead = col('DeadLetteredAt', 'NULL');
+  const kafka = col('KafkaPending', '0');
+  db.prepare(
+    `INSERT INTO "${STATE_TABLE}" ("Entity", "Id", "Rejections", "NextAttemptAt", "DeadLetteredAt", "KafkaPending")
+     SELECT ?, "Id", coalesce(${rejections}, 0), ${next}, ${dead}, CASE WHEN ${kafka} = 1 THEN 1 ELSE 0 END FROM "${table}"
+     WHERE coalesce(${rejections}, 0) <> 0 OR ${next} IS NOT NULL OR ${dead} IS NOT NULL OR ${kafka} = 1
+     ORDER BY rowid
+     ON CONFLICT ("Entity", "Id") DO UPDATE SET "Rejections" = excluded."Rejections", "NextAttemptAt" = excluded."NextAttemptAt",
+       "DeadLetteredAt" = excluded."DeadLetteredAt", "KafkaPending" = max("KafkaPending", excluded."KafkaPending")`,
+  ).run(ENTITY_OF[table]);
+  db.exec(`DROP INDEX IF EXISTS "IX_${table}_PosSync_KafkaPending"`);
+  for (const c of LEGACY_COLUMNS) if (cols.has(c)) db.exec(`ALTER TABLE "${table}" DROP COLUMN "${c}"`);
+}
+
+/**
+ * Creates what is missing, in one IMMEDIATE transaction (safe against a second pos-sync or the
+ * POS writing): the seed's tables on a new database, pos-sync's own tables and indexes, and the
+ * pending indexes on the POS's tables a rebuild by the POS dropped. Returns the facts after.
+ */
+export function migrate(db: Database): SchemaFacts {
+  const facts = inspectSchema(db);
+  if (facts.missing.length === 0 && facts.version >= SCHEMA_VERSION) return facts;
+  db.transaction(() => {
+    db.exec(SEED_SCHEMA);
+    for (const [, sql] of OWN_OBJECTS) db.exec(sql);
+    for (const table of BUSINESS) moveLegacyColumns(db, table);
+    db.prepare(`INSERT INTO "${META_TABLE}" ("Key", "Value") VALUES ('Version', ?) ON CONFLICT ("Key") DO UPDATE SET "Value" = excluded."Value"`).run(
+      String(SCHEMA_VERSION),
+    );
+  }).immediate();
+  return inspectSchema(db);
 }

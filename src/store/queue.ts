@@ -1,8 +1,10 @@
-// The sync queue over the seed's tables: pending rows in the order the POS wrote them, and the
-// sync columns pos-sync writes back. Statements are prepared once per pass.
+// The sync queue over the seed's tables: pending rows (Synced = 0, the POS's queue) in the order the
+// POS wrote them, the seed's sync columns written back, and pos-sync's own per-row bookkeeping
+// (refusals, backoff, dead letters, Kafka backlog) in its own table. Statements are prepared once per pass.
 
 import type { Database, Statement } from 'better-sqlite3';
 import type { Entity, InventoryRow, TransactionRow } from '../domain/rows.js';
+import { inspectSchema, pendingIndex, STATE_TABLE, type SchemaFacts } from './migrations.js';
 
 export const TABLE: Readonly<Record<Entity, string>> = { transaction: 'PosTransactions', inventory: 'InventoryUpdates' };
 /** The seed's EntityType values in SyncRetryLogs. */
@@ -36,51 +38,77 @@ interface EntityStatements {
   readonly markSynced: Statement;
   readonly markSyncedRow: Statement;
   readonly markAttempt: Statement;
-  readonly reject: Statement;
-  readonly rejectByRowid: Statement;
+  readonly attempt: Statement;
+  readonly attemptByRowid: Statement;
+  readonly idOfRowid: Statement;
   readonly rejectionsOf: Statement;
-  readonly rejectionsOfRowid: Statement;
+  readonly setState: Statement;
+  readonly clearState: Statement;
+  readonly kafkaPending: Statement;
 }
 
 export class Queue {
   private readonly statements: Record<Entity, EntityStatements>;
   private readonly retryLog: Statement;
+  private readonly hasState: boolean;
 
-  constructor(private readonly db: Database) {
+  /**
+   * `facts` (inspectSchema) tells what pos-sync has set up; a read-only caller (sync --dry-run) on
+   * a database pos-sync never touched has no bookkeeping table and no pending index yet.
+   */
+  constructor(private readonly db: Database, facts: SchemaFacts = inspectSchema(db)) {
+    const hasState = facts.hasState;
+    this.hasState = hasState;
     const make = (entity: Entity): EntityStatements => {
       const t = TABLE[entity];
+      const indexed = facts.hasPendingIndex[t] ? `INDEXED BY "${pendingIndex(t)}"` : '';
+      // Rows dead-lettered or waiting out a refusal backoff are not due (pos-sync's own table).
+      const due = hasState
+        ? `AND NOT EXISTS (SELECT 1 FROM "${STATE_TABLE}" AS s WHERE s."Entity" = '${entity}' AND s."Id" = p."Id"
+             AND (s."DeadLetteredAt" IS NOT NULL OR s."NextAttemptAt" > ?))`
+        : `AND ? IS NOT NULL`;
+      const noop = db.prepare('SELECT 0');
       return {
         // The partial index on Synced = 0 keeps this fast when most of the table is synced;
         // the rowid cursor means rows waiting out a backoff are not read again and again.
         nextPending: db.prepare(
-          `SELECT ${COLUMNS[entity]} FROM "${t}" INDEXED BY "IX_${t}_PosSync_Pending"
-           WHERE "Synced" = 0 AND rowid > ? AND "DeadLetteredAt" IS NULL AND ("NextAttemptAt" IS NULL OR "NextAttemptAt" <= ?)
-           ORDER BY rowid LIMIT ?`,
+          `SELECT ${COLUMNS[entity].replace(/"(\w+)"/g, 'p."$1"').replace('rowid AS rowid', 'p.rowid AS rowid')} FROM "${t}" AS p ${indexed}
+           WHERE p."Synced" = 0 AND p.rowid > ? ${due}
+           ORDER BY p.rowid LIMIT ?`,
         ),
         markSynced: db.prepare(
           `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?,
-             "LastSyncError" = NULL, "NextAttemptAt" = NULL, "KafkaPending" = ? WHERE "Id" = ? AND "Synced" = 0`,
+             "LastSyncError" = NULL WHERE "Id" = ? AND "Synced" = 0`,
         ),
         // The same by rowid (the read gave it) and Id together: rowids of one batch are neighbours
         // in the table, where random GUID Ids land on random index pages (a third less CPU for
         // marking 100,000 rows); the Id must match too, should a VACUUM have renumbered rowids.
         markSyncedRow: db.prepare(
           `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?,
-             "LastSyncError" = NULL, "NextAttemptAt" = NULL, "KafkaPending" = ? WHERE rowid = ? AND "Id" = ? AND "Synced" = 0`,
+             "LastSyncError" = NULL WHERE rowid = ? AND "Id" = ? AND "Synced" = 0`,
         ),
         markAttempt: db.prepare(
           `UPDATE "${t}" SET "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = ? WHERE "Id" = ? AND "Synced" = 0`,
         ),
-        reject: db.prepare(
-          `UPDATE "${t}" SET "SyncAttempts" = "SyncAttempts" + 1, "SyncRejections" = ?, "LastSyncAttempt" = ?, "LastSyncError" = ?,
-             "NextAttemptAt" = ?, "DeadLetteredAt" = ? WHERE "Id" = ? AND "Synced" = 0`,
-        ),
-        rejectByRowid: db.prepare(
-          `UPDATE "${t}" SET "SyncAttempts" = "SyncAttempts" + 1, "SyncRejections" = ?, "LastSyncAttempt" = ?, "LastSyncError" = ?,
-             "NextAttemptAt" = ?, "DeadLetteredAt" = ? WHERE rowid = ? AND "Synced" = 0`,
-        ),
-        rejectionsOf: db.prepare(`SELECT "SyncRejections" FROM "${t}" WHERE "Id" = ?`).pluck(),
-        rejectionsOfRowid: db.prepare(`SELECT "SyncRejections" FROM "${t}" WHERE rowid = ?`).pluck(),
+        attempt: db.prepare(`UPDATE "${t}" SET "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = ? WHERE "Id" = ? AND "Synced" = 0`),
+        attemptByRowid: db.prepare(`UPDATE "${t}" SET "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = ? WHERE rowid = ? AND "Synced" = 0`),
+        idOfRowid: db.prepare(`SELECT "Id" FROM "${t}" WHERE rowid = ?`).pluck(),
+        rejectionsOf: hasState ? db.prepare(`SELECT "Rejections" FROM "${STATE_TABLE}" WHERE "Entity" = '${entity}' AND "Id" = ?`).pluck() : noop.pluck(),
+        setState: hasState
+          ? db.prepare(
+              `INSERT INTO "${STATE_TABLE}" ("Entity", "Id", "Rejections", "NextAttemptAt", "DeadLetteredAt") VALUES ('${entity}', ?, ?, ?, ?)
+               ON CONFLICT ("Entity", "Id") DO UPDATE SET "Rejections" = excluded."Rejections", "NextAttemptAt" = excluded."NextAttemptAt",
+                 "DeadLetteredAt" = excluded."DeadLetteredAt"`,
+            )
+          : noop,
+        // A delivered row needs no bookkeeping but its Kafka backlog (when Kafka is on).
+        clearState: hasState ? db.prepare(`DELETE FROM "${STATE_TABLE}" WHERE "Entity" = '${entity}' AND "Id" = ?`) : noop,
+        kafkaPending: hasState
+          ? db.prepare(
+              `INSERT INTO "${STATE_TABLE}" ("Entity", "Id", "KafkaPending") VALUES ('${entity}', ?, 1)
+               ON CONFLICT ("Entity", "Id") DO UPDATE SET "Rejections" = 0, "NextAttemptAt" = NULL, "DeadLetteredAt" = NULL, "KafkaPending" = 1, "KafkaError" = NULL`,
+            )
+          : noop,
       };
     };
     this.statements = { transaction: make('transaction'), inventory: make('inventory') };
@@ -103,14 +131,17 @@ export class Queue {
    * from nextPending) makes each update a rowid lookup; a row not found that way is looked up by Id.
    */
   markSynced(entity: Entity, ids: readonly string[], nowText: string, kafkaPending: boolean, rowids?: ReadonlyMap<string, number>): number {
-    const { markSynced: byId, markSyncedRow: byRowid } = this.statements[entity];
-    const flag = kafkaPending ? 1 : 0;
+    const { markSynced: byId, markSyncedRow: byRowid, clearState, kafkaPending: queueForKafka } = this.statements[entity];
+    const after = kafkaPending ? queueForKafka : clearState;
+    const bookkeeping = this.hasState;
     return this.db.transaction(() => {
       let changed = 0;
       for (const id of ids) {
         const rowid = rowids?.get(id);
-        const n = rowid === undefined ? 0 : byRowid.run(nowText, nowText, flag, rowid, id).changes;
-        changed += n > 0 ? n : byId.run(nowText, nowText, flag, id).changes;
+        const n = rowid === undefined ? 0 : byRowid.run(nowText, nowText, rowid, id).changes;
+        const m = n > 0 ? n : byId.run(nowText, nowText, id).changes;
+        if (m > 0 && bookkeeping) after.run(id);
+        changed += m;
       }
       return changed;
     })();
@@ -126,7 +157,8 @@ export class Queue {
 
   rejectionsOf(entity: Entity, id: string, rowid?: number): number {
     const s = this.statements[entity];
-    const n = rowid === undefined ? s.rejectionsOf.get(id) : s.rejectionsOfRowid.get(rowid);
+    const key = rowid === undefined ? id : s.idOfRowid.get(rowid);
+    const n = key === undefined ? undefined : s.rejectionsOf.get(key);
     return typeof n === 'number' ? n : 0;
   }
 
@@ -135,8 +167,12 @@ export class Queue {
     const s = this.statements[entity];
     this.db.transaction(() => {
       for (const r of rejections) {
-        const [stmt, key] = r.rowid === undefined ? [s.reject, r.id] : [s.rejectByRowid, r.rowid];
-        stmt.run(r.rejections, nowText, r.error, r.nextAttemptAt, r.deadLettered ? nowText : null, key);
+        // By rowid when given: the Id may be what is wrong (a BLOB matches no text id), and the
+        // bookkeeping is keyed by the Id value exactly as the POS stored it.
+        const key = r.rowid === undefined ? r.id : s.idOfRowid.get(r.rowid);
+        if (r.rowid === undefined) s.attempt.run(nowText, r.error, r.id);
+        else s.attemptByRowid.run(nowText, r.error, r.rowid);
+        if (key !== undefined && key !== null) s.setState.run(key, r.rejections, r.nextAttemptAt, r.deadLettered ? nowText : null);
         this.retryLog.run(newId(), RETRY_LOG_ENTITY[entity], r.id, storeId, r.rejections, nowText, r.error, r.httpStatus, r.deadLettered ? 0 : 1, r.nextAttemptAt);
       }
     })();

@@ -3,6 +3,7 @@
 
 import type { Database } from 'better-sqlite3';
 import type { Entity } from '../domain/rows.js';
+import { STATE_TABLE } from './migrations.js';
 import { TABLE } from './queue.js';
 
 export interface RetentionCutoffs {
@@ -31,7 +32,9 @@ interface Target {
  * Only a row that is synced, delivered to Kafka when that is on, never dead-lettered and with a
  * known SyncedAt is ever deleted: the POS's unsynced sales are the one thing that must not be lost.
  */
-const DELIVERED_AND_OLD = `"Synced" = 1 AND "SyncedAt" IS NOT NULL AND "SyncedAt" < ? AND "KafkaPending" = 0 AND "DeadLetteredAt" IS NULL`;
+const deliveredAndOld = (entity: Entity): string =>
+  `"Synced" = 1 AND "SyncedAt" IS NOT NULL AND "SyncedAt" < ? AND NOT EXISTS (SELECT 1 FROM "${STATE_TABLE}" AS s
+     WHERE s."Entity" = '${entity}' AND s."Id" = "${TABLE[entity]}"."Id" AND (s."KafkaPending" <> 0 OR s."DeadLetteredAt" IS NOT NULL))`;
 
 function targets(db: Database, cutoffs: RetentionCutoffs): Target[] {
   // The newest run-history row stays whatever its age, so `status` can still show the last pass.
@@ -43,7 +46,7 @@ function targets(db: Database, cutoffs: RetentionCutoffs): Target[] {
   if (cutoffs.syncedBefore !== null) {
     const entityKey: Record<Entity, keyof RetentionCounts> = { transaction: 'transactions', inventory: 'inventory' };
     for (const entity of ['transaction', 'inventory'] as const) {
-      list.push({ key: entityKey[entity], table: TABLE[entity], where: DELIVERED_AND_OLD, params: [cutoffs.syncedBefore] });
+      list.push({ key: entityKey[entity], table: TABLE[entity], where: deliveredAndOld(entity), params: [cutoffs.syncedBefore] });
     }
   }
   return list;
@@ -90,6 +93,10 @@ export function deleteExpired(db: Database, cutoffs: RetentionCutoffs, options: 
       cursor = to;
       options.between?.();
     }
+  }
+  // Bookkeeping of rows the POS (or this cleanup) deleted means nothing any more.
+  for (const entity of ['transaction', 'inventory'] as const) {
+    db.prepare(`DELETE FROM "${STATE_TABLE}" WHERE "Entity" = ? AND NOT EXISTS (SELECT 1 FROM "${TABLE[entity]}" AS p WHERE p."Id" = "${STATE_TABLE}"."Id")`).run(entity);
   }
   return counts;
 }
