@@ -186,10 +186,12 @@ describe('paths', () => {
     assert.equal(b.config.db.path, path.join(cwd, 'b.db'));
   });
 
-  test('STATE_DIRECTORY (systemd) holds the default state file', async () => {
+  test('the default state file is beside the database, STATE_DIRECTORY (systemd) or not (SPEC §7)', async () => {
     const cwd = tmp.make();
-    const { config } = await load(cwd, {}, { STATE_DIRECTORY: '/var/lib/pos-sync:/var/lib/other' });
-    assert.equal(config.stateFile, '/var/lib/pos-sync/pos-sync.state.json');
+    const service = await load(cwd, { db: 'pos/POS_Local.db' }, { STATE_DIRECTORY: '/var/lib/pos-sync:/var/lib/other' });
+    const shell = await load(cwd, { db: 'pos/POS_Local.db' }, {});
+    assert.equal(service.config.stateFile, path.join(cwd, 'pos', 'pos-sync.state.json'));
+    assert.equal(shell.config.stateFile, service.config.stateFile);
   });
 
   test('with nothing configured: data/POS_Local.db in the working directory', async () => {

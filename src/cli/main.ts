@@ -8,7 +8,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { GlobalFlags } from '../config/resolve.js';
 import { ExitCode, PosSyncError, UsageError, worstExitCode } from '../errors.js';
 import { createLogger, scrub, type Level, type Logger } from '../log.js';
-import { systemClock } from '../domain/time.js';
+import { monotonicClock, systemClock } from '../domain/time.js';
 import { noPaint, type Paint } from './render.js';
 import { createProgress, noProgress } from './progress.js';
 
@@ -269,10 +269,12 @@ async function watch(
     ctx.log.info('watching: one pass every Sync.SyncIntervalSeconds until SIGTERM or SIGINT', { intervalSeconds: config.sync.intervalSeconds });
     const outcome = await runWatch({
       intervalMs: config.sync.intervalSeconds * 1000,
-      clock: systemClock,
+      // Start to start on the monotonic clock: a clock step neither skips a pass nor sleeps an hour.
+      clock: monotonicClock,
       sleep: abortableSleep,
       signal: controller.signal,
       pass: async (signal, n) => {
+        systemClock.reanchor(); // each pass's timestamps follow the wall clock as it is now
         try {
           const { result, exitCode } = await pass(signal, n);
           last = result;
@@ -319,7 +321,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
     .version(VERSION, '-V, --version')
     .option('-c, --config <file>', 'config file (appsettings.json shape); env POS_SYNC_CONFIG; default: searched')
     .option('--db <path>', 'SQLite database; env POS_SYNC_DB; default data/POS_Local.db')
-    .option('--state-file <path>', 'state file; env POS_SYNC_STATE_FILE; default $STATE_DIRECTORY or beside the database')
+    .option('--state-file <path>', 'state file; env POS_SYNC_STATE_FILE; default pos-sync.state.json beside the database (service and shell alike)')
     .option('--store-id <id>', 'store id; env STORE_ID; default STORE001')
     .option('--central-url <url>', 'central API base URL; env CENTRAL_API_URL')
     .option('--json', 'print one JSON document on stdout')

@@ -53,8 +53,7 @@ export function runConfig(loaded: LoadedConfig, env: Readonly<Record<string, str
       value = redactMap(value as Record<string, string>, isSecretProducerKey);
     } else if (spec.key === 'Sync.StateFile' && value === null) {
       value = config.stateFile;
-      const stateDir = env['STATE_DIRECTORY'];
-      source = { kind: 'derived', name: stateDir ? 'STATE_DIRECTORY' : 'beside the database' };
+      source = { kind: 'derived', name: 'beside the database' };
     }
     rows.push({ key: spec.key, value, source, ...(spec.ignored ? { ignored: true as const } : {}), doc: spec.doc });
     if (spec.key === 'Database.ConnectionString') {

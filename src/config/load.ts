@@ -124,10 +124,13 @@ export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], 
   return null;
 }
 
-function defaultStateFile(dbPath: string, env: LoadInput['env']): string {
-  // systemd may pass several directories separated by ':'; the first is ours.
-  const stateDir = env['STATE_DIRECTORY']?.split(':')[0];
-  if (stateDir) return path.join(stateDir, 'pos-sync.state.json');
+/**
+ * Beside the database, however pos-sync was started (SPEC §7): the service and a technician's
+ * shell must see the same breaker and last pass, so nothing only one of them has (systemd's
+ * $STATE_DIRECTORY, a unit's environment) may move it. The database's folder is writable for
+ * every pass anyway (WAL, the pass lock).
+ */
+function defaultStateFile(dbPath: string, _env: LoadInput['env']): string {
   return path.join(path.dirname(dbPath), 'pos-sync.state.json');
 }
 

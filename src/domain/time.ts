@@ -9,7 +9,39 @@ export interface Clock {
 /** A source of numbers in [0, 1), like Math.random. */
 export type Random = () => number;
 
-export const systemClock: Clock = { now: () => Date.now() };
+/**
+ * A clock for measuring: milliseconds from an arbitrary origin that never steps (CLOCK_MONOTONIC).
+ * Intervals and waits (--watch) use it directly.
+ */
+export const monotonicClock: Clock = { now: () => performance.now() };
+
+export interface AnchoredClock extends Clock {
+  /** Reads the wall clock again (the start of each --watch pass). */
+  reanchor(): void;
+}
+
+/**
+ * The wall-clock time read once (at the anchor), carried forward by the monotonic clock. Every
+ * duration, deadline and retry wait of a pass is a difference of two readings, so a clock step
+ * (NTP at boot) in the middle of a pass can neither make one negative nor eat or stretch the
+ * pass's budget (SPEC §11); the timestamps stored or shown are the wall clock as of the anchor.
+ * A pass is bounded (Sync.MaxRunSeconds) and --watch re-anchors before each pass, so they never
+ * drift from the wall clock by more than a step made during one pass.
+ */
+export function anchoredClock(wall: () => number = () => Date.now(), mono: () => number = () => performance.now()): AnchoredClock {
+  let wallAt = wall();
+  let monoAt = mono();
+  return {
+    now: () => wallAt + (mono() - monoAt),
+    reanchor() {
+      wallAt = wall();
+      monoAt = mono();
+    },
+  };
+}
+
+/** The process's clock: wall time at start (or at the last reanchor), advanced monotonically. */
+export const systemClock: AnchoredClock = anchoredClock();
 
 const EF_DATETIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?(Z|[+-]00:?00)?$/;
 

@@ -118,6 +118,11 @@ function parseBreaker(v: unknown): BreakerState {
   };
 }
 
+function duration(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Invalid('lastPass.durationMs is not a number');
+  return Math.min(1e12, Math.max(0, Math.round(v)));
+}
+
 function parsePass(v: unknown): PassSummary | null {
   if (v === null) return null;
   const p = record(v, 'lastPass');
@@ -131,7 +136,10 @@ function parsePass(v: unknown): PassSummary | null {
     outcome,
     delivered: count(p['delivered'], 'lastPass.delivered'),
     refused: count(p['refused'], 'lastPass.refused'),
-    durationMs: count(p['durationMs'], 'lastPass.durationMs', 1e12),
+    // A duration is only shown: one made negative or fractional by a clock step (an older pos-sync
+    // measured with the wall clock) reads as 0 instead of making the whole file "corrupt", which
+    // would reset an open breaker.
+    durationMs: duration(p['durationMs']),
     error: textOrNull(p['error'], 'lastPass.error'),
   };
 }
