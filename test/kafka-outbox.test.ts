@@ -13,7 +13,9 @@ import { MIN_PUBLISH_MS, publishPending, type OutboxDeps } from '../src/kafka/ou
 import type { EventPublisher } from '../src/kafka/publisher.js';
 import type { KafkaSettings } from '../src/kafka/settings.js';
 import { openDatabase } from '../src/store/db.js';
-import { exec, query } from './helpers/db.js';
+import { exec, query, withState } from './helpers/db.js';
+import { requeueAll } from '../src/store/deadletters.js';
+import { entityBacklog } from '../src/store/history.js';
 import { memoryLogger, seedDb } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
@@ -28,8 +30,9 @@ function deliveredStore(transactions: number, inventory: number, waiting: { tran
   const file = seedDb(path.join(tmp.make(), 'pos.db'), transactions, inventory, 5);
   exec(file, `UPDATE "PosTransactions" SET "Synced" = 1, "SyncedAt" = '2025-10-21 14:59:00.25'`);
   exec(file, `UPDATE "InventoryUpdates" SET "Synced" = 1, "SyncedAt" = '2025-10-21 14:59:01'`);
-  exec(file, `UPDATE "PosTransactions" SET "KafkaPending" = 1 WHERE rowid IN (SELECT rowid FROM "PosTransactions" ORDER BY rowid LIMIT ${waiting.transaction})`);
-  exec(file, `UPDATE "InventoryUpdates" SET "KafkaPending" = 1 WHERE rowid IN (SELECT rowid FROM "InventoryUpdates" ORDER BY rowid LIMIT ${waiting.inventory})`);
+  // The Kafka backlog is pos-sync's own bookkeeping (PosSync_RowState), in delivery order.
+  exec(file, `INSERT INTO "PosSync_RowState" ("Entity", "Id", "KafkaPending") SELECT 'transaction', "Id", 1 FROM "PosTransactions" ORDER BY rowid LIMIT ${waiting.transaction}`);
+  exec(file, `INSERT INTO "PosSync_RowState" ("Entity", "Id", "KafkaPending") SELECT 'inventory', "Id", 1 FROM "InventoryUpdates" ORDER BY rowid LIMIT ${waiting.inventory}`);
   return file;
 }
 
@@ -41,8 +44,8 @@ function open(file: string): Database {
 function waitingIds(file: string): string[] {
   return query<{ Id: string }>(
     file,
-    `SELECT "Id" FROM (SELECT "Id", rowid AS r, 0 AS t FROM "PosTransactions" WHERE "KafkaPending" = 1
-       UNION ALL SELECT "Id", rowid AS r, 1 AS t FROM "InventoryUpdates" WHERE "KafkaPending" = 1) ORDER BY t, r`,
+    `SELECT "Id" FROM (SELECT "Id", rowid AS r, 0 AS t FROM ${withState('PosTransactions')} WHERE "KafkaPending" = 1
+       UNION ALL SELECT "Id", rowid AS r, 1 AS t FROM ${withState('InventoryUpdates')} WHERE "KafkaPending" = 1) ORDER BY t, r`,
   ).map((r) => r.Id);
 }
 
@@ -53,7 +56,7 @@ interface FakeKafka {
 }
 
 /** A publisher factory whose publish() runs `behaviour` per call. */
-function fakeKafka(behaviour: (call: number, messages: readonly OutgoingMessage[]) => Promise<void> = async () => {}): {
+function fakeKafka(behaviour: (call: number, messages: readonly OutgoingMessage[], onAcked?: (acked: readonly OutgoingMessage[]) => void) => Promise<void> = async () => {}): {
   state: FakeKafka;
   createPublisher: NonNullable<OutboxDeps['createPublisher']>;
 } {
@@ -61,9 +64,9 @@ function fakeKafka(behaviour: (call: number, messages: readonly OutgoingMessage[
   const createPublisher: NonNullable<OutboxDeps['createPublisher']> = async () => {
     state.created++;
     const publisher: EventPublisher = {
-      async publish(messages) {
+      async publish(messages, onAcked) {
         state.calls.push([...messages]);
-        await behaviour(state.calls.length, messages);
+        await behaviour(state.calls.length, messages, onAcked);
       },
       async check() {},
       async close() {
@@ -208,5 +211,65 @@ describe('publishPending', () => {
       db.close();
     }
     assert.equal(waitingIds(file).length, 2);
+  });
+
+  test('a failure in the middle of a call: the sub-chunks acknowledged are not published again', async () => {
+    const file = deliveredStore(10, 0, { transaction: 10, inventory: 0 });
+    const all = waitingIds(file);
+    // Kafka acknowledges the first 4 messages of the call (one sub-chunk), then fails.
+    const kafka = fakeKafka(async (call, messages, onAcked) => {
+      if (call > 1) return;
+      onAcked?.(messages.slice(0, 4));
+      throw new KafkaUnavailableError('Kafka is unavailable: broker went away');
+    });
+    let db = open(file);
+    try {
+      const report = await publishPending(deps(db, kafka.createPublisher, 8_000));
+      assert.deepEqual(report, { published: 4, backlog: 6, error: 'Kafka is unavailable: broker went away' });
+    } finally {
+      db.close();
+    }
+    assert.deepEqual(waitingIds(file), all.slice(4), 'only the unacknowledged ones still wait');
+    db = open(file);
+    try {
+      assert.deepEqual(await publishPending(deps(db, kafka.createPublisher, 8_000)), { published: 6, backlog: 0, error: null });
+    } finally {
+      db.close();
+    }
+    const sent = kafka.state.calls[1]!.map((m) => m.rowId);
+    assert.deepEqual(sent, all.slice(4), 'the next pass publishes exactly the rest, once');
+  });
+
+  test('an event that can never be built is parked with the reason: out of the backlog, shown, brought back by requeue', async () => {
+    const file = deliveredStore(3, 0, { transaction: 3, inventory: 0 });
+    const [bad, ...good] = waitingIds(file);
+    // Passes the central's validation, not the Kafka message builder: beyond 32 bits.
+    exec(file, `UPDATE "PosTransactions" SET "Quantity" = 5000000000 WHERE "Id" = ?`, bad!);
+    const kafka = fakeKafka();
+    let db = open(file);
+    try {
+      const d = deps(db, kafka.createPublisher, 8_000);
+      assert.deepEqual(await publishPending(d), { published: 2, backlog: 0, error: null }, 'the gauge reaches 0');
+      const b = entityBacklog(db, 'transaction', NOW);
+      assert.equal(b.kafkaBacklog, 0);
+      assert.equal(b.kafkaParked, 1);
+      assert.match(b.kafkaParkedReason ?? '', /Quantity/);
+      // A second pass neither retries it nor warns again.
+      const again = deps(db, kafka.createPublisher, 8_000);
+      assert.deepEqual(await publishPending(again), { published: 0, backlog: 0, error: null });
+      assert.deepEqual(again.log.lines.filter((l) => l.level === 'warn'), []);
+    } finally {
+      db.close();
+    }
+    assert.deepEqual(kafka.state.calls.flat().map((m) => m.rowId), good);
+    db = open(file);
+    try {
+      exec(file, `UPDATE "PosTransactions" SET "Quantity" = 5 WHERE "Id" = ?`, bad!); // the POS fixed it
+      assert.equal(requeueAll(db).kafka, 1);
+      assert.deepEqual(await publishPending(deps(db, kafka.createPublisher, 8_000)), { published: 1, backlog: 0, error: null });
+    } finally {
+      db.close();
+    }
+    assert.equal(kafka.state.calls.at(-1)![0]!.rowId, bad);
   });
 });

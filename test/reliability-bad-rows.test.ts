@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { startCentral, type RunningCentral } from '../examples/central/server.js';
+import { withState } from './helpers/db.js';
 import { tmpDirs } from './helpers/tmp.js';
 import { businessSnapshot, countPending, passArgs, Processes, testSeed, writeSettings } from './helpers/torture.js';
 
@@ -164,7 +165,7 @@ test(`bad rows a buggy POS wrote are refused locally and dead-lettered; the rest
   try {
     for (const row of BAD) {
       const state = read
-        .prepare(`SELECT "Synced", "SyncRejections", "DeadLetteredAt", "LastSyncError" FROM "${row.table}" WHERE rowid = ?`)
+        .prepare(`SELECT "Synced", "SyncRejections", "DeadLetteredAt", "LastSyncError" FROM ${withState(row.table as 'PosTransactions' | 'InventoryUpdates')} WHERE rowid = ?`)
         .get(badRowids.get(row)) as { Synced: number; SyncRejections: number; DeadLetteredAt: string | null; LastSyncError: string | null };
       assert.equal(state.Synced, 0, `${row.what}: marked synced`);
       assert.equal(state.SyncRejections, 2, `${row.what}: refusals ${state.SyncRejections}, expected MaxRejections = 2`);

@@ -20,6 +20,7 @@ import Sqlite from 'better-sqlite3';
 import { startCentral, type RunningCentral } from '../examples/central/server.js';
 import { BIN } from './helpers/cli.js';
 import { prng } from './helpers/pos.js';
+import { stateSource } from './helpers/db.js';
 import { tmpDirs } from './helpers/tmp.js';
 import {
   changedRows,
@@ -192,7 +193,7 @@ test('a valid header with corrupted table pages: exit 74 "malformed", the other 
   // The inventory rows live on pages the corruption did not touch: their sync columns are as before.
   const inventoryBefore = [...before].filter(([k]) => k.startsWith('InventoryUpdates:'));
   const db = new Sqlite(s.db, { readonly: true });
-  const inventoryAfter = db.prepare(`SELECT rowid AS r, "Synced", "SyncAttempts", "SyncRejections", "DeadLetteredAt" FROM "InventoryUpdates"`).all() as Record<string, unknown>[];
+  const inventoryAfter = db.prepare(`SELECT rowid AS r, "Synced", "SyncAttempts", "SyncRejections", "DeadLetteredAt" FROM ${stateSource(db, 'InventoryUpdates')}`).all() as Record<string, unknown>[];
   db.close();
   assert.equal(inventoryAfter.length, inventoryBefore.length);
   for (const row of inventoryAfter) {

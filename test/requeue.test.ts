@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startCentral, type RunningCentral } from '../examples/central/server.js';
 import { lines, runCli } from './helpers/cli.js';
-import { exec, pendingIds, query } from './helpers/db.js';
+import { exec, pendingIds, query, withState, setState } from './helpers/db.js';
 import { formatDbTime as efTime } from '../src/domain/time.js';
 import { seedDb } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
@@ -34,8 +34,8 @@ interface Row {
 function rows(db: string): Row[] {
   return query<Row>(
     db,
-    `SELECT "Id", "Synced", "SyncAttempts", "SyncRejections", "NextAttemptAt", "DeadLetteredAt" FROM "PosTransactions"
-     UNION ALL SELECT "Id", "Synced", "SyncAttempts", "SyncRejections", "NextAttemptAt", "DeadLetteredAt" FROM "InventoryUpdates" ORDER BY "Id"`,
+    `SELECT "Id", "Synced", "SyncAttempts", "SyncRejections", "NextAttemptAt", "DeadLetteredAt" FROM ${withState('PosTransactions')}
+     UNION ALL SELECT "Id", "Synced", "SyncAttempts", "SyncRejections", "NextAttemptAt", "DeadLetteredAt" FROM ${withState('InventoryUpdates')} ORDER BY "Id"`,
   );
 }
 
@@ -48,10 +48,12 @@ function arrange(): { dir: string; db: string; dead: string[]; waiting: string; 
   const when = efTime(Date.now() - 3_600_000);
   const dead = [tx[0]!, tx[1]!, inv[0]!];
   for (const [table, id] of [['PosTransactions', tx[0]], ['PosTransactions', tx[1]], ['InventoryUpdates', inv[0]]] as const) {
-    exec(db, `UPDATE "${table}" SET "SyncAttempts" = 5, "SyncRejections" = 3, "DeadLetteredAt" = ?, "LastSyncError" = 'HTTP 422: bad' WHERE "Id" = ?`, when, id);
+    exec(db, `UPDATE "${table}" SET "SyncAttempts" = 5, "LastSyncError" = 'HTTP 422: bad' WHERE "Id" = ?`, id);
+    setState(db, table, id!, { rejections: 3, deadLetteredAt: when });
   }
   // Refused once, waiting out its backoff: not a dead letter, requeue leaves it alone.
-  exec(db, `UPDATE "PosTransactions" SET "SyncAttempts" = 1, "SyncRejections" = 1, "NextAttemptAt" = ? WHERE "Id" = ?`, efTime(Date.now() + 3_600_000), tx[2]!);
+  exec(db, `UPDATE "PosTransactions" SET "SyncAttempts" = 1 WHERE "Id" = ?`, tx[2]!);
+  setState(db, 'PosTransactions', tx[2]!, { rejections: 1, nextAttemptAt: efTime(Date.now() + 3_600_000) });
   return { dir, db, dead, waiting: tx[2]!, run: (...args) => runCli(['--db', db, ...args], { cwd: dir }) };
 }
 

@@ -15,7 +15,7 @@ import { openDatabase } from '../src/store/db.js';
 import { countPending, entityBacklog, formatTimeSpan, parseTimeSpan } from '../src/store/history.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from '../src/store/migrations.js';
 import { Queue } from '../src/store/queue.js';
-import { buildFixtureDb, FIXTURE, readTable } from './helpers/db.js';
+import { buildFixtureDb, FIXTURE, readTable, withState } from './helpers/db.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('store');
@@ -78,21 +78,14 @@ describe('a database made from the seed fixture', () => {
     }
   });
 
-  test('the migration only added: every seed column keeps its position, type and constraints', () => {
+  test('setting up adds no column to the POS tables: every seed table is exactly as EF Core made it', () => {
     const db = open(file);
     try {
-      for (const table of SEED_TABLES) {
-        const after_ = columns(db, table);
-        const seed = before_.columns[table]!;
-        assert.deepEqual(after_.slice(0, seed.length), seed, `${table}: the seed's columns are unchanged`);
-        for (const added of after_.slice(seed.length)) {
-          assert.ok(added['notnull'] === 0 || added['dflt_value'] !== null, `${table}.${String(added['name'])} can be added to a table with rows`);
-        }
-      }
-      const names = (t: string) => columns(db, t).map((c) => c['name']);
-      for (const t of ['PosTransactions', 'InventoryUpdates']) {
-        for (const c of ['SyncRejections', 'NextAttemptAt', 'DeadLetteredAt', 'KafkaPending']) assert.ok(names(t).includes(c), `${t}.${c}`);
-      }
+      for (const table of SEED_TABLES) assert.deepEqual(columns(db, table), before_.columns[table], `${table}: the seed's columns, nothing added`);
+      const own = schemaObjects(db);
+      assert.ok(own.has('table PosSync_RowState'), 'the bookkeeping is in a table of its own');
+      assert.ok(own.has('table PosSync_Schema'));
+      assert.equal(db.pragma('user_version', { simple: true }), 0, 'PRAGMA user_version is not used (other tools set it)');
     } finally {
       db.close();
     }
@@ -129,7 +122,7 @@ describe('a database made from the seed fixture', () => {
     const db = open(file);
     try {
       const schema = schemaObjects(db);
-      assert.equal(migrate(db), SCHEMA_VERSION);
+      assert.equal(migrate(db).version, SCHEMA_VERSION);
       assert.deepEqual(schemaObjects(db), schema);
     } finally {
       db.close();
@@ -213,7 +206,7 @@ describe('opening fails with exit 74 (or 78) and a clear message', () => {
     const file = path.join(tmp.make(), 'pos.db');
     open(file, true).close();
     const raw = new Sqlite(file);
-    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw.prepare(`UPDATE "PosSync_Schema" SET "Value" = ? WHERE "Key" = 'Version'`).run(String(SCHEMA_VERSION + 1));
     raw.close();
     assert.throws(() => open(file), (err: unknown) => err instanceof LocalIoError && /newer than this pos-sync knows/.test(err.message));
   });
@@ -256,8 +249,9 @@ describe('a large table where most rows are synced', () => {
     // One pending row dead-lettered, one waiting out a refusal backoff: neither is due.
     deadLettered = expectedPending[10]!;
     backingOff = expectedPending[20]!;
-    db.prepare(`UPDATE "PosTransactions" SET "DeadLetteredAt" = '2025-10-21 00:00:00', "SyncRejections" = 3 WHERE "Id" = ?`).run(deadLettered);
-    db.prepare(`UPDATE "PosTransactions" SET "NextAttemptAt" = '2099-01-01 00:00:00', "SyncRejections" = 1 WHERE "Id" = ?`).run(backingOff);
+    const state = db.prepare(`INSERT INTO "PosSync_RowState" ("Entity", "Id", "Rejections", "NextAttemptAt", "DeadLetteredAt") VALUES ('transaction', ?, ?, ?, ?)`);
+    state.run(deadLettered, 3, null, '2025-10-21 00:00:00');
+    state.run(backingOff, 1, '2099-01-01 00:00:00', null);
     db.exec('ANALYZE');
   });
   after(() => db?.close());
@@ -267,13 +261,13 @@ describe('a large table where most rows are synced', () => {
     for (const entity of ['transaction', 'inventory'] as const) {
       const detail = plan(db, nextPendingStatement(queue, entity), 0, NOW_TEXT, 50);
       const table = entity === 'transaction' ? 'PosTransactions' : 'InventoryUpdates';
-      assert.match(detail, new RegExp(`SEARCH ${table} USING INDEX IX_${table}_PosSync_Pending \\(Synced=\\? AND rowid>\\?\\)`), detail);
+      assert.match(detail, new RegExp(`SEARCH p USING INDEX IX_${table}_PosSync_Pending \\(Synced=\\? AND rowid>\\?\\)`), detail);
       assert.doesNotMatch(detail, /SCAN|TEMP B-TREE/, detail);
     }
   });
 
   test('the status counts use the partial indexes too', () => {
-    const counting = `EXPLAIN QUERY PLAN SELECT count(*) FROM "PosTransactions" INDEXED BY "IX_PosTransactions_PosSync_Pending" WHERE "Synced" = 0 AND "DeadLetteredAt" IS NULL`;
+    const counting = `EXPLAIN QUERY PLAN SELECT count(*) FROM "PosTransactions" INDEXED BY "IX_PosTransactions_PosSync_Pending" WHERE "Synced" = 0`;
     assert.match((db.prepare(counting).all() as Array<{ detail: string }>).map((r) => r.detail).join(), /IX_PosTransactions_PosSync_Pending/);
     assert.equal(countPending(db, 'transaction'), expectedPending.length - 1);
     const backlog = entityBacklog(db, 'transaction', Date.parse('2030-01-01T00:00:00Z'));
@@ -323,8 +317,10 @@ describe('Queue writes only the sync columns', () => {
       const byId = new Map(rows.map((r) => [r['Id'], r]));
       assert.deepEqual(
         { ...byId.get(a) },
-        { ...byId.get(a), Synced: 1, SyncedAt: FIXED, SyncAttempts: 1, LastSyncAttempt: FIXED, LastSyncError: null, KafkaPending: 1 },
+        { ...byId.get(a), Synced: 1, SyncedAt: FIXED, SyncAttempts: 1, LastSyncAttempt: FIXED, LastSyncError: null },
       );
+      const kafka = db.prepare(`SELECT "Id", "KafkaPending" FROM "PosSync_RowState" ORDER BY "Seq"`).all();
+      assert.deepEqual(kafka, [{ Id: a, KafkaPending: 1 }, { Id: FIXTURE.pendingTransactions[2], KafkaPending: 1 }], 'the Kafka backlog is in pos-sync\'s own table');
       const returned = byId.get(FIXTURE.pendingTransactions[2])!;
       assert.equal(returned['SyncAttempts'], 3, 'the seed\'s two earlier attempts are kept and counted on');
       assert.equal(returned['LastSyncError'], null);
@@ -341,7 +337,7 @@ describe('Queue writes only the sync columns', () => {
     try {
       const id = FIXTURE.pendingInventory[0];
       queue.markAttempt('inventory', [id], FIXED, 'HTTP 503');
-      const row = db.prepare(`SELECT * FROM "InventoryUpdates" WHERE "Id" = ?`).get(id) as Record<string, unknown>;
+      const row = db.prepare(`SELECT * FROM ${withState('InventoryUpdates')} WHERE "Id" = ?`).get(id) as Record<string, unknown>;
       assert.equal(row['SyncAttempts'], 1);
       assert.equal(row['LastSyncError'], 'HTTP 503');
       assert.equal(row['SyncRejections'], 0);
@@ -368,7 +364,7 @@ describe('Queue writes only the sync columns', () => {
         'STORE001',
         () => `LOG-${++n}`,
       );
-      const get = (id: string) => db.prepare(`SELECT * FROM "PosTransactions" WHERE "Id" = ?`).get(id) as Record<string, unknown>;
+      const get = (id: string) => db.prepare(`SELECT * FROM ${withState('PosTransactions')} WHERE "Id" = ?`).get(id) as Record<string, unknown>;
       assert.equal(get(a)['SyncRejections'], 1);
       assert.equal(get(a)['NextAttemptAt'], '2025-10-22 08:05:00.5');
       assert.equal(get(a)['DeadLetteredAt'], null);

@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { centralForFile } from './helpers/central.js';
 import { runSync, type SyncOptions } from '../src/commands/sync.js';
 import type { Config } from '../src/config/types.js';
-import { allIds, BUSINESS_COLUMNS, buildFixtureDb, exec, FIXTURE, pendingIds, query, readTable } from './helpers/db.js';
+import { allIds, BUSINESS_COLUMNS, buildFixtureDb, exec, FIXTURE, pendingIds, query, readTable, withState } from './helpers/db.js';
 import { seedDb, syncDeps, testConfig, type Settings } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
@@ -96,7 +96,7 @@ describe('the seed fixture', () => {
     const { file, config } = fixture();
     const started = Date.now();
     await pass(config);
-    const rows = query<Record<string, unknown>>(file, `SELECT * FROM "PosTransactions" ORDER BY rowid`);
+    const rows = query<Record<string, unknown>>(file, `SELECT * FROM ${withState('PosTransactions')} ORDER BY rowid`);
     const byId = new Map(rows.map((r) => [r['Id'], r]));
     for (const id of FIXTURE.pendingTransactions) {
       const r = byId.get(id)!;

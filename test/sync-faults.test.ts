@@ -11,7 +11,7 @@ import { runSync } from '../src/commands/sync.js';
 import type { Config } from '../src/config/types.js';
 import { startCentral, type RunningCentral } from '../examples/central/server.js';
 import { centralForFile } from './helpers/central.js';
-import { allIds, buildFixtureDb, pendingIds, query } from './helpers/db.js';
+import { allIds, buildFixtureDb, pendingIds, query, withState } from './helpers/db.js';
 import { seedDb, syncDeps, testConfig, type Settings } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
@@ -35,8 +35,8 @@ interface Penalties {
 function penalties(file: string): Penalties[] {
   return query<Penalties>(
     file,
-    `SELECT "Id", "Synced", "SyncRejections", "NextAttemptAt", "DeadLetteredAt" FROM "PosTransactions"
-     UNION ALL SELECT "Id", "Synced", "SyncRejections", "NextAttemptAt", "DeadLetteredAt" FROM "InventoryUpdates" ORDER BY "Id"`,
+    `SELECT "Id", "Synced", "SyncRejections", "NextAttemptAt", "DeadLetteredAt" FROM ${withState('PosTransactions')}
+     UNION ALL SELECT "Id", "Synced", "SyncRejections", "NextAttemptAt", "DeadLetteredAt" FROM ${withState('InventoryUpdates')} ORDER BY "Id"`,
   );
 }
 

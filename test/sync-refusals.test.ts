@@ -9,7 +9,7 @@ import { runSync } from '../src/commands/sync.js';
 import type { Config } from '../src/config/types.js';
 import { startCentral } from '../examples/central/server.js';
 import { centralForFile } from './helpers/central.js';
-import { allIds, buildFixtureDb, exec, FIXTURE, pendingIds, query } from './helpers/db.js';
+import { allIds, buildFixtureDb, exec, FIXTURE, pendingIds, query, withState } from './helpers/db.js';
 import { seedDb, syncDeps, testConfig } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
@@ -31,8 +31,8 @@ interface SyncState {
 function states(file: string): Map<string, SyncState> {
   const rows = query<SyncState>(
     file,
-    `SELECT "Id", "Synced", "SyncRejections", "NextAttemptAt", "DeadLetteredAt", "LastSyncError" FROM "PosTransactions"
-     UNION ALL SELECT "Id", "Synced", "SyncRejections", "NextAttemptAt", "DeadLetteredAt", "LastSyncError" FROM "InventoryUpdates"`,
+    `SELECT "Id", "Synced", "SyncRejections", "NextAttemptAt", "DeadLetteredAt", "LastSyncError" FROM ${withState('PosTransactions')}
+     UNION ALL SELECT "Id", "Synced", "SyncRejections", "NextAttemptAt", "DeadLetteredAt", "LastSyncError" FROM ${withState('InventoryUpdates')}`,
   );
   return new Map(rows.map((r) => [r.Id, r]));
 }

@@ -272,6 +272,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
       }
     };
     const queue = new Queue(db);
+    if (options.dryRun && queue.facts.version === 0) log.warn('pos-sync has not set up this database yet (the first sync does): every unsynced row is shown as pending');
     let client: CentralClient | undefined;
     const central = async (): Promise<CentralClient> => (client ??= await deps.central());
 

@@ -64,7 +64,7 @@ interface Statements {
 
 function statements(db: Database, entity: Entity): Statements {
   const t = TABLE[entity];
-  const index = `INDEXED BY "IX_PosSync_RowState_Kafka"`;
+  const index = '';
   return {
     next: db.prepare(
       `SELECT s."Seq" AS rowid, ${COLUMNS[entity]} FROM "${STATE_TABLE}" AS s ${index} JOIN "${t}" AS p ON p."Id" = s."Id"

@@ -46,7 +46,7 @@ export function countPending(db: Database, entity: Entity, facts: SchemaFacts = 
 function deadCount(db: Database, entity: Entity): number {
   return db
     .prepare(
-      `SELECT count(*) FROM "${STATE_TABLE}" AS s INDEXED BY "IX_PosSync_RowState_Dead" JOIN "${TABLE[entity]}" AS p ON p."Id" = s."Id"
+      `SELECT count(*) FROM "${STATE_TABLE}" AS s JOIN "${TABLE[entity]}" AS p ON p."Id" = s."Id"
        WHERE s."Entity" = ? AND s."DeadLetteredAt" IS NOT NULL AND p."Synced" = 0`,
     )
     .pluck()
@@ -115,7 +115,7 @@ export function entityBacklog(db: Database, entity: Entity, now: number, facts: 
         .prepare(
           `SELECT count(*) FILTER (WHERE s."KafkaPending" = 1) AS waiting, count(*) FILTER (WHERE s."KafkaPending" = 2) AS parked,
                   max(s."KafkaError") FILTER (WHERE s."KafkaPending" = 2) AS reason
-           FROM "${STATE_TABLE}" AS s INDEXED BY "IX_PosSync_RowState_Kafka" WHERE s."Entity" = ? AND s."KafkaPending" <> 0
+           FROM "${STATE_TABLE}" AS s WHERE s."Entity" = ? AND s."KafkaPending" <> 0
              AND EXISTS (SELECT 1 FROM "${t}" AS p WHERE p."Id" = s."Id")`,
         )
         .get(entity) as { waiting: number; parked: number; reason: string | null })

@@ -51,6 +51,8 @@ export class Queue {
   private readonly statements: Record<Entity, EntityStatements>;
   private readonly retryLog: Statement;
   private readonly hasState: boolean;
+  /** What pos-sync found set up when the queue was made. */
+  readonly facts: SchemaFacts;
 
   /**
    * `facts` (inspectSchema) tells what pos-sync has set up; a read-only caller (sync --dry-run) on
@@ -59,6 +61,7 @@ export class Queue {
   constructor(private readonly db: Database, facts: SchemaFacts = inspectSchema(db)) {
     const hasState = facts.hasState;
     this.hasState = hasState;
+    this.facts = facts;
     const make = (entity: Entity): EntityStatements => {
       const t = TABLE[entity];
       const indexed = facts.hasPendingIndex[t] ? `INDEXED BY "${pendingIndex(t)}"` : '';

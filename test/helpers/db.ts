@@ -75,11 +75,51 @@ export function exec(file: string, sql: string, ...params: unknown[]): void {
 export function pendingIds(file: string): string[] {
   return query<{ Id: string }>(
     file,
-    `SELECT "Id" FROM "PosTransactions" WHERE "Synced" = 0 AND "DeadLetteredAt" IS NULL
-     UNION ALL SELECT "Id" FROM "InventoryUpdates" WHERE "Synced" = 0 AND "DeadLetteredAt" IS NULL`,
+    `SELECT "Id" FROM ${withState('PosTransactions')} WHERE "Synced" = 0 AND "DeadLetteredAt" IS NULL
+     UNION ALL SELECT "Id" FROM ${withState('InventoryUpdates')} WHERE "Synced" = 0 AND "DeadLetteredAt" IS NULL`,
   ).map((r) => r.Id);
 }
 
 export function allIds(file: string): string[] {
   return query<{ Id: string }>(file, `SELECT "Id" FROM "PosTransactions" UNION ALL SELECT "Id" FROM "InventoryUpdates"`).map((r) => r.Id);
+}
+
+/**
+ * A business table with pos-sync's bookkeeping beside each row (from its own table
+ * PosSync_RowState), as a FROM item: `SELECT ... FROM ${withState('PosTransactions')} WHERE ...`.
+ * Columns: the table's own, rowid, SyncRejections, NextAttemptAt, DeadLetteredAt, KafkaPending.
+ */
+export function withState(table: 'PosTransactions' | 'InventoryUpdates'): string {
+  const entity = table === 'PosTransactions' ? 'transaction' : 'inventory';
+  return `(SELECT p.*, p.rowid AS rowid, coalesce(s."Rejections", 0) AS "SyncRejections", s."NextAttemptAt" AS "NextAttemptAt",
+            s."DeadLetteredAt" AS "DeadLetteredAt", coalesce(s."KafkaPending", 0) AS "KafkaPending", s."KafkaError" AS "KafkaError"
+          FROM "${table}" AS p LEFT JOIN "PosSync_RowState" AS s ON s."Entity" = '${entity}' AND s."Id" = p."Id") AS "${table}"`;
+}
+
+/** Sets pos-sync's bookkeeping of one row (arranging a test): refusals, backoff, dead letter, Kafka state. */
+export function setState(
+  file: string,
+  table: 'PosTransactions' | 'InventoryUpdates',
+  id: string,
+  state: { rejections?: number; nextAttemptAt?: string | null; deadLetteredAt?: string | null; kafkaPending?: number },
+): void {
+  const entity = table === 'PosTransactions' ? 'transaction' : 'inventory';
+  exec(
+    file,
+    `INSERT INTO "PosSync_RowState" ("Entity", "Id", "Rejections", "NextAttemptAt", "DeadLetteredAt", "KafkaPending") VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT ("Entity", "Id") DO UPDATE SET "Rejections" = excluded."Rejections", "NextAttemptAt" = excluded."NextAttemptAt",
+       "DeadLetteredAt" = excluded."DeadLetteredAt", "KafkaPending" = excluded."KafkaPending"`,
+    entity,
+    id,
+    state.rejections ?? 0,
+    state.nextAttemptAt ?? null,
+    state.deadLetteredAt ?? null,
+    state.kafkaPending ?? 0,
+  );
+}
+
+/** withState(table) when pos-sync has set the database up, else the bare table (its bookkeeping columns then absent). */
+export function stateSource(db: import('better-sqlite3').Database, table: 'PosTransactions' | 'InventoryUpdates'): string {
+  const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'PosSync_RowState'`).get() !== undefined;
+  return has ? withState(table) : `"${table}"`;
 }

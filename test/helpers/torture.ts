@@ -9,6 +9,7 @@ import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import type { RunningCentral } from '../../examples/central/server.js';
 import { BIN, cleanEnv } from './cli.js';
+import { stateSource } from './db.js';
 
 /** POS_SYNC_SOAK=1 runs the long versions (minutes, not seconds). */
 export const SOAK = process.env.POS_SYNC_SOAK === '1';
@@ -132,10 +133,11 @@ export function syncSnapshot(file: string): Map<string, SyncColumns> {
   try {
     const out = new Map<string, SyncColumns>();
     for (const table of ENTITY_TABLES) {
-      const columns = (db.pragma(`table_info("${table}")`) as { name: string }[]).map((c) => c.name);
+      const source = stateSource(db, table as 'PosTransactions' | 'InventoryUpdates');
+      const columns = db.prepare(`SELECT * FROM ${source}`).columns().map((c) => c.name);
       const wanted = ['Synced', 'SyncAttempts', 'SyncRejections', 'LastSyncAttempt', 'LastSyncError', 'SyncedAt', 'NextAttemptAt', 'DeadLetteredAt'];
       const list = wanted.map((c) => (columns.includes(c) ? `"${c}"` : `NULL AS "${c}"`)).join(', ');
-      for (const row of db.prepare(`SELECT rowid AS r, "Id", ${list} FROM "${table}" ORDER BY rowid`).all() as (SyncColumns & { r: number })[]) {
+      for (const row of db.prepare(`SELECT rowid AS r, "Id", ${list} FROM ${source} ORDER BY rowid`).all() as (SyncColumns & { r: number })[]) {
         const { r, ...rest } = row;
         out.set(`${table}:${r}`, { ...rest, table });
       }
@@ -192,7 +194,9 @@ export function countPending(file: string): number {
   try {
     let n = 0;
     for (const table of ENTITY_TABLES) {
-      n += db.prepare(`SELECT count(*) FROM "${table}" WHERE "Synced" = 0 AND "DeadLetteredAt" IS NULL`).pluck().get() as number;
+      const source = stateSource(db, table as 'PosTransactions' | 'InventoryUpdates');
+      const dead = source.startsWith('"') ? '' : 'AND "DeadLetteredAt" IS NULL';
+      n += db.prepare(`SELECT count(*) FROM ${source} WHERE "Synced" = 0 ${dead}`).pluck().get() as number;
     }
     return n;
   } finally {
@@ -235,7 +239,7 @@ export function deliveryReport(central: RunningCentral, file: string): DeliveryR
   try {
     const rows = ENTITY_TABLES.flatMap(
       (t) =>
-        db.prepare(`SELECT "Id" AS id, "Synced" AS synced, "DeadLetteredAt" AS dead, "SyncRejections" AS refusals FROM "${t}"`).all() as {
+        db.prepare(`SELECT "Id" AS id, "Synced" AS synced, "DeadLetteredAt" AS dead, "SyncRejections" AS refusals FROM ${stateSource(db, t as 'PosTransactions' | 'InventoryUpdates')}`).all() as {
           id: string;
           synced: number;
           dead: string | null;
