@@ -16,6 +16,7 @@ import { lines, runCli } from './helpers/cli.js';
 import { query } from './helpers/db.js';
 import { formatDbTime as efTime } from '../src/domain/time.js';
 import { memoryLogger, seedDb, testConfig } from './helpers/sync.js';
+import { holdLock, lockIsFree } from './helpers/lock.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('cleanup');
@@ -44,18 +45,21 @@ function arrange(extraOldSynced = 0): Arranged {
   let n = 0;
   const tx = sql.prepare(
     `INSERT INTO "PosTransactions" ("Id", "TransactionId", "StoreId", "ProductId", "TransactionType", "Quantity", "UnitPrice", "TotalAmount",
-       "TransactionDate", "CreatedAt", "Synced", "SyncAttempts", "SyncedAt", "DeadLetteredAt", "KafkaPending", "SyncRejections")
-     VALUES (?, ?, 'STORE001', 'PROD001', 'Sale', 1, '1.00', '1.00', ?, ?, ?, 1, ?, ?, ?, ?)`,
+       "TransactionDate", "CreatedAt", "Synced", "SyncAttempts", "SyncedAt")
+     VALUES (?, ?, 'STORE001', 'PROD001', 'Sale', 1, '1.00', '1.00', ?, ?, ?, 1, ?)`,
   );
   const inv = sql.prepare(
     `INSERT INTO "InventoryUpdates" ("Id", "StoreId", "ProductId", "PreviousStock", "NewStock", "UpdateType", "UpdateDate", "CreatedAt",
-       "Synced", "SyncAttempts", "SyncedAt", "DeadLetteredAt", "KafkaPending")
-     VALUES (?, 'STORE001', 'PROD001', 10, 9, 'Sale', ?, ?, ?, 1, ?, ?, ?)`,
+       "Synced", "SyncAttempts", "SyncedAt")
+     VALUES (?, 'STORE001', 'PROD001', 10, 9, 'Sale', ?, ?, ?, 1, ?)`,
   );
+  // Dead letters and the Kafka backlog are pos-sync's own bookkeeping.
+  const state = sql.prepare(`INSERT INTO "PosSync_RowState" ("Entity", "Id", "Rejections", "DeadLetteredAt", "KafkaPending") VALUES (?, ?, ?, ?, ?)`);
   const row = (kind: 'tx' | 'inv', synced: 0 | 1, syncedAt: string | null, dead: string | null, kafkaPending: 0 | 1, created = ago(200)): string => {
     const id = `${kind === 'tx' ? 'T' : 'I'}${String(++n).padStart(6, '0')}`;
-    if (kind === 'tx') tx.run(id, `TX${n}`, created, created, synced, syncedAt, dead, kafkaPending, dead ? 3 : 0);
-    else inv.run(id, created, created, synced, syncedAt, dead, kafkaPending);
+    if (kind === 'tx') tx.run(id, `TX${n}`, created, created, synced, syncedAt);
+    else inv.run(id, created, created, synced, syncedAt);
+    if (dead !== null || kafkaPending !== 0) state.run(kind === 'tx' ? 'transaction' : 'inventory', id, dead ? 3 : 0, dead, kafkaPending);
     return id;
   };
   sql.transaction(() => {
@@ -158,8 +162,7 @@ describe('cleanup through the binary', () => {
 
   test('a sync holding the pass lock keeps cleanup out (75); a dry run still reports', async () => {
     const a = arrange();
-    const lock = `${a.db}.pos-sync.lock`;
-    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: Date.now(), command: 'sync' }));
+    const lock = holdLock(a.db, 'sync');
     try {
       const before = snapshot(a.db);
       const r = await runCli(['--db', a.db, 'cleanup'], { cwd: a.dir });
@@ -168,7 +171,7 @@ describe('cleanup through the binary', () => {
       assert.deepEqual(snapshot(a.db), before);
       assert.equal((await runCli(['--db', a.db, 'cleanup', '--dry-run'], { cwd: a.dir })).code, 0);
     } finally {
-      fs.rmSync(lock, { force: true });
+      lock.release();
     }
   });
 
@@ -215,7 +218,7 @@ describe('batched deletes', () => {
     const rows = a.keep.length + a.old.length;
     // Each table walked once in steps of 37 rowids (plus the small log and history tables).
     assert.ok(deleteSteps >= Math.floor(rows / 37) && deleteSteps <= Math.ceil(rows / 37) + 4, `${deleteSteps} steps for ${rows} rows`);
-    assert.equal(fs.existsSync(`${a.db}.pos-sync.lock`), false, 'the lock is released');
+    assert.ok(lockIsFree(a.db), 'the lock is released');
   });
 
   test('--vacuum compacts the file after a large delete', async () => {

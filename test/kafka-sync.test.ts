@@ -14,7 +14,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import type { RunningCentral } from '../examples/central/server.js';
 import { useCentral } from './helpers/central.js';
 import { lines, runCli, type CliResult } from './helpers/cli.js';
-import { buildFixtureDb, exec, FIXTURE, query } from './helpers/db.js';
+import { buildFixtureDb, exec, FIXTURE, query, withState } from './helpers/db.js';
 import { consumeTopic, kafkaBrokerOrSkip, uniqueTopic, type ConsumedMessage } from './helpers/kafka.js';
 import { MODULE_LOG_ENV } from './helpers/module-record.js';
 import { tmpDirs } from './helpers/tmp.js';
@@ -115,8 +115,8 @@ async function kafkaBacklog(store: Store): Promise<StatusJson['backlog']> {
 function kafkaPendingById(db: string): Map<string, number> {
   const rows = query<{ Id: string; KafkaPending: number }>(
     db,
-    `SELECT "Id", "KafkaPending" FROM "PosTransactions" WHERE "Synced" = 1 AND "Id" <> ?
-     UNION ALL SELECT "Id", "KafkaPending" FROM "InventoryUpdates" WHERE "Synced" = 1`,
+    `SELECT "Id", "KafkaPending" FROM ${withState('PosTransactions')} WHERE "Synced" = 1 AND "Id" <> ?
+     UNION ALL SELECT "Id", "KafkaPending" FROM ${withState('InventoryUpdates')} WHERE "Synced" = 1`,
     FIXTURE.syncedTransaction,
   );
   return new Map(rows.map((r) => [r.Id, r.KafkaPending]));
@@ -258,7 +258,7 @@ describe('sync with Kafka enabled, against a real broker', () => {
     assert.equal(backlog.transaction.kafkaBacklog, 0);
     assert.equal(backlog.inventory.kafkaBacklog, 0);
     assert.deepEqual([...kafkaPendingById(store.db).values()].filter((v) => v !== 0), [], 'every delivered row is marked published');
-    const seedSynced = query<{ KafkaPending: number }>(store.db, `SELECT "KafkaPending" FROM "PosTransactions" WHERE "Id" = ?`, FIXTURE.syncedTransaction);
+    const seedSynced = query<{ KafkaPending: number }>(store.db, `SELECT "KafkaPending" FROM ${withState('PosTransactions')} WHERE "Id" = ?`, FIXTURE.syncedTransaction);
     assert.deepEqual(seedSynced, [{ KafkaPending: 0 }], 'a row the seed synced (and published) before pos-sync is not queued for Kafka');
   });
 
@@ -281,7 +281,7 @@ describe('sync with Kafka enabled, against a real broker', () => {
 
     // 2. Broker down: new rows still reach the central, the pass exits 0 as without Kafka, and
     //    the rows wait for Kafka (KafkaPending = 1), visible in status.
-    const seeded = await cli(store, null, ['seed', '--transactions', '6', '--inventory', '3', '--random-seed', '11']);
+    const seeded = await cli(store, null, ['seed', '--force', '--transactions', '6', '--inventory', '3', '--random-seed', '11']);
     assert.equal(seeded.code, 0, seeded.stderr);
     configure(store, down);
     // Human output here, as a technician running it by hand sees it.
@@ -351,7 +351,7 @@ describe('sync with Kafka enabled, against a real broker', () => {
     // with a fraction of a second left, less than loading kafkajs alone takes.
     const live: KafkaTarget = { servers: brokers.join(','), topic: uniqueTopic('pos-sync-budget') };
     configure(store, live, { MaxRunSeconds: 2, BatchSize: 1 });
-    const seeded = await cli(store, null, ['seed', '--transactions', '3000', '--inventory', '0', '--random-seed', '3']);
+    const seeded = await cli(store, null, ['seed', '--force', '--transactions', '3000', '--inventory', '0', '--random-seed', '3']);
     assert.equal(seeded.code, 0, seeded.stderr);
     const rows = 3_005;
 
@@ -501,7 +501,7 @@ describe('kafkajs is loaded only when something waits to be published', () => {
     const delivered = await cli(store, central, ['sync']);
     assert.equal(delivered.code, 0, delivered.stderr);
     // As if those rows had been delivered while the broker was down.
-    exec(store.db, `UPDATE "PosTransactions" SET "KafkaPending" = 1 WHERE "Synced" = 1`);
+    exec(store.db, `INSERT INTO "PosSync_RowState" ("Entity", "Id", "KafkaPending") SELECT 'transaction', "Id", 1 FROM "PosTransactions" WHERE "Synced" = 1`);
     configure(store, { servers: `127.0.0.1:${await closedPort()}`, topic: 'inventory-events' });
     const { run, kafkajs } = await recorded(store, null, ['--json', 'status']);
     assert.equal(run.code, 0, run.stderr);

@@ -21,6 +21,7 @@ import { startCentral, type RunningCentral } from '../examples/central/server.js
 import { BIN } from './helpers/cli.js';
 import { prng } from './helpers/pos.js';
 import { stateSource } from './helpers/db.js';
+import { lockIsFree } from './helpers/lock.js';
 import { tmpDirs } from './helpers/tmp.js';
 import {
   changedRows,
@@ -170,7 +171,7 @@ test('garbage bytes instead of a database: exit 74 "not a database", the file un
   assert.match(line, new RegExp(s.db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'the message names the file');
   assert.equal(sha256(s.db), before, 'pos-sync changed a file that is not a database');
   assert.equal(central.stats().posts, 0);
-  assert.equal(fs.existsSync(`${s.db}.pos-sync.lock`), false, 'the lock is left behind');
+  assert.ok(lockIsFree(s.db), 'the lock is left behind');
 });
 
 test('a valid header with corrupted table pages: exit 74 "malformed", the other table untouched', async (t) => {
@@ -200,7 +201,7 @@ test('a valid header with corrupted table pages: exit 74 "malformed", the other 
     const was = before.get(`InventoryUpdates:${String(row['r'])}`)!;
     assert.deepEqual([row['Synced'], row['SyncAttempts'], row['SyncRejections'], row['DeadLetteredAt']], [was.Synced, was.SyncAttempts, was.SyncRejections, was.DeadLetteredAt]);
   }
-  assert.equal(fs.existsSync(`${s.db}.pos-sync.lock`), false, 'the lock is left behind');
+  assert.ok(lockIsFree(s.db), 'the lock is left behind');
 });
 
 /** Starts the holder process and waits until its BEGIN EXCLUSIVE took. */

@@ -73,11 +73,21 @@ export function exec(file: string, sql: string, ...params: unknown[]): void {
 
 /** The ids still pending (Synced = 0, not dead-lettered) in both tables. */
 export function pendingIds(file: string): string[] {
-  return query<{ Id: string }>(
-    file,
-    `SELECT "Id" FROM ${withState('PosTransactions')} WHERE "Synced" = 0 AND "DeadLetteredAt" IS NULL
-     UNION ALL SELECT "Id" FROM ${withState('InventoryUpdates')} WHERE "Synced" = 0 AND "DeadLetteredAt" IS NULL`,
-  ).map((r) => r.Id);
+  const db = new Sqlite(file, { readonly: true, fileMustExist: true });
+  try {
+    // Before pos-sync set the database up (a dry run only reads) nothing is dead-lettered.
+    const dead = stateSource(db, 'PosTransactions').startsWith('"') ? '' : 'AND "DeadLetteredAt" IS NULL';
+    return (
+      db
+        .prepare(
+          `SELECT "Id" FROM ${stateSource(db, 'PosTransactions')} WHERE "Synced" = 0 ${dead}
+           UNION ALL SELECT "Id" FROM ${stateSource(db, 'InventoryUpdates')} WHERE "Synced" = 0 ${dead}`,
+        )
+        .all() as { Id: string }[]
+    ).map((r) => r.Id);
+  } finally {
+    db.close();
+  }
 }
 
 export function allIds(file: string): string[] {
