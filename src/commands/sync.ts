@@ -144,7 +144,7 @@ function rethrowLocalIo(dbPath: string) {
 const total = (p: PerEntity): number => p.transaction + p.inventory;
 
 /** The result of a pass an open breaker stopped before it sent anything; saves the state. */
-async function refusedPass(pass: PassContext, prev: SavedState, nextProbeAt: number, heldLock: PassLock | null): Promise<PassResult> {
+function refusedPass(pass: PassContext, prev: SavedState, nextProbeAt: number, heldLock: PassLock | null): PassResult {
   const { config, clock } = pass.deps;
   const b = prev.breaker;
   // Stable text (no "in 12 s"): it is saved, and an unchanged state is not rewritten every tick.
@@ -168,22 +168,14 @@ async function refusedPass(pass: PassContext, prev: SavedState, nextProbeAt: num
   };
   const next = nextState(prev, prev.breaker, result, clock.now());
   if (worthSaving(prev, next, true, clock.now(), saveRefreshMs(config))) {
-    // Saved under the pass lock so it cannot overwrite what a running pass is about to save;
-    // when another pass holds it, that pass saves a fresher state anyway.
-    let lock = heldLock;
-    try {
-      // The lock is a SQLite file: the addon is loaded only on this rare path (a state change).
-      if (!lock) await import('../store/db.js');
-      lock ??= acquireLock(config.db.path, 'sync', pass.start);
-    } catch {
-      lock = null;
-    }
-    if (lock) {
-      try {
-        pass.stateStore.save(next);
-      } finally {
-        if (!heldLock) lock.release();
-      }
+    if (heldLock) {
+      pass.stateStore.save(next);
+    } else {
+      // Not under the pass lock: taking it needs the SQLite module, which an open-circuit tick
+      // never loads (SPEC §10). Instead the file is read again just before it is replaced, and
+      // left alone when a pass changed the breaker meanwhile (that pass saved a fresher state).
+      const current = peekState(pass.stateStore.path);
+      if (JSON.stringify(current.state.breaker) === JSON.stringify(prev.breaker)) pass.stateStore.save(next);
     }
   }
   return result;

@@ -69,7 +69,8 @@ export function syncDeps(config: Config, overrides: Partial<SyncDeps> & { clock?
 /** A new database at `file` (its folder must exist) with seeded, unsynced sample rows. */
 export function seedDb(file: string, transactions: number, inventory: number, randomSeed = 1, storeId = 'STORE001'): string {
   runSeed(
-    { transactions, inventory, randomSeed, storeId },
+    // force: tests seed the EF fixture too (seed's refusal of a real POS database has its own tests).
+    { transactions, inventory, randomSeed, storeId, force: true },
     { clock: systemClock, dbPath: file, openDb: () => openDatabase({ path: file, create: true, autoMigrate: true, busyTimeoutMs: 5_000 }) },
   );
   return file;
