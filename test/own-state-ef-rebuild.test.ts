@@ -1,0 +1,230 @@
+// The POS application's own migrations (issue 11, SPEC §4): EF Core's SQLite provider applies
+// AlterColumn/DropColumn by rebuilding the table from its model — CREATE TABLE "ef_temp_X" with the
+// model's columns, INSERT … SELECT, DROP, RENAME, the model's indexes — and anything pos-sync added
+// to the table is lost. pos-sync keeps its bookkeeping in tables of its own and recreates its
+// index by name, so after a rebuild of both business tables: new sales are delivered, dead letters
+// stay dead-lettered, a row waiting out a refusal keeps waiting, and the Kafka backlog is published
+// exactly once. Also: a database from pos-sync 0.x (bookkeeping in added columns) is moved over
+// without losing a dead letter, a refusal count or the Kafka backlog.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Sqlite from 'better-sqlite3';
+import { startCentral, type RunningCentral } from '../examples/central/server.js';
+import { openDatabase } from '../src/store/db.js';
+import { buildFixtureDb, exec, FIXTURE, query, withState } from './helpers/db.js';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { consumeTopic, kafkaBrokerOrSkip, uniqueTopic } from './helpers/kafka.js';
+import { tmpDirs } from './helpers/tmp.js';
+
+const tmp = tmpDirs('own-state-ef');
+let central: RunningCentral;
+before(async () => {
+  central = await startCentral();
+});
+after(async () => {
+  await central?.close();
+  tmp.cleanup();
+});
+
+/** The model's columns, in the model's order (the fixture's CREATE TABLE: EnsureCreated of the same model). */
+const MODEL: Record<'PosTransactions' | 'InventoryUpdates', string> = {
+  PosTransactions: `"Id" TEXT NOT NULL CONSTRAINT "PK_PosTransactions" PRIMARY KEY,
+    "TransactionId" TEXT NOT NULL, "StoreId" TEXT NOT NULL, "ProductId" TEXT NOT NULL, "TransactionType" TEXT NOT NULL,
+    "Quantity" INTEGER NOT NULL, "UnitPrice" TEXT NOT NULL, "TotalAmount" TEXT NOT NULL, "TransactionDate" TEXT NOT NULL,
+    "CreatedAt" TEXT NOT NULL, "Synced" INTEGER NOT NULL, "SyncAttempts" INTEGER NOT NULL, "LastSyncAttempt" TEXT NULL,
+    "LastSyncError" TEXT NULL, "SyncedAt" TEXT NULL, "Metadata" TEXT NULL, "Reference" TEXT NULL, "Notes" TEXT NULL`,
+  InventoryUpdates: `"Id" TEXT NOT NULL CONSTRAINT "PK_InventoryUpdates" PRIMARY KEY,
+    "StoreId" TEXT NOT NULL, "ProductId" TEXT NOT NULL, "PreviousStock" INTEGER NOT NULL, "NewStock" INTEGER NOT NULL,
+    "UpdateType" TEXT NOT NULL, "UpdateDate" TEXT NOT NULL, "CreatedAt" TEXT NOT NULL, "Synced" INTEGER NOT NULL,
+    "SyncAttempts" INTEGER NOT NULL, "LastSyncAttempt" TEXT NULL, "LastSyncError" TEXT NULL, "SyncedAt" TEXT NULL,
+    "Reason" TEXT NULL, "TransactionId" TEXT NULL`,
+};
+const MODEL_INDEXES: Record<'PosTransactions' | 'InventoryUpdates', string[]> = {
+  PosTransactions: [
+    `CREATE INDEX "IX_PosTransactions_Store_Product_Date" ON "PosTransactions" ("StoreId", "ProductId", "TransactionDate")`,
+    `CREATE INDEX "IX_PosTransactions_StoreId_Synced" ON "PosTransactions" ("StoreId", "Synced")`,
+    `CREATE INDEX "IX_PosTransactions_TransactionDate" ON "PosTransactions" ("TransactionDate")`,
+  ],
+  InventoryUpdates: [
+    `CREATE INDEX "IX_InventoryUpdates_Store_Product_Date" ON "InventoryUpdates" ("StoreId", "ProductId", "UpdateDate")`,
+    `CREATE INDEX "IX_InventoryUpdates_StoreId_Synced" ON "InventoryUpdates" ("StoreId", "Synced")`,
+    `CREATE INDEX "IX_InventoryUpdates_UpdateDate" ON "InventoryUpdates" ("UpdateDate")`,
+  ],
+};
+
+/** What `dotnet ef database update` runs for an AlterColumn on SQLite (MigrationsSqlGenerator's table rebuild), table by table. */
+function efRebuild(file: string): void {
+  const db = new Sqlite(file);
+  try {
+    db.pragma('foreign_keys = 0');
+    for (const table of ['PosTransactions', 'InventoryUpdates'] as const) {
+      const cols = [...MODEL[table].matchAll(/"(\w+)" (?:TEXT|INTEGER)/g)].map((m) => `"${m[1]}"`).join(', ');
+      db.transaction(() => {
+        db.exec(`CREATE TABLE "ef_temp_${table}" (\n    ${MODEL[table]}\n)`);
+        db.exec(`INSERT INTO "ef_temp_${table}" (${cols})\nSELECT ${cols}\nFROM "${table}"`);
+        db.exec(`DROP TABLE "${table}"`);
+        db.exec(`ALTER TABLE "ef_temp_${table}" RENAME TO "${table}"`);
+        for (const sql of MODEL_INDEXES[table]) db.exec(sql);
+      })();
+    }
+    db.pragma('foreign_keys = 1');
+  } finally {
+    db.close();
+  }
+}
+
+async function closedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+function newSale(file: string, id: string, n: number): void {
+  exec(
+    file,
+    `INSERT INTO "PosTransactions" ("Id","TransactionId","StoreId","ProductId","TransactionType","Quantity","UnitPrice","TotalAmount","TransactionDate","CreatedAt","Synced","SyncAttempts")
+     VALUES (?, ?, 'STORE001', 'PROD001', 'Sale', 1, '2.50', '2.50', '2025-10-23 10:00:00', '2025-10-23 10:00:00.1', 0, 0)`,
+    id,
+    `TX-AFTER-${n}`,
+  );
+}
+
+describe('the POS rebuilds both business tables (EF Core migration) after pos-sync worked on them', () => {
+  test('new sales delivered, dead letters and backoffs kept, the Kafka backlog published once', { timeout: 120_000 }, async (t) => {
+    const brokers = await kafkaBrokerOrSkip(t);
+    if (!brokers) return;
+    const cwd = tmp.make();
+    fs.mkdirSync(path.join(cwd, 'data'));
+    const db = buildFixtureDb(path.join(cwd, 'data', 'pos.db'));
+    const config = path.join(cwd, 'appsettings.json');
+    const topic = uniqueTopic('pos-sync-ef-rebuild');
+    const writeConfig = (servers: string): void =>
+      fs.writeFileSync(
+        config,
+        JSON.stringify({
+          Sync: { StoreId: 'STORE001', MaxRunSeconds: 20, MaxRejections: 1, RetryDelayMinutes: 60 },
+          Database: { ConnectionString: 'Data Source=data/pos.db' },
+          Kafka: { Enabled: true, BootstrapServers: servers, InventoryTopic: topic },
+        }),
+      );
+    const sync = (): Promise<CliResult> => runCli(['--config', config, '--central-url', central.url, '--json', 'sync'], { cwd, timeoutMs: 60_000 });
+
+    // 1. Before the rebuild: the central refuses two rows (MaxRejections 1: dead-lettered), the
+    //    rest is delivered while Kafka is down, so it waits in the Kafka backlog.
+    const [deadTx, , ] = FIXTURE.pendingTransactions;
+    const deadInv = FIXTURE.pendingInventory[1];
+    central.setFaults({ refuseIds: [deadTx, deadInv] });
+    writeConfig(`127.0.0.1:${await closedPort()}`);
+    const first = await sync();
+    assert.equal(first.code, 65, first.stderr);
+    const delivered = [FIXTURE.pendingTransactions[1], FIXTURE.pendingTransactions[2], FIXTURE.pendingInventory[0]];
+    assert.deepEqual(new Set(central.receivedIds()), new Set(delivered));
+    const stateBefore = query(db, `SELECT "Entity", "Id", "Rejections", "DeadLetteredAt", "KafkaPending" FROM "PosSync_RowState" ORDER BY "Seq"`);
+    assert.equal(stateBefore.filter((r) => r['KafkaPending'] === 1).length, 3, 'three events wait for Kafka');
+    assert.equal(stateBefore.filter((r) => r['DeadLetteredAt'] !== null).length, 2, 'two dead letters');
+    // One more row refused once and waiting out its backoff: set up as a refusal of the past.
+    const waitingId = 'BAC0FF00-0000-4000-8000-000000000001';
+    newSale(db, waitingId, 0);
+    exec(db, `INSERT INTO "PosSync_RowState" ("Entity", "Id", "Rejections", "NextAttemptAt") VALUES ('transaction', ?, 1, '2099-01-01 00:00:00')`, waitingId);
+
+    // 2. The POS's migration rebuilds both tables from its model.
+    efRebuild(db);
+    const indexes = query<{ name: string }>(db, `SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%PosSync%'`).map((r) => r.name);
+    assert.ok(!indexes.includes('IX_PosTransactions_PosSync_Pending'), 'the rebuild dropped pos-sync\'s index on the POS table (the test shows a real rebuild)');
+    assert.deepEqual(query(db, `SELECT "Entity", "Id", "Rejections", "DeadLetteredAt", "KafkaPending" FROM "PosSync_RowState" WHERE "Id" <> ? ORDER BY "Seq"`, waitingId), stateBefore);
+
+    // 3. The POS goes on selling; Kafka is back.
+    const newIds = ['AF7E0000-0000-4000-8000-000000000001', 'AF7E0000-0000-4000-8000-000000000002'];
+    newIds.forEach((id, i) => newSale(db, id, i + 1));
+    central.setFaults({ refuseIds: [] });
+    writeConfig(brokers.join(','));
+    const second = await sync();
+    assert.equal(second.code, 0, second.stderr);
+    const result = JSON.parse(second.stdout) as { delivered: { transaction: number; inventory: number }; kafka: { published: number; backlog: number; error: null } };
+    assert.deepEqual(result.delivered, { transaction: 2, inventory: 0 }, 'the new sales, and only them');
+    assert.deepEqual(new Set(central.receivedIds()), new Set([...delivered, ...newIds]));
+    assert.deepEqual(central.duplicateIds(), []);
+    assert.deepEqual(result.kafka, { published: 5, backlog: 0, error: null });
+    // The index is back, by name.
+    assert.ok(query(db, `SELECT 1 FROM sqlite_master WHERE name = 'IX_PosTransactions_PosSync_Pending'`).length === 1, 'the pending index is recreated');
+    // Dead letters stay dead-lettered, the waiting row keeps waiting.
+    const dead = query<{ Id: string }>(db, `SELECT "Id" FROM ${withState('PosTransactions')} WHERE "DeadLetteredAt" IS NOT NULL AND "Synced" = 0
+      UNION ALL SELECT "Id" FROM ${withState('InventoryUpdates')} WHERE "DeadLetteredAt" IS NOT NULL AND "Synced" = 0`).map((r) => r.Id);
+    assert.deepEqual(dead.sort(), [deadTx, deadInv].sort());
+    assert.deepEqual(query(db, `SELECT "Synced", "SyncRejections" FROM ${withState('PosTransactions')} WHERE "Id" = ?`, waitingId), [{ Synced: 0, SyncRejections: 1 }]);
+
+    // 4. The Kafka backlog (3 delivered before the rebuild) plus the 2 new sales: each once.
+    const received = await consumeTopic(brokers, topic, { expected: 5, timeoutMs: 45_000, settleMs: 2_000 });
+    const ids = received.map((m) => m.headers['id']);
+    const counts = new Map<string, number>();
+    for (const id of ids) counts.set(String(id).toUpperCase(), (counts.get(String(id).toUpperCase()) ?? 0) + 1);
+    assert.deepEqual([...counts].sort(), [...delivered, ...newIds].map((id) => [id, 1]).sort(), 'every event exactly once');
+
+    // 5. status still shows the dead letters after the rebuild.
+    const status = await runCli(['--config', config, '--json', 'status'], { cwd });
+    assert.equal(status.code, 0, status.stderr);
+    const s = JSON.parse(status.stdout) as { backlog: Record<string, { deadLettered: number }>; notSetUp: string | null };
+    assert.equal(s.backlog['transaction']!.deadLettered + s.backlog['inventory']!.deadLettered, 2);
+    assert.equal(s.notSetUp, null);
+  });
+});
+
+describe('a database from pos-sync 0.x (bookkeeping in columns added to the POS tables)', () => {
+  test('is moved into pos-sync\'s own table without losing a dead letter, a refusal count or the Kafka backlog; the columns go', () => {
+    const file = buildFixtureDb(path.join(tmp.make(), 'pos.db'));
+    // Exactly what 0.x's migration 1 did, with rows in every state.
+    const raw = new Sqlite(file);
+    for (const t of ['PosTransactions', 'InventoryUpdates']) {
+      raw.exec(`ALTER TABLE "${t}" ADD COLUMN "SyncRejections" INTEGER NOT NULL DEFAULT 0`);
+      raw.exec(`ALTER TABLE "${t}" ADD COLUMN "NextAttemptAt" TEXT NULL`);
+      raw.exec(`ALTER TABLE "${t}" ADD COLUMN "DeadLetteredAt" TEXT NULL`);
+      raw.exec(`ALTER TABLE "${t}" ADD COLUMN "KafkaPending" INTEGER NOT NULL DEFAULT 0`);
+      raw.exec(`CREATE INDEX "IX_${t}_PosSync_Pending" ON "${t}" ("Synced") WHERE "Synced" = 0`);
+      raw.exec(`CREATE INDEX "IX_${t}_PosSync_KafkaPending" ON "${t}" ("KafkaPending") WHERE "KafkaPending" = 1`);
+    }
+    raw.pragma('user_version = 1');
+    const [dead, waiting, refusedOnce] = FIXTURE.pendingTransactions;
+    raw.prepare(`UPDATE "PosTransactions" SET "SyncRejections" = 3, "DeadLetteredAt" = '2025-10-22 09:00:00' WHERE "Id" = ?`).run(dead);
+    raw.prepare(`UPDATE "PosTransactions" SET "SyncRejections" = 1, "NextAttemptAt" = '2099-01-01 00:00:00' WHERE "Id" = ?`).run(waiting);
+    raw.prepare(`UPDATE "PosTransactions" SET "SyncRejections" = 2 WHERE "Id" = ?`).run(refusedOnce);
+    raw.prepare(`UPDATE "PosTransactions" SET "KafkaPending" = 1 WHERE "Id" = ?`).run(FIXTURE.syncedTransaction);
+    raw.prepare(`UPDATE "InventoryUpdates" SET "SyncRejections" = 5, "DeadLetteredAt" = '2025-10-22 09:30:00' WHERE "Id" = ?`).run(FIXTURE.pendingInventory[0]);
+    raw.close();
+
+    openDatabase({ path: file, create: false, autoMigrate: true, busyTimeoutMs: 1000 }).close();
+
+    const state = query(file, `SELECT "Entity", "Id", "Rejections", "NextAttemptAt", "DeadLetteredAt", "KafkaPending" FROM "PosSync_RowState" ORDER BY "Entity", "Id"`);
+    const expected = [
+      { Entity: 'inventory', Id: FIXTURE.pendingInventory[0], Rejections: 5, NextAttemptAt: null, DeadLetteredAt: '2025-10-22 09:30:00', KafkaPending: 0 },
+      { Entity: 'transaction', Id: dead, Rejections: 3, NextAttemptAt: null, DeadLetteredAt: '2025-10-22 09:00:00', KafkaPending: 0 },
+      { Entity: 'transaction', Id: waiting, Rejections: 1, NextAttemptAt: '2099-01-01 00:00:00', DeadLetteredAt: null, KafkaPending: 0 },
+      { Entity: 'transaction', Id: refusedOnce, Rejections: 2, NextAttemptAt: null, DeadLetteredAt: null, KafkaPending: 0 },
+      { Entity: 'transaction', Id: FIXTURE.syncedTransaction, Rejections: 0, NextAttemptAt: null, DeadLetteredAt: null, KafkaPending: 1 },
+    ].sort((a, b) => (a.Entity + a.Id < b.Entity + b.Id ? -1 : 1));
+    assert.deepEqual(state, expected);
+    for (const t of ['PosTransactions', 'InventoryUpdates']) {
+      const cols = query<{ name: string }>(file, `SELECT name FROM pragma_table_info('${t}')`).map((r) => r.name);
+      for (const c of ['SyncRejections', 'NextAttemptAt', 'DeadLetteredAt', 'KafkaPending']) assert.ok(!cols.includes(c), `${t}.${c} is dropped`);
+    }
+    assert.equal(query(file, `SELECT 1 FROM sqlite_master WHERE name LIKE '%PosSync_KafkaPending'`).length, 0);
+    // Opening again changes nothing (the move happens once).
+    const before = query(file, `SELECT * FROM "PosSync_RowState" ORDER BY "Seq"`);
+    openDatabase({ path: file, create: false, autoMigrate: true, busyTimeoutMs: 1000 }).close();
+    assert.deepEqual(query(file, `SELECT * FROM "PosSync_RowState" ORDER BY "Seq"`), before);
+  });
+
+  test('each pass checks by name, not by PRAGMA user_version: an index dropped behind its back is recreated', () => {
+    const file = buildFixtureDb(path.join(tmp.make(), 'pos.db'));
+    openDatabase({ path: file, create: false, autoMigrate: true, busyTimeoutMs: 1000 }).close();
+    exec(file, `DROP INDEX "IX_InventoryUpdates_PosSync_Pending"`);
+    exec(file, `PRAGMA user_version = 42`); // another tool's idea of a version
+    openDatabase({ path: file, create: false, autoMigrate: true, busyTimeoutMs: 1000 }).close();
+    assert.equal(query(file, `SELECT 1 FROM sqlite_master WHERE name = 'IX_InventoryUpdates_PosSync_Pending'`).length, 1);
+  });
+});
