@@ -63,6 +63,30 @@ function readHolder(file: string): LockInfo | null {
   return null;
 }
 
+/**
+ * The holder's info for the message. The holder writes it just after taking the lock, so a pass
+ * turned away in that instant waits for it a little (at most 300 ms); a file left by a killed
+ * holder names a process that is gone and is skipped. Display only: the lock is already decided.
+ */
+function waitForHolder(file: string): LockInfo | null {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; ; waited += 20) {
+    const info = readHolder(file);
+    if (info && (info.host !== os.hostname() || alive(info.pid))) return info;
+    if (waited >= 300) return null;
+    Atomics.wait(pause, 0, 0, 20);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function isBusy(err: unknown): boolean {
   const code = String((err as { code?: unknown }).code ?? '');
   return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
@@ -102,7 +126,7 @@ export function acquireLock(dbPath: string, command: string, now: number, _unuse
     } catch (err) {
       db.close();
       if (isBusy(err)) {
-        const holder = readHolder(file);
+        const holder = waitForHolder(file);
         const who = holder
           ? `another pos-sync ${holder.command || 'pass'} (pid ${holder.pid}${holder.host && holder.host !== os.hostname() ? ` on ${holder.host}` : ''}, since ${new Date(holder.startedAt).toISOString()})`
           : 'another pos-sync pass';
