@@ -1,0 +1,83 @@
+// The small parts of issue 11 on their own: the anchored clock (wall time read once, carried
+// forward by the monotonic clock), and the kernel lock's naming (resolved path, symlinks) and its
+// upgrade from pos-sync 0.x's JSON lock file.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { anchoredClock } from '../src/domain/time.js';
+import { TempFailError } from '../src/errors.js';
+import { acquireLock, lockPathFor } from '../src/state/lock.js';
+import { holdLock, lockIsFree } from './helpers/lock.js';
+import { tmpDirs } from './helpers/tmp.js';
+
+const tmp = tmpDirs('own-state-units');
+after(() => tmp.cleanup());
+
+describe('anchoredClock', () => {
+  test('a wall-clock step after the anchor changes nothing: durations follow the monotonic clock', () => {
+    let wall = Date.UTC(2026, 0, 1);
+    let mono = 1_000;
+    const clock = anchoredClock(() => wall, () => mono);
+    const start = clock.now();
+    assert.equal(start, Date.UTC(2026, 0, 1));
+    mono += 500;
+    wall -= 3_600_000; // NTP steps back an hour
+    assert.equal(clock.now() - start, 500);
+    mono += 500;
+    wall += 7_200_000; // and forward two
+    assert.equal(clock.now() - start, 1_000);
+  });
+
+  test('reanchor reads the wall clock again (each --watch pass)', () => {
+    let wall = 10_000;
+    let mono = 0;
+    const clock = anchoredClock(() => wall, () => mono);
+    wall = 50_000;
+    mono = 10;
+    assert.equal(clock.now(), 10_010);
+    clock.reanchor();
+    assert.equal(clock.now(), 50_000);
+  });
+});
+
+describe('the pass lock', () => {
+  test('a symlink to the database, or the path spelt differently, is the same lock', () => {
+    const dir = tmp.make();
+    const db = path.join(dir, 'pos.db');
+    fs.writeFileSync(db, '');
+    const link = path.join(tmp.make(), 'link.db');
+    fs.symlinkSync(db, link);
+    assert.equal(lockPathFor(link), lockPathFor(db));
+    assert.equal(lockPathFor(path.join(dir, '.', 'pos.db')), lockPathFor(db));
+    const held = holdLock(link);
+    try {
+      assert.throws(() => acquireLock(db, 'sync', Date.now()), (e: unknown) => e instanceof TempFailError && /another pos-sync sync \(pid \d+/.test(e.message));
+    } finally {
+      held.release();
+    }
+    assert.ok(lockIsFree(db));
+  });
+
+  test('a lock file left by pos-sync 0.x (JSON with a pid) locks nothing and is replaced', () => {
+    const db = path.join(tmp.make(), 'pos.db');
+    fs.writeFileSync(db, '');
+    fs.writeFileSync(`${db}.pos-sync.lock`, JSON.stringify({ pid: 1, host: os.hostname(), startedAt: Date.now(), command: 'sync' }));
+    const lock = acquireLock(db, 'sync', Date.now());
+    lock.release();
+    assert.ok(lockIsFree(db));
+  });
+
+  test('the holder is named; a second acquire in the same process is refused too (one pass per database)', () => {
+    const db = path.join(tmp.make(), 'pos.db');
+    fs.writeFileSync(db, '');
+    const held = holdLock(db, 'cleanup');
+    try {
+      assert.throws(() => acquireLock(db, 'sync', Date.now()), (e: unknown) => e instanceof TempFailError && e.exitCode === 75 && new RegExp(`another pos-sync cleanup \\(pid ${process.pid}`).test(e.message));
+    } finally {
+      held.release();
+    }
+  });
+});
