@@ -3,7 +3,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Entity } from '../domain/rows.js';
 import { formatDbTime, parseDbTime } from '../domain/time.js';
-import { inspectSchema, pendingIndex, STATE_TABLE, type SchemaFacts } from './migrations.js';
+import { pendingIndex, schemaFactsOf, STATE_TABLE, type SchemaFacts } from './migrations.js';
 import { TABLE } from './queue.js';
 
 export interface PassRecord {
@@ -35,7 +35,7 @@ export function parseTimeSpan(text: string): number | undefined {
 }
 
 /** Pending rows not dead-lettered (what a pass still has to send). */
-export function countPending(db: Database, entity: Entity, facts: SchemaFacts = inspectSchema(db)): number {
+export function countPending(db: Database, entity: Entity, facts: SchemaFacts = schemaFactsOf(db)): number {
   const t = TABLE[entity];
   const indexed = facts.hasPendingIndex[t] ? `INDEXED BY "${pendingIndex(t)}"` : '';
   const all = db.prepare(`SELECT count(*) FROM "${t}" ${indexed} WHERE "Synced" = 0`).pluck().get() as number;
@@ -95,7 +95,7 @@ export interface EntityBacklog {
  * The backlog of one entity. On a database pos-sync has not set up (read-only callers) there is
  * no bookkeeping yet: every Synced = 0 row is pending.
  */
-export function entityBacklog(db: Database, entity: Entity, now: number, facts: SchemaFacts = inspectSchema(db)): EntityBacklog {
+export function entityBacklog(db: Database, entity: Entity, now: number, facts: SchemaFacts = schemaFactsOf(db)): EntityBacklog {
   const t = TABLE[entity];
   const indexed = facts.hasPendingIndex[t] ? `INDEXED BY "${pendingIndex(t)}"` : '';
   const state = (cond: string): string =>

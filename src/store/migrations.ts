@@ -108,18 +108,28 @@ export interface SchemaFacts {
   readonly hasPendingIndex: Readonly<Record<string, boolean>>;
 }
 
+/** What the last check or set-up on a connection found, so a pass reads sqlite_master once (SPEC §10). */
+const known = new WeakMap<Database, SchemaFacts>();
+
+/** The facts found when the connection was opened (or a fresh check when there were none). */
+export function schemaFactsOf(db: Database): SchemaFacts {
+  return known.get(db) ?? inspectSchema(db);
+}
+
 /** One sqlite_master read (and one read of our version when our table is there): cheap enough for every tick. */
 export function inspectSchema(db: Database): SchemaFacts {
   const present = new Set(
     db.prepare(`SELECT name FROM sqlite_master WHERE name IN (${NEEDED.map(() => '?').join(', ')})`).pluck().all(...NEEDED) as string[],
   );
   const version = present.has(META_TABLE) ? Number(db.prepare(`SELECT "Value" FROM "${META_TABLE}" WHERE "Key" = 'Version'`).pluck().get() ?? 0) || 0 : 0;
-  return {
+  const facts: SchemaFacts = {
     version,
     missing: NEEDED.filter((n) => !present.has(n)),
     hasState: present.has(STATE_TABLE),
     hasPendingIndex: Object.fromEntries(BUSINESS.map((t) => [t, present.has(pendingIndex(t))])),
   };
+  known.set(db, facts);
+  return facts;
 }
 
 export function schemaVersion(db: Database): number {

@@ -4,7 +4,7 @@
 
 import type { Database, Statement } from 'better-sqlite3';
 import type { Entity, InventoryRow, TransactionRow } from '../domain/rows.js';
-import { inspectSchema, pendingIndex, STATE_TABLE, type SchemaFacts } from './migrations.js';
+import { pendingIndex, schemaFactsOf, STATE_TABLE, type SchemaFacts } from './migrations.js';
 
 export const TABLE: Readonly<Record<Entity, string>> = { transaction: 'PosTransactions', inventory: 'InventoryUpdates' };
 /** The seed's EntityType values in SyncRetryLogs. */
@@ -58,7 +58,7 @@ export class Queue {
    * `facts` (inspectSchema) tells what pos-sync has set up; a read-only caller (sync --dry-run) on
    * a database pos-sync never touched has no bookkeeping table and no pending index yet.
    */
-  constructor(private readonly db: Database, facts: SchemaFacts = inspectSchema(db)) {
+  constructor(private readonly db: Database, facts: SchemaFacts = schemaFactsOf(db)) {
     const hasState = facts.hasState;
     this.hasState = hasState;
     this.facts = facts;
