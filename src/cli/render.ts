@@ -159,6 +159,7 @@ export function renderRequeue(r: RequeueResult, p: Paint): string {
       ? 'no dead-lettered row was requeued'
       : `requeued ${n} dead-lettered row${n === 1 ? '' : 's'} (${r.requeued.transaction} transactions, ${r.requeued.inventory} inventory updates); the next pass sends them`,
   ];
+  if (r.kafkaRequeued > 0) lines.push(`queued ${r.kafkaRequeued} parked Kafka event${r.kafkaRequeued === 1 ? '' : 's'} for Kafka again; the next pass publishes them`);
   for (const f of r.ids) {
     if (f.result === 'notDeadLettered') lines.push(`  ${f.id}: not dead-lettered (${f.synced ? 'already synced' : 'still pending'}), left as it is`);
   }

@@ -22,6 +22,8 @@ export interface RequeueResult {
   /** 0, or 64 when some ids given are in neither table (the known ones are requeued anyway). */
   readonly exitCode: number;
   readonly requeued: Record<Entity, number>;
+  /** Parked Kafka events (their rows were delivered) queued for Kafka again. */
+  readonly kafkaRequeued: number;
   /** With --id: what happened to each id given. */
   readonly ids: readonly IdFate[];
   readonly unknownIds: readonly string[];
@@ -49,13 +51,18 @@ export function runRequeue(options: RequeueOptions, deps: RequeueDeps): RequeueR
   }
   try {
     if (options.all) {
-      return { command: 'requeue', exitCode: ExitCode.ok, requeued: requeueAll(db), ids: [], unknownIds: [] };
+      const { kafka, ...requeued } = requeueAll(db);
+      return { command: 'requeue', exitCode: ExitCode.ok, requeued, kafkaRequeued: kafka, ids: [], unknownIds: [] };
     }
     const fates = requeueIds(db, (options.ids ?? []).map((id) => id.trim()));
     const requeued = { transaction: 0, inventory: 0 };
-    for (const f of fates) if (f.result === 'requeued') requeued[f.entity]++;
+    let kafkaRequeued = 0;
+    for (const f of fates) {
+      if (f.result === 'requeued' && f.kafka) kafkaRequeued++;
+      else if (f.result === 'requeued') requeued[f.entity]++;
+    }
     const unknownIds = fates.filter((f) => f.result === 'unknown').map((f) => f.id);
-    return { command: 'requeue', exitCode: unknownIds.length > 0 ? ExitCode.usage : ExitCode.ok, requeued, ids: fates, unknownIds };
+    return { command: 'requeue', exitCode: unknownIds.length > 0 ? ExitCode.usage : ExitCode.ok, requeued, kafkaRequeued, ids: fates, unknownIds };
   } finally {
     lock.release();
     db.close();

@@ -8,7 +8,8 @@ import { STATE_TABLE } from './migrations.js';
 import { TABLE } from './queue.js';
 
 export type IdFate =
-  | { readonly id: string; readonly entity: Entity; readonly result: 'requeued' }
+  /** `kafka`: it was a parked Kafka event (delivered, its event could not be built), queued for Kafka again. */
+  | { readonly id: string; readonly entity: Entity; readonly result: 'requeued'; readonly kafka?: true }
   /** Found, but not dead-lettered: still pending, or already synced. Nothing to do. */
   | { readonly id: string; readonly entity: Entity; readonly result: 'notDeadLettered'; readonly synced: boolean }
   | { readonly id: string; readonly entity: null; readonly result: 'unknown' };
@@ -65,7 +66,7 @@ export function requeueIds(db: Database, ids: readonly string[]): IdFate[] {
         if (!row) continue;
         if (row.kafka === 2) {
           unparkKafka(db, `AND "Entity" = ? AND "Id" = ?`, entity, row.id);
-          return { id: row.id, entity, result: 'requeued' };
+          return { id: row.id, entity, result: 'requeued', kafka: true };
         }
         if (row.dead === null || row.synced !== 0) return { id: row.id, entity, result: 'notDeadLettered', synced: row.synced === 1 };
         update[entity].run(row.id);
