@@ -35,6 +35,8 @@ export interface Rejection extends RowFate {
 
 interface EntityStatements {
   readonly nextPending: Statement;
+  /** The same without the bookkeeping probe, while the entity has no bookkeeping row at all. */
+  readonly nextPendingBare: Statement;
   readonly markSynced: Statement;
   readonly markSyncedRow: Statement;
   readonly markAttempt: Statement;
@@ -51,6 +53,12 @@ export class Queue {
   private readonly statements: Record<Entity, EntityStatements>;
   private readonly retryLog: Statement;
   private readonly hasState: boolean;
+  /**
+   * Whether the entity has any bookkeeping row. A pass holds the lock, so only this pass adds any
+   * (a refusal): while there is none, reading skips the per-row probe and marking synced skips the
+   * per-row delete — most of what the own table would cost a 100,000-row drain (SPEC §10).
+   */
+  private readonly stateRows: Record<Entity, boolean>;
   /** What pos-sync found set up when the queue was made. */
   readonly facts: SchemaFacts;
 
@@ -71,7 +79,9 @@ export class Queue {
              AND (s."DeadLetteredAt" IS NOT NULL OR s."NextAttemptAt" > ?))`
         : `AND ? IS NOT NULL`;
       const noop = db.prepare('SELECT 0');
+      const columns = COLUMNS[entity].replace(/"(\w+)"/g, 'p."$1"').replace('rowid AS rowid', 'p.rowid AS rowid');
       return {
+        nextPendingBare: db.prepare(`SELECT ${columns} FROM "${t}" AS p ${indexed} WHERE p."Synced" = 0 AND p.rowid > ? AND ? IS NOT NULL ORDER BY p.rowid LIMIT ?`),
         // The partial index on Synced = 0 keeps this fast when most of the table is synced;
         // the rowid cursor means rows waiting out a backoff are not read again and again.
         nextPending: db.prepare(
@@ -115,6 +125,8 @@ export class Queue {
       };
     };
     this.statements = { transaction: make('transaction'), inventory: make('inventory') };
+    const any = hasState ? db.prepare(`SELECT EXISTS (SELECT 1 FROM "${STATE_TABLE}" WHERE "Entity" = ?)`).pluck() : null;
+    this.stateRows = { transaction: any?.get('transaction') === 1, inventory: any?.get('inventory') === 1 };
     this.retryLog = db.prepare(
       `INSERT INTO "SyncRetryLogs" ("Id", "EntityType", "EntityId", "StoreId", "AttemptNumber", "AttemptTime", "ErrorMessage",
          "ErrorDetails", "HttpStatusCode", "ShouldRetry", "NextRetryTime") VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
@@ -126,7 +138,8 @@ export class Queue {
   nextPending(entity: 'inventory', afterRowid: number, nowText: string, limit: number): InventoryRow[];
   nextPending(entity: Entity, afterRowid: number, nowText: string, limit: number): (TransactionRow | InventoryRow)[];
   nextPending(entity: Entity, afterRowid: number, nowText: string, limit: number): (TransactionRow | InventoryRow)[] {
-    return this.statements[entity].nextPending.all(afterRowid, nowText, limit) as (TransactionRow | InventoryRow)[];
+    const s = this.statements[entity];
+    return (this.stateRows[entity] ? s.nextPending : s.nextPendingBare).all(afterRowid, nowText, limit) as (TransactionRow | InventoryRow)[];
   }
 
   /**
@@ -136,7 +149,8 @@ export class Queue {
   markSynced(entity: Entity, ids: readonly string[], nowText: string, kafkaPending: boolean, rowids?: ReadonlyMap<string, number>): number {
     const { markSynced: byId, markSyncedRow: byRowid, clearState, kafkaPending: queueForKafka } = this.statements[entity];
     const after = kafkaPending ? queueForKafka : clearState;
-    const bookkeeping = this.hasState;
+    const bookkeeping = this.hasState && (kafkaPending || this.stateRows[entity]);
+    if (kafkaPending && this.hasState) this.stateRows[entity] = true;
     return this.db.transaction(() => {
       let changed = 0;
       for (const id of ids) {
@@ -168,6 +182,7 @@ export class Queue {
   /** Records refusals (and dead letters) with one SyncRetryLogs row each, in one transaction. */
   recordRejections(entity: Entity, rejections: readonly Rejection[], nowText: string, storeId: string, newId: () => string): void {
     const s = this.statements[entity];
+    if (rejections.length > 0 && this.hasState) this.stateRows[entity] = true;
     this.db.transaction(() => {
       for (const r of rejections) {
         // By rowid when given: the Id may be what is wrong (a BLOB matches no text id), and the
