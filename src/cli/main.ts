@@ -247,15 +247,11 @@ async function writeMetrics(file: string, config: LoadedConfig['config'], result
 }
 
 /**
- * `sync --watch`: passes until SIGTERM or SIGINT, which stop it after the current batch (a second
- * signal kills at once: the handlers are installed once). Exits with the last pass's code.
+ * SIGTERM (`systemctl stop`) or SIGINT stop a sync after the batch in flight: its answer is
+ * committed (or, unanswered, it stays pending) and the state file is saved as after any pass. A
+ * second signal kills at once: the handlers are installed once. `release` removes them.
  */
-async function watch(
-  ctx: Context,
-  config: LoadedConfig['config'],
-  pass: (signal: AbortSignal, n: number) => Promise<{ result: PassResultOf; exitCode: number }>,
-): Promise<number> {
-  const { runWatch, abortableSleep } = await import('../commands/watch.js');
+function stopOnSignals(ctx: Context): { signal: AbortSignal; release: () => void } {
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals): void => {
     ctx.log.info(`${signal} received: stopping after the current batch`);
@@ -263,6 +259,26 @@ async function watch(
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+    },
+  };
+}
+
+/**
+ * `sync --watch`: passes until SIGTERM or SIGINT, which stop it after the current batch (see
+ * stopOnSignals). Exits with the last pass's code.
+ */
+async function watch(
+  ctx: Context,
+  config: LoadedConfig['config'],
+  pass: (signal: AbortSignal, n: number) => Promise<{ result: PassResultOf; exitCode: number }>,
+): Promise<number> {
+  const { runWatch, abortableSleep } = await import('../commands/watch.js');
+  const stopping = stopOnSignals(ctx);
   let last: PassResultOf | null = null;
   try {
     ctx.log.info('watching: one pass every Sync.SyncIntervalSeconds until SIGTERM or SIGINT', { intervalSeconds: config.sync.intervalSeconds });
@@ -270,7 +286,7 @@ async function watch(
       intervalMs: config.sync.intervalSeconds * 1000,
       clock: systemClock,
       sleep: abortableSleep,
-      signal: controller.signal,
+      signal: stopping.signal,
       pass: async (signal, n) => {
         try {
           const { result, exitCode } = await pass(signal, n);
@@ -297,8 +313,7 @@ async function watch(
     }
     return outcome.exitCode;
   } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
+    stopping.release();
   }
 }
 
@@ -391,9 +406,15 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
           return { result, exitCode };
         };
         if (!opts.watch) {
-          const { result, exitCode } = await pass();
-          ctx.print({ ...result, exitCode }, () => renderSync(result, ctx.paint));
-          return exitCode;
+          // A timer's pass stopped by `systemctl stop` ends like a --watch pass does.
+          const stopping = stopOnSignals(ctx);
+          try {
+            const { result, exitCode } = await pass(stopping.signal);
+            ctx.print({ ...result, exitCode }, () => renderSync(result, ctx.paint));
+            return exitCode;
+          } finally {
+            stopping.release();
+          }
         }
         return watch(ctx, config, async (signal, n) => {
           if (n > 1) ctx.newPass();
