@@ -79,13 +79,14 @@ describe('the binary under journald', () => {
     const cwd = tmp.make();
     fs.mkdirSync(path.join(cwd, 'data'));
     // A central that cannot be reached: retries logged at info, then the error that ends the pass (75).
-    const args = ['--verbose', '--central-url', 'http://127.0.0.1:9', '--store-id', 'STORE001', 'sync', '--max-run-seconds', '2'];
+    // Each run its own state file: the breaker one run opens must not change the next run's lines.
+    const args = (run: string): string[] => ['--verbose', '--central-url', 'http://127.0.0.1:9', '--store-id', 'STORE001', '--state-file', `state-${run}.json`, 'sync', '--max-run-seconds', '2'];
     fs.writeFileSync(path.join(cwd, '.pos-syncrc.json'), JSON.stringify({ Sync: { AutoCreateDatabase: true } }));
     const seeded = await runCli(['seed', '--transactions', '3'], { cwd });
     assert.equal(seeded.code, 0, seeded.stderr);
-    const journal = await runToFile(args, cwd, 'match');
-    const other = await runToFile(args, cwd, 'other');
-    const unset = await runToFile(args, cwd, 'unset');
+    const journal = await runToFile(args('journal'), cwd, 'match');
+    const other = await runToFile(args('other'), cwd, 'other');
+    const unset = await runToFile(args('unset'), cwd, 'unset');
     for (const run of [journal, other, unset]) assert.equal(run.code, 75, run.stderr);
     const prefixed = lines(journal.stderr);
     assert.ok(prefixed.length >= 2, journal.stderr);
@@ -99,7 +100,8 @@ describe('the binary under journald', () => {
     assert.ok(prefixed.some((l) => l.startsWith('<6>{')), 'info lines present');
     assert.ok(prefixed.some((l) => l.startsWith('<3>{') && l.includes('"level":"error"')), 'the error that ends the pass is an error');
     for (const run of [other, unset]) {
-      assert.equal(lines(run.stderr).length, prefixed.length);
+      // How many retries fit in the budget varies with the backoff jitter: the count is not compared.
+      assert.ok(lines(run.stderr).length >= 2, run.stderr);
       for (const line of lines(run.stderr)) assert.doesNotMatch(line, /^<\d>/, 'no prefix outside the journal');
     }
   });
