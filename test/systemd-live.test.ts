@@ -17,7 +17,8 @@
 // - two template instances (pos-sync@till1, pos-sync@till2) run side by side on two databases,
 //   each with its own state file; till1 with the metrics drop-in writes its .prom file;
 // - `systemctl stop` mid-pass ends the pass within a few seconds: exit 0, not killed, state saved,
-//   nothing marked that the central lacks.
+//   nothing marked that the central lacks;
+// - dpkg --purge stops and removes it all but the POS group and databases.
 //
 // Needs root, systemd-nspawn (systemd-container) and debootstrap. Elsewhere it skips saying why;
 // under CI (.ci/run installs them) it must run.
@@ -34,6 +35,11 @@ import { allIds, pendingIds } from './helpers/db.js';
 import { REPO_ROOT, makeTmpDir, removeDir } from './helpers/tmp.js';
 
 const run = promisify(execFile);
+/**
+ * pos-sync.service's state file, as a shell word: beside the database once pos-sync no longer
+ * reads $STATE_DIRECTORY (issue 11), in /var/lib/pos-sync (StateDirectory=) before.
+ */
+const MAIN_STATE = '"$(f=/var/lib/pos/main/pos-sync.state.json; [ -e "$f" ] || f=/var/lib/pos-sync/pos-sync.state.json; echo "$f")"';
 const TOKEN = 'live-systemd-token-6f1d2c';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -73,6 +79,7 @@ interface Observed {
   metricsFile: string;
   mainMetricsFiles: string;
   stop: { tookMs: number; result: string; status: string; code: string; log: string; marked: string[]; pending: number; stateAfterStop: boolean };
+  purge: { code: number; out: string; units: string; user: boolean; group: boolean; files: string; databases: boolean };
 }
 
 describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: why ?? false }, () => {
@@ -237,7 +244,7 @@ describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: w
       while (Date.now() < windowStart + untilMs) {
         const status = Number(await show('pos-sync.service', 'ExecMainStatus'));
         if (Number.isFinite(status)) seen.mainStatuses.add(status);
-        const stateText = (await inside('cat /var/lib/pos-sync/pos-sync.state.json', { allowFail: true })).out;
+        const stateText = (await inside(`cat ${MAIN_STATE}`, { allowFail: true })).out;
         if (/"state"\s*:\s*"open"/.test(stateText)) seen.breakerOpenSeen = true;
         await sleep(1000);
       }
@@ -303,7 +310,7 @@ describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: w
     for (const f of fs.readdirSync(path.join(pos, 'main'))) fs.chownSync(path.join(pos, 'main', f), 0, gid);
     central.setFaults({ slowRate: 1, slowMs: 1500 });
     const before = central.requests().length;
-    const stateBefore = (await inside('stat -c %Y /var/lib/pos-sync/pos-sync.state.json')).out.trim();
+    const stateBefore = (await inside(`stat -c %Y ${MAIN_STATE}`)).out.trim();
     await inside('systemctl start --no-block pos-sync.service');
     const sendDeadline = Date.now() + 20_000;
     while (central.requests().length < before + 2 && Date.now() < sendDeadline) await sleep(50);
@@ -322,7 +329,20 @@ describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: w
       log: (await inside('journalctl -o cat --no-pager -u pos-sync.service SYSLOG_IDENTIFIER=pos-sync -n 20')).out,
       marked: allIds(mainDb).filter((id) => !pendingAfter.has(id) && !receivedAfter.has(id)),
       pending: pendingAfter.size,
-      stateAfterStop: (await inside('stat -c %Y /var/lib/pos-sync/pos-sync.state.json')).out.trim() !== stateBefore,
+      stateAfterStop: (await inside(`stat -c %Y ${MAIN_STATE}`)).out.trim() !== stateBefore,
+    };
+
+    // Purging the package: every pos-sync unit stopped and gone, the user too; the group and the
+    // POS databases stay.
+    const purge = await inside('DEBIAN_FRONTEND=noninteractive dpkg --purge pos-sync', { allowFail: true });
+    seen.purge = {
+      code: purge.code,
+      out: purge.out,
+      units: (await inside("systemctl list-units --all --plain --no-legend 'pos-sync*' | grep -v ' not-found ' || true")).out.trim(),
+      user: (await inside('getent passwd pos-sync', { allowFail: true })).code === 0,
+      group: (await inside('getent group pos', { allowFail: true })).code === 0,
+      files: (await inside('ls -d /usr/bin/pos-sync /usr/lib/pos-sync /etc/pos-sync /lib/systemd/system/pos-sync.service 2>/dev/null || true')).out.trim(),
+      databases: fs.existsSync(mainDb),
     };
   });
 
@@ -423,5 +443,14 @@ describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: w
     assert.ok(seen.stop.pending > 0, 'the rest of the backlog waits');
     assert.deepEqual(seen.stop.marked, []);
     assert.ok(seen.stop.stateAfterStop, 'the state file was written by the stopped pass');
+  });
+
+  test('dpkg --purge: units stopped and gone, files and the user removed; the group pos and the databases stay', () => {
+    assert.equal(seen.purge.code, 0, seen.purge.out);
+    assert.equal(seen.purge.units, '', 'no pos-sync unit left loaded');
+    assert.equal(seen.purge.files, '');
+    assert.equal(seen.purge.user, false);
+    assert.equal(seen.purge.group, true);
+    assert.equal(seen.purge.databases, true);
   });
 });
