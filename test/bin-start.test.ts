@@ -57,6 +57,17 @@ describe('bin/pos-sync starts the bundle, and only the bundle', () => {
     assert.match(r.stderr, /^pos-sync: internal error: pos-sync is not built \(.*pos-sync\.cjs: ENOENT\): run npm run build\n$/);
   });
 
+  test('under journald (JOURNAL_STREAM names stderr) the internal error line has priority err', () => {
+    const { bin } = install(null);
+    const file = path.join(path.dirname(path.dirname(bin)), 'stderr.log');
+    const fd = fs.openSync(file, 'w');
+    const st = fs.fstatSync(fd, { bigint: true });
+    const r = spawnSync(process.execPath, [bin, 'status'], { stdio: ['ignore', 'pipe', fd], env: { PATH: process.env['PATH'] ?? '', JOURNAL_STREAM: `${st.dev}:${st.ino}` } });
+    fs.closeSync(fd);
+    assert.equal(r.status, 1);
+    assert.match(fs.readFileSync(file, 'utf8'), /^<3>pos-sync: internal error: pos-sync is not built/);
+  });
+
   test('a bundle that throws while loading is an error, not a fallback', () => {
     const { bin } = install('throw new Error("broken bundle");\n');
     const r = run(bin);
