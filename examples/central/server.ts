@@ -23,12 +23,16 @@ import {
 import { parseJsonBody, readBody } from './body.js';
 import { IdSet, idsSignature } from './ids.js';
 import { CentralStore, type StoredBatch } from './store.js';
+import { occurredMs } from './summary.js';
 import { checkBatchEvent, checkSingleEvent } from './validate.js';
 
 export { NO_FAULTS, type Faults, type FaultsUpdate, type ScriptStep } from './faults.js';
 
 export const EVENTS_PATH = '/api/inventory/events';
 export const HEALTH_PATH = '/health';
+export const SUMMARY_PATH = '/api/inventory/summary';
+/** The most rows one listing answers; a larger range gets 422 (ask for a smaller one). */
+export const MAX_LISTED_ROWS = 10_000;
 const HOST = '127.0.0.1';
 const REFUSED = 'refused by the central (refuseIds)';
 
@@ -49,6 +53,8 @@ export interface CentralOptions {
   now?: () => number;
   /** Called once per answered POST (the program's --verbose uses it). */
   onRequest?: (record: RequestRecord) => void;
+  /** Offer the summary endpoint (default true); false: a central without it (404). */
+  summary?: boolean;
 }
 
 /** What the central saw of one request. Secrets are never kept: only a token's fingerprint. */
@@ -92,6 +98,8 @@ export interface CentralStats {
   /** POSTs to the events endpoint, whatever the answer. */
   posts: number;
   healthChecks: number;
+  /** GETs of the summary endpoint (a listing included). */
+  summaryRequests: number;
   /** POST answers by status ("200", "503"…), plus "dropped" and "hung". */
   byStatus: Record<string, number>;
   /** Event receipts in accepted requests, repeats included. */
@@ -146,6 +154,10 @@ export interface RunningCentral {
   requests(limit?: number): RequestRecord[];
   /** Forgets stored events, receipts, counters and the request log; faults stay. */
   reset(): void;
+  /** Deletes stored events behind the clients' back (a central that lost them); returns the ids found. */
+  forget(ids: readonly string[]): string[];
+  /** Changes a stored transaction's totalAmount behind the clients' back; returns whether it was found. */
+  alterAmount(id: string, totalAmount: string): boolean;
 }
 
 /** The fingerprint the central records for a bearer token, so tests can compare without it. */
@@ -162,6 +174,7 @@ interface Settings {
   now: () => number;
   faults: FaultsUpdate | undefined;
   onRequest: ((record: RequestRecord) => void) | undefined;
+  summary: boolean;
 }
 
 /** What the central answers to a processed request, and the write that makes it stick. */
@@ -233,6 +246,10 @@ class Central {
       return sendJson(res, 405, { error: `use POST on ${EVENTS_PATH}` }, { allow: 'POST' });
     }
     if (url.pathname === HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) return this.health(res);
+    if (url.pathname === SUMMARY_PATH && this.options.summary) {
+      if (req.method === 'GET') return this.summary(req, res, url);
+      return sendJson(res, 405, { error: `use GET on ${SUMMARY_PATH}` }, { allow: 'GET' });
+    }
     if (url.pathname.startsWith('/_admin/')) return this.admin(req, res, url);
     return sendJson(res, 404, { error: `no route ${req.method ?? ''} ${url.pathname}` });
   }
@@ -242,6 +259,27 @@ class Central {
     if (this.faultsNow.down) return sendJson(res, 503, { status: 'down' });
     if (this.faultsNow.hangHealth) return; // never answered; close() ends the connection
     sendJson(res, 200, { status: 'ok' });
+  }
+
+  // --- the summary endpoint (pos-sync reconcile; see summary.ts) ---
+
+  private summary(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+    this.counters.summaryRequests++;
+    if (this.faultsNow.down) return sendJson(res, 503, { error: 'down' });
+    const required = this.faultsNow.requireToken;
+    if (required !== null && bearerToken(req) !== required) return sendJson(res, 401, { error: 'missing or wrong Authorization: Bearer token' });
+    const store = url.searchParams.get('store');
+    const entity = url.searchParams.get('entity');
+    const from = occurredMs(url.searchParams.get('from'));
+    const to = occurredMs(url.searchParams.get('to'));
+    const list = url.searchParams.get('list');
+    if (!store) return sendJson(res, 400, { error: 'store is required' });
+    if (entity !== 'transaction' && entity !== 'inventory') return sendJson(res, 400, { error: 'entity must be "transaction" or "inventory"' });
+    if (from === null || to === null || !(from < to)) return sendJson(res, 400, { error: 'from and to must be ISO 8601 times with a zone, from before to' });
+    if (list !== null && list !== 'ids') return sendJson(res, 400, { error: 'list must be "ids"' });
+    const answer = this.store.summary(store, entity, from, to, list === 'ids', MAX_LISTED_ROWS);
+    if (answer === 'tooMany') return sendJson(res, 422, { error: `more than ${MAX_LISTED_ROWS} rows in the range: ask for a smaller one` });
+    sendJson(res, 200, answer);
   }
 
   // --- the events endpoint ---
@@ -605,6 +643,22 @@ class Central {
         return sendJson(res, 200, { ids: this.receivedIds(), duplicates: Object.fromEntries(this.duplicates()) });
       case 'GET /_admin/requests':
         return sendJson(res, 200, { requests: this.requests(number('limit', 100)) });
+      case 'POST /_admin/forget':
+      case 'POST /_admin/alter': {
+        const body = await readBody(req, 1 << 20);
+        let parsed: { ids?: unknown; id?: unknown; totalAmount?: unknown };
+        try {
+          parsed = JSON.parse(body?.toString('utf8') ?? 'null') as typeof parsed;
+        } catch {
+          return sendJson(res, 400, { error: 'body is not JSON' });
+        }
+        if (route === 'POST /_admin/forget') {
+          if (!Array.isArray(parsed?.ids) || !parsed.ids.every((id) => typeof id === 'string')) return sendJson(res, 400, { error: 'body must be {"ids": [...]}' });
+          return sendJson(res, 200, { forgotten: this.forget(parsed.ids as string[]) });
+        }
+        if (typeof parsed?.id !== 'string' || typeof parsed.totalAmount !== 'string') return sendJson(res, 400, { error: 'body must be {"id", "totalAmount"}' });
+        return sendJson(res, 200, { altered: this.alterAmount(parsed.id, parsed.totalAmount) });
+      }
       case 'POST /_admin/reset':
         this.reset();
         return sendJson(res, 200, { reset: true });
@@ -667,6 +721,19 @@ class Central {
     return this.log.slice(-limit);
   }
 
+  forget(ids: readonly string[]): string[] {
+    const found = this.store.rewrite(ids, () => null);
+    const gone = new Set(found);
+    for (const id of found) this.ids.delete(id);
+    if (gone.size > 0) this.idsInOrder = this.idsInOrder.filter((id) => !gone.has(id));
+    this.counters.eventsStored = this.ids.size;
+    return found;
+  }
+
+  alterAmount(id: string, totalAmount: string): boolean {
+    return this.store.rewrite([id], (event) => ({ ...event, totalAmount })).length > 0;
+  }
+
   reset(): void {
     this.store.clear();
     this.ids.clear();
@@ -697,6 +764,7 @@ function emptyCounters(): Counters {
   return {
     posts: 0,
     healthChecks: 0,
+    summaryRequests: 0,
     byStatus: {},
     eventsReceived: 0,
     eventsStored: 0,
@@ -753,6 +821,7 @@ export async function startCentral(options: CentralOptions = {}): Promise<Runnin
     now: options.now ?? Date.now,
     faults: options.faults,
     onRequest: options.onRequest,
+    summary: options.summary ?? true,
   });
   await new Promise<void>((resolve, reject) => {
     central.server.once('error', reject);
@@ -783,6 +852,8 @@ export async function startCentral(options: CentralOptions = {}): Promise<Runnin
     events: (offset, limit) => central.events(offset, limit),
     requests: (limit) => central.requests(limit),
     reset: () => central.reset(),
+    forget: (ids) => central.forget(ids),
+    alterAmount: (id, totalAmount) => central.alterAmount(id, totalAmount),
   };
 }
 

@@ -516,6 +516,22 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
       }),
     );
   program
+    .command('reconcile')
+    .description("compare the rows delivered from here with the central's figures; list the ids that differ")
+    .option('--date <date>', 'one local day YYYY-MM-DD (default: yesterday and today in Sync.TimeZone)')
+    .option('--from <time>', 'start of the window: YYYY-MM-DD or ISO 8601 time with zone (with --to)')
+    .option('--to <time>', 'end of the window, exclusive (with --from)')
+    .option('--resend', 'put the rows the central lacks back in the queue for the next pass')
+    .option('--max-run-seconds <s>', 'time budget of the reconciliation (default 60)', positiveNumber('--max-run-seconds', 3600))
+    .action((opts: { date?: string; from?: string; to?: string; resend?: boolean; maxRunSeconds?: number }) =>
+      run(async (ctx) => {
+        const { config } = await ctx.loadConfig();
+        await checkTls(config);
+        const { reconcileCommand } = await import('../commands/reconcile-cli.js');
+        return reconcileCommand(ctx, config, opts);
+      }),
+    );
+  program
     .command('config')
     .description('print the effective configuration and where each value came from (secrets redacted)')
     .action(() =>

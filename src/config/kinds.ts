@@ -120,3 +120,17 @@ export function optional<T>(kind: Kind<T>): Kind<T | null> {
     },
   };
 }
+
+/** An IANA time zone name this Node knows ("Europe/Berlin", "UTC"). */
+export const timeZone: Kind<string> = {
+  describe: 'an IANA time zone name like "Europe/Berlin" or "UTC"',
+  parse(raw) {
+    if (typeof raw !== 'string' || raw.trim() === '') return bad(this.describe);
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: raw.trim() });
+      return ok(raw.trim());
+    } catch {
+      return bad(this.describe);
+    }
+  },
+};

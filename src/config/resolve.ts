@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import { CONNECTION_STRINGS_KEY, EVENTS_PATH, HEALTH_PATH, SECTIONS, SETTINGS, type SettingSpec } from './schema.js';
+import { CONNECTION_STRINGS_KEY, EVENTS_PATH, HEALTH_PATH, SECTIONS, SETTINGS, SUMMARY_PATH, type SettingSpec } from './schema.js';
 import type { Resolved, ValueSource } from './types.js';
 
 export interface GlobalFlags {
@@ -286,6 +286,15 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
     if (base && (base.source.kind === 'flag' || !explicitEnv)) {
       result.set(key, { value: base.url + suffix, source: base.source });
     }
+  }
+  // The summary endpoint (reconcile): set whole like the others, or derived from the events
+  // endpoint: its last path segment replaced by "summary" (…/api/inventory/events → …/summary).
+  const summary = result.get('Sync.SummaryEndpoint')!;
+  const explicitSummaryEnv = summary.source.kind === 'environment' && summary.source.name.includes('__');
+  if (summary.value !== null && base && (base.source.kind === 'flag' || !explicitSummaryEnv)) {
+    result.set('Sync.SummaryEndpoint', { value: base.url + SUMMARY_PATH, source: base.source });
+  } else if (summary.value === null) {
+    result.set('Sync.SummaryEndpoint', { value: new URL('summary', String(result.get('Sync.CentralApiEndpoint')!.value)).href, source: { kind: 'derived', name: 'Sync.CentralApiEndpoint' } });
   }
 
   if (input.flags.storeId !== undefined) {
