@@ -1,0 +1,306 @@
+// `pos-sync reconcile` end to end: the real binary, a real SQLite file written as the POS writes
+// it, delivered by a real `pos-sync sync` to the reference central, which is then made to lose,
+// invent or change rows behind pos-sync's back.
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import Sqlite from 'better-sqlite3';
+import { startCentral } from '../examples/central/server.js';
+import { CentralStore } from '../examples/central/store.js';
+import { openDatabase } from '../src/store/db.js';
+import { centralForFile, transactionEvent, useCentral } from './helpers/central.js';
+import { lines, runCli } from './helpers/cli.js';
+import { query } from './helpers/db.js';
+import { efTime } from './helpers/pos.js';
+import { tmpDirs } from './helpers/tmp.js';
+
+const tmp = tmpDirs('reconcile');
+after(tmp.cleanup);
+const central = centralForFile({ seed: 14 });
+
+interface Report {
+  entity: string;
+  status: string;
+  here: { count: number; totalAmount: string } | null;
+  central: { count: number; totalAmount: string } | null;
+  moneyDifference: string | null;
+  missingAtCentral: Array<{ id: string; amount: string | null }>;
+  extraAtCentral: Array<{ id: string; amount: string | null }>;
+  amountDiffers: Array<{ id: string; here: string | null; central: string | null }>;
+  atCentralNotMarkedHere: Array<{ id: string }>;
+  pending: number;
+  deadLettered: number;
+  unreadable: Array<{ id: string; why: string }>;
+}
+
+interface Result {
+  command: string;
+  exitCode: number;
+  window: { from: string; to: string; timeZone: string };
+  entities: Report[];
+  resent: Array<{ entity: string; id: string }>;
+  requests: number;
+}
+
+function guid(n: number, prefix = '00000000'): string {
+  return `${prefix}-0000-4000-8000-${n.toString(16).toUpperCase().padStart(12, '0')}`;
+}
+
+/** A till: a pos-sync database with rows at chosen times, and the CLI pointed at the central. */
+function till(env: Record<string, string> = {}) {
+  const cwd = tmp.make();
+  const db = path.join(cwd, 'pos.db');
+  openDatabase({ path: db, create: true, autoMigrate: true, busyTimeoutMs: 1000 }).close();
+  let n = 0;
+  const insertRows = (rows: Array<{ at: number; amount?: string; entity?: 'transaction' | 'inventory'; synced?: boolean; dead?: boolean }>): string[] => {
+    const conn = new Sqlite(db);
+    const tx = conn.prepare(
+      `INSERT INTO "PosTransactions" ("Id", "TransactionId", "StoreId", "ProductId", "TransactionType", "Quantity", "UnitPrice", "TotalAmount",
+         "TransactionDate", "CreatedAt", "Synced", "SyncAttempts", "DeadLetteredAt") VALUES (?, ?, 'STORE001', 'PROD001', 'Sale', 1, ?, ?, ?, ?, ?, 0, ?)`,
+    );
+    const inv = conn.prepare(
+      `INSERT INTO "InventoryUpdates" ("Id", "StoreId", "ProductId", "PreviousStock", "NewStock", "UpdateType", "UpdateDate", "CreatedAt", "Synced",
+         "SyncAttempts", "DeadLetteredAt") VALUES (?, 'STORE001', 'PROD001', 50, 48, 'Sale', ?, ?, ?, 0, ?)`,
+    );
+    const ids: string[] = [];
+    conn.transaction(() => {
+      for (const r of rows) {
+        const id = guid(++n, r.entity === 'inventory' ? '11111111' : 'DDDDDDDD');
+        const dead = r.dead ? efTime(r.at) : null;
+        if (r.entity === 'inventory') inv.run(id, efTime(r.at), efTime(r.at), r.synced ? 1 : 0, dead);
+        else tx.run(id, `TX-${n}`, r.amount ?? '12.50', r.amount ?? '12.50', efTime(r.at), efTime(r.at), r.synced ? 1 : 0, dead);
+        ids.push(id);
+      }
+    })();
+    conn.close();
+    return ids;
+  };
+  const cli = (args: string[], url = central.url) => runCli(['--db', db, '--central-url', url, ...args], { cwd, env, timeoutMs: 60_000 });
+  return { cwd, db, insertRows, cli };
+}
+
+const DAY = Date.parse('2026-03-10T00:00:00Z');
+const spread = (count: number, from = DAY, span = 86_400_000): number[] => Array.from({ length: count }, (_, i) => from + Math.floor(((i + 0.5) * span) / count));
+
+async function reconcile(t: ReturnType<typeof till>, ...args: string[]): Promise<{ code: number | null; json: Result; stderr: string }> {
+  const r = await t.cli(['--json', 'reconcile', ...args]);
+  assert.ok(r.stdout.endsWith('\n'), `one JSON document: ${r.stdout}\n${r.stderr}`);
+  return { code: r.code, json: JSON.parse(r.stdout) as Result, stderr: r.stderr };
+}
+
+function entity(result: Result, name: string): Report {
+  return result.entities.find((e) => e.entity === name)!;
+}
+
+async function deliveredDay(tx = 40, inv = 10): Promise<{ t: ReturnType<typeof till>; ids: string[]; invIds: string[] }> {
+  const t = till();
+  const ids = t.insertRows(spread(tx).map((at, i) => ({ at, amount: `${(i % 7) + 1}.${String(i % 100).padStart(2, '0')}` })));
+  const invIds = t.insertRows(spread(inv).map((at) => ({ at, entity: 'inventory' as const })));
+  const synced = await t.cli(['sync']);
+  assert.equal(synced.code, 0, synced.stderr);
+  return { t, ids, invIds };
+}
+
+describe('reconcile against the reference central', () => {
+  test('a matching day: one line per entity, exit 0, one request per entity', async () => {
+    const { t } = await deliveredDay();
+    const human = await t.cli(['reconcile', '--date', '2026-03-10']);
+    assert.equal(human.code, 0, human.stderr);
+    const out = lines(human.stdout);
+    assert.equal(out.length, 2, human.stdout);
+    assert.match(out[0]!, /^transactions 2026-03-10 00:00 – 2026-03-11 00:00 UTC: match, 40 rows, total \d+(\.\d+)?$/);
+    assert.match(out[1]!, /^inventory updates .*: match, 10 rows, total -20$/);
+    const before = central.stats().summaryRequests;
+    const r = await reconcile(t, '--date', '2026-03-10');
+    assert.equal(r.code, 0);
+    assert.equal(r.json.requests, 2);
+    assert.equal(central.stats().summaryRequests - before, 2);
+    assert.equal(entity(r.json, 'transaction').here!.totalAmount, entity(r.json, 'transaction').central!.totalAmount);
+  });
+
+  test('rows the central lost are found by id, re-sent with --resend, then everything matches', async () => {
+    const { t, ids } = await deliveredDay();
+    const lost = [ids[3]!, ids[31]!];
+    assert.deepEqual(central.forget(lost).sort(), [...lost].sort());
+    const r = await reconcile(t, '--date', '2026-03-10');
+    assert.equal(r.code, 65, r.stderr);
+    const tx = entity(r.json, 'transaction');
+    assert.equal(tx.status, 'mismatch');
+    assert.deepEqual(tx.missingAtCentral.map((x) => x.id).sort(), [...lost].sort());
+    assert.deepEqual(tx.extraAtCentral, []);
+    assert.equal(entity(r.json, 'inventory').status, 'match');
+    assert.equal(query<{ n: number }>(t.db, 'SELECT COUNT(*) AS n FROM "PosTransactions" WHERE "Synced" = 0')[0]!.n, 0, 'read-only without --resend');
+
+    const resend = await reconcile(t, '--date', '2026-03-10', '--resend');
+    assert.equal(resend.code, 65);
+    assert.deepEqual(resend.json.resent.map((x) => x.id).sort(), [...lost].sort());
+    for (const id of lost) assert.match(resend.stderr, new RegExp(`${id}: put back in the queue`));
+    assert.deepEqual(query<{ Id: string }>(t.db, 'SELECT "Id" FROM "PosTransactions" WHERE "Synced" = 0 ORDER BY "Id"').map((x) => x.Id), [...lost].sort());
+
+    const synced = await t.cli(['sync']);
+    assert.equal(synced.code, 0, synced.stderr);
+    assert.match(synced.stdout, /^delivered 2 /);
+    const again = await reconcile(t, '--date', '2026-03-10');
+    assert.equal(again.code, 0, JSON.stringify(again.json));
+  });
+
+  test('ids at the central that this till never delivered are listed as extra', async () => {
+    const { t } = await deliveredDay(20, 0);
+    const extra = transactionEvent({ occurredAt: '2026-03-10T12:34:56.789Z', totalAmount: '7.77' });
+    const posted = await fetch(central.eventsUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-store-id': 'STORE001', 'idempotency-key': 'extra-1' },
+      body: JSON.stringify([extra]),
+    });
+    assert.equal(posted.status, 200);
+    const r = await reconcile(t, '--date', '2026-03-10');
+    assert.equal(r.code, 65);
+    const tx = entity(r.json, 'transaction');
+    assert.deepEqual(tx.extraAtCentral, [{ id: extra['id'], amount: '7.77' }]);
+    assert.deepEqual(tx.missingAtCentral, []);
+    assert.equal(tx.moneyDifference, '-7.77');
+    const human = await t.cli(['reconcile', '--date', '2026-03-10']);
+    assert.equal(human.code, 65);
+    assert.match(human.stdout, new RegExp(`at the central, not delivered from here \\(1\\):\\n {4}${String(extra['id'])} 7\\.77`));
+  });
+
+  test('a money difference with equal counts: the row and both amounts', async () => {
+    const { t, ids } = await deliveredDay(30, 0);
+    const here = query<{ TotalAmount: string }>(t.db, 'SELECT "TotalAmount" FROM "PosTransactions" WHERE "Id" = ?', ids[17])[0]!.TotalAmount;
+    assert.ok(central.alterAmount(ids[17]!, '1000.00'));
+    const r = await reconcile(t, '--date', '2026-03-10');
+    assert.equal(r.code, 65);
+    const tx = entity(r.json, 'transaction');
+    assert.equal(tx.here!.count, tx.central!.count);
+    assert.deepEqual(tx.amountDiffers, [{ id: ids[17], here, central: '1000.00' }]);
+    assert.deepEqual(tx.missingAtCentral, []);
+    assert.deepEqual(tx.extraAtCentral, []);
+    const diff = (BigInt(Math.round(Number(here) * 100)) - 100000n).toString();
+    assert.equal(tx.moneyDifference, `${diff.slice(0, -2)}.${diff.slice(-2)}`.replace(/\.?0+$/, ''));
+  });
+
+  test('pending and dead-lettered rows are reported beside, not as missing', async () => {
+    const { t } = await deliveredDay(10, 0);
+    t.insertRows([{ at: DAY + 3_600_000 }, { at: DAY + 7_200_000 }, { at: DAY + 9_000_000, dead: true }]);
+    const r = await reconcile(t, '--date', '2026-03-10');
+    assert.equal(r.code, 0, JSON.stringify(r.json));
+    const tx = entity(r.json, 'transaction');
+    assert.equal(tx.pending, 2);
+    assert.equal(tx.deadLettered, 1);
+    assert.deepEqual(tx.missingAtCentral, []);
+    const human = await t.cli(['reconcile', '--date', '2026-03-10']);
+    assert.match(human.stdout, /match, 10 rows, total [\d.]+ \(2 pending, 1 dead-lettered here, not counted\)/);
+  });
+
+  test('Europe/Berlin on the last Sunday of October: the day is 25 hours, its edges exact to the millisecond', async () => {
+    const t = till({ Sync__TimeZone: 'Europe/Berlin' });
+    const edges = ['2026-10-24T21:59:59.999Z', '2026-10-24T22:00:00.000Z', '2026-10-25T00:30:00.000Z', '2026-10-25T01:30:00.000Z', '2026-10-25T22:59:59.999Z', '2026-10-25T23:00:00.000Z'];
+    const ids = t.insertRows(edges.map((e) => ({ at: Date.parse(e) })));
+    assert.equal((await t.cli(['sync'])).code, 0);
+    const r = await reconcile(t, '--date', '2026-10-25');
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.json.window, { from: '2026-10-24T22:00:00.000Z', to: '2026-10-25T23:00:00.000Z', timeZone: 'Europe/Berlin' });
+    assert.equal(entity(r.json, 'transaction').here!.count, 4, 'both 02:30s (CEST and CET) and both edges inside');
+    central.forget([ids[4]!, ids[5]!]); // the day's last millisecond, and the next day's first
+    const lost = await reconcile(t, '--date', '2026-10-25');
+    assert.equal(lost.code, 65);
+    assert.deepEqual(entity(lost.json, 'transaction').missingAtCentral.map((x) => x.id), [ids[4]]);
+    const next = await reconcile(t, '--date', '2026-10-26');
+    assert.deepEqual(entity(next.json, 'transaction').missingAtCentral.map((x) => x.id), [ids[5]]);
+  });
+});
+
+describe('reconcile failure modes', () => {
+  test('a central without the summary endpoint: one line, exit 78', async (t) => {
+    const plain = await useCentral(t, { summary: false });
+    const s = till();
+    const r = await s.cli(['reconcile', '--date', '2026-03-10'], plain.url);
+    assert.equal(r.code, 78);
+    const err = lines(r.stderr);
+    assert.equal(err.length, 1, r.stderr);
+    assert.match(err[0]!, /^pos-sync: the central does not offer reconciliation: GET http:\/\/127\.0\.0\.1:\d+\/api\/inventory\/summary answered HTTP 404/);
+  });
+
+  test('a central that is down: exit 75; one that refuses the token: 77', async () => {
+    const s = till();
+    const closed = await startCentral();
+    const url = closed.url;
+    await closed.close();
+    const down = await s.cli(['reconcile', '--date', '2026-03-10'], url);
+    assert.equal(down.code, 75, down.stderr);
+    assert.match(down.stderr, /^pos-sync: cannot reach/m);
+    central.setFaults({ down: true });
+    assert.equal((await s.cli(['reconcile', '--date', '2026-03-10'])).code, 75);
+    central.setFaults({ down: false, requireToken: 'right' });
+    assert.equal((await s.cli(['reconcile', '--date', '2026-03-10'])).code, 77);
+  });
+
+  test('bad dates and options: exit 64 before anything is opened', async () => {
+    const s = till();
+    for (const args of [['--date', '2026-02-30'], ['--date', '10/03/2026'], ['--from', '2026-03-01'], ['--from', '2026-03-02', '--to', '2026-03-01'], ['--date', '2026-03-01', '--from', '2026-03-01', '--to', '2026-03-02'], ['--max-run-seconds', '0']]) {
+      const r = await s.cli(['reconcile', ...args]);
+      assert.equal(r.code, 64, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+    }
+    const bad = await runCli(['--db', s.db, 'reconcile'], { cwd: s.cwd, env: { Sync__TimeZone: 'Mars/Olympus' } });
+    assert.equal(bad.code, 78);
+    assert.match(bad.stderr, /Sync\.TimeZone/);
+  });
+});
+
+describe('reconcile at scale', () => {
+  test('a month of 600,000 rows with 3 missing at the central: found within the documented number of requests', async (t) => {
+    const dir = tmp.make();
+    const db = path.join(dir, 'pos.db');
+    const centralDb = path.join(dir, 'central.db');
+    const from = Date.parse('2026-01-01T00:00:00Z');
+    const span = 31 * 86_400_000;
+    const N = 600_000;
+    const at = (i: number): number => from + Math.floor((i * span) / N);
+    const missing = new Set([4_321, 299_999, 555_555]);
+    const started = performance.now();
+
+    openDatabase({ path: db, create: true, autoMigrate: true, busyTimeoutMs: 1000 }).close();
+    const conn = new Sqlite(db);
+    const insert = conn.prepare(
+      `INSERT INTO "PosTransactions" ("Id", "TransactionId", "StoreId", "ProductId", "TransactionType", "Quantity", "UnitPrice", "TotalAmount",
+         "TransactionDate", "CreatedAt", "Synced", "SyncAttempts") VALUES (?, ?, 'STORE001', 'P1', 'Sale', 1, ?, ?, ?, ?, 1, 1)`,
+    );
+    const store = new CentralStore(centralDb);
+    conn.transaction(() => {
+      let batch: unknown[] = [];
+      for (let i = 0; i < N; i++) {
+        const id = guid(i, 'AAAAAAAA');
+        const amount = `${(i % 50) + 1}.${String(i % 100).padStart(2, '0')}`;
+        const time = efTime(at(i));
+        insert.run(id, `TX${i}`, amount, amount, time, time);
+        if (!missing.has(i)) {
+          batch.push({ id, entity: 'transaction', storeId: 'STORE001', productId: 'P1', type: 'Sale', occurredAt: new Date(at(i)).toISOString(), transactionId: `TX${i}`, quantity: 1, unitPrice: amount, totalAmount: amount, reference: null, notes: null, metadata: null });
+        }
+        if (batch.length === 500 || i === N - 1) {
+          store.record({ receivedAt: new Date().toISOString(), format: 'batch', idempotencyKey: `k${i}`, storeHeader: 'STORE001', eventsJson: JSON.stringify(batch), count: batch.length, repeatedIds: [] });
+          batch = [];
+        }
+      }
+    })();
+    conn.close();
+    store.close();
+    const loaded = performance.now();
+    const big = await useCentral(t, { dbPath: centralDb });
+    const cwd = tmp.make();
+    const r = await runCli(['--db', db, '--central-url', big.url, '--json', 'reconcile', '--from', '2026-01-01', '--to', '2026-02-01', '--max-run-seconds', '300'], { cwd, timeoutMs: 300_000 });
+    const done = performance.now();
+    assert.equal(r.code, 65, r.stderr);
+    const result = JSON.parse(r.stdout) as Result;
+    const tx = entity(result, 'transaction');
+    assert.deepEqual(tx.missingAtCentral.map((x) => x.id).sort(), [...missing].map((i) => guid(i, 'AAAAAAAA')).sort());
+    assert.deepEqual(tx.extraAtCentral, []);
+    // README "Reconciliation": at most E + d·(⌈log2 D⌉ + 5 + ⌈log2(h/500)⌉ + 1) requests, E entities,
+    // d differing rows, D days in the window, h rows in its busiest hour.
+    const h = Math.ceil(N / (31 * 24));
+    const bound = 2 + 3 * (Math.ceil(Math.log2(31)) + 5 + Math.max(0, Math.ceil(Math.log2(h / 500))) + 1);
+    assert.ok(result.requests <= bound, `${result.requests} requests, documented bound ${bound}`);
+    t.diagnostic(`600k rows: data ${Math.round(loaded - started)} ms, reconcile ${Math.round(done - loaded)} ms (central start and first indexing included), ${result.requests} requests (bound ${bound})`);
+  });
+});
