@@ -3,6 +3,7 @@
 // invent or change rows behind pos-sync's back.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
@@ -208,6 +209,43 @@ describe('reconcile against the reference central', () => {
     assert.deepEqual(entity(lost.json, 'transaction').missingAtCentral.map((x) => x.id), [ids[4]]);
     const next = await reconcile(t, '--date', '2026-10-26');
     assert.deepEqual(entity(next.json, 'transaction').missingAtCentral.map((x) => x.id), [ids[5]]);
+  });
+});
+
+describe('the last reconciliation in health and metrics', () => {
+  test('health checks it only when asked; the metrics file shows its result', async () => {
+    const { t, ids } = await deliveredDay(10, 0);
+    const health = (env: Record<string, string>) => runCli(['--db', t.db, '--central-url', central.url, '--json', 'health'], { cwd: t.cwd, env });
+    const checks = async (env: Record<string, string>) => (JSON.parse((await health(env)).stdout) as { checks: Array<{ name: string; status: string; message: string }> }).checks;
+    const on = { Sync__Health__ReconcileMaxAgeHours: '24' };
+    assert.equal((await checks({})).find((c) => c.name === 'reconcile'), undefined, 'off by default');
+    assert.equal((await checks(on)).find((c) => c.name === 'reconcile')!.status, 'WARNING', 'none recorded yet');
+
+    assert.equal((await reconcile(t, '--date', '2026-03-10')).code, 0);
+    assert.equal((await checks(on)).find((c) => c.name === 'reconcile')!.status, 'OK');
+
+    central.forget([ids[2]!]);
+    assert.equal((await reconcile(t, '--date', '2026-03-10')).code, 65);
+    const critical = (await checks(on)).find((c) => c.name === 'reconcile')!;
+    assert.equal(critical.status, 'CRITICAL');
+    assert.match(critical.message, /^1 rows differ from the central/);
+    const h = await health(on);
+    assert.equal(h.code, 2);
+
+    const prom = path.join(t.cwd, 'pos-sync.prom');
+    assert.equal((await t.cli(['sync', '--metrics-file', prom])).code, 0);
+    const text = fs.readFileSync(prom, 'utf8');
+    assert.match(text, /^pos_sync_last_reconcile_result\{result="mismatch"\} 1$/m);
+    assert.match(text, /^pos_sync_last_reconcile_result\{result="match"\} 0$/m);
+    assert.match(text, /^pos_sync_last_reconcile_differing_rows\{kind="missing_at_central"\} 1$/m);
+    assert.match(text, /^pos_sync_last_reconcile_timestamp_seconds \d+(\.\d+)?$/m);
+
+    central.setFaults({ down: true });
+    assert.equal((await reconcile(t, '--date', '2026-03-10').catch(() => ({ code: 75 }))).code, 75);
+    central.setFaults({ down: false });
+    const failed = (await checks(on)).find((c) => c.name === 'reconcile')!;
+    assert.equal(failed.status, 'WARNING');
+    assert.match(failed.message, /could not finish/);
   });
 });
 

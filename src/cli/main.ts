@@ -242,8 +242,8 @@ async function readBacklog(config: LoadedConfig['config']): Promise<Record<'tran
 }
 
 async function writeMetrics(file: string, config: LoadedConfig['config'], result: PassResultOf): Promise<void> {
-  const [{ writePassMetrics }, backlog] = await Promise.all([import('../metrics/pass.js'), readBacklog(config)]);
-  writePassMetrics({ file, store: config.storeId, version: VERSION, result, backlog, kafkaEnabled: config.kafka.enabled, now: Date.now() });
+  const [{ writePassMetrics }, backlog, { lastReconcile }] = await Promise.all([import('../metrics/pass.js'), readBacklog(config), import('../state/reconcile-record.js')]);
+  writePassMetrics({ file, store: config.storeId, version: VERSION, result, backlog, kafkaEnabled: config.kafka.enabled, now: Date.now(), reconcile: lastReconcile(config.stateFile) });
 }
 
 /**
@@ -452,10 +452,11 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         let result: Awaited<ReturnType<typeof runHealth>>;
         try {
           const { config } = await ctx.loadConfig();
-          const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }] = await Promise.all([
+          const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }, { readReconcileFacts }] = await Promise.all([
             import('../store/inspect.js'),
             import('../state/file.js'),
             import('../store/migrations.js'),
+            import('../state/reconcile-record.js'),
           ]);
           result = await runHealth({
             config,
@@ -465,6 +466,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
             central: () => centralClient(config),
             checkKafka: config.kafka.enabled ? (ms) => kafkaReachable(config, ctx.log, ms) : null,
             readState: () => peekState(config.stateFile),
+            readReconcile: () => readReconcileFacts(config.stateFile),
             expectedSchemaVersion: SCHEMA_VERSION,
           });
         } catch (err) {

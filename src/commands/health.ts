@@ -26,6 +26,8 @@ export interface HealthDeps {
   /** Reads the state file without changing it. */
   readonly readState: () => Peeked;
   readonly expectedSchemaVersion: number;
+  /** The last reconciliation, read only when Sync.Health.ReconcileMaxAgeHours is set. */
+  readonly readReconcile?: () => import('../domain/health.js').ReconcileFacts;
   /** Overrides HEALTH_GUARD_MS (tests). */
   readonly guardMs?: number;
 }
@@ -105,6 +107,7 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
         );
 
   const peeked = deps.readState();
+  const reconcile = config.health.reconcileMaxAgeSeconds === null || !deps.readReconcile ? undefined : { facts: deps.readReconcile(), maxAgeSeconds: config.health.reconcileMaxAgeSeconds };
   const [db, c, k] = await Promise.all([database, central, kafka]);
   const now = clock.now();
   const verdict = judgeHealth({
@@ -116,6 +119,7 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, path: config.stateFile },
     breakerSettings: config.breaker,
     thresholds: config.health,
+    ...(reconcile ? { reconcile } : {}),
   });
   return {
     command: 'health',

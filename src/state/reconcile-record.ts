@@ -93,3 +93,17 @@ export function readReconcileRecord(file: string): ReconcileRecord | null | stri
   }
   return { at, outcome, exitCode, from, to, missingAtCentral: missing, extraAtCentral: extra, amountDiffers: amounts, error: error as string | null };
 }
+
+/** The record as health sees it. */
+export function readReconcileFacts(stateFile: string): import('../domain/health.js').ReconcileFacts {
+  const record = readReconcileRecord(reconcileRecordPath(stateFile));
+  if (record === null) return { kind: 'none' };
+  if (typeof record === 'string') return { kind: 'unreadable', problem: record };
+  return { kind: 'found', at: record.at, outcome: record.outcome, differing: record.missingAtCentral + record.extraAtCentral + record.amountDiffers, error: record.error };
+}
+
+/** The record for the metrics file; null when there is none or it cannot be read. */
+export function lastReconcile(stateFile: string): ReconcileRecord | null {
+  const record = readReconcileRecord(reconcileRecordPath(stateFile));
+  return typeof record === 'string' ? null : record;
+}
