@@ -8,13 +8,13 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { startCentral } from '../examples/central/server.js';
-import { CentralStore } from '../examples/central/store.js';
 import { openDatabase } from '../src/store/db.js';
 import { centralForFile, transactionEvent, useCentral } from './helpers/central.js';
 import { lines, runCli } from './helpers/cli.js';
 import { query } from './helpers/db.js';
 import { efTime } from './helpers/pos.js';
 import { tmpDirs } from './helpers/tmp.js';
+import { bulkId, requestBound, writeBulkSales } from './helpers/bulk-sales.js';
 
 const tmp = tmpDirs('reconcile');
 after(tmp.cleanup);
@@ -292,38 +292,10 @@ describe('reconcile at scale', () => {
     const dir = tmp.make();
     const db = path.join(dir, 'pos.db');
     const centralDb = path.join(dir, 'central.db');
-    const from = Date.parse('2026-01-01T00:00:00Z');
-    const span = 31 * 86_400_000;
     const N = 600_000;
-    const at = (i: number): number => from + Math.floor((i * span) / N);
     const missing = new Set([4_321, 299_999, 555_555]);
     const started = performance.now();
-
-    openDatabase({ path: db, create: true, autoMigrate: true, busyTimeoutMs: 1000 }).close();
-    const conn = new Sqlite(db);
-    const insert = conn.prepare(
-      `INSERT INTO "PosTransactions" ("Id", "TransactionId", "StoreId", "ProductId", "TransactionType", "Quantity", "UnitPrice", "TotalAmount",
-         "TransactionDate", "CreatedAt", "Synced", "SyncAttempts") VALUES (?, ?, 'STORE001', 'P1', 'Sale', 1, ?, ?, ?, ?, 1, 1)`,
-    );
-    const store = new CentralStore(centralDb);
-    conn.transaction(() => {
-      let batch: unknown[] = [];
-      for (let i = 0; i < N; i++) {
-        const id = guid(i, 'AAAAAAAA');
-        const amount = `${(i % 50) + 1}.${String(i % 100).padStart(2, '0')}`;
-        const time = efTime(at(i));
-        insert.run(id, `TX${i}`, amount, amount, time, time);
-        if (!missing.has(i)) {
-          batch.push({ id, entity: 'transaction', storeId: 'STORE001', productId: 'P1', type: 'Sale', occurredAt: new Date(at(i)).toISOString(), transactionId: `TX${i}`, quantity: 1, unitPrice: amount, totalAmount: amount, reference: null, notes: null, metadata: null });
-        }
-        if (batch.length === 500 || i === N - 1) {
-          store.record({ receivedAt: new Date().toISOString(), format: 'batch', idempotencyKey: `k${i}`, storeHeader: 'STORE001', eventsJson: JSON.stringify(batch), count: batch.length, repeatedIds: [] });
-          batch = [];
-        }
-      }
-    })();
-    conn.close();
-    store.close();
+    writeBulkSales({ db, centralDb, from: Date.parse('2026-01-01T00:00:00Z'), spanMs: 31 * 86_400_000, count: N, missing, prefix: 'AAAAAAAA' });
     const loaded = performance.now();
     const big = await useCentral(t, { dbPath: centralDb });
     const cwd = tmp.make();
@@ -332,13 +304,13 @@ describe('reconcile at scale', () => {
     assert.equal(r.code, 65, r.stderr);
     const result = JSON.parse(r.stdout) as Result;
     const tx = entity(result, 'transaction');
-    assert.deepEqual(tx.missingAtCentral.map((x) => x.id).sort(), [...missing].map((i) => guid(i, 'AAAAAAAA')).sort());
+    assert.deepEqual(tx.missingAtCentral.map((x) => x.id).sort(), [...missing].map((i) => bulkId('AAAAAAAA', i)).sort());
     assert.deepEqual(tx.extraAtCentral, []);
-    // README "Reconciliation": at most E + d·(⌈log2 D⌉ + 5 + ⌈log2(h/500)⌉ + 1) requests, E entities,
-    // d differing rows, D days in the window, h rows in its busiest hour.
-    const h = Math.ceil(N / (31 * 24));
-    const bound = 2 + 3 * (Math.ceil(Math.log2(31)) + 5 + Math.max(0, Math.ceil(Math.log2(h / 500))) + 1);
+    assert.equal(tx.here!.count, N);
+    assert.equal(tx.central!.count, N - 3);
+    const bound = requestBound(2, 3, 31, Math.ceil(N / (31 * 24)));
     assert.ok(result.requests <= bound, `${result.requests} requests, documented bound ${bound}`);
+    assert.equal(big.stats().summaryRequests, result.requests);
     t.diagnostic(`600k rows: data ${Math.round(loaded - started)} ms, reconcile ${Math.round(done - loaded)} ms (central start and first indexing included), ${result.requests} requests (bound ${bound})`);
   });
 });

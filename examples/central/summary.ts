@@ -10,7 +10,7 @@
 // integer SUM adds them exactly and one indexed range query answers a summary.
 
 import type Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 import { parseJsonBody } from './body.js';
 
@@ -85,8 +85,8 @@ export function indexRow(event: unknown, storeHeader: string | null): Indexed | 
   const sign = m[1] === '-' ? -1 : 1;
   const whole = sign * Number(m[2]);
   const frac = sign * Number((m[3] ?? '').padEnd(SCALE, '0'));
-  const hash = createHash('sha256').update(e['id'].toUpperCase(), 'utf8').digest();
-  const h = Array.from({ length: 8 }, (_, i) => hash.readUInt32BE(i * 4));
+  const digest = hash('sha256', e['id'].toUpperCase(), 'buffer');
+  const h = Array.from({ length: 8 }, (_, i) => digest.readUInt32BE(i * 4));
   const store = storeHeader ?? (typeof e['storeId'] === 'string' ? e['storeId'] : '');
   return { id: e['id'], store, entity: e['entity'], at, amount, whole: whole === 0 ? 0 : whole, frac: frac === 0 ? 0 : frac, h };
 }
