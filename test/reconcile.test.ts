@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
@@ -272,6 +273,53 @@ describe('reconcile failure modes', () => {
     assert.equal((await s.cli(['reconcile', '--date', '2026-03-10'])).code, 75);
     central.setFaults({ down: false, requireToken: 'right' });
     assert.equal((await s.cli(['reconcile', '--date', '2026-03-10'])).code, 77);
+  });
+
+  test('a summary answer that is not what the contract says: one line, exit 75; a hung central: 75 within the budget', async (t) => {
+    const answers: Array<{ status: number; body: string }> = [
+      { status: 200, body: '<html><title>Gateway page</title></html>' },
+      { status: 200, body: '{"count": -1, "totalAmount": "1", "digest": "00"}' },
+      { status: 200, body: '{"count": 1, "totalAmount": 1.5, "digest": "' + '0'.repeat(64) + '"}' },
+      { status: 200, body: '{"count": 1, "totalAmount": "1.5", "digest": "xyz"}' },
+      { status: 503, body: 'busy' },
+    ];
+    let next = 0;
+    let hang = false;
+    const server = http.createServer((req, res) => {
+      if (hang) return; // never answered
+      const a = answers[next++ % answers.length]!;
+      res.writeHead(a.status, { 'content-type': 'application/json' });
+      res.end(a.body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const s = till();
+    s.insertRows([{ at: DAY + 1000, synced: true }]);
+    for (const expected of [/not JSON: Gateway page/, /"count" is not a whole number/, /"totalAmount" is not decimal text/, /"digest" is not 64 hex digits/, /HTTP 503/]) {
+      const r = await s.cli(['reconcile', '--date', '2026-03-10'], url);
+      assert.equal(r.code, 75, r.stderr);
+      const err = lines(r.stderr);
+      assert.equal(err.length, 1, r.stderr);
+      assert.match(err[0]!, expected);
+    }
+    hang = true;
+    const started = Date.now();
+    const hung = await s.cli(['reconcile', '--date', '2026-03-10', '--max-run-seconds', '2'], url);
+    assert.equal(hung.code, 75, hung.stderr);
+    assert.match(hung.stderr, /no answer from .* within \d+ ms/);
+    assert.ok(Date.now() - started < 6000, `ended ${Date.now() - started} ms after it started`);
+  });
+
+  test('a database that is not there: exit 74, nothing created', async () => {
+    const dir = tmp.make();
+    const missingDb = path.join(dir, 'nope.db');
+    const r = await runCli(['--db', missingDb, '--central-url', central.url, 'reconcile', '--date', '2026-03-10'], { cwd: dir });
+    assert.equal(r.code, 74, r.stderr);
+    assert.equal(fs.existsSync(missingDb), false);
   });
 
   test('bad dates and options: exit 64 before anything is opened', async () => {

@@ -119,7 +119,7 @@ export function createSummaryClient(settings: SummarySettings): SummaryClient {
       const timedOut = signal.aborted;
       const { message, tls, code } = timedOut ? { message: `no answer from ${settings.url} within ${timeout} ms`, tls: false, code: undefined } : describeNetworkError(err, settings.url, timeout);
       if (tls) throw new ConfigError(`${message} (${tlsHint(code ?? '')})`);
-      throw new TempFailError(scrub(message, secrets), { hint: 'the central is unreachable: try again later' });
+      throw new TempFailError(scrub(message, secrets), { hint: 'try again later' });
     }
     const status = response.status;
     if (status === 404 || status === 405 || status === 501) {
