@@ -128,7 +128,9 @@ const MAX_UNREADABLE = 100;
 export async function runReconcile(options: ReconcileOptions, deps: ReconcileDeps): Promise<ReconcileResult> {
   const { config, clock, log } = deps;
   const started = clock.now();
-  const window = reconcileWindow(options, started, config.timeZone);
+  // The issue asks for UTC when the store has not said which zone it is in.
+  const timeZone = config.timeZone ?? 'UTC';
+  const window = reconcileWindow(options, started, timeZone);
   const deadline = started + (options.maxRunSeconds ?? DEFAULT_RECONCILE_SECONDS) * 1000;
   const timeout = (): number => {
     const left = deadline - clock.now();
@@ -179,7 +181,7 @@ export async function runReconcile(options: ReconcileOptions, deps: ReconcileDep
         central: async (r) => central.summary(entity, r, timeout()),
         localRows: async (r) => local.rows(entity, r),
         centralRows: async (r) => central.rows(entity, r, timeout()),
-      }, config.timeZone);
+      }, timeZone);
       // Ids the central holds that this till has not marked delivered yet (a lost answer, or the
       // pass that will mark them is under way): the next pass re-sends them, the central
       // deduplicates. Not a loss, so not a mismatch.
@@ -225,7 +227,7 @@ export async function runReconcile(options: ReconcileOptions, deps: ReconcileDep
     return {
       command: 'reconcile',
       exitCode,
-      window: { from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString(), timeZone: config.timeZone },
+      window: { from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString(), timeZone },
       entities: reports,
       resent,
       requests: central.requests,

@@ -5,8 +5,8 @@ export type ApiFormat = 'batch' | 'single';
 export interface Config {
   readonly storeId: string;
   readonly endpoints: { readonly events: string; readonly health: string; readonly summary: string };
-  /** IANA zone of the store's calendar days (reconcile). */
-  readonly timeZone: string;
+  /** IANA zone of the store's calendar days; null: unset (reconcile then uses UTC). */
+  readonly timeZone: string | null;
   readonly db: {
     readonly path: string;
     readonly autoCreate: boolean;

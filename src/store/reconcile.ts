@@ -82,8 +82,18 @@ export interface LocalReconcileStore {
 }
 
 export function localReconcileStore(db: Database): LocalReconcileStore {
-  const hasDeadLetter = (table: string): boolean =>
-    (db.pragma(`table_info("${table}")`) as { name: string }[]).some((c) => c.name === 'DeadLetteredAt');
+  /**
+   * SQL that is 1 for a dead-lettered row `t`: pos-sync's bookkeeping table when the database has it
+   * (PosSync_RowState, keyed by entity and Id), else the older DeadLetteredAt column on the POS
+   * table, else 0 (a database pos-sync has not set up has no dead letters).
+   */
+  const deadExpr = (entity: Entity): string => {
+    const has = (table: string, column: string): boolean => (db.pragma(`table_info("${table}")`) as { name: string }[]).some((c) => c.name === column);
+    if (has('PosSync_RowState', 'DeadLetteredAt')) {
+      return `EXISTS (SELECT 1 FROM "PosSync_RowState" AS s WHERE s."Entity" = '${entity}' AND s."Id" = t."Id" AND s."DeadLetteredAt" IS NOT NULL)`;
+    }
+    return has(SHAPE[entity].table, 'DeadLetteredAt') ? 't."DeadLetteredAt" IS NOT NULL' : '0';
+  };
   const cache = new Map<string, Statement>();
   const stmt = (key: string, sql: () => string): Statement => {
     let s = cache.get(key);
@@ -121,14 +131,12 @@ export function localReconcileStore(db: Database): LocalReconcileStore {
     },
     notDelivered(entity, range) {
       const { table, time } = SHAPE[entity];
-      const dead = hasDeadLetter(table) ? 'COALESCE(SUM("DeadLetteredAt" IS NOT NULL), 0)' : '0';
-      const row = stmt(`nd:${entity}`, () => `SELECT COUNT(*) AS n, ${dead} AS dead FROM "${table}" WHERE "${time}" >= ? AND "${time}" < ? AND "Synced" = 0`).get(...bounds(range)) as { n: number; dead: number };
+      const row = stmt(`nd:${entity}`, () => `SELECT COUNT(*) AS n, COALESCE(SUM(${deadExpr(entity)}), 0) AS dead FROM "${table}" AS t WHERE t."${time}" >= ? AND t."${time}" < ? AND t."Synced" = 0`).get(...bounds(range)) as { n: number; dead: number };
       return { pending: row.n - row.dead, deadLettered: row.dead };
     },
     stateOf(entity, id) {
       const { table } = SHAPE[entity];
-      const dead = hasDeadLetter(table) ? '"DeadLetteredAt" IS NOT NULL' : '0';
-      const row = stmt(`state:${entity}`, () => `SELECT "Synced" AS synced, ${dead} AS dead FROM "${table}" WHERE "Id" = ?`).get(id.toUpperCase()) as { synced: number; dead: number } | undefined;
+      const row = stmt(`state:${entity}`, () => `SELECT t."Synced" AS synced, ${deadExpr(entity)} AS dead FROM "${table}" AS t WHERE t."Id" = ?`).get(id.toUpperCase()) as { synced: number; dead: number } | undefined;
       const found = row ?? (stmt(`state:${entity}`, () => '').get(id) as { synced: number; dead: number } | undefined);
       if (!found) return null;
       if (found.synced === 1) return 'synced';
