@@ -182,6 +182,21 @@ describe('reconcile against the reference central', () => {
     assert.equal(tx.moneyDifference, `${diff.slice(0, -2)}.${diff.slice(-2)}`.replace(/\.?0+$/, ''));
   });
 
+  test('a delivered row whose amount cannot be read is listed, never skipped', async () => {
+    const { t, ids } = await deliveredDay(12, 0);
+    const conn = new Sqlite(t.db);
+    conn.prepare('UPDATE "PosTransactions" SET "TotalAmount" = \'12,50\' WHERE "Id" = ?').run(ids[5]); // a decimal comma, as a misconfigured POS might write
+    conn.close();
+    const r = await reconcile(t, '--date', '2026-03-10');
+    assert.equal(r.code, 65);
+    const tx = entity(r.json, 'transaction');
+    assert.deepEqual(tx.unreadable, [{ entity: 'transaction', id: ids[5], why: 'TotalAmount "12,50" is not decimal text' }]);
+    assert.equal(tx.here!.count, 12, 'counted and hashed: the row exists');
+    assert.deepEqual(tx.missingAtCentral, []);
+    const human = await t.cli(['reconcile', '--date', '2026-03-10']);
+    assert.match(human.stdout, new RegExp(`unreadable amount here \\(1\\):\\n {4}${ids[5]}: TotalAmount "12,50" is not decimal text`));
+  });
+
   test('pending and dead-lettered rows are reported beside, not as missing', async () => {
     const { t } = await deliveredDay(10, 0);
     t.insertRows([{ at: DAY + 3_600_000 }, { at: DAY + 7_200_000 }, { at: DAY + 9_000_000, dead: true }]);
@@ -204,7 +219,9 @@ describe('reconcile against the reference central', () => {
     assert.equal(r.code, 0);
     assert.deepEqual(r.json.window, { from: '2026-10-24T22:00:00.000Z', to: '2026-10-25T23:00:00.000Z', timeZone: 'Europe/Berlin' });
     assert.equal(entity(r.json, 'transaction').here!.count, 4, 'both 02:30s (CEST and CET) and both edges inside');
-    central.forget([ids[4]!, ids[5]!]); // the day's last millisecond, and the next day's first
+    // Through the admin route this time: the day's last millisecond, and the next day's first.
+    const forgot = await fetch(`${central.url}/_admin/forget`, { method: 'POST', body: JSON.stringify({ ids: [ids[4], ids[5]] }) });
+    assert.deepEqual(await forgot.json(), { forgotten: [ids[4], ids[5]] });
     const lost = await reconcile(t, '--date', '2026-10-25');
     assert.equal(lost.code, 65);
     assert.deepEqual(entity(lost.json, 'transaction').missingAtCentral.map((x) => x.id), [ids[4]]);

@@ -891,7 +891,7 @@ const USAGE = `usage: node dist/examples/central/server.js [--port 8080] [--db c
        [--hang-rate R] [--slow-rate R --slow-ms MS] [--truncate-rate R] [--not-json-rate R]
        [--malformed-rejected-rate R] [--refuse-ids ID,ID] [--partial-rejects] [--max-batch N]
        [--force-status CODE] [--success-status 200] [--down] [--hang-health]
-       [--max-body-bytes N] [--verbose]
+       [--max-body-bytes N] [--no-summary] [--verbose]
 See examples/central/README.md.`;
 
 export interface ProgramSettings {
@@ -899,6 +899,7 @@ export interface ProgramSettings {
   dbPath: string;
   maxBodyBytes: number | undefined;
   verbose: boolean;
+  summary: boolean;
   faults: FaultsUpdate;
 }
 
@@ -909,6 +910,7 @@ export function parseProgramArgs(args: readonly string[]): ProgramSettings | 'he
     db: { type: 'string' },
     'max-body-bytes': { type: 'string' },
     verbose: { type: 'boolean' },
+    'no-summary': { type: 'boolean' },
     help: { type: 'boolean' },
   };
   for (const [flag, spec] of Object.entries(FAULT_FLAGS)) {
@@ -933,6 +935,7 @@ export function parseProgramArgs(args: readonly string[]): ProgramSettings | 'he
     maxBodyBytes:
       values['max-body-bytes'] === undefined ? undefined : wholeNumber('max-body-bytes', values['max-body-bytes'], 0),
     verbose: values['verbose'] === true,
+    summary: values['no-summary'] !== true,
     faults: faults as FaultsUpdate,
   };
 }
@@ -973,6 +976,7 @@ async function main(args: readonly string[]): Promise<void> {
     port: settings.port,
     dbPath: settings.dbPath,
     faults: settings.faults,
+    summary: settings.summary,
     ...(settings.maxBodyBytes === undefined ? {} : { maxBodyBytes: settings.maxBodyBytes }),
     ...(verbose ? { onRequest: logRequest } : {}),
   });
