@@ -201,7 +201,10 @@ export function reconcileCheck(facts: ReconcileFacts, now: number, maxAgeSeconds
   if (facts.kind === 'none') return { name: 'reconcile', status: 'WARNING', message: 'no reconciliation recorded: run pos-sync reconcile (daily, from a timer)' };
   if (facts.kind === 'unreadable') return { name: 'reconcile', status: 'WARNING', message: facts.problem };
   const age = Math.max(0, Math.round((now - facts.at) / 1000));
-  if (facts.outcome === 'mismatch') return { name: 'reconcile', status: 'CRITICAL', message: `${facts.differing} rows differ from the central (${formatAge(age)} ago): run pos-sync reconcile for the list` };
+  if (facts.outcome === 'mismatch') {
+    const what = facts.differing > 0 ? `${facts.differing} rows differ from the central` : 'the figures differ from the central (amounts unreadable here)';
+    return { name: 'reconcile', status: 'CRITICAL', message: `${what} (${formatAge(age)} ago): run pos-sync reconcile for the list` };
+  }
   if (facts.outcome === 'failed') return { name: 'reconcile', status: 'WARNING', message: `the last reconciliation could not finish (${formatAge(age)} ago): ${facts.error ?? 'unknown error'}` };
   if (age > maxAgeSeconds) return { name: 'reconcile', status: 'WARNING', message: `the last reconciliation is ${formatAge(age)} old (warning above ${formatAge(maxAgeSeconds)})` };
   return { name: 'reconcile', status: 'OK', message: `matched ${formatAge(age)} ago` };
