@@ -177,7 +177,7 @@ function createContext(io: Io, globals: GlobalOptions, paint: Paint, command: st
  */
 async function centralClient(config: LoadedConfig['config']): Promise<import('../central/client.js').CentralClient> {
   const { createCentralClient } = await import('../central/client.js');
-  let tlsFetch: typeof fetch | undefined;
+  let tlsFetch: (typeof fetch & { close(): void }) | undefined;
   if (tlsConfigured(config.http)) {
     const { createTlsFetch } = await import('../central/tls.js');
     tlsFetch = createTlsFetch(config.http);
@@ -188,7 +188,7 @@ async function centralClient(config: LoadedConfig['config']): Promise<import('..
     storeId: config.storeId,
     token: config.http.token,
     headers: config.http.headers,
-    ...(tlsFetch ? { fetch: tlsFetch } : {}),
+    ...(tlsFetch ? { fetch: tlsFetch, close: tlsFetch.close } : {}),
   });
 }
 

@@ -71,9 +71,10 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     () => ({ kind: 'timeout', afterMs: guard }),
   );
 
+  let client: CentralClient | undefined;
   const centralWork = (async (): Promise<CentralFacts> => {
     try {
-      const client = await deps.central();
+      client = await deps.central();
       const t0 = clock.now();
       const answer = await client.health(netTimeout);
       const ms = clock.now() - t0;
@@ -106,6 +107,8 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
 
   const peeked = deps.readState();
   const [db, c, k] = await Promise.all([database, central, kafka]);
+  // Kept-alive connections closed: nothing keeps the process alive once the verdict is known.
+  client?.close?.();
   const now = clock.now();
   const verdict = judgeHealth({
     now,
