@@ -15,7 +15,8 @@ const REDACTED = '<redacted>';
  */
 export function scrub(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) {
+  // Longest first, so a secret that contains another ("Bearer <token>") is replaced whole.
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
     if (s.length < MIN_SECRET_LENGTH) continue;
     out = out.split(s).join(REDACTED);
     const escaped = JSON.stringify(s).slice(1, -1);
