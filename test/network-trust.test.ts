@@ -17,7 +17,7 @@ import { escapeControl, scrub, scrubCutText } from '../src/domain/redact.js';
 import { parseState, serializeState, EMPTY_STATE } from '../src/state/format.js';
 import { centralForFile } from './helpers/central.js';
 import { runCli } from './helpers/cli.js';
-import { buildFixtureDb, query } from './helpers/db.js';
+import { buildFixtureDb, FIXTURE, query } from './helpers/db.js';
 import { syncDeps, testConfig } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
@@ -124,6 +124,31 @@ describe('refusals shared by every row', () => {
   });
 });
 
+describe('genuinely bad rows that share a reason are still theirs', () => {
+  for (const format of ['batch', 'single'] as const) {
+    test(`${format}: two bad rows first in the queue, good ones after: both refused (65), the rest delivered`, async () => {
+      const db = buildFixtureDb(path.join(tmp.make('two-bad'), 'pos.db'));
+      const [first, second] = FIXTURE.pendingTransactions;
+      central.resetFaults();
+      central.setFaults({ refuseIds: [first!, second!] });
+      const result = await runSync({}, syncDeps(testConfig(db, central.url, { Sync: { ApiFormat: format, RetryDelayMinutes: 0 } })));
+      assert.equal(result.exitCode, 65, result.error ?? '');
+      assert.equal(result.rejected.transaction, 2);
+      assert.deepEqual(result.delivered, { transaction: FIXTURE.pendingTransactions.length - 2, inventory: FIXTURE.pendingInventory.length });
+    });
+  }
+});
+
+test("bad rows filling one entity's batch, good ones in the other entity: the bad ones are refused (65)", async () => {
+  const db = buildFixtureDb(path.join(tmp.make('one-entity-bad'), 'pos.db'));
+  central.resetFaults();
+  central.setFaults({ refuseIds: [...FIXTURE.pendingTransactions] });
+  const result = await runSync({}, syncDeps(testConfig(db, central.url, { Sync: { RetryDelayMinutes: 0 } })));
+  assert.equal(result.exitCode, 65, result.error ?? '');
+  assert.equal(result.rejected.transaction, FIXTURE.pendingTransactions.length);
+  assert.equal(result.delivered.inventory, FIXTURE.pendingInventory.length);
+});
+
 describe('terminal safety', () => {
   test('control characters become visible escapes; tabs and ordinary text stay', () => {
     assert.equal(escapeControl('ok\tfine'), 'ok\tfine');
@@ -188,6 +213,10 @@ describe('through the binary', () => {
     assert.equal((r.stdout.match(/plain http:\/\//g) ?? []).length, 1, r.stdout);
     const local = await runCli(['--config', 'appsettings.json', '--db', db, '--central-url', 'http://127.0.0.1:8080', 'config'], { cwd: dir });
     assert.doesNotMatch(local.stdout, /plain http:\/\//);
+    // health says it once too (0.0.0.0 is not loopback by name, and refuses at once here).
+    const health = await runCli(['--config', 'appsettings.json', '--db', db, '--central-url', 'http://0.0.0.0:9', 'health'], { cwd: dir });
+    assert.equal((health.stderr.match(/plain http:\/\//g) ?? []).length, 1, health.stderr);
+    assert.ok(!(health.stdout + health.stderr).includes('tok-abcdef123'));
   });
 });
 

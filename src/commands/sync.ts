@@ -309,7 +309,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
       if (acceptedRows > 0) return reject(entity, fates);
       held.push(...fates.map((fate) => ({ entity, fate: { ...fate, refusedBefore: queue.rejectionsOf(entity, fate.id) > 0 } })));
     };
-    /** After a whole batch: stop when every row tried so far was refused for one reason. */
+    /** After a whole round: stop when every row tried so far was refused for one reason. */
     const judgeRefusals = (): void => {
       const verdict = judgeHeld(held.map((h): HeldRefusal => h.fate), acceptedRows);
       if (verdict.kind === 'record') recordHeld();
@@ -520,10 +520,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
           // a refusal by the central, so it ends dead-lettered and visible instead of stuck.
           reject(entity, invalid);
           if (config.http.format === 'single') {
-            for (const event of events) {
-              await deliver(entity, [event], rowids);
-              judgeRefusals();
-            }
+            for (const event of events) await deliver(entity, [event], rowids);
           } else if (events.length > 0) {
             const sending = deliver(entity, events, rowids, batch.encoded);
             const next = following(entity);
@@ -534,9 +531,11 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
               readAhead(next, batchSize);
             }
             await sending;
-            judgeRefusals();
           }
         }
+        // Judged after a whole round (a batch of each entity), so bad rows that happen to fill
+        // one entity's batch are not taken for a central that refuses everything.
+        judgeRefusals();
       }
       if (inProbe() && requests === 0) await probeHealth();
     } catch (err) {
