@@ -575,7 +575,7 @@ function reportHealthError(err: unknown, io: Io, ctx: Context | undefined, globa
   const secrets = ctx?.secrets ?? [];
   io.stderr.write(scrub(`pos-sync: ${escapeControl(message)}\n`, secrets));
   const result = { command: 'health', exitCode: 3, status: 'UNKNOWN', summary: message, checks: [], perfdata: [], durationMs: 0 };
-  io.stdout.write(scrub(globals.json ? `${JSON.stringify(result, null, 2)}\n` : `POS-SYNC UNKNOWN - ${message}\n`, secrets));
+  io.stdout.write(scrub(globals.json ? `${JSON.stringify(result, null, 2)}\n` : `POS-SYNC UNKNOWN - ${escapeControl(message)}\n`, secrets));
   return 3;
 }
 

@@ -163,8 +163,8 @@ export function renderRequeue(r: RequeueResult, p: Paint): string {
       : `requeued ${n} dead-lettered row${n === 1 ? '' : 's'} (${r.requeued.transaction} transactions, ${r.requeued.inventory} inventory updates); the next pass sends them`,
   ];
   for (const f of r.ids) {
-    if (f.result === 'notDeadLettered') lines.push(`  ${f.id}: not dead-lettered (${f.synced ? 'already synced' : 'still pending'}), left as it is`);
+    if (f.result === 'notDeadLettered') lines.push(`  ${escapeControl(f.id)}: not dead-lettered (${f.synced ? 'already synced' : 'still pending'}), left as it is`);
   }
-  if (r.unknownIds.length > 0) lines.push(p.bad(`unknown ids (in neither PosTransactions nor InventoryUpdates): ${r.unknownIds.join(', ')}`));
+  if (r.unknownIds.length > 0) lines.push(p.bad(`unknown ids (in neither PosTransactions nor InventoryUpdates): ${escapeControl(r.unknownIds.join(', '))}`));
   return lines.join('\n') + '\n';
 }
