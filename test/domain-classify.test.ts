@@ -65,6 +65,15 @@ describe('classifyResponse: every row of the SPEC §5 table', () => {
     });
   }
 
+  test('a 422 whose rejected list names every row sent carries the rows (no splitting); otherwise none', () => {
+    const all = classifyResponse(422, JSON.stringify({ error: '3 of 3', rejected: [{ id: 'A', error: 'x' }, { id: 'B', error: 'x' }, { id: 'C', error: 'y' }] }), null, SENT, NOW);
+    assert.deepEqual(all.kind === 'refused' && all.rows, [{ id: 'A', error: 'HTTP 422: x' }, { id: 'B', error: 'HTTP 422: x' }, { id: 'C', error: 'HTTP 422: y' }]);
+    const some = classifyResponse(422, JSON.stringify({ error: '1 of 3', rejected: [{ id: 'A', error: 'x' }] }), null, SENT, NOW);
+    assert.equal(some.kind === 'refused' && some.rows, undefined);
+    const bad = classifyResponse(422, JSON.stringify({ error: 'e', rejected: [{ id: 'A' }, { id: 'B' }, { id: 'Z' }] }), null, SENT, NOW);
+    assert.equal(bad.kind === 'refused' && bad.rows, undefined, 'an id that was not sent: split instead');
+  });
+
   test('413 from a proxy (not JSON) is marked foreign; from the central it is not', () => {
     const proxy = classifyResponse(413, '<html><head><title>413 Request Entity Too Large</title></head></html>', null, SENT, NOW);
     assert.ok(proxy.kind === 'tooLarge' && proxy.foreign === true);

@@ -289,8 +289,11 @@ describe('a refusal that is not about the rows penalises no row', { skip: skip ?
     const ids = rows(s.db).map((r) => r.Id);
     fresh({ refuseIds: ids, refuseReason: 'unknown store STORE001' });
     for (let pass = 1; pass <= 2; pass++) {
+      const before = central.stats().posts;
       const r = await s.run(central.url, ['sync']);
       assert.equal(r.code, 78, r.stderr);
+      // The 422 names every row of each batch: one request per batch, nothing split.
+      assert.equal(central.stats().posts - before, 2, 'one request per entity batch');
       assert.match(logText(r.stderr), /refused all \d+ rows of this pass for the same reason.*unknown store STORE001/);
       assertNonePenalised(s.db);
     }

@@ -379,6 +379,11 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
         }
         case 'refused':
         case 'tooLarge': {
+          // The central named every row with its reason: nothing to isolate by splitting.
+          if (outcome.kind === 'refused' && outcome.rows !== undefined && outcome.rows.length === events.length) {
+            refuse(entity, outcome.rows.map((r) => ({ ...r, httpStatus: outcome.status })));
+            return;
+          }
           if (events.length === 1) {
             // A proxy's size limit met by one row is the proxy's setting, not the row's fault.
             if (outcome.kind === 'tooLarge' && outcome.foreign) throw notAboutRows(outcome.error);

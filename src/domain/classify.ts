@@ -7,8 +7,12 @@
 export type Outcome =
   /** 2xx, whole and an acknowledgement; `rejected` lists ids the central refused inside the batch. */
   | { readonly kind: 'accepted'; readonly rejected: readonly { id: string; error: string }[] }
-  /** 400/422 with the central's JSON error body: it refuses the content; split to find the rows. */
-  | { readonly kind: 'refused'; readonly status: number; readonly error: string }
+  /**
+   * 400/422 with the central's JSON error body: it refuses the content; split to find the rows.
+   * `rows`: the body's own well-formed `rejected` list, when it names every row that was sent
+   * (then there is nothing to split: each row is refused with its own reason).
+   */
+  | { readonly kind: 'refused'; readonly status: number; readonly error: string; readonly rows?: readonly { id: string; error: string }[] }
   /**
    * 413: too large; split, and only a single row that is too large is a refusal. `foreign`: the
    * body was not the central's JSON (a proxy's limit): a single row meeting it is not a refusal.
@@ -150,7 +154,12 @@ export function classifyResponse(
   }
   const central = isCentralError(body);
   const foreign = `HTTP ${status} from something other than the central API (${describePage(body)}), not about the rows`;
-  if (status === 400 || status === 422) return central ? { kind: 'refused', status, error } : { kind: 'notAboutRows', status, error: foreign };
+  if (status === 400 || status === 422) {
+    if (!central) return { kind: 'notAboutRows', status, error: foreign };
+    const list = readRejectedList(parseObject(body)?.['rejected'], sentIds);
+    const every = list.ok && sentIds.size > 1 && list.rejected.length === sentIds.size;
+    return every ? { kind: 'refused', status, error, rows: list.rejected.map((r) => ({ id: r.id, error: `HTTP ${status}: ${r.error}` })) } : { kind: 'refused', status, error };
+  }
   if (status === 413) return central ? { kind: 'tooLarge', status, error } : { kind: 'tooLarge', status, error: foreign, foreign: true };
   if (status === 401 || status === 403) return { kind: 'credentials', status, error };
   if (TEMPORARY_4XX.has(status) || status >= 500) return temporary(status, error, parseRetryAfter(retryAfter, now));
