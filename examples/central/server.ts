@@ -258,6 +258,7 @@ class Central {
     this.counters.healthChecks++;
     if (this.faultsNow.down) return sendJson(res, 503, { status: 'down' });
     if (this.faultsNow.hangHealth) return; // never answered; close() ends the connection
+    if (this.faultsNow.healthBody !== 'ok') return this.badBody(res, 200, JSON.stringify({ status: 'ok' }), this.faultsNow.healthBody);
     sendJson(res, 200, { status: 'ok' });
   }
 
@@ -320,6 +321,13 @@ class Central {
     }
     if (action.kind === 'hang') return this.hang(record);
     if (action.kind === 'drop' && !action.afterStore) return this.drop(record, res, delayMs, 'drop');
+    const echoAt = this.faultsNow.echoAuthorizationAt;
+    if (echoAt !== null) {
+      // A proxy's error page that quotes the request's headers, the credential at a chosen offset.
+      record.fault = 'echo-authorization';
+      const page = `${'x'.repeat(echoAt)}Authorization: ${req.headers.authorization ?? ''} (echoed)`;
+      return this.answer(record, res, delayMs, 502, page, { 'content-type': 'text/plain' });
+    }
 
     const checked = this.checkRequest(req, body);
     if (!checked.ok) return this.answer(record, res, delayMs, checked.status, checked.body);
@@ -410,7 +418,7 @@ class Central {
       const problems = checkBatchEvent(events[index]);
       const id = ids[index] ?? null;
       if (problems.length > 0) rejected.push({ id, index, error: problems.join('; ') });
-      else if (refuse.size > 0 && id !== null && refuse.has(id)) rejected.push({ id, index, error: REFUSED });
+      else if (refuse.size > 0 && id !== null && refuse.has(id)) rejected.push({ id, index, error: this.faultsNow.refuseReason ?? REFUSED });
     }
     return rejected;
   }
@@ -425,7 +433,7 @@ class Central {
     }
     record.ids = [id];
     const problems = checkSingleEvent(event);
-    if (problems.length === 0 && this.refuseSet.has(id)) problems.push(REFUSED);
+    if (problems.length === 0 && this.refuseSet.has(id)) problems.push(this.faultsNow.refuseReason ?? REFUSED);
     if (problems.length > 0) {
       this.counters.eventsRejected++;
       const error = problems.join('; ');
@@ -513,12 +521,51 @@ class Central {
     if (action.body === 'not-json') {
       return this.answer(record, res, delayMs, 200, '<html><body>OK</body></html>');
     }
+    if (action.body === 'oversize') {
+      // A whole, valid JSON answer, padded past the client's 1 MiB cap.
+      const padded = JSON.stringify({ ...(answer as object), padding: 'p'.repeat(1_100_000) });
+      return this.answer(record, res, delayMs, 200, padded, { 'content-type': 'application/json' });
+    }
+    if (action.body === 'stall-body' || action.body === 'drip-body') {
+      return this.later(delayMs, () => {
+        this.finish(record, 200);
+        this.badBody(res, 200, text, action.body === 'stall-body' ? 'stall' : 'drip');
+      });
+    }
     const rejected = [null, 'bogus', { error: 'no id' }, { id: 12345 }, { id: 'NOT-IN-THIS-BATCH', error: 'unknown id' }];
     const malformed = { ...(answer as object), rejected };
     return this.answer(record, res, delayMs, 200, malformed);
   }
 
   // --- answering ---
+
+  /**
+   * Status line and headers promising `text`, then half of it and a stall (close() ends it), or
+   * the body one byte every 250 ms: a peer that outlasts any deadline.
+   */
+  private badBody(res: http.ServerResponse, status: number, text: string, how: 'stall' | 'drip'): void {
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.flushHeaders();
+    if (how === 'stall') {
+      res.write(text.slice(0, Math.floor(text.length / 2)));
+      return;
+    }
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent >= text.length || res.destroyed) {
+        clearInterval(timer);
+        this.timers.delete(timer);
+        if (!res.destroyed) res.end();
+        return;
+      }
+      res.write(text[sent++]!);
+    }, 250);
+    this.timers.add(timer);
+    res.once('close', () => {
+      clearInterval(timer);
+      this.timers.delete(timer);
+    });
+  }
 
   /** Sends `body` (JSON unless already a string; nothing when undefined) after `delayMs`. */
   private answer(
@@ -883,6 +930,9 @@ const FAULT_FLAGS: Record<string, { key: keyof Faults | 'seed'; kind: 'number' |
   'max-batch': { key: 'maxBatch', kind: 'number' },
   'success-status': { key: 'successStatus', kind: 'number' },
   'hang-health': { key: 'hangHealth', kind: 'boolean' },
+  'health-body': { key: 'healthBody', kind: 'string' },
+  'refuse-reason': { key: 'refuseReason', kind: 'string' },
+  'echo-authorization-at': { key: 'echoAuthorizationAt', kind: 'number' },
 };
 
 const USAGE = `usage: node dist/examples/central/server.js [--port 8080] [--db central.db] [--token T]
@@ -891,6 +941,7 @@ const USAGE = `usage: node dist/examples/central/server.js [--port 8080] [--db c
        [--hang-rate R] [--slow-rate R --slow-ms MS] [--truncate-rate R] [--not-json-rate R]
        [--malformed-rejected-rate R] [--refuse-ids ID,ID] [--partial-rejects] [--max-batch N]
        [--force-status CODE] [--success-status 200] [--down] [--hang-health]
+       [--health-body ok|stall|drip] [--refuse-reason TEXT] [--echo-authorization-at N]
        [--max-body-bytes N] [--no-summary] [--verbose]
 See examples/central/README.md.`;
 

@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { GlobalFlags } from '../config/resolve.js';
 import { ExitCode, PosSyncError, UsageError, worstExitCode } from '../errors.js';
 import { createLogger, scrub, type Level, type Logger } from '../log.js';
+import { escapeControl } from '../domain/redact.js';
 import { systemClock } from '../domain/time.js';
 import { noPaint, type Paint } from './render.js';
 import { createProgress, noProgress } from './progress.js';
@@ -177,7 +178,7 @@ function createContext(io: Io, globals: GlobalOptions, paint: Paint, command: st
  */
 async function centralClient(config: LoadedConfig['config']): Promise<import('../central/client.js').CentralClient> {
   const { createCentralClient } = await import('../central/client.js');
-  let tlsFetch: typeof fetch | undefined;
+  let tlsFetch: (typeof fetch & { close(): void }) | undefined;
   if (tlsConfigured(config.http)) {
     const { createTlsFetch } = await import('../central/tls.js');
     tlsFetch = createTlsFetch(config.http);
@@ -188,7 +189,7 @@ async function centralClient(config: LoadedConfig['config']): Promise<import('..
     storeId: config.storeId,
     token: config.http.token,
     headers: config.http.headers,
-    ...(tlsFetch ? { fetch: tlsFetch } : {}),
+    ...(tlsFetch ? { fetch: tlsFetch, close: tlsFetch.close } : {}),
   });
 }
 
@@ -590,9 +591,9 @@ function reportHealthError(err: unknown, io: Io, ctx: Context | undefined, globa
   if (err instanceof CommanderError && ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code)) return ExitCode.ok;
   const message = (err instanceof Error ? err.message : String(err)).replace(/^error: /, '');
   const secrets = ctx?.secrets ?? [];
-  io.stderr.write(scrub(`pos-sync: ${message}\n`, secrets));
+  io.stderr.write(scrub(`pos-sync: ${escapeControl(message)}\n`, secrets));
   const result = { command: 'health', exitCode: 3, status: 'UNKNOWN', summary: message, checks: [], perfdata: [], durationMs: 0 };
-  io.stdout.write(scrub(globals.json ? `${JSON.stringify(result, null, 2)}\n` : `POS-SYNC UNKNOWN - ${message}\n`, secrets));
+  io.stdout.write(scrub(globals.json ? `${JSON.stringify(result, null, 2)}\n` : `POS-SYNC UNKNOWN - ${escapeControl(message)}\n`, secrets));
   return 3;
 }
 
@@ -623,7 +624,8 @@ function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: Gl
   // An error can quote what a peer answered (which may echo our Authorization header) or a
   // config value: scrubbed like every other output.
   const secrets = ctx?.secrets ?? [];
-  const line = `pos-sync: ${message}${hint ? ` — ${hint}` : ''}`;
+  // Escaped: the message may quote a central's answer or a database value.
+  const line = `pos-sync: ${escapeControl(`${message}${hint ? ` — ${hint}` : ''}`)}`;
   io.stderr.write(scrub(`${line}\n`, secrets));
   if (globals.verbose && err instanceof Error && err.stack) io.stderr.write(scrub(`${err.stack}\n`, secrets));
   if (globals.json) io.stdout.write(scrub(`${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code })}\n`, secrets));

@@ -3,6 +3,8 @@
 
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
+import { URL_CREDENTIALS } from './kinds.js';
+import { hideUrlPassword } from './secrets.js';
 import { CONNECTION_STRINGS_KEY, EVENTS_PATH, HEALTH_PATH, SECTIONS, SETTINGS, SUMMARY_PATH, type SettingSpec } from './schema.js';
 import type { Resolved, ValueSource } from './types.js';
 
@@ -160,13 +162,17 @@ function fromEnv(env: ResolveInput['env']): Map<string, EnvValue> {
 
 function baseUrl(raw: string, source: ValueSource): string {
   let url: URL;
+  const shown = hideUrlPassword(raw);
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new ConfigError(`central API base URL "${raw}" from ${describeSource(source)} must be an http:// or https:// URL`);
+    throw new ConfigError(`central API base URL "${shown}" from ${describeSource(source)} must be an http:// or https:// URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`central API base URL "${raw}" from ${describeSource(source)} must be an http:// or https:// URL`);
+    throw new ConfigError(`central API base URL "${shown}" from ${describeSource(source)} must be an http:// or https:// URL`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(`central API base URL "${shown}" from ${describeSource(source)} must be ${URL_CREDENTIALS}`);
   }
   return url.href.replace(/\/+$/, '');
 }
@@ -223,7 +229,7 @@ function chooseDatabase(
 
 function redact(spec: SettingSpec | undefined, value: unknown): string {
   if (spec?.secret) return '<redacted>';
-  return JSON.stringify(value) ?? String(value);
+  return hideUrlPassword(JSON.stringify(value) ?? String(value));
 }
 
 /**

@@ -29,6 +29,8 @@ export interface PassFacts {
   readonly deadLettered: PerEntity;
   readonly requests: number;
   readonly failedRequests: number;
+  /** The pass stopped at an answer that was not about the rows (a proxy's page, one shared refusal). */
+  readonly notAboutRows?: boolean;
 }
 
 export interface BreakerFacts {
@@ -167,6 +169,7 @@ export function renderMetrics(s: MetricsSnapshot): string {
   family(out, 'pos_sync_last_pass_synced_rows', 'gauge', 'Rows the last pass delivered, by entity.', perEntity(p.synced));
   family(out, 'pos_sync_last_pass_refused_rows', 'gauge', 'Rows the central refused in the last pass, by entity.', perEntity(p.refused));
   family(out, 'pos_sync_last_pass_dead_lettered_rows', 'gauge', 'Rows the last pass dead-lettered, by entity.', perEntity(p.deadLettered));
+  family(out, 'pos_sync_last_pass_not_about_rows', 'gauge', '1 when the last pass stopped at an answer that was not about the rows (a proxy\'s own 400/413 page, or every row refused for one reason): exit 78, no row penalised.', [{ value: p.notAboutRows ? 1 : 0 }]);
   if (s.lastSuccessAt !== null) {
     family(out, 'pos_sync_last_success_timestamp_seconds', 'gauge', 'When the last pass that delivered without failing ended (exit 0 or 65; Unix time).', [{ value: seconds(s.lastSuccessAt) }]);
   }

@@ -40,6 +40,7 @@ export function writePassMetrics(input: PassMetricsInput): void {
     deadLettered: result.deadLettered,
     requests: result.requests,
     failedRequests: result.failedRequests,
+    notAboutRows: result.stoppedBy === 'notAboutRows',
   };
   const breaker = breakerFacts(result);
   const text = renderMetrics({
