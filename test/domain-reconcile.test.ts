@@ -23,7 +23,7 @@ import {
   type Range,
   type Summary,
 } from '../src/domain/reconcile.js';
-import { reconcileWindow } from '../src/commands/reconcile.js';
+import { reconcileWindow, renderReconcile, type ReconcileResult } from '../src/commands/reconcile.js';
 import { UsageError } from '../src/errors.js';
 
 describe('exact money', () => {
@@ -166,5 +166,22 @@ describe('narrowing', () => {
     const r = compareListings([{ id: 'abc', amount: '1.50' }], [{ id: 'ABC', amount: '1.5' }]);
     assert.deepEqual(r, { missingAtCentral: [], extraAtCentral: [], amountDiffers: [] });
     assert.ok(sameSummary(EMPTY_SUMMARY, subtract(EMPTY_SUMMARY, EMPTY_SUMMARY)));
+  });
+});
+
+describe('human output', () => {
+  test('ids from the central never reach a terminal raw', () => {
+    const result: ReconcileResult = {
+      command: 'reconcile', exitCode: 65, requests: 3, durationMs: 1, resent: [],
+      window: { from: '2026-03-10T00:00:00.000Z', to: '2026-03-11T00:00:00.000Z', timeZone: 'UTC' },
+      entities: [{
+        entity: 'transaction', status: 'mismatch', here: { count: 1, totalAmount: '1' }, central: { count: 2, totalAmount: '2' }, moneyDifference: '-1',
+        missingAtCentral: [], extraAtCentral: [{ id: 'EVIL\u001b[2J\u0007', amount: '1' }], amountDiffers: [], atCentralNotMarkedHere: [],
+        pending: 0, deadLettered: 0, unreadable: [], listedRanges: [],
+      }],
+    };
+    const text = renderReconcile(result, { ok: (x) => x, bad: (x) => x, warn: (x) => x });
+    assert.doesNotMatch(text, /[\u0000-\u0008\u000b-\u001f\u007f]/);
+    assert.match(text, /EVIL/);
   });
 });

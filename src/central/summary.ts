@@ -6,6 +6,7 @@
 //   → 200 {"count": n, "totalAmount": "decimal", "digest": "64 hex"[, "rows": [{"id", "amount"}]]}
 
 import ky from 'ky';
+import { readBounded, requestSignal } from './bounded.js';
 import { describeNetworkError, tlsHint } from './client.js';
 import { isSecretHeader } from '../config/secrets.js';
 import { ConfigError, CredentialsError, TempFailError } from '../errors.js';
@@ -31,25 +32,6 @@ export interface SummaryClient {
   rows(entity: Entity, range: Range, timeoutMs: number): Promise<ListedRow[]>;
   /** Requests made so far. */
   readonly requests: number;
-}
-
-/** Reads a body up to `cap` bytes; more is an error (a summary is never that large). */
-async function boundedText(response: Response, cap: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > cap) {
-      await reader.cancel().catch(() => undefined);
-      throw new TempFailError(`the central's summary answer is larger than ${cap} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -106,20 +88,25 @@ export function createSummaryClient(settings: SummarySettings): SummaryClient {
     if (list) url.searchParams.set('list', 'ids');
     requests++;
     const timeout = Math.max(1, Math.round(timeoutMs));
-    // One signal for headers and body: a central that sends its headers and then trickles the body
-    // is cut off at the same deadline.
-    const signal = AbortSignal.timeout(timeout);
+    // One deadline for connect, headers and body, and a byte cap (central/bounded.ts, as for POSTs):
+    // a central that sends its headers and then trickles the body is cut off all the same.
+    const bound = requestSignal(timeout);
     let response: Response;
     let text: string;
     try {
-      response = await http.get(url, { timeout: false, signal, headers });
-      text = await boundedText(response, MAX_BODY_BYTES);
+      response = await http.get(url, { timeout: false, signal: bound.signal, headers });
+      const body = await readBounded(response, bound.signal, timeout, secrets, MAX_BODY_BYTES);
+      if (!body.complete) throw new TempFailError(`the central's summary answer is ${body.problem ?? 'incomplete'}: try again later`);
+      text = body.text;
     } catch (err) {
       if (err instanceof TempFailError) throw err;
-      const timedOut = signal.aborted;
-      const { message, tls, code } = timedOut ? { message: `no answer from ${settings.url} within ${timeout} ms`, tls: false, code: undefined } : describeNetworkError(err, settings.url, timeout);
+      const { message, tls, code } = bound.signal.aborted
+        ? { message: `no answer from ${settings.url} within ${timeout} ms`, tls: false, code: undefined }
+        : describeNetworkError(err, settings.url, timeout);
       if (tls) throw new ConfigError(`${message} (${tlsHint(code ?? '')})`);
       throw new TempFailError(scrub(message, secrets), { hint: 'try again later' });
+    } finally {
+      bound.clear();
     }
     const status = response.status;
     if (status === 404 || status === 405 || status === 501) {

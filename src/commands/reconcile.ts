@@ -24,6 +24,7 @@ import { ENTITIES, type Entity } from '../domain/rows.js';
 import type { Clock } from '../domain/time.js';
 import { ExitCode, PosSyncError, TempFailError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { escapeControl } from '../domain/redact.js';
 import type { LocalReconcileStore, UnreadableRow } from '../store/reconcile.js';
 import type { ReconcileRecord } from '../state/reconcile-record.js';
 
@@ -279,7 +280,8 @@ export function renderReconcile(result: ReconcileResult, paint: { ok(s: string):
     const list = (label: string, rows: string[]): void => {
       if (rows.length === 0) return;
       out.push(`  ${label} (${rows.length}):`);
-      for (const line of rows.slice(0, MAX_LINES)) out.push(`    ${line}`);
+      // Ids and amounts come from the database and from the central: never raw to a terminal.
+      for (const line of rows.slice(0, MAX_LINES)) out.push(escapeControl(`    ${line}`));
       if (rows.length > MAX_LINES) out.push(`    … and ${rows.length - MAX_LINES} more (--json lists them all)`);
     };
     const amount = (a: string | null): string => (a === null ? 'unreadable' : a);
