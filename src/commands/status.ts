@@ -34,6 +34,8 @@ export interface StatusResult {
   /** The most recent pass of any kind (idle and refused ones too), from the state file. */
   readonly lastRun: LastRun | null;
   readonly lastSuccessAt: string | null;
+  /** The last answer that was not about the rows (exit 78, no row penalised), until a pass succeeds. */
+  readonly notAboutRows: { readonly at: string; readonly reason: string } | null;
 }
 
 export interface LastRun {
@@ -107,6 +109,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
               error: saved.lastPass.error,
             },
       lastSuccessAt: saved.lastSuccessAt === null ? null : new Date(saved.lastSuccessAt).toISOString(),
+      notAboutRows: saved.notAboutRows ? { at: new Date(saved.notAboutRows.at).toISOString(), reason: saved.notAboutRows.reason } : null,
     };
   } finally {
     db.close();
