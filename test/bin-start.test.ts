@@ -75,3 +75,17 @@ describe('bin/pos-sync starts the bundle, and only the bundle', () => {
     assert.equal(r.stderr, 'pos-sync: internal error: broken bundle\n');
   });
 });
+
+describe('bin/pos-sync on a Node.js too old for it', () => {
+  // Debian 12's own Node is 20: exactly what a till may run pos-sync with by mistake.
+  const old = spawnSync('/usr/bin/node', ['-p', 'process.versions.node'], { encoding: 'utf8' });
+  const oldMajor = old.status === 0 ? Number(old.stdout.split('.')[0]) : NaN;
+  const reason = Number.isNaN(oldMajor) ? 'no /usr/bin/node on this machine' : oldMajor >= 22 ? `/usr/bin/node is ${old.stdout.trim()}, not older than 22` : false;
+
+  test('says which Node it needs in one line and exits 78, instead of crashing in the SQLite module', { skip: reason }, () => {
+    const r = spawnSync('/usr/bin/node', [path.join(REPO_ROOT, 'bin', 'pos-sync'), 'status'], { encoding: 'utf8' });
+    assert.equal(r.status, 78);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^pos-sync: needs Node\.js 22 or 24, this is v\d+\.\d+\.\d+ \(\/usr\/bin\/node\) — install the pos-sync Debian package, which brings its own Node, or run it with Node 22 or 24\n$/);
+  });
+});
