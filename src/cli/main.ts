@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { GlobalFlags } from '../config/resolve.js';
 import { ExitCode, PosSyncError, UsageError, worstExitCode } from '../errors.js';
 import { createLogger, scrub, type Level, type Logger } from '../log.js';
+import { escapeControl } from '../domain/redact.js';
 import { monotonicClock, systemClock } from '../domain/time.js';
 import { noPaint, type Paint } from './render.js';
 import { createProgress, noProgress } from './progress.js';
@@ -178,7 +179,7 @@ function createContext(io: Io, globals: GlobalOptions, paint: Paint, command: st
  */
 async function centralClient(config: LoadedConfig['config']): Promise<import('../central/client.js').CentralClient> {
   const { createCentralClient } = await import('../central/client.js');
-  let tlsFetch: typeof fetch | undefined;
+  let tlsFetch: (typeof fetch & { close(): void }) | undefined;
   if (tlsConfigured(config.http)) {
     const { createTlsFetch } = await import('../central/tls.js');
     tlsFetch = createTlsFetch(config.http);
@@ -189,7 +190,7 @@ async function centralClient(config: LoadedConfig['config']): Promise<import('..
     storeId: config.storeId,
     token: config.http.token,
     headers: config.http.headers,
-    ...(tlsFetch ? { fetch: tlsFetch } : {}),
+    ...(tlsFetch ? { fetch: tlsFetch, close: tlsFetch.close } : {}),
   });
 }
 
@@ -243,20 +244,16 @@ async function readBacklog(config: LoadedConfig['config']): Promise<Record<'tran
 }
 
 async function writeMetrics(file: string, config: LoadedConfig['config'], result: PassResultOf): Promise<void> {
-  const [{ writePassMetrics }, backlog] = await Promise.all([import('../metrics/pass.js'), readBacklog(config)]);
-  writePassMetrics({ file, store: config.storeId, version: VERSION, result, backlog, kafkaEnabled: config.kafka.enabled, now: Date.now() });
+  const [{ writePassMetrics }, backlog, { lastReconcile }] = await Promise.all([import('../metrics/pass.js'), readBacklog(config), import('../state/reconcile-record.js')]);
+  writePassMetrics({ file, store: config.storeId, version: VERSION, result, backlog, kafkaEnabled: config.kafka.enabled, now: Date.now(), reconcile: lastReconcile(config.stateFile) });
 }
 
 /**
- * `sync --watch`: passes until SIGTERM or SIGINT, which stop it after the current batch (a second
- * signal kills at once: the handlers are installed once). Exits with the last pass's code.
+ * SIGTERM (`systemctl stop`) or SIGINT stop a sync after the batch in flight: its answer is
+ * committed (or, unanswered, it stays pending) and the state file is saved as after any pass. A
+ * second signal kills at once: the handlers are installed once. `release` removes them.
  */
-async function watch(
-  ctx: Context,
-  config: LoadedConfig['config'],
-  pass: (signal: AbortSignal, n: number) => Promise<{ result: PassResultOf; exitCode: number }>,
-): Promise<number> {
-  const { runWatch, abortableSleep } = await import('../commands/watch.js');
+function stopOnSignals(ctx: Context): { signal: AbortSignal; release: () => void } {
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals): void => {
     ctx.log.info(`${signal} received: stopping after the current batch`);
@@ -264,6 +261,26 @@ async function watch(
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+    },
+  };
+}
+
+/**
+ * `sync --watch`: passes until SIGTERM or SIGINT, which stop it after the current batch (see
+ * stopOnSignals). Exits with the last pass's code.
+ */
+async function watch(
+  ctx: Context,
+  config: LoadedConfig['config'],
+  pass: (signal: AbortSignal, n: number) => Promise<{ result: PassResultOf; exitCode: number }>,
+): Promise<number> {
+  const { runWatch, abortableSleep } = await import('../commands/watch.js');
+  const stopping = stopOnSignals(ctx);
   let last: PassResultOf | null = null;
   try {
     ctx.log.info('watching: one pass every Sync.SyncIntervalSeconds until SIGTERM or SIGINT', { intervalSeconds: config.sync.intervalSeconds });
@@ -272,7 +289,7 @@ async function watch(
       // Start to start on the monotonic clock: a clock step neither skips a pass nor sleeps an hour.
       clock: monotonicClock,
       sleep: abortableSleep,
-      signal: controller.signal,
+      signal: stopping.signal,
       pass: async (signal, n) => {
         systemClock.reanchor(); // each pass's timestamps follow the wall clock as it is now
         try {
@@ -300,8 +317,7 @@ async function watch(
     }
     return outcome.exitCode;
   } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
+    stopping.release();
   }
 }
 
@@ -394,9 +410,15 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
           return { result, exitCode };
         };
         if (!opts.watch) {
-          const { result, exitCode } = await pass();
-          ctx.print({ ...result, exitCode }, () => renderSync(result, ctx.paint));
-          return exitCode;
+          // A timer's pass stopped by `systemctl stop` ends like a --watch pass does.
+          const stopping = stopOnSignals(ctx);
+          try {
+            const { result, exitCode } = await pass(stopping.signal);
+            ctx.print({ ...result, exitCode }, () => renderSync(result, ctx.paint));
+            return exitCode;
+          } finally {
+            stopping.release();
+          }
         }
         return watch(ctx, config, async (signal, n) => {
           if (n > 1) ctx.newPass();
@@ -456,10 +478,11 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         let result: Awaited<ReturnType<typeof runHealth>>;
         try {
           const { config } = await ctx.loadConfig();
-          const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }] = await Promise.all([
+          const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }, { readReconcileFacts }] = await Promise.all([
             import('../store/inspect.js'),
             import('../state/file.js'),
             import('../store/migrations.js'),
+            import('../state/reconcile-record.js'),
           ]);
           result = await runHealth({
             config,
@@ -469,6 +492,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
             central: () => centralClient(config),
             checkKafka: config.kafka.enabled ? (ms) => kafkaReachable(config, ctx.log, ms) : null,
             readState: () => peekState(config.stateFile),
+            readReconcile: () => readReconcileFacts(config.stateFile),
             expectedSchemaVersion: SCHEMA_VERSION,
           });
         } catch (err) {
@@ -517,6 +541,22 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         if (result.unknownIds.length > 0) ctx.log.error(`no row has the id ${result.unknownIds.join(', ')}`);
         ctx.print(result, () => renderRequeue(result, ctx.paint));
         return result.exitCode;
+      }),
+    );
+  program
+    .command('reconcile')
+    .description("compare the rows delivered from here with the central's figures; list the ids that differ")
+    .option('--date <date>', 'one local day YYYY-MM-DD (default: yesterday and today in Sync.TimeZone)')
+    .option('--from <time>', 'start of the window: YYYY-MM-DD or ISO 8601 time with zone (with --to)')
+    .option('--to <time>', 'end of the window, exclusive (with --from)')
+    .option('--resend', 'put the rows the central lacks back in the queue for the next pass')
+    .option('--max-run-seconds <s>', 'time budget of the reconciliation (default 60)', positiveNumber('--max-run-seconds', 3600))
+    .action((opts: { date?: string; from?: string; to?: string; resend?: boolean; maxRunSeconds?: number }) =>
+      run(async (ctx) => {
+        const { config } = await ctx.loadConfig();
+        await checkTls(config);
+        const { reconcileCommand } = await import('../commands/reconcile-cli.js');
+        return reconcileCommand(ctx, config, opts);
       }),
     );
   program
@@ -576,9 +616,9 @@ function reportHealthError(err: unknown, io: Io, ctx: Context | undefined, globa
   if (err instanceof CommanderError && ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code)) return ExitCode.ok;
   const message = (err instanceof Error ? err.message : String(err)).replace(/^error: /, '');
   const secrets = ctx?.secrets ?? [];
-  io.stderr.write(scrub(`pos-sync: ${message}\n`, secrets));
+  io.stderr.write(scrub(`pos-sync: ${escapeControl(message)}\n`, secrets));
   const result = { command: 'health', exitCode: 3, status: 'UNKNOWN', summary: message, checks: [], perfdata: [], durationMs: 0 };
-  io.stdout.write(scrub(globals.json ? `${JSON.stringify(result, null, 2)}\n` : `POS-SYNC UNKNOWN - ${message}\n`, secrets));
+  io.stdout.write(scrub(globals.json ? `${JSON.stringify(result, null, 2)}\n` : `POS-SYNC UNKNOWN - ${escapeControl(message)}\n`, secrets));
   return 3;
 }
 
@@ -609,7 +649,8 @@ function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: Gl
   // An error can quote what a peer answered (which may echo our Authorization header) or a
   // config value: scrubbed like every other output.
   const secrets = ctx?.secrets ?? [];
-  const line = `pos-sync: ${message}${hint ? ` — ${hint}` : ''}`;
+  // Escaped: the message may quote a central's answer or a database value.
+  const line = `pos-sync: ${escapeControl(`${message}${hint ? ` — ${hint}` : ''}`)}`;
   io.stderr.write(scrub(`${line}\n`, secrets));
   if (globals.verbose && err instanceof Error && err.stack) io.stderr.write(scrub(`${err.stack}\n`, secrets));
   if (globals.json) io.stdout.write(scrub(`${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code })}\n`, secrets));

@@ -8,6 +8,7 @@ import type { CleanupResult } from '../commands/cleanup.js';
 import type { RequeueResult } from '../commands/requeue.js';
 import type { BreakerView } from '../domain/breaker.js';
 import { formatPerfdata, LABELS } from '../domain/health.js';
+import { escapeControl } from '../domain/redact.js';
 
 export interface Paint {
   ok(text: string): string;
@@ -35,7 +36,8 @@ export function renderSync(r: PassResult, p: Paint): string {
   if (r.dryRun && r.wouldSend) {
     const w = r.wouldSend;
     const lines = [`dry run: would send ${w.rows.transaction} transactions and ${w.rows.inventory} inventory updates in ${w.batches} batches; nothing was sent or changed`];
-    for (const e of w.firstBatch.slice(0, 20)) lines.push(`  ${e.entity} ${e.id} ${e.productId} ${e.type} ${e.occurredAt}`);
+    // Row values come from the POS database: escaped for the terminal.
+    for (const e of w.firstBatch.slice(0, 20)) lines.push(escapeControl(`  ${e.entity} ${e.id} ${e.productId} ${e.type} ${e.occurredAt}`));
     if (w.firstBatch.length > 20) lines.push(`  … and ${w.firstBatch.length - 20} more in the first batch`);
     return lines.join('\n') + '\n';
   }
@@ -82,7 +84,7 @@ function nextProbe(b: BreakerView, now: number): string {
 function breakerLine(r: StatusResult, p: Paint): string {
   const b = r.breaker;
   if (b.problem !== null) return p.warn(`state file ${b.stateFile} ${b.problem}: the next sync moves it aside and starts closed`);
-  const last = b.lastFailure ? ` — last failure: ${b.lastFailure}` : '';
+  const last = b.lastFailure ? ` — last failure: ${escapeControl(b.lastFailure)}` : '';
   if (b.state === 'closed') return b.consecutiveFailures > 0 ? p.warn(`closed, ${b.consecutiveFailures} failed requests in a row${last}`) : p.ok('closed');
   const since = b.openedAt ? ` since ${b.openedAt}` : '';
   if (b.state === 'halfOpen') return p.bad(`open${since}, the next pass probes${last}`);
@@ -114,15 +116,17 @@ export function renderStatus(r: StatusResult, p: Paint): string {
   const lp = r.lastPass;
   lines.push(
     lp
-      ? `last pass     ${lp.at} ${lp.outcome === 'ok' ? p.ok('ok') : p.bad('error')}, ${lp.transactionsSynced + lp.inventorySynced} synced, ${lp.failed} failed${lp.durationMs !== null ? `, ${seconds(lp.durationMs)}` : ''}${lp.error ? ` — ${lp.error}` : ''}`
+      ? `last pass     ${escapeControl(lp.at)} ${lp.outcome === 'ok' ? p.ok('ok') : p.bad('error')}, ${lp.transactionsSynced + lp.inventorySynced} synced, ${lp.failed} failed${lp.durationMs !== null ? `, ${seconds(lp.durationMs)}` : ''}${lp.error ? ` — ${escapeControl(lp.error)}` : ''}`
       : 'last pass     none recorded (idle passes are not recorded)',
   );
   lines.push(`circuit       ${breakerLine(r, p)}`);
   const run = r.lastRun;
   if (run) {
     const outcome = run.exitCode === 0 ? p.ok(run.outcome) : run.exitCode === 65 ? p.warn(run.outcome) : p.bad(`${run.outcome} (exit ${run.exitCode})`);
-    lines.push(`last run      ${run.at} ${outcome}, ${run.delivered} delivered${run.refused ? `, ${run.refused} refused` : ''}, ${seconds(run.durationMs)}${run.error && run.exitCode !== 0 ? ` — ${run.error}` : ''}`);
+    lines.push(`last run      ${run.at} ${outcome}, ${run.delivered} delivered${run.refused ? `, ${run.refused} refused` : ''}, ${seconds(run.durationMs)}${run.error && run.exitCode !== 0 ? ` — ${escapeControl(run.error)}` : ''}`);
   }
+  // Shown until a pass succeeds: the rows wait unpenalised for the proxy or the central to be fixed.
+  if (r.notAboutRows) lines.push(p.bad(`not about rows ${r.notAboutRows.at}: ${escapeControl(r.notAboutRows.reason)}`));
   const t = r.today;
   lines.push(
     `today         ${t.transactionsSynced} transactions and ${t.inventorySynced} inventory updates synced, ${t.failedAttempts} failed attempts, ${t.passes} ${t.passes === 1 ? 'pass' : 'passes'}${t.averagePassMs !== null ? `, average ${seconds(t.averagePassMs)}` : ''}`,
@@ -132,8 +136,10 @@ export function renderStatus(r: StatusResult, p: Paint): string {
 
 export function renderHealth(r: HealthResult): string {
   // Monitoring Plugins output: the status line first, a line per check, perfdata last.
-  const lines = [`POS-SYNC ${r.status} - ${r.summary}`];
-  for (const c of r.checks) lines.push(`${c.status.padEnd(9)}${LABELS[c.name]}: ${c.message}`);
+  // Summaries and messages quote what the central answered: escaped for the terminal.
+  const lines = [`POS-SYNC ${r.status} - ${escapeControl(r.summary)}`];
+  for (const c of r.checks) lines.push(`${c.status.padEnd(9)}${LABELS[c.name]}: ${escapeControl(c.message)}`);
+  if (r.notAboutRows) lines.push(`WARNING  last pass: ${escapeControl(r.notAboutRows)}`);
   if (r.perfdata.length > 0) lines.push(`| ${formatPerfdata(r.perfdata)}`);
   return lines.join('\n') + '\n';
 }
@@ -161,8 +167,8 @@ export function renderRequeue(r: RequeueResult, p: Paint): string {
   ];
   if (r.kafkaRequeued > 0) lines.push(`queued ${r.kafkaRequeued} parked Kafka event${r.kafkaRequeued === 1 ? '' : 's'} for Kafka again; the next pass publishes them`);
   for (const f of r.ids) {
-    if (f.result === 'notDeadLettered') lines.push(`  ${f.id}: not dead-lettered (${f.synced ? 'already synced' : 'still pending'}), left as it is`);
+    if (f.result === 'notDeadLettered') lines.push(`  ${escapeControl(f.id)}: not dead-lettered (${f.synced ? 'already synced' : 'still pending'}), left as it is`);
   }
-  if (r.unknownIds.length > 0) lines.push(p.bad(`unknown ids (in neither PosTransactions nor InventoryUpdates): ${r.unknownIds.join(', ')}`));
+  if (r.unknownIds.length > 0) lines.push(p.bad(`unknown ids (in neither PosTransactions nor InventoryUpdates): ${escapeControl(r.unknownIds.join(', '))}`));
   return lines.join('\n') + '\n';
 }

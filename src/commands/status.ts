@@ -49,6 +49,8 @@ export interface StatusResult {
   readonly notSetUp: string | null;
   /** Rows `seed` made (sample data, not sales), counted in the backlog above. */
   readonly sampleRows: number;
+  /** The last answer that was not about the rows (exit 78, no row penalised), until a pass succeeds. */
+  readonly notAboutRows: { readonly at: string; readonly reason: string } | null;
 }
 
 export interface LastRun {
@@ -127,6 +129,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
       lastSuccessAt: saved.lastSuccessAt === null ? null : new Date(saved.lastSuccessAt).toISOString(),
       notSetUp,
       sampleRows: sampleRows(db),
+      notAboutRows: saved.notAboutRows ? { at: new Date(saved.notAboutRows.at).toISOString(), reason: saved.notAboutRows.reason } : null,
     };
   } finally {
     db.close();

@@ -150,7 +150,8 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
   }
   return {
     storeId: s('Sync.StoreId'),
-    endpoints: { events: s('Sync.CentralApiEndpoint'), health: s('Sync.HealthCheckEndpoint') },
+    endpoints: { events: s('Sync.CentralApiEndpoint'), health: s('Sync.HealthCheckEndpoint'), summary: s('Sync.SummaryEndpoint') },
+    timeZone: s('Sync.TimeZone'),
     db: {
       path: dbPath,
       autoCreate: s('Sync.AutoCreateDatabase'),
@@ -192,6 +193,7 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
       oldestPendingCriticalSeconds: s('Sync.Health.OldestPendingCriticalSeconds'),
       lastSuccessWarningSeconds: s('Sync.Health.LastSuccessWarningSeconds'),
       lastSuccessCriticalSeconds: s('Sync.Health.LastSuccessCriticalSeconds'),
+      reconcileMaxAgeSeconds: s<number | null>('Sync.Health.ReconcileMaxAgeHours') === null ? null : s<number>('Sync.Health.ReconcileMaxAgeHours') * 3600,
     },
     kafka: {
       enabled: s('Kafka.Enabled'),

@@ -4,7 +4,9 @@ export type ApiFormat = 'batch' | 'single';
 
 export interface Config {
   readonly storeId: string;
-  readonly endpoints: { readonly events: string; readonly health: string };
+  readonly endpoints: { readonly events: string; readonly health: string; readonly summary: string };
+  /** IANA zone of the store's calendar days; null: unset (reconcile then uses UTC). */
+  readonly timeZone: string | null;
   readonly db: {
     readonly path: string;
     readonly autoCreate: boolean;
@@ -46,6 +48,8 @@ export interface Config {
     readonly oldestPendingCriticalSeconds: number;
     readonly lastSuccessWarningSeconds: number;
     readonly lastSuccessCriticalSeconds: number;
+    /** Age of the last reconcile that makes a WARNING; null: not checked. */
+    readonly reconcileMaxAgeSeconds: number | null;
   };
   readonly kafka: {
     readonly enabled: boolean;
