@@ -12,7 +12,7 @@ import { startCentral, type RunningCentral } from '../examples/central/server.js
 import type { FaultsUpdate, ScriptStep } from '../examples/central/faults.js';
 import { makeTestPki, type TestPki } from './helpers/certs.js';
 import { runCli, type CliResult } from './helpers/cli.js';
-import { query } from './helpers/db.js';
+import { query, withState } from './helpers/db.js';
 import { nginxMissing, proxyTo, startNginx, type RunningNginx } from './helpers/nginx.js';
 import { seedDb } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
@@ -99,7 +99,8 @@ interface RowState {
 
 function rows(db: string): RowState[] {
   const cols = `"Id", "Synced", "SyncRejections", "NextAttemptAt", "DeadLetteredAt"`;
-  return query<RowState>(db, `SELECT ${cols} FROM "PosTransactions" UNION ALL SELECT ${cols} FROM "InventoryUpdates"`);
+  // pos-sync's bookkeeping is in its own table (issue 11): the helper view puts it beside each row.
+  return query<RowState>(db, `SELECT ${cols} FROM ${withState('PosTransactions')} UNION ALL SELECT ${cols} FROM ${withState('InventoryUpdates')}`);
 }
 
 /** Nothing lost: a synced row is in the central; a refused one (listed) is not; `penalised` rows at most. */

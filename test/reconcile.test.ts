@@ -59,19 +59,22 @@ function till(env: Record<string, string> = {}) {
     const conn = new Sqlite(db);
     const tx = conn.prepare(
       `INSERT INTO "PosTransactions" ("Id", "TransactionId", "StoreId", "ProductId", "TransactionType", "Quantity", "UnitPrice", "TotalAmount",
-         "TransactionDate", "CreatedAt", "Synced", "SyncAttempts", "DeadLetteredAt") VALUES (?, ?, 'STORE001', 'PROD001', 'Sale', 1, ?, ?, ?, ?, ?, 0, ?)`,
+         "TransactionDate", "CreatedAt", "Synced", "SyncAttempts") VALUES (?, ?, 'STORE001', 'PROD001', 'Sale', 1, ?, ?, ?, ?, ?, 0)`,
     );
     const inv = conn.prepare(
       `INSERT INTO "InventoryUpdates" ("Id", "StoreId", "ProductId", "PreviousStock", "NewStock", "UpdateType", "UpdateDate", "CreatedAt", "Synced",
-         "SyncAttempts", "DeadLetteredAt") VALUES (?, 'STORE001', 'PROD001', 50, 48, 'Sale', ?, ?, ?, 0, ?)`,
+         "SyncAttempts") VALUES (?, 'STORE001', 'PROD001', 50, 48, 'Sale', ?, ?, ?, 0)`,
     );
+    // Dead letters are pos-sync's own bookkeeping (PosSync_RowState, issue 11).
+    const dead_ = conn.prepare(`INSERT INTO "PosSync_RowState" ("Entity", "Id", "Rejections", "DeadLetteredAt") VALUES (?, ?, 3, ?)`);
     const ids: string[] = [];
     conn.transaction(() => {
       for (const r of rows) {
         const id = guid(++n, r.entity === 'inventory' ? '11111111' : 'DDDDDDDD');
         const dead = r.dead ? efTime(r.at) : null;
-        if (r.entity === 'inventory') inv.run(id, efTime(r.at), efTime(r.at), r.synced ? 1 : 0, dead);
-        else tx.run(id, `TX-${n}`, r.amount ?? '12.50', r.amount ?? '12.50', efTime(r.at), efTime(r.at), r.synced ? 1 : 0, dead);
+        if (r.entity === 'inventory') inv.run(id, efTime(r.at), efTime(r.at), r.synced ? 1 : 0);
+        else tx.run(id, `TX-${n}`, r.amount ?? '12.50', r.amount ?? '12.50', efTime(r.at), efTime(r.at), r.synced ? 1 : 0);
+        if (dead !== null) dead_.run(r.entity === 'inventory' ? 'inventory' : 'transaction', id, dead);
         ids.push(id);
       }
     })();
