@@ -174,6 +174,28 @@ describe('errors → exit codes', () => {
     assert.equal(fs.existsSync(path.join(cwd, 'nowhere')), false);
   });
 
+  test('sync on a missing database file: 74 naming the path and the setting, no file created, nothing sent', async () => {
+    const cwd = workdir();
+    const result = await runCli(['--db', 'data/POS_Lcoal.db', '--central-url', central.url, 'sync'], { cwd });
+    assert.equal(result.code, 74, result.stderr);
+    const line = oneErrorLine(result.stderr);
+    assert.ok(line.includes(path.join(cwd, 'data', 'POS_Lcoal.db')), line);
+    assert.match(line, /does not exist — .*Sync\.AutoCreateDatabase=true/);
+    assert.deepEqual(fs.readdirSync(path.join(cwd, 'data')), []);
+    assert.equal(central.stats().posts, 0);
+    // Asked to, it creates the file (a lab, a new till): nothing pending.
+    const created = await runCli(['--db', 'data/POS_Lcoal.db', '--central-url', central.url, 'sync'], { cwd, env: { Sync__AutoCreateDatabase: 'true' } });
+    assert.equal(created.code, 0, created.stderr);
+    assert.ok(fs.existsSync(path.join(cwd, 'data', 'POS_Lcoal.db')));
+  });
+
+  test('seed creates the database it seeds (without Sync.AutoCreateDatabase)', async () => {
+    const cwd = workdir();
+    const result = await runCli(['--db', 'data/new.db', 'seed', '--transactions', '2', '--inventory', '1'], { cwd });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(fs.existsSync(path.join(cwd, 'data', 'new.db')));
+  });
+
   test('status never creates a database: a missing file is 74', async () => {
     const cwd = workdir();
     const result = await runCli(['status'], { cwd });

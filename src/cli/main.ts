@@ -309,7 +309,7 @@ let openDatabaseSync: (config: LoadedConfig['config'], create: boolean) => Datab
 async function loadDbModule(): Promise<void> {
   const { openDatabase } = await import('../store/db.js');
   openDatabaseSync = (config, create) =>
-    openDatabase({ path: config.db.path, create: create && config.db.autoCreate, autoMigrate: config.db.autoMigrate, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, config.sync.maxRunMs) });
+    openDatabase({ path: config.db.path, create, autoMigrate: config.db.autoMigrate, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, config.sync.maxRunMs) });
 }
 
 function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>): Command {
@@ -367,7 +367,8 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
                 // Loaded on first use: a pass refused by an open breaker never loads the SQLite module.
                 openDb: async () => {
                   await loadDbModule();
-                  return ctx.openDb(config, true);
+                  // Never an empty database in place of a missing one, unless asked (SPEC §2).
+                  return ctx.openDb(config, config.db.autoCreate);
                 },
                 central: () => centralClient(config),
                 onProgress: (n) => progress.update(`delivered ${n} rows`),

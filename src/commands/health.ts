@@ -6,6 +6,7 @@ import type { CentralClient } from '../central/client.js';
 import type { Config } from '../config/types.js';
 import { HEALTH_EXIT, judgeHealth, type CentralFacts, type CheckResult, type DatabaseFacts, type HealthStatus, type KafkaFacts, type PerfValue } from '../domain/health.js';
 import type { Clock } from '../domain/time.js';
+import { machineTimeZone } from '../domain/localtime.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Peeked } from '../state/file.js';
@@ -113,7 +114,8 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     database: db,
     central: c,
     kafka: k,
-    state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, path: config.stateFile },
+    timeZone: config.timeZone ?? machineTimeZone(),
+    state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, path: config.stateFile, lastPass: peeked.state.lastPass },
     breakerSettings: config.breaker,
     thresholds: config.health,
   });

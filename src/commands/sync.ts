@@ -13,7 +13,7 @@ import { ENTITIES, type Entity, type InventoryRow, type TransactionRow } from '.
 import { formatDbTime, type Clock, type Random } from '../domain/time.js';
 import { admit, describeBreaker, enter, leave, onAnswer, onFailure, PROBE_ROWS, type Admission, type BreakerState, type BreakerView } from '../domain/breaker.js';
 import { classifyResponse } from '../domain/classify.js';
-import { ExitCode, PosSyncError, worstExitCode } from '../errors.js';
+import { ExitCode, exitCodeOf, worstExitCode } from '../errors.js';
 import { publishPending, type PublishReport } from '../kafka/outbox.js';
 import type { Logger } from '../log.js';
 import { Queue, type Rejection } from '../store/queue.js';
@@ -21,7 +21,7 @@ import { recordPass } from '../store/history.js';
 import { assertWritable } from '../store/writable.js';
 import { acquireLock, type PassLock } from '../state/lock.js';
 import { openStateFile, peekState, type StateStore } from '../state/file.js';
-import { worthSaving, type PassSummary, type SavedState } from '../state/format.js';
+import { withSince, worthSaving, type PassSummary, type SavedState } from '../state/format.js';
 
 export interface SyncOptions {
   readonly batchSize?: number | undefined;
@@ -199,7 +199,7 @@ function saveRefreshMs(config: Config): number {
 }
 
 function nextState(prev: SavedState, breaker: BreakerState, r: PassResult, at: number): SavedState {
-  const lastPass: PassSummary = {
+  const lastPass: PassSummary = withSince(prev.lastPass, {
     at,
     exitCode: r.exitCode,
     outcome: r.stoppedBy,
@@ -207,7 +207,7 @@ function nextState(prev: SavedState, breaker: BreakerState, r: PassResult, at: n
     refused: total(r.rejected),
     durationMs: Math.max(0, Math.round(r.durationMs)),
     error: r.error,
-  };
+  });
   // 65 counts as a success for health: delivery works, only some rows' content was refused.
   const succeeded = r.exitCode === ExitCode.ok || r.exitCode === ExitCode.rejected;
   return { breaker: leave(breaker), lastPass, lastSuccessAt: succeeded ? at : prev.lastSuccessAt };
@@ -548,9 +548,9 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
   } catch (err) {
     // A pass that fails outright (database error, bug) still keeps what it learnt about the central.
     if (!options.dryRun) {
-      const code = err instanceof PosSyncError ? err.exitCode : ExitCode.internal;
+      const code = exitCodeOf(err); // what the process exits with (a SQLite busy error is 75, not 1)
       const message = err instanceof Error ? err.message : String(err);
-      stateStore.save({ ...saved, breaker: leave(breaker), lastPass: { at: clock.now(), exitCode: code, outcome: 'error', delivered: total(delivered), refused: total(rejected), durationMs: clock.now() - start, error: message } });
+      stateStore.save({ ...saved, breaker: leave(breaker), lastPass: withSince(saved.lastPass, { at: clock.now(), exitCode: code, outcome: 'error', delivered: total(delivered), refused: total(rejected), durationMs: clock.now() - start, error: message }) });
     }
     throw err;
   } finally {

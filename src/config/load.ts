@@ -189,7 +189,9 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
       oldestPendingCriticalSeconds: s('Sync.Health.OldestPendingCriticalSeconds'),
       lastSuccessWarningSeconds: s('Sync.Health.LastSuccessWarningSeconds'),
       lastSuccessCriticalSeconds: s('Sync.Health.LastSuccessCriticalSeconds'),
+      deadLetteredWarning: s('Sync.Health.DeadLetteredWarning'),
     },
+    timeZone: checkTimeZone(s<string | null>('Sync.TimeZone')),
     kafka: {
       enabled: s('Kafka.Enabled'),
       bootstrapServers: s<string>('Kafka.BootstrapServers').split(','),
@@ -198,6 +200,17 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
     },
     detailedLogging: s('Sync.EnableDetailedLogging'),
   };
+}
+
+/** An IANA zone Intl knows, or a configuration error naming the key. */
+function checkTimeZone(zone: string | null): string | null {
+  if (zone === null) return null;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+  } catch {
+    throw new ConfigError(`Sync.TimeZone: "${zone}" is not a time zone this system knows`, { hint: 'use an IANA name such as Europe/Berlin or America/New_York' });
+  }
+  return zone;
 }
 
 /**

@@ -43,7 +43,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   setting({ key: 'Sync.HttpTimeoutSeconds', kind: decimal(0.1, 300), default: 30, doc: 'Timeout of one HTTP request.' }),
   setting({ key: 'Sync.EnableDetailedLogging', kind: boolean, default: false, doc: 'Debug log lines (like --verbose).' }),
   setting({ key: 'Sync.DataRetentionDays', kind: integer(1, 36500), default: 30, doc: 'cleanup: days of retry logs and run history kept.' }),
-  setting({ key: 'Sync.AutoCreateDatabase', kind: boolean, default: true, doc: 'Create the database file when it is missing (never its folder).' }),
+  setting({ key: 'Sync.AutoCreateDatabase', kind: boolean, default: false, doc: 'sync: create an empty database file when it is missing (never its folder); off, a missing file is exit 74.' }),
   setting({ key: 'Sync.ApiHeaders', kind: stringMap, default: {}, doc: 'Extra HTTP headers sent with every request.' }),
   setting({ key: 'Sync.EnableTransactionSync', kind: boolean, default: true, doc: 'Deliver PosTransactions rows.' }),
   setting({ key: 'Sync.EnableInventorySync', kind: boolean, default: true, doc: 'Deliver InventoryUpdates rows.' }),
@@ -75,6 +75,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   setting({ key: 'Sync.Health.OldestPendingCriticalSeconds', kind: integer(0, 1e9), default: 3600, doc: 'health: age of the oldest pending row that makes a CRITICAL.' }),
   setting({ key: 'Sync.Health.LastSuccessWarningSeconds', kind: integer(0, 1e9), default: 600, doc: 'health: age of the last successful pass that makes a WARNING.' }),
   setting({ key: 'Sync.Health.LastSuccessCriticalSeconds', kind: integer(0, 1e9), default: 3600, doc: 'health: age of the last successful pass that makes a CRITICAL.' }),
+  setting({ key: 'Sync.Health.DeadLetteredWarning', kind: integer(0, 1e9), default: 0, doc: 'health: dead-lettered rows above this make a WARNING.' }),
+  setting({ key: 'Sync.TimeZone', kind: optional(text({ pattern: /^[A-Za-z0-9_+\-]+(\/[A-Za-z0-9_+\-]+)*$/, describe: 'an IANA time zone such as Europe/Berlin' })), default: null, doc: 'The store\'s IANA time zone, for "today" and times shown by status; default the machine\'s.' }),
   // --- Database ---
   setting({ key: 'Database.ConnectionString', kind: text({ pattern: /=/, describe: 'a connection string like "Data Source=path/to.db"' }), default: 'Data Source=data/POS_Local.db', doc: 'SQLite database ("Data Source=<path>"); ConnectionStrings.DefaultConnection wins when set.' }),
   setting({ key: 'Database.AutoMigrate', kind: boolean, default: true, doc: 'Apply pos-sync\'s schema migrations on open.' }),

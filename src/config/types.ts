@@ -46,7 +46,10 @@ export interface Config {
     readonly oldestPendingCriticalSeconds: number;
     readonly lastSuccessWarningSeconds: number;
     readonly lastSuccessCriticalSeconds: number;
+    readonly deadLetteredWarning: number;
   };
+  /** The store's IANA time zone; null: the machine's. */
+  readonly timeZone: string | null;
   readonly kafka: {
     readonly enabled: boolean;
     readonly bootstrapServers: readonly string[];

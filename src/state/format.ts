@@ -21,6 +21,17 @@ export interface PassSummary {
   readonly refused: number;
   readonly durationMs: number;
   readonly error: string | null;
+  /**
+   * Epoch ms of the first pass of the unbroken run of passes that ended with this exit code: how
+   * long a trouble (or the good state) has lasted, for `health` and `status` ("since 08:56").
+   */
+  readonly since: number;
+}
+
+/** A pass's summary with `since` carried over from the previous pass when the exit code is the same. */
+export function withSince(prev: PassSummary | null, next: Omit<PassSummary, 'since'>): PassSummary {
+  const since = prev !== null && prev.exitCode === next.exitCode && prev.since <= next.at ? prev.since : next.at;
+  return { ...next, since };
 }
 
 export interface SavedState {
@@ -61,6 +72,7 @@ export function serializeState(state: SavedState): string {
             refused: p.refused,
             durationMs: p.durationMs,
             error: p.error === null ? null : p.error.slice(0, MAX_ERROR_CHARS),
+            since: iso(p.since),
           },
     lastSuccessAt: iso(state.lastSuccessAt),
   };
@@ -133,6 +145,8 @@ function parsePass(v: unknown): PassSummary | null {
     refused: count(p['refused'], 'lastPass.refused'),
     durationMs: count(p['durationMs'], 'lastPass.durationMs', 1e12),
     error: textOrNull(p['error'], 'lastPass.error'),
+    // Absent in files written before it existed: the pass itself is the earliest known.
+    since: time(p['since'] ?? null, 'lastPass.since') ?? at,
   };
 }
 

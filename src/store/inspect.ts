@@ -53,7 +53,10 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
         if (at !== undefined && (oldest === null || at < oldest)) oldest = at;
       }
     }
-    return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, deadLettered, kafkaBacklog };
+    // One indexed probe per table: a file with no sale and no inventory update ever is likely
+    // not the POS's database (a typo'd path someone created).
+    const empty = ['PosTransactions', 'InventoryUpdates'].every((t) => db!.prepare(`SELECT NOT EXISTS (SELECT 1 FROM "${t}")`).pluck().get() === 1);
+    return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, deadLettered, kafkaBacklog, empty };
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const hint = code === 'SQLITE_NOTADB' ? ' (not a SQLite database: restore it from a backup)' : code === 'SQLITE_BUSY' ? ' (locked by another process)' : '';
