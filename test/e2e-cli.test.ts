@@ -58,11 +58,13 @@ describe('seed, sync and status', () => {
     assert.equal(seeded.stderr, '');
 
     const before_ = await runCli(['--db', 'data/pos.db', 'status', '--json'], { cwd });
-    assert.equal(before_.code, 0, before_.stderr);
-    const s0 = oneJson(before_.stdout) as { command: string; backlog: Record<string, { pending: number; deadLettered: number }> };
+    // No pass has run yet: not syncing (2), whatever is pending.
+    assert.equal(before_.code, 2, before_.stderr);
+    const s0 = oneJson(before_.stdout) as { command: string; verdict: string; pending: Record<string, { pending: number; deadLettered: number }> };
     assert.equal(s0.command, 'status');
-    assert.equal(s0.backlog['transaction']!.pending, 20);
-    assert.equal(s0.backlog['inventory']!.pending, 5);
+    assert.equal(s0.verdict, 'NOT SYNCING');
+    assert.equal(s0.pending['transaction']!.pending, 20);
+    assert.equal(s0.pending['inventory']!.pending, 5);
 
     const synced = await runCli(['--db', 'data/pos.db', '--central-url', central.url, 'sync'], { cwd });
     assert.equal(synced.code, 0, synced.stderr);
@@ -76,11 +78,17 @@ describe('seed, sync and status', () => {
 
     const after_ = await runCli(['--db', 'data/pos.db', 'status', '--json'], { cwd });
     assert.equal(after_.code, 0);
-    const s1 = oneJson(after_.stdout) as { backlog: Record<string, { pending: number; deadLettered: number }>; lastPass: { transactionsSynced: number; inventorySynced: number } | null };
-    assert.equal(s1.backlog['transaction']!.pending, 0);
-    assert.equal(s1.backlog['inventory']!.pending, 0);
-    assert.equal(s1.lastPass?.transactionsSynced, 20);
-    assert.equal(s1.lastPass?.inventorySynced, 5);
+    const s1 = oneJson(after_.stdout) as {
+      verdict: string;
+      pending: Record<string, { pending: number; deadLettered: number }>;
+      lastPass: { exitCode: number; delivered: number } | null;
+      today: { transactionsSynced: number; inventorySynced: number };
+    };
+    assert.equal(s1.verdict, 'OK');
+    assert.equal(s1.pending['transaction']!.pending, 0);
+    assert.equal(s1.pending['inventory']!.pending, 0);
+    assert.deepEqual([s1.lastPass?.exitCode, s1.lastPass?.delivered], [0, 0], 'the last pass is the idle one');
+    assert.deepEqual([s1.today.transactionsSynced, s1.today.inventorySynced], [20, 5]);
     assert.equal(after_.stderr, '');
   });
 

@@ -378,7 +378,8 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
             progress.stop();
           }
           // An open breaker is an expected state that repeats every tick: a warning, not an error.
-          if (result.error) (result.stoppedBy === 'breakerOpen' ? ctx.log.warn : ctx.log.error)(result.error);
+          // A single pass's failure is told once, by its closing line (after the result).
+          if (result.error && (signal !== undefined || result.stoppedBy === 'breakerOpen')) (result.stoppedBy === 'breakerOpen' ? ctx.log.warn : ctx.log.error)(result.error);
           let exitCode = result.exitCode;
           if (metricsFile !== null && !result.dryRun) {
             try {
@@ -394,6 +395,9 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         if (!opts.watch) {
           const { result, exitCode } = await pass();
           ctx.print({ ...result, exitCode }, () => renderSync(result, ctx.paint));
+          const { syncClosingLine } = await import('./render.js');
+          const closing = syncClosingLine(result);
+          if (closing !== null) io.stderr.write(scrub(`${io.stderr.isTTY === true ? ctx.paint.bad(closing) : closing}\n`, ctx.secrets));
           return exitCode;
         }
         return watch(ctx, config, async (signal, n) => {
@@ -430,14 +434,24 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
 
   program
     .command('status')
-    .description('pending rows, dead letters, last pass, breaker: what a technician needs at a glance')
-    .action(() =>
+    .description('is it syncing (OK / DEGRADED / NOT SYNCING), since when, what to do; then the figures')
+    .option('--dead-letters', 'also list the dead-lettered rows: id, entity, product, amount, refusals, reason, and the requeue line')
+    .option('--limit <n>', 'with --dead-letters: at most this many rows (oldest first)', positiveInt('--limit', 100_000), 50)
+    .action((opts: { deadLetters?: boolean; limit: number }) =>
       run(async (ctx) => {
-        const { config } = await ctx.loadConfig();
+        const loaded = await ctx.loadConfig();
+        const { config } = loaded;
         await loadDbModule();
         const { runStatus } = await import('../commands/status.js');
-        const { renderStatus } = await import('./render.js');
-        const result = runStatus({ config, clock: systemClock, openDb: () => ctx.openDb(config, false) });
+        const { renderStatus } = await import('./render-status.js');
+        const result = runStatus({
+          config,
+          clock: systemClock,
+          openDb: () => ctx.openDb(config, false),
+          configFile: loaded.file,
+          tokenSource: loaded.tokenSource,
+          ...(opts.deadLetters ? { deadLetters: { limit: opts.limit } } : {}),
+        });
         ctx.print(result, () => renderStatus(result, ctx.paint));
         return result.exitCode;
       }),
@@ -607,10 +621,16 @@ function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: Gl
   // config value: scrubbed like every other output.
   const secrets = ctx?.secrets ?? [];
   const line = `pos-sync: ${message}${hint ? ` — ${hint}` : ''}`;
-  io.stderr.write(scrub(`${line}\n`, secrets));
+  io.stderr.write(scrub(`${redOnTerminal(line, io, globals)}\n`, secrets));
   if (globals.verbose && err instanceof Error && err.stack) io.stderr.write(scrub(`${err.stack}\n`, secrets));
   if (globals.json) io.stdout.write(scrub(`${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code })}\n`, secrets));
   return code;
+}
+
+/** Red on a terminal (SPEC §8), unless colour is turned off. */
+function redOnTerminal(line: string, io: Io, globals: GlobalOptions): string {
+  const off = globals.color === false || (io.env['NO_COLOR'] ?? '') !== '';
+  return io.stderr.isTTY === true && !off ? `\u001b[31m${line}\u001b[39m` : line;
 }
 
 function isSqliteOrFsError(err: unknown): boolean {

@@ -17,7 +17,7 @@ import { ExitCode, exitCodeOf, worstExitCode } from '../errors.js';
 import { publishPending, type PublishReport } from '../kafka/outbox.js';
 import type { Logger } from '../log.js';
 import { Queue, type Rejection } from '../store/queue.js';
-import { recordPass } from '../store/history.js';
+import { recordPass, waitingRows } from '../store/history.js';
 import { assertWritable } from '../store/writable.js';
 import { acquireLock, type PassLock } from '../state/lock.js';
 import { openStateFile, peekState, type StateStore } from '../state/file.js';
@@ -72,6 +72,8 @@ export interface PassResult {
   readonly breaker: BreakerView;
   /** Whether this pass was the half-open probe (or a --force pass through an open breaker). */
   readonly probe: boolean;
+  /** A quiet pass: rows held back by a refusal's backoff, and when the first is due. */
+  waiting?: { readonly rows: number; readonly until: string | null };
   /** Kafka publishing after delivery; null when Kafka is off (or a dry run). */
   readonly kafka?: PublishReport | null;
 }
@@ -539,6 +541,8 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
     };
     // An idle pass leaves no trace in the run history: it runs 8,640 times a day.
     const quiet = requests === 0 && total(rejected) === 0 && total(delivered) === 0;
+    // "Nothing pending" only when nothing waits out a refusal's backoff either.
+    if (quiet && !options.dryRun && exitCode === ExitCode.ok) result.waiting = waitingRows(db, clock.now());
     if (!options.dryRun && !quiet) recordPass(db, config.storeId, result, newId);
     if (!options.dryRun) {
       const next = nextState(saved, breaker, result, clock.now());

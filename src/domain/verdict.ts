@@ -91,21 +91,22 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
       hint: 'start the timer (systemctl enable --now pos-sync.timer) or run pos-sync sync',
     });
   } else if (trouble !== null) {
-    problems.push({ severity: 'notSyncing', problem: `${trouble.label} since ${when(p.since)}${p.error ? `: ${p.error}` : ''}`, hint: trouble.hint });
+    problems.push({ severity: 'notSyncing', problem: `${trouble.label} since ${when(p.since)}`, hint: trouble.hint });
   }
   const mode = effectiveMode(f.breaker, f.now, f.breakerSettings);
+  const lastSuccessAge = f.lastSuccessAt === null ? null : (f.now - f.lastSuccessAt) / 1000;
+  const longWithout = lastSuccessAge === null || lastSuccessAge > f.thresholds.lastSuccessCriticalSeconds;
   if (mode !== 'closed') {
-    const probe = f.breaker.nextProbeAt !== null && f.breaker.nextProbeAt > f.now ? `next probe ${when(f.breaker.nextProbeAt)}` : 'the next pass probes';
     problems.push({
       severity: 'notSyncing',
-      problem: `the central API is unavailable: circuit breaker open since ${when(f.breaker.openedAt ?? f.now)}, ${probe}${f.breaker.lastFailure ? ` (last failure: ${f.breaker.lastFailure})` : ''}`,
+      problem: `the central API is unavailable (circuit breaker open since ${when(f.breaker.openedAt ?? f.now)})`,
       hint: 'nothing is lost, rows wait; if it lasts, check the network and the central API (pos-sync health); pos-sync sync --force tries now',
     });
   } else if (p !== null && p.exitCode === 75 && f.breaker.consecutiveFailures > 0) {
     problems.push({
-      severity: 'degraded',
-      problem: `the last pass could not reach the central API (${plural(f.breaker.consecutiveFailures, 'failed request')} in a row)${p.error ? `: ${p.error}` : ''}`,
-      hint: 'nothing is lost; the next pass retries; check the network if it repeats',
+      severity: longWithout ? 'notSyncing' : 'degraded',
+      problem: `the last pass could not reach the central API`,
+      hint: 'nothing is lost; the next pass retries; check the network and the central API if it repeats',
     });
   }
   if (f.stateProblem !== null) {
@@ -114,43 +115,39 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
   if (f.deadLettered > f.thresholds.deadLetteredWarning) {
     problems.push({
       severity: 'degraded',
-      problem: `${plural(f.deadLettered, 'row')} dead-lettered (refused by the central ${f.deadLettered === 1 ? 'its' : 'their'} last time)`,
+      problem: `${plural(f.deadLettered, 'row')} dead-lettered`,
       hint: 'see which and why: pos-sync status --dead-letters; after fixing the cause: pos-sync requeue --id <id>',
     });
   }
   if (f.waiting > 0) {
-    problems.push({ severity: 'degraded', problem: `${plural(f.waiting, 'row')} refused and waiting to be retried`, hint: 'nothing to do unless it repeats: they are sent again after Sync.RetryDelayMinutes; the log line "row refused" names the reason' });
+    problems.push({
+      severity: 'degraded',
+      problem: `${plural(f.waiting, 'row')} refused, waiting to be retried`,
+      hint: 'nothing to do unless it repeats: they are sent again after Sync.RetryDelayMinutes; the log line "row refused" names the reason',
+    });
   }
   const oldestAge = f.oldestPendingAt === null ? 0 : (f.now - f.oldestPendingAt) / 1000;
   if (f.pending > f.thresholds.backlogWarning || oldestAge > f.thresholds.oldestPendingWarningSeconds) {
     problems.push({
       severity: 'degraded',
-      problem: `${plural(f.pending, 'row')} pending, the oldest from ${f.oldestPendingAt === null ? '-' : when(f.oldestPendingAt)}`,
+      problem: f.pending > f.thresholds.backlogWarning ? 'the backlog is past its warning threshold' : 'the oldest pending row is past its warning age',
       hint: 'a backlog that does not shrink means passes fail or are not run: check pos-sync health and the timer',
     });
   }
-  if (p !== null && trouble === null && mode === 'closed') {
-    const since = f.lastSuccessAt;
-    const age = since === null ? null : (f.now - since) / 1000;
-    if (f.pending > 0 && (age === null || age > f.thresholds.lastSuccessWarningSeconds)) {
-      problems.push({
-        severity: age === null || age > f.thresholds.lastSuccessCriticalSeconds ? 'notSyncing' : 'degraded',
-        problem: since === null ? 'no pass has succeeded yet' : `no successful pass since ${when(since)}`,
-        hint: 'check that the timer runs (systemctl list-timers pos-sync.timer) and the log (journalctl -u pos-sync)',
-      });
-    }
+  // Only when nothing above explains it: a stalled timer shows no failing pass at all.
+  const explained = problems.some((x) => x.severity === 'notSyncing') || (p !== null && p.exitCode === 75);
+  if (p !== null && !explained && f.pending > 0 && (lastSuccessAge === null || lastSuccessAge > f.thresholds.lastSuccessWarningSeconds)) {
+    problems.push({
+      severity: longWithout ? 'notSyncing' : 'degraded',
+      problem: f.lastSuccessAt === null ? 'no pass has succeeded yet' : `no successful pass since ${when(f.lastSuccessAt)}`,
+      hint: 'check that the timer runs (systemctl list-timers pos-sync.timer) and the log (journalctl -u pos-sync)',
+    });
   }
   if (f.kafkaBacklog !== null && f.kafkaBacklog > f.thresholds.backlogWarning) {
     problems.push({ severity: 'degraded', problem: `${plural(f.kafkaBacklog, 'event')} not yet published to Kafka`, hint: 'check the Kafka line of pos-sync health' });
   }
   const verdict: Verdict = problems.some((x) => x.severity === 'notSyncing') ? 'NOT SYNCING' : problems.length > 0 ? 'DEGRADED' : 'OK';
   const first = problems.find((x) => x.severity === 'notSyncing') ?? problems[0];
-  const headline = first === undefined ? (f.pending === 0 ? 'syncing, nothing pending' : `syncing, ${plural(f.pending, 'row')} pending`) : headlineOf(first.problem);
+  const headline = first === undefined ? (f.pending === 0 ? 'syncing, nothing pending' : `syncing, ${plural(f.pending, 'row')} pending`) : first.problem;
   return { verdict, exitCode: VERDICT_EXIT[verdict], headline, problems };
-}
-
-/** The first clause of a problem, for the verdict line (the details follow below it). */
-function headlineOf(problem: string): string {
-  const cut = problem.search(/: | \(/);
-  return cut > 0 ? problem.slice(0, cut) : problem;
 }
