@@ -535,7 +535,18 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
     .description('print the effective configuration and where each value came from (secrets redacted)')
     .action(() =>
       run(async (ctx) => {
-        const loaded = await ctx.loadConfig();
+        let loaded: LoadedConfig;
+        try {
+          loaded = await ctx.loadConfig();
+        } catch (err) {
+          // Every invalid value at once, in the table, then the one closing line.
+          const { InvalidSettingsError } = await import('../config/resolve.js');
+          if (err instanceof InvalidSettingsError && ctx.human) {
+            const { renderInvalidConfig } = await import('../commands/config.js');
+            io.stdout.write(renderInvalidConfig(err.invalid, err.settings));
+          }
+          throw err;
+        }
         const { runConfig, renderConfig } = await import('../commands/config.js');
         const result = runConfig(loaded, io.env);
         ctx.print(result, () => renderConfig(result));
@@ -574,7 +585,7 @@ export async function main(io: Io): Promise<number> {
     }
   } catch (err) {
     if (subcommand === 'health') return reportHealthError(err, io, ctx, program.opts<GlobalOptions>());
-    return reportError(err, io, ctx, program.opts<GlobalOptions>());
+    return reportError(err, io, ctx, program.opts<GlobalOptions>(), subcommand || command || null);
   }
   return exitCode;
 }
@@ -588,17 +599,23 @@ function reportHealthError(err: unknown, io: Io, ctx: Context | undefined, globa
   const message = (err instanceof Error ? err.message : String(err)).replace(/^error: /, '');
   const secrets = ctx?.secrets ?? [];
   io.stderr.write(scrub(`pos-sync: ${message}\n`, secrets));
-  const result = { command: 'health', exitCode: 3, status: 'UNKNOWN', summary: message, checks: [], perfdata: [], durationMs: 0 };
+  const result = { schemaVersion: 1, command: 'health', exitCode: 3, status: 'UNKNOWN', summary: message, checks: [], perfdata: [], durationMs: 0 };
   io.stdout.write(scrub(globals.json ? `${JSON.stringify(result, null, 2)}\n` : `POS-SYNC UNKNOWN - ${message}\n`, secrets));
   return 3;
 }
 
-function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: GlobalOptions): number {
+/** The --json document of a failed command (schemas/error.schema.json). */
+function errorDocument(command: string | null, error: string, hint: string | null | undefined, exitCode: number): string {
+  return `${JSON.stringify({ schemaVersion: 1, command, error, hint: hint ?? null, exitCode }, null, 2)}\n`;
+}
+
+function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: GlobalOptions, command: string | null): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
     const message = err.message.replace(/^error: /, '');
-    io.stderr.write(`pos-sync: ${message} (see pos-sync --help)\n`);
-    if (globals.json) io.stdout.write(`${JSON.stringify({ error: message, exitCode: ExitCode.usage })}\n`);
+    const hint = `see pos-sync ${command ? `${command} ` : ''}--help`;
+    io.stderr.write(`${redOnTerminal(`pos-sync: ${message} — ${hint}`, io, globals)}\n`);
+    if (globals.json) io.stdout.write(errorDocument(command, message, hint, ExitCode.usage));
     return ExitCode.usage;
   }
   let code: number;
@@ -613,18 +630,40 @@ function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: Gl
     const busy = /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown }).code));
     code = busy ? ExitCode.tempFail : ExitCode.io;
     message = `${busy ? 'database busy' : 'local I/O error'}: ${(err as Error).message}`;
+    hint = busy ? 'the POS holds the database; the next pass tries again' : 'check the database file, its permissions and the free disk space';
   } else {
     code = ExitCode.internal;
-    message = `internal error: ${err instanceof Error ? err.message : String(err)}${globals.verbose ? '' : ' (run with --verbose for the stack)'}`;
+    message = `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    hint = globals.verbose ? 'a bug: please report it with the stack above' : 'a bug: run again with --verbose for the stack and report it';
   }
+  // Every failed command ends with one "what failed — what to do" line (SPEC §8).
+  hint ??= defaultHint(code, command);
   // An error can quote what a peer answered (which may echo our Authorization header) or a
   // config value: scrubbed like every other output.
   const secrets = ctx?.secrets ?? [];
   const line = `pos-sync: ${message}${hint ? ` — ${hint}` : ''}`;
   io.stderr.write(scrub(`${redOnTerminal(line, io, globals)}\n`, secrets));
   if (globals.verbose && err instanceof Error && err.stack) io.stderr.write(scrub(`${err.stack}\n`, secrets));
-  if (globals.json) io.stdout.write(scrub(`${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code })}\n`, secrets));
+  if (globals.json) io.stdout.write(scrub(errorDocument(command, message, hint, code), secrets));
   return code;
+}
+
+/** What to do, for an error that brought no hint of its own: by its exit code (SPEC §9). */
+function defaultHint(code: number, command: string | null): string {
+  switch (code) {
+    case ExitCode.usage:
+      return `see pos-sync ${command ? `${command} ` : ''}--help`;
+    case ExitCode.config:
+      return 'fix it; pos-sync config shows every setting and where it came from';
+    case ExitCode.io:
+      return 'check the path, its permissions and the free disk space';
+    case ExitCode.tempFail:
+      return 'nothing is lost: the next pass tries again';
+    case ExitCode.noPermission:
+      return 'check the API token with the central\'s operator';
+    default:
+      return 'pos-sync --help lists what each exit code means';
+  }
 }
 
 /** Red on a terminal (SPEC §8), unless colour is turned off. */

@@ -32,6 +32,8 @@ export interface HealthDeps {
 }
 
 export interface HealthResult {
+  /** The version of the JSON document (schemas/health.schema.json). */
+  readonly schemaVersion: 1;
   readonly command: 'health';
   readonly exitCode: 0 | 1 | 2 | 3;
   readonly status: HealthStatus;
@@ -120,6 +122,7 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     thresholds: config.health,
   });
   return {
+    schemaVersion: 1,
     command: 'health',
     exitCode: HEALTH_EXIT[verdict.status],
     status: verdict.status,
@@ -132,7 +135,7 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
 
 /** The result of a health run that could not check anything (bad configuration, bad options). */
 export function unknownHealth(reason: string): HealthResult {
-  return { command: 'health', exitCode: 3, status: 'UNKNOWN', summary: reason, checks: [], perfdata: [], durationMs: 0 };
+  return { schemaVersion: 1, command: 'health', exitCode: 3, status: 'UNKNOWN', summary: reason, checks: [], perfdata: [], durationMs: 0 };
 }
 
 /** The Kafka check: the publisher's check(), loaded only when Kafka is enabled. */

@@ -9,6 +9,7 @@ import type { Clock } from '../domain/time.js';
 import { parseDbTime } from '../domain/time.js';
 import { machineTimeZone, startOfLocalDay } from '../domain/localtime.js';
 import { judgeStatus, type Verdict } from '../domain/verdict.js';
+import { refusalReason } from '../domain/refusal.js';
 import { entityBacklog, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
 import { listDeadLetters, type DeadLetter } from '../store/deadletters.js';
 import { describeBreaker, type BreakerView } from '../domain/breaker.js';
@@ -146,7 +147,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
         ? {
             deadLetters: {
               total: listed.total,
-              rows: listed.rows.map((r) => ({ ...r, deadLetteredAt: dbTimeIso(r.deadLetteredAt) })),
+              rows: listed.rows.map((r) => ({ ...r, lastReason: r.lastReason === null ? null : refusalReason(r.lastReason, r.id), deadLetteredAt: dbTimeIso(r.deadLetteredAt) })),
               requeue: listed.rows.length === 0 ? null : `pos-sync requeue --id ${listed.rows.map((r) => r.id).join(' ')}`,
             },
           }

@@ -13,6 +13,7 @@ import { ENTITIES, type Entity, type InventoryRow, type TransactionRow } from '.
 import { formatDbTime, type Clock, type Random } from '../domain/time.js';
 import { admit, describeBreaker, enter, leave, onAnswer, onFailure, PROBE_ROWS, type Admission, type BreakerState, type BreakerView } from '../domain/breaker.js';
 import { classifyResponse } from '../domain/classify.js';
+import { refusalReason } from '../domain/refusal.js';
 import { ExitCode, exitCodeOf, worstExitCode } from '../errors.js';
 import { publishPending, type PublishReport } from '../kafka/outbox.js';
 import type { Logger } from '../log.js';
@@ -291,7 +292,9 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
       for (const d of decisions) {
         rejected[entity]++;
         if (d.deadLettered) deadLettered[entity]++;
-        log.warn(d.deadLettered ? 'row dead-lettered' : 'row refused', { entity, id: d.id, error: d.error, refusals: d.rejections });
+        // The reason first; the central's whole answer only at debug.
+        log.warn(`${d.deadLettered ? 'row dead-lettered' : 'row refused'}: ${refusalReason(d.error, d.id)}`, { entity, id: d.id, refusals: d.rejections });
+        log.debug('the refusal as stored', { id: d.id, error: d.error });
       }
     };
 
