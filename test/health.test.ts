@@ -44,6 +44,10 @@ const healthy: HealthFacts = {
     lastSuccessWarningSeconds: 600,
     lastSuccessCriticalSeconds: 3600,
     deadLetteredWarning: 0,
+    kafkaBacklogWarning: 100,
+    kafkaBacklogCritical: 1000,
+    kafkaOldestWarningSeconds: 600,
+    kafkaOldestCriticalSeconds: 3600,
   },
 };
 
@@ -82,7 +86,7 @@ describe('judgeHealth: the verdict as a table', () => {
     { name: 'Kafka reachable', facts: { kafka: { kind: 'ok', ms: 20 } }, status: 'OK', check: ['kafka', 'OK'] },
     { name: 'Kafka down only warns (events wait, none lost)', facts: { kafka: { kind: 'error', error: 'ECONNREFUSED', configuration: false } }, status: 'WARNING', check: ['kafka', 'WARNING'] },
     { name: 'Kafka hangs', facts: { kafka: { kind: 'timeout', afterMs: 3000 } }, status: 'WARNING', check: ['kafka', 'WARNING'] },
-    { name: 'Kafka misconfigured', facts: { kafka: { kind: 'error', error: 'bad sasl', configuration: true } }, status: 'UNKNOWN', check: ['kafka', 'UNKNOWN'] },
+    { name: 'Kafka misconfigured', facts: { kafka: { kind: 'error', error: 'Kafka.ProducerConfig acks must be all', configuration: true } }, status: 'UNKNOWN', check: ['kafka', 'UNKNOWN'] },
     { name: 'database with no rows at all', facts: { database: { ...db, pending: 0, oldestPendingAt: null, empty: true } }, status: 'WARNING', check: ['database', 'WARNING'] },
     { name: 'last pass: credentials refused (77)', facts: failing(77, 'the central API refused the credentials (HTTP 401)', NOW - 780_000), status: 'CRITICAL', check: ['lastPass', 'CRITICAL'] },
     { name: 'last pass: configuration (78, a systemic refusal too)', facts: failing(78, 'the central refused every row alike', NOW - 60_000), status: 'CRITICAL', check: ['lastPass', 'CRITICAL'] },
@@ -92,6 +96,14 @@ describe('judgeHealth: the verdict as a table', () => {
     { name: 'last pass: some rows refused (65)', facts: failing(65, 'refused', NOW - 60_000), status: 'OK', check: ['lastPass', 'OK'] },
     { name: 'dead letters above the threshold', facts: { database: { ...db, deadLettered: 2 } }, status: 'WARNING', check: ['deadLetters', 'WARNING'] },
     { name: 'dead letters at a raised threshold', facts: { database: { ...db, deadLettered: 2 }, thresholds: { ...healthy.thresholds, deadLetteredWarning: 2 } }, status: 'OK', check: ['deadLetters', 'OK'] },
+    { name: 'Kafka: a wrong password cannot heal by waiting', facts: { kafka: { kind: 'error', error: 'Kafka refused the credentials: SASL SCRAM SHA512 authentication failed', configuration: false } }, status: 'CRITICAL', check: ['kafka', 'CRITICAL'] },
+    { name: 'Kafka: a denied topic', facts: { kafka: { kind: 'error', error: 'Not authorized to access topics: [Topic authorization failed]', configuration: false } }, status: 'CRITICAL', check: ['kafka', 'CRITICAL'] },
+    { name: 'Kafka: an untrusted certificate', facts: { kafka: { kind: 'error', error: 'Connection error: self-signed certificate in certificate chain', configuration: false } }, status: 'CRITICAL', check: ['kafka', 'CRITICAL'] },
+    { name: 'Kafka: a missing CA file', facts: { kafka: { kind: 'error', error: 'Kafka.ProducerConfig.ssl.ca.location: cannot read /x/ca.pem (ENOENT)', configuration: true } }, status: 'CRITICAL', check: ['kafka', 'CRITICAL'] },
+    { name: 'Kafka backlog past warning', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 101, kafkaOldestAt: NOW - 1000 } }, status: 'WARNING', check: ['kafkaBacklog', 'WARNING'] },
+    { name: 'Kafka backlog past critical', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 1001, kafkaOldestAt: NOW - 1000 } }, status: 'CRITICAL', check: ['kafkaBacklog', 'CRITICAL'] },
+    { name: 'Kafka backlog small but old', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 3, kafkaOldestAt: NOW - 601_000 } }, status: 'WARNING', check: ['kafkaBacklog', 'WARNING'] },
+    { name: 'Kafka backlog small and very old', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 3, kafkaOldestAt: NOW - 3_601_000 } }, status: 'CRITICAL', check: ['kafkaBacklog', 'CRITICAL'] },
     { name: 'CRITICAL beats WARNING', facts: { central: { kind: 'error', error: 'x', url: 'u' }, state: { ...healthy.state, breaker: OPEN } }, status: 'CRITICAL' },
     { name: 'WARNING beats UNKNOWN', facts: { kafka: { kind: 'error', error: 'x', configuration: true }, state: { ...healthy.state, breaker: OPEN } }, status: 'WARNING' },
   ];
@@ -131,7 +143,7 @@ describe('judgeHealth: the verdict as a table', () => {
       'backlog=5;1000;10000;0 oldest_pending=30s;600;3600;0 last_success_age=15s;600;3600;0 dead_lettered=0;0;;0 breaker_open=0;;;0;1 consecutive_failures=0;;;0 central_response=0.012s;;;0',
     );
     const down = judgeHealth({ ...healthy, database: { kind: 'error', error: 'x' }, central: { kind: 'error', error: 'y', url: 'u' }, kafka: { kind: 'ok', ms: 1 } });
-    assert.match(formatPerfdata(down.perfdata), /^backlog=U;1000;10000;0 oldest_pending=U;600;3600;0 .* central_response=U;;;0 kafka_backlog=U;;;0$/);
+    assert.match(formatPerfdata(down.perfdata), /^backlog=U;1000;10000;0 oldest_pending=U;600;3600;0 .* central_response=U;;;0 kafka_backlog=U;100;1000;0$/);
   });
 });
 

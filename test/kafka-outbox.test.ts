@@ -66,6 +66,7 @@ function fakeKafka(behaviour: (call: number, messages: readonly OutgoingMessage[
         await behaviour(state.calls.length, messages);
       },
       async check() {},
+      async checkTopic() {},
       async close() {
         state.closed++;
       },

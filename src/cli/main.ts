@@ -345,6 +345,14 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         if (opts.watch && opts.dryRun) throw new UsageError('--watch and --dry-run cannot be combined');
         const metricsFile = opts.metricsFile !== undefined ? metricsPath(opts.metricsFile, io.cwd) : config.metricsFile;
         if (metricsFile !== null && !metricsFile.endsWith('.prom')) ctx.log.warn(`node_exporter's textfile collector reads only *.prom files, not ${metricsFile}`);
+        if (config.kafka.enabled) {
+          // Before anything is sent: a Kafka file that is not there is named now. It never stops
+          // delivery to the central; the events wait until it is fixed (the pass records why).
+          const [{ unreadableKafkaFiles }, { describeKafkaTrouble }, fs] = await Promise.all([import('../kafka/settings.js'), import('../domain/kafka-trouble.js'), import('node:fs')]);
+          for (const bad of unreadableKafkaFiles(config.kafka.producerConfig, (f) => fs.accessSync(f, fs.constants.R_OK))) {
+            ctx.log.error(`${describeKafkaTrouble(bad)}; delivery to the central goes on`);
+          }
+        }
         const { runSync } = await import('../commands/sync.js');
         const { renderSync } = await import('./render.js');
         const { realSleep } = await import('../central/retry.js');

@@ -4,6 +4,7 @@
 import type { StatusResult } from '../commands/status.js';
 import { formatLocalTime, formatRelative, formatWhen, plural } from '../domain/localtime.js';
 import type { Paint } from './render.js';
+import { describeKafkaTrouble } from '../domain/kafka-trouble.js';
 
 function seconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
@@ -57,7 +58,10 @@ export function renderStatus(r: StatusResult, p: Paint): string {
       `${plural(d.transactionsSynced, 'transaction')} and ${plural(d.inventorySynced, 'inventory update')} synced in ${plural(d.passes, 'pass', 'passes')} since ${formatLocalTime(Date.parse(d.since), now, zone)}; ${plural(d.failedAttempts, 'failed attempt')}${d.averagePassMs !== null ? `; average pass ${seconds(d.averagePassMs)}` : ''}`,
     ),
   );
-  if (r.kafka.enabled) lines.push(row('kafka', r.kafka.backlog === 0 ? 'every event published' : `${plural(r.kafka.backlog ?? 0, 'event')} not yet published`));
+  if (r.kafka.enabled) {
+    const waiting = r.kafka.backlog === 0 ? 'every event published' : `${plural(r.kafka.backlog ?? 0, 'event')} not yet published`;
+    lines.push(row('kafka', r.kafka.error === null ? waiting : `${waiting} — ${p.bad(describeKafkaTrouble(r.kafka.error))}`));
+  }
   lines.push(row('store', `${r.storeId}, time zone ${zone}`));
   lines.push(row('database', r.sources.database));
   lines.push(row('state file', `${r.sources.stateFile}${r.sources.stateFileProblem ? p.warn(` (${r.sources.stateFileProblem})`) : ''}`));

@@ -9,6 +9,7 @@ import type { BreakerView } from '../domain/breaker.js';
 import { formatPerfdata, LABELS } from '../domain/health.js';
 import { plural } from '../domain/localtime.js';
 import { passTrouble } from '../domain/verdict.js';
+import { kafkaTrouble } from '../domain/kafka-trouble.js';
 
 export interface Paint {
   ok(text: string): string;
@@ -74,7 +75,11 @@ function kafkaOutcome(r: PassResult, p: Paint): string {
   const events = (n: number): string => (n === 1 ? '1 event' : `${n} events`);
   const wait = (n: number): string => `${events(n)} ${n === 1 ? 'waits' : 'wait'}`;
   const published = k.published > 0 ? `${events(k.published)} published to Kafka` : '';
-  if (k.error !== null) return [published, p.warn(`Kafka unavailable, ${wait(k.backlog)} for the next pass`)].filter(Boolean).join(', ');
+  if (k.error !== null) {
+    const trouble = kafkaTrouble(k.error);
+    const said = trouble.heals ? p.warn(`Kafka unavailable, ${wait(k.backlog)} for the next pass`) : p.bad(`${trouble.label} (cannot heal by waiting), ${wait(k.backlog)}`);
+    return [published, said].filter(Boolean).join(', ');
+  }
   if (k.backlog > 0) return [published, `${wait(k.backlog)} for Kafka`].filter(Boolean).join(', ');
   return published;
 }

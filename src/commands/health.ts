@@ -143,7 +143,8 @@ export async function kafkaReachable(config: Config, log: Logger, timeoutMs: num
   const { createKafkaPublisher } = await import('../kafka/publisher.js');
   const publisher = await createKafkaPublisher(config.kafka, { deadline: now() + timeoutMs, log, now });
   try {
-    await publisher.check(timeoutMs);
+    // Not only a broker answering: this user, over TLS and SASL as configured, may see the topic.
+  await publisher.checkTopic(timeoutMs);
   } finally {
     await publisher.close();
   }

@@ -48,7 +48,7 @@ export interface StatusResult {
   readonly breaker: BreakerView;
   /** Totals since the store's local midnight (`since`), from the run history (idle passes are not recorded). */
   readonly today: TodayTotals & { readonly since: string };
-  readonly kafka: { readonly enabled: boolean; readonly backlog: number | null };
+  readonly kafka: { readonly enabled: boolean; readonly backlog: number | null; readonly error: string | null };
   /** Which files and sources this answer came from. */
   readonly sources: {
     readonly database: string;
@@ -112,6 +112,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
       deadLettered: sum((b) => b.deadLettered),
       oldestPendingAt: oldest,
       kafkaBacklog,
+      kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
       thresholds: config.health,
     });
     const p = saved.lastPass;
@@ -135,7 +136,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
           : { at: iso(p.at), exitCode: p.exitCode, outcome: p.outcome, delivered: p.delivered, refused: p.refused, durationMs: p.durationMs, error: p.error, since: iso(p.since) },
       breaker: describeBreaker(saved.breaker, now, config.breaker),
       today: { ...todayTotals(db, now, dayStart), since: iso(dayStart) },
-      kafka: { enabled: config.kafka.enabled, backlog: kafkaBacklog },
+      kafka: { enabled: config.kafka.enabled, backlog: kafkaBacklog, error: config.kafka.enabled ? (p?.kafkaError ?? null) : null },
       sources: {
         database: config.db.path,
         stateFile: config.stateFile,

@@ -210,6 +210,7 @@ function nextState(prev: SavedState, breaker: BreakerState, r: PassResult, at: n
     refused: total(r.rejected),
     durationMs: Math.max(0, Math.round(r.durationMs)),
     error: r.error,
+    ...(r.kafka?.error ? { kafkaError: r.kafka.error } : {}),
   });
   // 65 counts as a success for health: delivery works, only some rows' content was refused.
   const succeeded = r.exitCode === ExitCode.ok || r.exitCode === ExitCode.rejected;

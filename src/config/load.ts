@@ -190,6 +190,10 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
       lastSuccessWarningSeconds: s('Sync.Health.LastSuccessWarningSeconds'),
       lastSuccessCriticalSeconds: s('Sync.Health.LastSuccessCriticalSeconds'),
       deadLetteredWarning: s('Sync.Health.DeadLetteredWarning'),
+      kafkaBacklogWarning: s('Sync.Health.KafkaBacklogWarning'),
+      kafkaBacklogCritical: s('Sync.Health.KafkaBacklogCritical'),
+      kafkaOldestWarningSeconds: s('Sync.Health.KafkaOldestWarningSeconds'),
+      kafkaOldestCriticalSeconds: s('Sync.Health.KafkaOldestCriticalSeconds'),
     },
     timeZone: checkTimeZone(s<string | null>('Sync.TimeZone')),
     kafka: {

@@ -75,6 +75,10 @@ export const SETTINGS: readonly SettingSpec[] = [
   setting({ key: 'Sync.Health.OldestPendingCriticalSeconds', kind: integer(0, 1e9), default: 3600, doc: 'health: age of the oldest pending row that makes a CRITICAL.' }),
   setting({ key: 'Sync.Health.LastSuccessWarningSeconds', kind: integer(0, 1e9), default: 600, doc: 'health: age of the last successful pass that makes a WARNING.' }),
   setting({ key: 'Sync.Health.LastSuccessCriticalSeconds', kind: integer(0, 1e9), default: 3600, doc: 'health: age of the last successful pass that makes a CRITICAL.' }),
+  setting({ key: 'Sync.Health.KafkaBacklogWarning', kind: integer(0, 1e9), default: 1000, doc: 'health: events waiting for Kafka that make a WARNING.' }),
+  setting({ key: 'Sync.Health.KafkaBacklogCritical', kind: integer(0, 1e9), default: 10000, doc: 'health: events waiting for Kafka that make a CRITICAL.' }),
+  setting({ key: 'Sync.Health.KafkaOldestWarningSeconds', kind: integer(0, 1e9), default: 600, doc: 'health: age of the oldest event waiting for Kafka that makes a WARNING.' }),
+  setting({ key: 'Sync.Health.KafkaOldestCriticalSeconds', kind: integer(0, 1e9), default: 3600, doc: 'health: age of the oldest event waiting for Kafka that makes a CRITICAL.' }),
   setting({ key: 'Sync.Health.DeadLetteredWarning', kind: integer(0, 1e9), default: 0, doc: 'health: dead-lettered rows above this make a WARNING.' }),
   setting({ key: 'Sync.TimeZone', kind: optional(text({ pattern: /^[A-Za-z0-9_+\-]+(\/[A-Za-z0-9_+\-]+)*$/, describe: 'an IANA time zone such as Europe/Berlin' })), default: null, doc: 'The store\'s IANA time zone, for "today" and times shown by status; default the machine\'s.' }),
   // --- Database ---

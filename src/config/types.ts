@@ -47,6 +47,10 @@ export interface Config {
     readonly lastSuccessWarningSeconds: number;
     readonly lastSuccessCriticalSeconds: number;
     readonly deadLetteredWarning: number;
+    readonly kafkaBacklogWarning: number;
+    readonly kafkaBacklogCritical: number;
+    readonly kafkaOldestWarningSeconds: number;
+    readonly kafkaOldestCriticalSeconds: number;
   };
   /** The store's IANA time zone; null: the machine's. */
   readonly timeZone: string | null;

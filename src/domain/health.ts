@@ -6,6 +6,7 @@ import type { PassSummary } from '../state/format.js';
 import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
 import { formatWhen, plural } from './localtime.js';
 import { passTrouble } from './verdict.js';
+import { describeKafkaTrouble, kafkaTrouble } from './kafka-trouble.js';
 
 export type HealthStatus = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
 
@@ -27,7 +28,7 @@ export function againstThresholds(value: number, warning: number, critical: numb
   return 'OK';
 }
 
-export type CheckName = 'database' | 'central' | 'kafka' | 'breaker' | 'lastPass' | 'lastSuccess' | 'backlog' | 'deadLetters' | 'oldestPending';
+export type CheckName = 'database' | 'central' | 'kafka' | 'kafkaBacklog' | 'breaker' | 'lastPass' | 'lastSuccess' | 'backlog' | 'deadLetters' | 'oldestPending';
 
 export interface CheckResult {
   readonly name: CheckName;
@@ -56,6 +57,8 @@ export type DatabaseFacts =
       readonly oldestPendingAt: number | null;
       readonly deadLettered: number;
       readonly kafkaBacklog: number;
+      /** SyncedAt of the oldest row delivered and not yet on Kafka (epoch ms), or null. */
+      readonly kafkaOldestAt?: number | null;
       /** Neither PosTransactions nor InventoryUpdates holds a single row: likely not the POS's database. */
       readonly empty: boolean;
     }
@@ -93,6 +96,10 @@ export interface HealthThresholds {
   readonly lastSuccessWarningSeconds: number;
   readonly lastSuccessCriticalSeconds: number;
   readonly deadLetteredWarning: number;
+  readonly kafkaBacklogWarning: number;
+  readonly kafkaBacklogCritical: number;
+  readonly kafkaOldestWarningSeconds: number;
+  readonly kafkaOldestCriticalSeconds: number;
 }
 
 export interface HealthFacts {
@@ -162,9 +169,29 @@ function kafkaCheck(f: HealthFacts): CheckResult | null {
     case 'timeout':
       // Kafka being down delays publishing and loses nothing (SPEC §6): a warning, not critical.
       return { name: 'kafka', status: 'WARNING', message: `no broker answered within ${Math.round(k.afterMs)} ms` };
-    case 'error':
+    case 'error': {
+      // What waiting cannot heal (credentials, ACLs, TLS trust, a missing file) needs someone:
+      // CRITICAL, named as such. An outage only delays the events: WARNING.
+      const trouble = kafkaTrouble(k.error);
+      if (!trouble.heals) return { name: 'kafka', status: 'CRITICAL', message: describeKafkaTrouble(k.error) };
       return { name: 'kafka', status: k.configuration ? 'UNKNOWN' : 'WARNING', message: k.error };
+    }
   }
+}
+
+/** Events delivered to the central and not yet on Kafka, by count and by age. */
+function kafkaBacklogCheck(f: HealthFacts): CheckResult | null {
+  const d = f.database;
+  if (f.kafka.kind === 'disabled') return null;
+  if (d.kind !== 'ok') return { name: 'kafkaBacklog', status: 'UNKNOWN', message: 'not known: the database check failed' };
+  const t = f.thresholds;
+  const age = d.kafkaOldestAt === null || d.kafkaOldestAt === undefined ? 0 : Math.max(0, Math.round((f.now - d.kafkaOldestAt) / 1000));
+  const status = worstStatus([againstThresholds(d.kafkaBacklog, t.kafkaBacklogWarning, t.kafkaBacklogCritical), againstThresholds(age, t.kafkaOldestWarningSeconds, t.kafkaOldestCriticalSeconds)]);
+  const message =
+    d.kafkaBacklog === 0
+      ? 'every delivered row is on Kafka'
+      : `${plural(d.kafkaBacklog, 'event')} waiting, the oldest ${formatAge(age)} (${limits(t.kafkaBacklogWarning, t.kafkaBacklogCritical, String)} events; ${limits(t.kafkaOldestWarningSeconds, t.kafkaOldestCriticalSeconds, formatAge)})`;
+  return { name: 'kafkaBacklog', status, message };
 }
 
 function breakerCheck(f: HealthFacts): CheckResult {
@@ -223,6 +250,8 @@ export function judgeHealth(f: HealthFacts): HealthVerdict {
   const checks: CheckResult[] = [databaseCheck(f), centralCheck(f)];
   const kafka = kafkaCheck(f);
   if (kafka) checks.push(kafka);
+  const kafkaBacklog = kafkaBacklogCheck(f);
+  if (kafkaBacklog) checks.push(kafkaBacklog);
   checks.push(breakerCheck(f));
   checks.push(lastPassCheck(f));
   const last = lastSuccessCheck(f);
@@ -273,7 +302,7 @@ export function judgeHealth(f: HealthFacts): HealthVerdict {
     { label: 'central_response', value: f.central.kind === 'answered' ? Math.round(f.central.ms) / 1000 : null, uom: 's', warn: null, crit: null, min: 0 },
   ];
   if (f.kafka.kind !== 'disabled') {
-    perfdata.push({ label: 'kafka_backlog', value: d.kind === 'ok' ? d.kafkaBacklog : null, uom: '', warn: null, crit: null, min: 0 });
+    perfdata.push({ label: 'kafka_backlog', value: d.kind === 'ok' ? d.kafkaBacklog : null, uom: '', warn: t.kafkaBacklogWarning, crit: t.kafkaBacklogCritical, min: 0 });
   }
   return { status, summary, checks, perfdata };
 }
@@ -282,6 +311,7 @@ export const LABELS: Readonly<Record<CheckName, string>> = {
   database: 'database',
   central: 'central API',
   kafka: 'Kafka',
+  kafkaBacklog: 'Kafka backlog',
   breaker: 'circuit breaker',
   lastPass: 'last pass',
   lastSuccess: 'last successful pass',

@@ -5,6 +5,7 @@
 import type { PassSummary } from '../state/format.js';
 import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
 import { formatWhen, plural } from './localtime.js';
+import { kafkaTrouble } from './kafka-trouble.js';
 
 /** A trouble that waiting does not heal: someone has to act. */
 export interface PassTrouble {
@@ -62,6 +63,8 @@ export interface VerdictFacts {
   readonly deadLettered: number;
   readonly oldestPendingAt: number | null;
   readonly kafkaBacklog: number | null;
+  /** Why the last pass could not publish to Kafka, or null. */
+  readonly kafkaError: string | null;
   readonly thresholds: {
     readonly backlogWarning: number;
     readonly oldestPendingWarningSeconds: number;
@@ -143,7 +146,11 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
       hint: 'check that the timer runs (systemctl list-timers pos-sync.timer) and the log (journalctl -u pos-sync)',
     });
   }
-  if (f.kafkaBacklog !== null && f.kafkaBacklog > f.thresholds.backlogWarning) {
+  const kafka = f.kafkaError === null ? null : kafkaTrouble(f.kafkaError);
+  if (kafka !== null && !kafka.heals) {
+    // Delivery to the central goes on: degraded, not stopped; but waiting will not mend it.
+    problems.push({ severity: 'degraded', problem: `${kafka.label} (cannot heal by waiting)`, hint: kafka.hint });
+  } else if (f.kafkaBacklog !== null && f.kafkaBacklog > f.thresholds.backlogWarning) {
     problems.push({ severity: 'degraded', problem: `${plural(f.kafkaBacklog, 'event')} not yet published to Kafka`, hint: 'check the Kafka line of pos-sync health' });
   }
   const verdict: Verdict = problems.some((x) => x.severity === 'notSyncing') ? 'NOT SYNCING' : problems.length > 0 ? 'DEGRADED' : 'OK';

@@ -26,6 +26,8 @@ export interface PassSummary {
    * long a trouble (or the good state) has lasted, for `health` and `status` ("since 08:56").
    */
   readonly since: number;
+  /** Why publishing to Kafka failed in this pass (delivery to the central is not affected). */
+  readonly kafkaError?: string | null;
 }
 
 /** A pass's summary with `since` carried over from the previous pass when the exit code is the same. */
@@ -73,6 +75,7 @@ export function serializeState(state: SavedState): string {
             durationMs: p.durationMs,
             error: p.error === null ? null : p.error.slice(0, MAX_ERROR_CHARS),
             since: iso(p.since),
+            ...(p.kafkaError ? { kafkaError: p.kafkaError.slice(0, MAX_ERROR_CHARS) } : {}),
           },
     lastSuccessAt: iso(state.lastSuccessAt),
   };
@@ -147,6 +150,7 @@ function parsePass(v: unknown): PassSummary | null {
     error: textOrNull(p['error'], 'lastPass.error'),
     // Absent in files written before it existed: the pass itself is the earliest known.
     since: time(p['since'] ?? null, 'lastPass.since') ?? at,
+    ...(p['kafkaError'] ? { kafkaError: textOrNull(p['kafkaError'], 'lastPass.kafkaError') } : {}),
   };
 }
 
@@ -194,6 +198,7 @@ export function worthSaving(prev: SavedState, next: SavedState, quiet: boolean, 
   const b = next.lastPass;
   if (a === null || b === null) return a !== b;
   if (a.exitCode !== b.exitCode || a.outcome !== b.outcome || a.delivered !== b.delivered || a.refused !== b.refused || a.error !== b.error) return true;
+  if ((a.kafkaError ?? null) !== (b.kafkaError ?? null)) return true;
   if ((prev.lastSuccessAt === null) !== (next.lastSuccessAt === null)) return true;
   return now - a.at >= refreshMs || now < a.at;
 }

@@ -55,8 +55,17 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
     }
     // One indexed probe per table: a file with no sale and no inventory update ever is likely
     // not the POS's database (a typo'd path someone created).
+    let kafkaOldestAt: number | null = null;
+    if (kafkaBacklog > 0) {
+      const { parseDbTime } = await import('../domain/time.js');
+      for (const t of ['PosTransactions', 'InventoryUpdates']) {
+        const at = db.prepare(`SELECT min("SyncedAt") FROM "${t}" INDEXED BY "IX_${t}_PosSync_KafkaPending" WHERE "KafkaPending" = 1`).pluck().get();
+        const ms = typeof at === 'string' ? parseDbTime(at) : undefined;
+        if (ms !== undefined && (kafkaOldestAt === null || ms < kafkaOldestAt)) kafkaOldestAt = ms;
+      }
+    }
     const empty = ['PosTransactions', 'InventoryUpdates'].every((t) => db!.prepare(`SELECT NOT EXISTS (SELECT 1 FROM "${t}")`).pluck().get() === 1);
-    return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, deadLettered, kafkaBacklog, empty };
+    return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, deadLettered, kafkaBacklog, kafkaOldestAt, empty };
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const hint = code === 'SQLITE_NOTADB' ? ' (not a SQLite database: restore it from a backup)' : code === 'SQLITE_BUSY' ? ' (locked by another process)' : '';
