@@ -142,6 +142,19 @@ describe('health sees what the passes see', () => {
     assert.equal(raised.code, 0, raised.stdout);
   });
 
+  test('sync tells "nothing pending" from refused rows waiting until a time', async () => {
+    const s = store('Europe/Berlin', 2, { MaxRejections: 3 });
+    const id = query<{ Id: string }>(s.db, 'SELECT "Id" FROM "PosTransactions" LIMIT 1')[0]!.Id;
+    central.setFaults({ refuseIds: [id] });
+    assert.equal((await s.run(['sync'])).code, 65);
+    const next = query<{ NextAttemptAt: string }>(s.db, 'SELECT "NextAttemptAt" FROM "PosTransactions" WHERE "Id" = ?', id)[0]!.NextAttemptAt;
+    const idle = await s.run(['sync']);
+    assert.equal(idle.code, 0, idle.stderr);
+    assert.match(idle.stdout, new RegExp(`^nothing due: 1 refused row waits until ${escape(new Date(Date.parse(next.replace(' ', 'T') + 'Z')).toISOString())} \\(\\d+ ms\\)\n$`));
+    const status = await s.run(['status']);
+    assert.equal(status.stdout.split('\n')[0], 'DEGRADED — 1 row refused, waiting to be retried');
+  });
+
   test('a database with no rows at all: health warns that it may not be the POS\'s', async () => {
     const s = store('Europe/Berlin', 0);
     assert.equal((await s.run(['sync'])).code, 0);
@@ -265,6 +278,22 @@ describe('--json documents follow their schema', () => {
     const config = await runCli(['--config', 'appsettings.json', '--json', 'status'], { cwd: dir });
     assert.equal(config.code, 78);
     assert.match(String(json(config, 'error')['error']), /Sync\.TimeZone.*Mars\/Olympus_Mons/);
+  });
+
+  test('every command\'s document: seed, sync (dry run, a pass, refusals), status, health, requeue, cleanup, config', async () => {
+    const s = store('Europe/Berlin', 0, { MaxRejections: 1 });
+    json(await s.run(['--json', 'seed', '--transactions', '3', '--inventory', '1', '--random-seed', '5']), 'seed');
+    json(await s.run(['--json', 'sync', '--dry-run']), 'sync');
+    const id = query<{ Id: string }>(s.db, 'SELECT "Id" FROM "PosTransactions" LIMIT 1')[0]!.Id;
+    central.setFaults({ refuseIds: [id] });
+    const pass = json(await s.run(['--json', 'sync']), 'sync');
+    assert.deepEqual([pass['exitCode'], pass['refused'], pass['deadLettered']], [65, { transaction: 1, inventory: 0 }, { transaction: 1, inventory: 0 }]);
+    json(await s.run(['--json', 'sync']), 'sync');
+    json(await s.run(['--json', 'status', '--dead-letters']), 'status');
+    json(await s.run(['--json', 'health']), 'health');
+    json(await s.run(['--json', 'requeue', '--id', id, 'NO-SUCH-ID']), 'requeue');
+    json(await s.run(['--json', 'cleanup', '--dry-run']), 'cleanup');
+    json(await s.run(['--json', 'config'], { Sync__ApiToken: 'secret-for-schema-test' }), 'config');
   });
 
   test('the validator itself rejects what breaks a schema', () => {

@@ -165,7 +165,8 @@ function createContext(io: Io, globals: GlobalOptions, paint: Paint, command: st
       return openDatabaseSync(config, create);
     },
     print(result, human) {
-      io.stdout.write(scrub(json ? `${JSON.stringify(result, null, 2)}\n` : human(), secrets));
+      // Every document leads with its schema's version (schemas/<command>.schema.json).
+      io.stdout.write(scrub(json ? `${JSON.stringify({ schemaVersion: 1, ...result }, null, 2)}\n` : human(), secrets));
     },
   };
   return ctx;
@@ -402,7 +403,10 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         };
         if (!opts.watch) {
           const { result, exitCode } = await pass();
-          ctx.print({ ...result, exitCode }, () => renderSync(result, ctx.paint));
+          // "refused", as status, health and the state file name the central's refusals.
+          const { rejected, ...rest } = result;
+          const doc = { ...rest, refused: rejected, exitCode };
+          ctx.print(doc, () => renderSync(result, ctx.paint));
           const { syncClosingLine } = await import('./render.js');
           const closing = syncClosingLine(result);
           if (closing !== null) io.stderr.write(scrub(`${io.stderr.isTTY === true ? ctx.paint.bad(closing) : closing}\n`, ctx.secrets));
