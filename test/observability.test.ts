@@ -306,6 +306,19 @@ describe('--json documents follow their schema', () => {
   });
 });
 
+describe('--help of each command', () => {
+  for (const command of ['sync', 'seed', 'status', 'health', 'cleanup', 'requeue', 'config']) {
+    test(`${command}: the global options it accepts, examples and exit codes`, async () => {
+      const r = await runCli([command, '--help'], { cwd: tmp.make() });
+      assert.equal(r.code, 0, r.stderr);
+      const global = r.stdout.split(/^Global Options:$/m)[1] ?? '';
+      for (const flag of ['--config', '--db', '--state-file', '--store-id', '--central-url', '--json', '--verbose', '--quiet', '--no-color']) assert.match(global, new RegExp(` ${flag}\\b`), `${command} --help: ${flag}`);
+      assert.match(r.stdout, /^Examples:\n( {2}.*\n)*? {2}.*pos-sync /m);
+      assert.match(r.stdout, /^Exit codes( \(Monitoring Plugins\))?:\n {2}0 {3}\S/m);
+    });
+  }
+});
+
 describe('on a terminal (a pseudo-terminal through script)', () => {
   /**
    * Runs bin/pos-sync under `script`, so stdout and stderr are a terminal; returns what it wrote.

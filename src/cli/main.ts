@@ -11,6 +11,7 @@ import { createLogger, scrub, type Level, type Logger } from '../log.js';
 import { systemClock } from '../domain/time.js';
 import { noPaint, type Paint } from './render.js';
 import { createProgress, noProgress } from './progress.js';
+import { COMMAND_HELP } from './help.js';
 
 export { processStdio } from './stdio.js';
 
@@ -328,7 +329,9 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
     .option('--no-color', 'no colour (also NO_COLOR)')
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined })
+    // Global options work after the command too: each command's --help lists them.
+    .configureHelp({ showGlobalOptions: true });
 
   program
     .command('sync')
@@ -565,6 +568,10 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         return result.exitCode;
       }),
     );
+  for (const command of program.commands) {
+    const text = COMMAND_HELP[command.name()];
+    if (text) command.addHelpText('after', text);
+  }
   return program;
 }
 
