@@ -383,7 +383,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
                   return ctx.openDb(config, config.db.autoCreate);
                 },
                 central: () => centralClient(config),
-                onProgress: (n) => progress.update(`delivered ${n} rows`),
+                onProgress: (n) => progress.update(`delivered ${n} ${n === 1 ? 'row' : 'rows'}`),
               },
             );
           } finally {

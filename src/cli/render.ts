@@ -91,7 +91,7 @@ function nextProbe(b: BreakerView, now: number): string {
 }
 
 export function renderSeed(r: SeedResult): string {
-  return `seeded ${r.transactions} transactions and ${r.inventoryUpdates} inventory updates into ${r.database} (random seed ${r.randomSeed}, ${seconds(r.durationMs)})\n`;
+  return `seeded ${plural(r.transactions, 'transaction')} and ${plural(r.inventoryUpdates, 'inventory update')} into ${r.database} (random seed ${r.randomSeed}, ${seconds(r.durationMs)})\n`;
 }
 
 export function renderHealth(r: HealthResult): string {
