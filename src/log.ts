@@ -1,6 +1,10 @@
 // Logs go to stderr: human lines on a TTY, otherwise one JSON object per line (journald, shippers).
 // Commands receive a Logger; they never write to the console themselves.
 
+import { escapeControl, scrub } from './domain/redact.js';
+
+export { scrub } from './domain/redact.js';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type Fields = Readonly<Record<string, unknown>>;
 
@@ -32,24 +36,6 @@ const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 }
 
 /** Keys every JSON line owns; a field with one of these names is renamed rather than overwriting it. */
 const RESERVED = new Set(['time', 'level', 'message']);
-
-/** Secrets shorter than this are not scrubbed: replacing every "a" or "12" would garble all output. */
-const MIN_SECRET_LENGTH = 4;
-
-/**
- * Replaces every secret in `text` with <redacted>: the raw value and its JSON-escaped form (a
- * secret holding a quote or backslash is written escaped inside JSON lines and --json output).
- */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) {
-    if (s.length < MIN_SECRET_LENGTH) continue;
-    out = out.split(s).join('<redacted>');
-    const escaped = JSON.stringify(s).slice(1, -1);
-    if (escaped !== s) out = out.split(escaped).join('<redacted>');
-  }
-  return out;
-}
 
 /** A field value as JSON can carry it: errors become their message, bigints text. */
 function plain(value: unknown): unknown {
@@ -88,7 +74,8 @@ export function createLogger(options: LoggerOptions): Logger {
       })
       .join(' ');
     const tag = options.paint ? options.paint(level, level) : level;
-    options.write(scrub(`${tag}: ${message}${extras ? ` (${extras})` : ''}`, secrets) + '\n');
+    // Messages and fields carry text from outside (central answers, rows): escaped for the terminal.
+    options.write(scrub(`${tag}: ${escapeControl(`${message}${extras ? ` (${extras})` : ''}`)}`, secrets) + '\n');
   };
   return {
     debug: (m, f) => emit('debug', m, f),

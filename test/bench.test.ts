@@ -53,7 +53,7 @@ test('npm run bench -- --quick measures every case against a same-run baseline a
   const machine = report['machine'] as Record<string, unknown>;
   assert.ok(isNumber(machine['cores']) && machine['cores'] >= 1);
   const cases = report['cases'] as { name: string; status: string; figures: Record<string, unknown>[]; notes: string[] }[];
-  assert.deepEqual(cases.map((c) => c.name), ['idle', 'breaker', 'seed', 'drain', 'memory']);
+  assert.deepEqual(cases.map((c) => c.name), ['idle', 'breaker', 'seed', 'drain', 'memory', 'reconcile']);
   for (const c of cases) {
     assert.ok(c.status === 'ok' || (c.name === 'breaker' && c.status === 'pending'), `${c.name}: ${c.status} ${c.notes.join('; ')}`);
     if (c.status !== 'ok') continue;
@@ -74,5 +74,8 @@ test('npm run bench -- --quick measures every case against a same-run baseline a
   // The raw baseline must send exactly what pos-sync sends, or the drain ratio means nothing.
   assert.match(byName.get('drain')!.notes.join('\n'), /both sent the same \d+ bytes/);
   assert.deepEqual(byName.get('idle')!.figures.map((f) => f['unit']), ['ms', 'MiB']);
+  // reconcile counts requests, not only time: a matching day costs exactly two.
+  assert.match(byName.get('reconcile')!.notes.join('\n'), /matching day of \d+ sales: 2 requests/);
+  assert.match(byName.get('reconcile')!.notes.join('\n'), /3 missing: located in \d+ requests \(documented bound \d+\)/);
   assert.match(r.stdout, /ratio .*target/);
 });

@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { startCentral, type RunningCentral } from '../examples/central/server.js';
-import { BIN, cleanEnv, lines, runCli, type CliResult } from './helpers/cli.js';
+import { cleanEnv, lines, MODULES_BIN, runCli, type CliResult } from './helpers/cli.js';
 import { pendingIds } from './helpers/db.js';
 import { seedDb } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
@@ -103,10 +103,10 @@ export async function resolve(specifier, context, next) {
 `,
   );
   fs.writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(new URL(`file://${hooks}`).href)});\n`);
-  const child = spawn(process.execPath, ['--import', register, BIN, '--config', 'appsettings.json', '--db', s.db, '--central-url', s.url, 'sync'], {
+  const child = spawn(process.execPath, ['--import', register, MODULES_BIN, '--config', 'appsettings.json', '--db', s.db, '--central-url', s.url, 'sync'], {
     cwd: s.dir,
     // The compiled modules, one by one: a module inside the bundle never reaches the loader hook.
-    env: cleanEnv({ POS_SYNC_BUNDLE: '0' }),
+    env: cleanEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -15,8 +15,8 @@ describe('classifyResponse: every row of the SPEC §5 table', () => {
     { status: 202, kind: 'accepted', why: '2xx accepted' },
     { status: 204, kind: 'accepted', why: '2xx without a body' },
     { status: 299, kind: 'accepted', why: 'any 2xx' },
-    { status: 400, kind: 'refused', why: 'content refused: split and isolate' },
-    { status: 422, kind: 'refused', why: 'content refused: split and isolate' },
+    { status: 400, kind: 'notAboutRows', why: 'an empty 400 is not the central refusing rows' },
+    { status: 422, kind: 'notAboutRows', why: 'an empty 422 is not the central refusing rows' },
     { status: 413, kind: 'tooLarge', why: 'split, not a rejection' },
     { status: 401, kind: 'credentials', why: 'stop, exit 77' },
     { status: 403, kind: 'credentials', why: 'stop, exit 77' },
@@ -46,6 +46,42 @@ describe('classifyResponse: every row of the SPEC §5 table', () => {
     });
   }
 
+  for (const status of [400, 422]) {
+    test(`${status} with the central's JSON error body → refused (split and isolate)`, () => {
+      for (const body of ['{"error":"quantity must be whole"}', '{"message":"bad"}', '{"errors":[]}', '{"rejected":[{"id":"A"}]}']) {
+        assert.equal(classifyResponse(status, body, null, SENT, NOW).kind, 'refused', body);
+      }
+    });
+    test(`${status} that is HTML, text, empty or other JSON → not about the rows, naming the page`, () => {
+      const html = classifyResponse(status, '<html><head><title>400 Bad Request</title></head><body>The plain HTTP request was sent to HTTPS port</body></html>', null, SENT, NOW);
+      assert.deepEqual(html.kind, 'notAboutRows');
+      assert.match(html.kind === 'notAboutRows' ? html.error : '', new RegExp(`^HTTP ${status} from something other than the central API \\("400 Bad Request"\\)`));
+      const text = classifyResponse(status, '\n\nRequest Header Or Cookie Too Large\nmore', null, SENT, NOW);
+      assert.match(text.kind === 'notAboutRows' ? text.error : '', /"Request Header Or Cookie Too Large"/);
+      for (const body of ['', 'Bad Request', '[1,2]', '{"ok":false}', 'null']) assert.equal(classifyResponse(status, body, null, SENT, NOW).kind, 'notAboutRows', body);
+    });
+    test(`${status} cut short cannot be judged → temporary`, () => {
+      assert.equal(classifyResponse(status, '{"error":"x"}', null, SENT, NOW, { complete: false, problem: 'cut short' }).kind, 'temporary');
+    });
+  }
+
+  test('a 422 whose rejected list names every row sent carries the rows (no splitting); otherwise none', () => {
+    const all = classifyResponse(422, JSON.stringify({ error: '3 of 3', rejected: [{ id: 'A', error: 'x' }, { id: 'B', error: 'x' }, { id: 'C', error: 'y' }] }), null, SENT, NOW);
+    assert.deepEqual(all.kind === 'refused' && all.rows, [{ id: 'A', error: 'HTTP 422: x' }, { id: 'B', error: 'HTTP 422: x' }, { id: 'C', error: 'HTTP 422: y' }]);
+    const some = classifyResponse(422, JSON.stringify({ error: '1 of 3', rejected: [{ id: 'A', error: 'x' }] }), null, SENT, NOW);
+    assert.equal(some.kind === 'refused' && some.rows, undefined);
+    const bad = classifyResponse(422, JSON.stringify({ error: 'e', rejected: [{ id: 'A' }, { id: 'B' }, { id: 'Z' }] }), null, SENT, NOW);
+    assert.equal(bad.kind === 'refused' && bad.rows, undefined, 'an id that was not sent: split instead');
+  });
+
+  test('413 from a proxy (not JSON) is marked foreign; from the central it is not', () => {
+    const proxy = classifyResponse(413, '<html><head><title>413 Request Entity Too Large</title></head></html>', null, SENT, NOW);
+    assert.ok(proxy.kind === 'tooLarge' && proxy.foreign === true);
+    assert.match(proxy.kind === 'tooLarge' ? proxy.error : '', /413 Request Entity Too Large/);
+    const own = classifyResponse(413, '{"error":"batch too large"}', null, SENT, NOW);
+    assert.ok(own.kind === 'tooLarge' && own.foreign === undefined);
+  });
+
   test('a connection error or timeout is temporary with no status', () => {
     assert.deepEqual(classifyNetworkError('cannot reach http://x: ECONNRESET'), {
       kind: 'temporary',
@@ -56,10 +92,10 @@ describe('classifyResponse: every row of the SPEC §5 table', () => {
   });
 
   test('the error carries a short, one-line snippet of the body', () => {
-    const outcome = classifyResponse(422, `{"error":\n  "quantity must be\twhole"}${' x'.repeat(500)}`, null, SENT, NOW);
+    const outcome = classifyResponse(422, `{"error":\n  "quantity must be whole",\t"detail": "${'x '.repeat(500)}"}`, null, SENT, NOW);
     assert.equal(outcome.kind, 'refused');
     assert.ok(outcome.kind === 'refused' && !outcome.error.includes('\n'));
-    assert.ok(outcome.kind === 'refused' && outcome.error.startsWith('HTTP 422: {"error": "quantity must be whole"}'));
+    assert.ok(outcome.kind === 'refused' && outcome.error.startsWith('HTTP 422: {"error": "quantity must be whole", "detail": "x x'));
     assert.ok(outcome.kind === 'refused' && outcome.error.length <= 'HTTP 422: '.length + 200);
   });
 
@@ -101,29 +137,45 @@ describe('a 2xx with a rejected list', () => {
     assert.deepEqual(outcome, { kind: 'accepted', rejected: [{ id: 'B', error: 'unknown product' }] });
   });
 
+  test('an empty body (204) or a JSON object without a list accepts every row', () => {
+    for (const body of ['', '  \n', '{}', '{"accepted":3}', '{"rejected":null}', '{"rejected":[]}']) {
+      assert.deepEqual(classifyResponse(200, body, null, SENT, NOW), { kind: 'accepted', rejected: [] }, body);
+    }
+  });
+
+  test('a body cut short, unreadable or over the cap is temporary, even when what arrived parses', () => {
+    for (const problem of ['cut short', 'larger than 1048576 bytes', 'not whole within 100 ms']) {
+      const outcome = classifyResponse(200, '{}', null, SENT, NOW, { complete: false, problem });
+      assert.equal(outcome.kind, 'temporary');
+      assert.match(outcome.kind === 'temporary' ? outcome.error : '', new RegExp(`${problem}: nothing marked`));
+    }
+  });
+
   const malformed: Array<{ body: string; why: string }> = [
-    { body: '', why: 'empty body (204)' },
     { body: '<html>OK</html>', why: 'not JSON' },
     { body: '{"accepted": 3, "rejec', why: 'cut off' },
     { body: '[{"id":"A","error":"x"}]', why: 'an array, not an object' },
     { body: '{"rejected": "A"}', why: 'rejected is a string' },
     { body: '{"rejected": {"id": "A"}}', why: 'rejected is an object' },
-    { body: '{"rejected": null}', why: 'rejected is null' },
     { body: '{"rejected": [null, "A", 12, ["A"], {"error": "no id"}, {"id": 12}, {"id": ""}]}', why: 'no usable item' },
     { body: '{"rejected": [{"id": "Z", "error": "not in this batch"}]}', why: 'an id that was not sent' },
     { body: '{"rejected": [{"id": "a", "error": "wrong case"}]}', why: 'ids are compared exactly' },
-    { body: '{"Rejected": [{"id": "A"}]}', why: 'the key is case-sensitive' },
+    { body: '"OK"', why: 'a JSON text, not an object' },
+    { body: '{"rejected": [{"id": "A", "error": 42}]}', why: 'an error that is not text' },
+    { body: '{"rejected": [{"id": "A"}, null]}', why: 'one good entry, one null' },
   ];
   for (const m of malformed) {
-    test(`malformed (${m.why}) penalises no row`, () => {
-      assert.deepEqual(classifyResponse(200, m.body, null, SENT, NOW), { kind: 'accepted', rejected: [] });
+    test(`not an acknowledgement (${m.why}): temporary, no row marked or penalised`, () => {
+      assert.equal(classifyResponse(200, m.body, null, SENT, NOW).kind, 'temporary');
     });
   }
 
-  test('mixed good and bad items: only the good ones that were sent count, each once', () => {
-    const body = JSON.stringify({
-      rejected: [null, { id: 'NOT-SENT', error: 'x' }, { id: 'C' }, { id: 'A', error: 42 }, { id: 'C', error: 'again' }, { id: 'A', error: '' }],
-    });
+  test('a key other than "rejected" is ignored (the key is case-sensitive)', () => {
+    assert.deepEqual(classifyResponse(200, '{"Rejected": [{"id": "A"}]}', null, SENT, NOW), { kind: 'accepted', rejected: [] });
+  });
+
+  test('an id listed twice counts once; a missing or empty error gets a default text', () => {
+    const body = JSON.stringify({ rejected: [{ id: 'C' }, { id: 'C', error: 'again' }, { id: 'A', error: '' }] });
     assert.deepEqual(parseRejectedList(body, SENT), [
       { id: 'C', error: 'rejected by the central API' },
       { id: 'A', error: 'rejected by the central API' },
@@ -141,7 +193,7 @@ describe('a 2xx with a rejected list', () => {
 });
 
 describe('classification properties', () => {
-  const kinds = new Set(['accepted', 'refused', 'tooLarge', 'credentials', 'misconfigured', 'temporary']);
+  const kinds = new Set(['accepted', 'refused', 'tooLarge', 'notAboutRows', 'credentials', 'misconfigured', 'temporary']);
 
   test('any status maps to exactly one outcome, and temporary is never a 2xx', () => {
     fc.assert(
@@ -149,8 +201,8 @@ describe('classification properties', () => {
         const outcome = classifyResponse(status, body, retryAfter, SENT, NOW);
         assert.ok(kinds.has(outcome.kind));
         const is2xx = status >= 200 && status < 300;
-        assert.equal(outcome.kind === 'accepted', is2xx);
-        if (is2xx) assert.notEqual(outcome.kind, 'temporary');
+        if (outcome.kind === 'accepted') assert.ok(is2xx);
+        if (is2xx) assert.ok(outcome.kind === 'accepted' || outcome.kind === 'temporary');
         if (status >= 500) assert.equal(outcome.kind, 'temporary');
         if (outcome.kind === 'temporary') assert.ok(outcome.retryAfterMs === null || outcome.retryAfterMs >= 0);
       }),

@@ -121,9 +121,12 @@ describe('seed, sync and status', () => {
     buildFixtureDb(path.join(cwd, 'data', 'POS_Local.db'));
     const result = await runCli(['--central-url', central.url, 'sync'], { cwd, env: { POS_SYNC_API_TOKEN: 'wrong-token-456' } });
     assert.equal(result.code, 77);
-    const errors = lines(result.stderr).filter((l) => /"level":"error"|^pos-sync:/.test(l));
+    // Off a terminal: the JSON log line for log parsers, then the closing line, last.
+    const errors = lines(result.stderr).filter((l) => /"level":"error"/.test(l));
     assert.equal(errors.length, 1, result.stderr);
     assert.match(errors[0]!, /credentials/);
+    assert.match(lines(result.stderr).at(-1)!, /^pos-sync: the central API refused the credentials \(HTTP 401\) — check the API token/);
+    assert.equal(lines(result.stderr).filter((l) => l.startsWith('pos-sync:')).length, 1);
     assert.ok(!result.stderr.includes('wrong-token-456') && !result.stdout.includes('wrong-token-456'), 'the token is never printed');
   });
 });

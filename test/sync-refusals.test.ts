@@ -124,7 +124,7 @@ describe('a 2xx with a rejected list', () => {
     }
   });
 
-  test('a malformed rejected list penalises no row: the batch counts as accepted', async () => {
+  test('a malformed rejected list, a non-JSON or a cut-short 2xx penalises no row: temporary, the batch is sent again', async () => {
     const { file, config } = (() => {
       const f = buildFixtureDb(path.join(tmp.make(), 'pos.db'));
       return { file: f, config: testConfig(f, central.url) };
@@ -135,6 +135,7 @@ describe('a 2xx with a rejected list', () => {
     assert.deepEqual(result.rejected, { transaction: 0, inventory: 0 });
     assert.deepEqual(pendingIds(file), []);
     for (const row of states(file).values()) assert.equal(row.SyncRejections, 0);
+    assert.ok(result.requests >= 4, `the three bad answers were retried (${result.requests} requests)`);
   });
 });
 

@@ -12,6 +12,9 @@ export type ScriptStep =
   | 'truncated'
   | 'not-json'
   | 'malformed-rejected'
+  | 'oversize'
+  | 'stall-body'
+  | 'drip-body'
   | number;
 
 export type RetryAfterFormat = 'seconds' | 'http-date';
@@ -56,6 +59,14 @@ export interface Faults {
   successStatus: number;
   /** GET /health never answers (for health-check timeouts). */
   hangHealth: boolean;
+  /** GET /health sends its status line and headers, then stalls the body ("stall") or sends it a
+   *  byte every 250 ms ("drip"); "ok" answers normally. */
+  healthBody: 'ok' | 'stall' | 'drip';
+  /** The error text given for refuseIds (default: "refused by the central (refuseIds)"). */
+  refuseReason: string | null;
+  /** Every POST is answered 502, before storing, with a body that echoes the request's
+   *  Authorization header after this many filler characters (a proxy echoing headers). */
+  echoAuthorizationAt: number | null;
   /** Outcomes for the next POSTs, consumed one per request before any random draw. */
   script: readonly ScriptStep[];
 }
@@ -86,6 +97,9 @@ export const NO_FAULTS: Faults = Object.freeze({
   maxBatch: null,
   successStatus: 200,
   hangHealth: false,
+  healthBody: 'ok',
+  refuseReason: null,
+  echoAuthorizationAt: null,
   script: Object.freeze([]) as readonly ScriptStep[],
 });
 
@@ -95,7 +109,10 @@ export type FaultAction =
   | { readonly kind: 'status'; readonly status: number; readonly fault: string }
   | { readonly kind: 'drop'; readonly afterStore: boolean }
   | { readonly kind: 'hang' }
-  | { readonly kind: 'bad-body'; readonly body: 'truncated' | 'not-json' | 'malformed-rejected' };
+  | { readonly kind: 'bad-body'; readonly body: BadBody };
+
+/** 2xx answers sent after storing that are not a whole acknowledgement (or not one in time). */
+export type BadBody = 'truncated' | 'not-json' | 'malformed-rejected' | 'oversize' | 'stall-body' | 'drip-body';
 
 export interface FaultDecision {
   readonly action: FaultAction;
@@ -141,6 +158,9 @@ function scriptAction(step: ScriptStep): FaultAction {
     case 'truncated':
     case 'not-json':
     case 'malformed-rejected':
+    case 'oversize':
+    case 'stall-body':
+    case 'drip-body':
       return { kind: 'bad-body', body: step };
   }
 }
@@ -213,6 +233,9 @@ const NAMED_STEPS: ReadonlySet<string> = new Set([
   'truncated',
   'not-json',
   'malformed-rejected',
+  'oversize',
+  'stall-body',
+  'drip-body',
 ]);
 
 type Check = (value: unknown) => string | null;
@@ -257,6 +280,9 @@ const CHECKS: Record<keyof Faults | 'seed', Check> = {
   maxBatch: orNull(isPositiveInt),
   successStatus: (v) => ([200, 201, 202, 204].includes(v as number) ? null : 'must be 200, 201, 202 or 204'),
   hangHealth: isBool,
+  healthBody: (v) => (v === 'ok' || v === 'stall' || v === 'drip' ? null : 'must be "ok", "stall" or "drip"'),
+  refuseReason: orNull((v) => (typeof v === 'string' && v !== '' ? null : 'must be a non-empty string')),
+  echoAuthorizationAt: orNull((v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2_000_000 ? null : 'must be a whole number from 0 to 2000000')),
   script: (v) =>
     Array.isArray(v) &&
     v.every((step) => (typeof step === 'string' ? NAMED_STEPS.has(step) : isStatus(step) === null))

@@ -20,6 +20,12 @@ export class IdSet {
     return true;
   }
 
+  delete(id: string): boolean {
+    if (!this.shardOf(id).delete(id)) return false;
+    this.count--;
+    return true;
+  }
+
   has(id: string): boolean {
     return this.shardOf(id).has(id);
   }

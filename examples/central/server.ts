@@ -23,12 +23,16 @@ import {
 import { parseJsonBody, readBody } from './body.js';
 import { IdSet, idsSignature } from './ids.js';
 import { CentralStore, type StoredBatch } from './store.js';
+import { occurredMs } from './summary.js';
 import { checkBatchEvent, checkSingleEvent } from './validate.js';
 
 export { NO_FAULTS, type Faults, type FaultsUpdate, type ScriptStep } from './faults.js';
 
 export const EVENTS_PATH = '/api/inventory/events';
 export const HEALTH_PATH = '/health';
+export const SUMMARY_PATH = '/api/inventory/summary';
+/** The most rows one listing answers; a larger range gets 422 (ask for a smaller one). */
+export const MAX_LISTED_ROWS = 10_000;
 const HOST = '127.0.0.1';
 const REFUSED = 'refused by the central (refuseIds)';
 
@@ -49,6 +53,8 @@ export interface CentralOptions {
   now?: () => number;
   /** Called once per answered POST (the program's --verbose uses it). */
   onRequest?: (record: RequestRecord) => void;
+  /** Offer the summary endpoint (default true); false: a central without it (404). */
+  summary?: boolean;
 }
 
 /** What the central saw of one request. Secrets are never kept: only a token's fingerprint. */
@@ -92,6 +98,8 @@ export interface CentralStats {
   /** POSTs to the events endpoint, whatever the answer. */
   posts: number;
   healthChecks: number;
+  /** GETs of the summary endpoint (a listing included). */
+  summaryRequests: number;
   /** POST answers by status ("200", "503"…), plus "dropped" and "hung". */
   byStatus: Record<string, number>;
   /** Event receipts in accepted requests, repeats included. */
@@ -146,6 +154,10 @@ export interface RunningCentral {
   requests(limit?: number): RequestRecord[];
   /** Forgets stored events, receipts, counters and the request log; faults stay. */
   reset(): void;
+  /** Deletes stored events behind the clients' back (a central that lost them); returns the ids found. */
+  forget(ids: readonly string[]): string[];
+  /** Changes a stored transaction's totalAmount behind the clients' back; returns whether it was found. */
+  alterAmount(id: string, totalAmount: string): boolean;
 }
 
 /** The fingerprint the central records for a bearer token, so tests can compare without it. */
@@ -162,6 +174,7 @@ interface Settings {
   now: () => number;
   faults: FaultsUpdate | undefined;
   onRequest: ((record: RequestRecord) => void) | undefined;
+  summary: boolean;
 }
 
 /** What the central answers to a processed request, and the write that makes it stick. */
@@ -233,6 +246,10 @@ class Central {
       return sendJson(res, 405, { error: `use POST on ${EVENTS_PATH}` }, { allow: 'POST' });
     }
     if (url.pathname === HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) return this.health(res);
+    if (url.pathname === SUMMARY_PATH && this.options.summary) {
+      if (req.method === 'GET') return this.summary(req, res, url);
+      return sendJson(res, 405, { error: `use GET on ${SUMMARY_PATH}` }, { allow: 'GET' });
+    }
     if (url.pathname.startsWith('/_admin/')) return this.admin(req, res, url);
     return sendJson(res, 404, { error: `no route ${req.method ?? ''} ${url.pathname}` });
   }
@@ -241,7 +258,29 @@ class Central {
     this.counters.healthChecks++;
     if (this.faultsNow.down) return sendJson(res, 503, { status: 'down' });
     if (this.faultsNow.hangHealth) return; // never answered; close() ends the connection
+    if (this.faultsNow.healthBody !== 'ok') return this.badBody(res, 200, JSON.stringify({ status: 'ok' }), this.faultsNow.healthBody);
     sendJson(res, 200, { status: 'ok' });
+  }
+
+  // --- the summary endpoint (pos-sync reconcile; see summary.ts) ---
+
+  private summary(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+    this.counters.summaryRequests++;
+    if (this.faultsNow.down) return sendJson(res, 503, { error: 'down' });
+    const required = this.faultsNow.requireToken;
+    if (required !== null && bearerToken(req) !== required) return sendJson(res, 401, { error: 'missing or wrong Authorization: Bearer token' });
+    const store = url.searchParams.get('store');
+    const entity = url.searchParams.get('entity');
+    const from = occurredMs(url.searchParams.get('from'));
+    const to = occurredMs(url.searchParams.get('to'));
+    const list = url.searchParams.get('list');
+    if (!store) return sendJson(res, 400, { error: 'store is required' });
+    if (entity !== 'transaction' && entity !== 'inventory') return sendJson(res, 400, { error: 'entity must be "transaction" or "inventory"' });
+    if (from === null || to === null || !(from < to)) return sendJson(res, 400, { error: 'from and to must be ISO 8601 times with a zone, from before to' });
+    if (list !== null && list !== 'ids') return sendJson(res, 400, { error: 'list must be "ids"' });
+    const answer = this.store.summary(store, entity, from, to, list === 'ids', MAX_LISTED_ROWS);
+    if (answer === 'tooMany') return sendJson(res, 422, { error: `more than ${MAX_LISTED_ROWS} rows in the range: ask for a smaller one` });
+    sendJson(res, 200, answer);
   }
 
   // --- the events endpoint ---
@@ -282,6 +321,13 @@ class Central {
     }
     if (action.kind === 'hang') return this.hang(record);
     if (action.kind === 'drop' && !action.afterStore) return this.drop(record, res, delayMs, 'drop');
+    const echoAt = this.faultsNow.echoAuthorizationAt;
+    if (echoAt !== null) {
+      // A proxy's error page that quotes the request's headers, the credential at a chosen offset.
+      record.fault = 'echo-authorization';
+      const page = `${'x'.repeat(echoAt)}Authorization: ${req.headers.authorization ?? ''} (echoed)`;
+      return this.answer(record, res, delayMs, 502, page, { 'content-type': 'text/plain' });
+    }
 
     const checked = this.checkRequest(req, body);
     if (!checked.ok) return this.answer(record, res, delayMs, checked.status, checked.body);
@@ -372,7 +418,7 @@ class Central {
       const problems = checkBatchEvent(events[index]);
       const id = ids[index] ?? null;
       if (problems.length > 0) rejected.push({ id, index, error: problems.join('; ') });
-      else if (refuse.size > 0 && id !== null && refuse.has(id)) rejected.push({ id, index, error: REFUSED });
+      else if (refuse.size > 0 && id !== null && refuse.has(id)) rejected.push({ id, index, error: this.faultsNow.refuseReason ?? REFUSED });
     }
     return rejected;
   }
@@ -387,7 +433,7 @@ class Central {
     }
     record.ids = [id];
     const problems = checkSingleEvent(event);
-    if (problems.length === 0 && this.refuseSet.has(id)) problems.push(REFUSED);
+    if (problems.length === 0 && this.refuseSet.has(id)) problems.push(this.faultsNow.refuseReason ?? REFUSED);
     if (problems.length > 0) {
       this.counters.eventsRejected++;
       const error = problems.join('; ');
@@ -475,12 +521,51 @@ class Central {
     if (action.body === 'not-json') {
       return this.answer(record, res, delayMs, 200, '<html><body>OK</body></html>');
     }
+    if (action.body === 'oversize') {
+      // A whole, valid JSON answer, padded past the client's 1 MiB cap.
+      const padded = JSON.stringify({ ...(answer as object), padding: 'p'.repeat(1_100_000) });
+      return this.answer(record, res, delayMs, 200, padded, { 'content-type': 'application/json' });
+    }
+    if (action.body === 'stall-body' || action.body === 'drip-body') {
+      return this.later(delayMs, () => {
+        this.finish(record, 200);
+        this.badBody(res, 200, text, action.body === 'stall-body' ? 'stall' : 'drip');
+      });
+    }
     const rejected = [null, 'bogus', { error: 'no id' }, { id: 12345 }, { id: 'NOT-IN-THIS-BATCH', error: 'unknown id' }];
     const malformed = { ...(answer as object), rejected };
     return this.answer(record, res, delayMs, 200, malformed);
   }
 
   // --- answering ---
+
+  /**
+   * Status line and headers promising `text`, then half of it and a stall (close() ends it), or
+   * the body one byte every 250 ms: a peer that outlasts any deadline.
+   */
+  private badBody(res: http.ServerResponse, status: number, text: string, how: 'stall' | 'drip'): void {
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.flushHeaders();
+    if (how === 'stall') {
+      res.write(text.slice(0, Math.floor(text.length / 2)));
+      return;
+    }
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent >= text.length || res.destroyed) {
+        clearInterval(timer);
+        this.timers.delete(timer);
+        if (!res.destroyed) res.end();
+        return;
+      }
+      res.write(text[sent++]!);
+    }, 250);
+    this.timers.add(timer);
+    res.once('close', () => {
+      clearInterval(timer);
+      this.timers.delete(timer);
+    });
+  }
 
   /** Sends `body` (JSON unless already a string; nothing when undefined) after `delayMs`. */
   private answer(
@@ -605,6 +690,22 @@ class Central {
         return sendJson(res, 200, { ids: this.receivedIds(), duplicates: Object.fromEntries(this.duplicates()) });
       case 'GET /_admin/requests':
         return sendJson(res, 200, { requests: this.requests(number('limit', 100)) });
+      case 'POST /_admin/forget':
+      case 'POST /_admin/alter': {
+        const body = await readBody(req, 1 << 20);
+        let parsed: { ids?: unknown; id?: unknown; totalAmount?: unknown };
+        try {
+          parsed = JSON.parse(body?.toString('utf8') ?? 'null') as typeof parsed;
+        } catch {
+          return sendJson(res, 400, { error: 'body is not JSON' });
+        }
+        if (route === 'POST /_admin/forget') {
+          if (!Array.isArray(parsed?.ids) || !parsed.ids.every((id) => typeof id === 'string')) return sendJson(res, 400, { error: 'body must be {"ids": [...]}' });
+          return sendJson(res, 200, { forgotten: this.forget(parsed.ids as string[]) });
+        }
+        if (typeof parsed?.id !== 'string' || typeof parsed.totalAmount !== 'string') return sendJson(res, 400, { error: 'body must be {"id", "totalAmount"}' });
+        return sendJson(res, 200, { altered: this.alterAmount(parsed.id, parsed.totalAmount) });
+      }
       case 'POST /_admin/reset':
         this.reset();
         return sendJson(res, 200, { reset: true });
@@ -667,6 +768,19 @@ class Central {
     return this.log.slice(-limit);
   }
 
+  forget(ids: readonly string[]): string[] {
+    const found = this.store.rewrite(ids, () => null);
+    const gone = new Set(found);
+    for (const id of found) this.ids.delete(id);
+    if (gone.size > 0) this.idsInOrder = this.idsInOrder.filter((id) => !gone.has(id));
+    this.counters.eventsStored = this.ids.size;
+    return found;
+  }
+
+  alterAmount(id: string, totalAmount: string): boolean {
+    return this.store.rewrite([id], (event) => ({ ...event, totalAmount })).length > 0;
+  }
+
   reset(): void {
     this.store.clear();
     this.ids.clear();
@@ -697,6 +811,7 @@ function emptyCounters(): Counters {
   return {
     posts: 0,
     healthChecks: 0,
+    summaryRequests: 0,
     byStatus: {},
     eventsReceived: 0,
     eventsStored: 0,
@@ -753,6 +868,7 @@ export async function startCentral(options: CentralOptions = {}): Promise<Runnin
     now: options.now ?? Date.now,
     faults: options.faults,
     onRequest: options.onRequest,
+    summary: options.summary ?? true,
   });
   await new Promise<void>((resolve, reject) => {
     central.server.once('error', reject);
@@ -783,6 +899,8 @@ export async function startCentral(options: CentralOptions = {}): Promise<Runnin
     events: (offset, limit) => central.events(offset, limit),
     requests: (limit) => central.requests(limit),
     reset: () => central.reset(),
+    forget: (ids) => central.forget(ids),
+    alterAmount: (id, totalAmount) => central.alterAmount(id, totalAmount),
   };
 }
 
@@ -812,6 +930,9 @@ const FAULT_FLAGS: Record<string, { key: keyof Faults | 'seed'; kind: 'number' |
   'max-batch': { key: 'maxBatch', kind: 'number' },
   'success-status': { key: 'successStatus', kind: 'number' },
   'hang-health': { key: 'hangHealth', kind: 'boolean' },
+  'health-body': { key: 'healthBody', kind: 'string' },
+  'refuse-reason': { key: 'refuseReason', kind: 'string' },
+  'echo-authorization-at': { key: 'echoAuthorizationAt', kind: 'number' },
 };
 
 const USAGE = `usage: node dist/examples/central/server.js [--port 8080] [--db central.db] [--token T]
@@ -820,7 +941,8 @@ const USAGE = `usage: node dist/examples/central/server.js [--port 8080] [--db c
        [--hang-rate R] [--slow-rate R --slow-ms MS] [--truncate-rate R] [--not-json-rate R]
        [--malformed-rejected-rate R] [--refuse-ids ID,ID] [--partial-rejects] [--max-batch N]
        [--force-status CODE] [--success-status 200] [--down] [--hang-health]
-       [--max-body-bytes N] [--verbose]
+       [--health-body ok|stall|drip] [--refuse-reason TEXT] [--echo-authorization-at N]
+       [--max-body-bytes N] [--no-summary] [--verbose]
 See examples/central/README.md.`;
 
 export interface ProgramSettings {
@@ -828,6 +950,7 @@ export interface ProgramSettings {
   dbPath: string;
   maxBodyBytes: number | undefined;
   verbose: boolean;
+  summary: boolean;
   faults: FaultsUpdate;
 }
 
@@ -838,6 +961,7 @@ export function parseProgramArgs(args: readonly string[]): ProgramSettings | 'he
     db: { type: 'string' },
     'max-body-bytes': { type: 'string' },
     verbose: { type: 'boolean' },
+    'no-summary': { type: 'boolean' },
     help: { type: 'boolean' },
   };
   for (const [flag, spec] of Object.entries(FAULT_FLAGS)) {
@@ -862,6 +986,7 @@ export function parseProgramArgs(args: readonly string[]): ProgramSettings | 'he
     maxBodyBytes:
       values['max-body-bytes'] === undefined ? undefined : wholeNumber('max-body-bytes', values['max-body-bytes'], 0),
     verbose: values['verbose'] === true,
+    summary: values['no-summary'] !== true,
     faults: faults as FaultsUpdate,
   };
 }
@@ -902,6 +1027,7 @@ async function main(args: readonly string[]): Promise<void> {
     port: settings.port,
     dbPath: settings.dbPath,
     faults: settings.faults,
+    summary: settings.summary,
     ...(settings.maxBodyBytes === undefined ? {} : { maxBodyBytes: settings.maxBodyBytes }),
     ...(verbose ? { onRequest: logRequest } : {}),
   });

@@ -8,6 +8,7 @@
 import Database from 'better-sqlite3';
 
 import { parseJsonBody } from './body.js';
+import { rewriteEvents, SUMMARY_OBJECTS, SummaryIndex, type SummaryAnswer } from './summary.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -37,7 +38,7 @@ CREATE VIEW IF NOT EXISTS events AS
   FROM batches AS b, json_each(b.events) AS j;
 `;
 
-const OUR_OBJECTS = new Set(['batches', 'extra_receipts', 'events']);
+const OUR_OBJECTS = new Set(['batches', 'extra_receipts', 'events', ...SUMMARY_OBJECTS]);
 
 export interface StoredBatch {
   readonly receivedAt: string;
@@ -78,6 +79,7 @@ export class CentralStore {
   private readonly insertBatch: Database.Statement;
   private readonly addReceipt: Database.Statement;
   private readonly recordTx: (batch: StoredBatch) => void;
+  private readonly summaries: SummaryIndex;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -87,6 +89,7 @@ export class CentralStore {
     this.guardForeignDatabase();
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.summaries = new SummaryIndex(this.db);
     this.insertBatch = this.db.prepare(
       // Bytes are stored as TEXT, so json_each reads them as JSON (a BLOB would be read as JSONB).
       'INSERT INTO batches (received_at, format, idempotency_key, store_header, n, events) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))',
@@ -169,6 +172,17 @@ export class CentralStore {
 
   clear(): void {
     this.db.exec('DELETE FROM batches; DELETE FROM extra_receipts;');
+    this.summaries.clear();
+  }
+
+  /** Figures for the summary endpoint (see summary.ts). */
+  summary(store: string, entity: string, from: number, to: number, list: boolean, maxRows: number): SummaryAnswer | 'tooMany' {
+    return this.summaries.summary(store, entity, from, to, list, maxRows);
+  }
+
+  /** Removes stored events (null) or replaces them, behind the clients' back; returns the ids found. */
+  rewrite(ids: readonly string[], change: (event: Record<string, unknown>) => Record<string, unknown> | null): string[] {
+    return rewriteEvents(this.db, this.summaries, ids, change);
   }
 
   close(): void {

@@ -4,7 +4,8 @@
 import ky from 'ky';
 import { isSecretHeader } from '../config/secrets.js';
 import { classifyNetworkError, classifyResponse, type Outcome } from '../domain/classify.js';
-import { scrub } from '../log.js';
+import { scrub } from '../domain/redact.js';
+import { readBounded, requestSignal } from './bounded.js';
 
 export interface CentralSettings {
   readonly eventsUrl: string;
@@ -14,6 +15,8 @@ export interface CentralSettings {
   readonly headers: Readonly<Record<string, string>>;
   /** A fetch that knows the TLS settings (custom CA, client certificate); global fetch otherwise. */
   readonly fetch?: typeof fetch;
+  /** Closes what `fetch` keeps open (the TLS path's agent). */
+  readonly close?: () => void;
 }
 
 export interface PostRequest {
@@ -32,9 +35,9 @@ export interface HealthAnswer {
 export interface CentralClient {
   post(request: PostRequest, now: () => number): Promise<Outcome>;
   health(timeoutMs: number): Promise<HealthAnswer>;
+  /** Closes kept-alive connections so nothing keeps the process running (health, end of a pass). */
+  close?(): void;
 }
-
-const MAX_BODY_CHARS = 1_000_000;
 
 /** TLS trust failures are configuration problems, not outages (they must not trip the breaker). */
 const TLS_CODES = new Set([
@@ -81,16 +84,6 @@ export function describeNetworkError(err: unknown, url: string, timeoutMs: numbe
   return { message: `cannot reach ${url}: ${code && !detail.includes(code) ? `${code} ` : ''}${detail}`, tls, ...(code ? { code } : {}) };
 }
 
-async function readBody(response: Response): Promise<string> {
-  try {
-    const text = await response.text();
-    return text.length > MAX_BODY_CHARS ? text.slice(0, MAX_BODY_CHARS) : text;
-  } catch {
-    // A body cut off mid-way: the status line already said what happened.
-    return '';
-  }
-}
-
 /**
  * An answer's text ends up in LastSyncError, SyncRetryLogs, the state file and logs. A central
  * (or a proxy) that echoes the request's headers in an error page must not copy our credentials
@@ -127,28 +120,40 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
 
   return {
     async post(request, now) {
+      // One deadline for connect, headers and body: ky's own timeout stops at the headers.
+      const bound = requestSignal(request.timeoutMs);
       try {
         const response = await http.post(settings.eventsUrl, {
           body: request.body,
-          timeout: Math.max(1, Math.round(request.timeoutMs)),
+          timeout: false,
+          signal: bound.signal,
           headers: { ...baseHeaders, 'Content-Type': 'application/json', 'Idempotency-Key': request.idempotencyKey },
         });
-        const body = await readBody(response);
-        return scrubOutcome(classifyResponse(response.status, body, response.headers.get('retry-after'), request.ids, now()), secrets);
+        const body = await readBounded(response, bound.signal, request.timeoutMs, secrets);
+        return scrubOutcome(classifyResponse(response.status, body.text, response.headers.get('retry-after'), request.ids, now(), body), secrets);
       } catch (err) {
         const { message, tls, code } = describeNetworkError(err, settings.eventsUrl, request.timeoutMs);
-        if (tls) return { kind: 'misconfigured', status: 0, error: `${message} (${tlsHint(code ?? '')})` };
-        return classifyNetworkError(message);
+        if (tls) return { kind: 'misconfigured', status: 0, error: scrub(`${message} (${tlsHint(code ?? '')})`, secrets) };
+        return classifyNetworkError(scrub(message, secrets));
+      } finally {
+        bound.clear();
       }
     },
     async health(timeoutMs) {
+      const bound = requestSignal(timeoutMs);
       try {
-        const response = await http.get(settings.healthUrl, { timeout: Math.max(1, Math.round(timeoutMs)), headers: baseHeaders });
-        await readBody(response);
+        const response = await http.get(settings.healthUrl, { timeout: false, signal: bound.signal, headers: baseHeaders });
+        const body = await readBounded(response, bound.signal, timeoutMs, secrets);
+        if (!body.complete && response.ok) return { ok: false, status: null, error: `HTTP ${response.status} but the answer was ${body.problem ?? 'cut short'}` };
         return response.ok ? { ok: true, status: response.status, error: null } : { ok: false, status: response.status, error: `HTTP ${response.status}` };
       } catch (err) {
-        return { ok: false, status: null, error: describeNetworkError(err, settings.healthUrl, timeoutMs).message };
+        return { ok: false, status: null, error: scrub(describeNetworkError(err, settings.healthUrl, timeoutMs).message, secrets) };
+      } finally {
+        bound.clear();
       }
+    },
+    close() {
+      settings.close?.();
     },
   };
 }

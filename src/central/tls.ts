@@ -81,7 +81,7 @@ function headersOf(incoming: http.IncomingMessage): Headers {
  * the CA does not vouch for fails the request; with Sync.CaFile the system's CAs are not used
  * for the central API, so a private CA is the only one trusted.
  */
-export function createTlsFetch(files: TlsFiles): typeof fetch {
+export function createTlsFetch(files: TlsFiles): typeof fetch & { close(): void } {
   const agent = new https.Agent({ ...loadTlsOptions(files), keepAlive: true });
   const tlsFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
@@ -113,9 +113,15 @@ export function createTlsFetch(files: TlsFiles): typeof fetch {
       // Shaped like global fetch's failures (TypeError with the socket error as cause), so the
       // client's classification of TLS and network errors is the same for both.
       req.on('error', (err) => reject(signal.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
-      signal.addEventListener('abort', () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted')), { once: true });
+      // The signal reaches the body too: aborting after the headers destroys the socket, so a
+      // stalled or slow-drip body ends with the request's deadline.
+      const abort = (): void => {
+        req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      signal.addEventListener('abort', abort, { once: true });
       req.end(body);
     });
   };
-  return tlsFetch as typeof fetch;
+  // Closing the agent ends kept-alive connections, so `health` exits as soon as it has its verdict.
+  return Object.assign(tlsFetch as typeof fetch, { close: () => agent.destroy() });
 }

@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { GlobalFlags } from '../config/resolve.js';
 import { ExitCode, PosSyncError, UsageError, worstExitCode } from '../errors.js';
 import { createLogger, scrub, type Level, type Logger } from '../log.js';
+import { escapeControl } from '../domain/redact.js';
 import { systemClock } from '../domain/time.js';
 import { noPaint, type Paint } from './render.js';
 import { createProgress, noProgress } from './progress.js';
@@ -179,7 +180,7 @@ function createContext(io: Io, globals: GlobalOptions, paint: Paint, command: st
  */
 async function centralClient(config: LoadedConfig['config']): Promise<import('../central/client.js').CentralClient> {
   const { createCentralClient } = await import('../central/client.js');
-  let tlsFetch: typeof fetch | undefined;
+  let tlsFetch: (typeof fetch & { close(): void }) | undefined;
   if (tlsConfigured(config.http)) {
     const { createTlsFetch } = await import('../central/tls.js');
     tlsFetch = createTlsFetch(config.http);
@@ -190,7 +191,7 @@ async function centralClient(config: LoadedConfig['config']): Promise<import('..
     storeId: config.storeId,
     token: config.http.token,
     headers: config.http.headers,
-    ...(tlsFetch ? { fetch: tlsFetch } : {}),
+    ...(tlsFetch ? { fetch: tlsFetch, close: tlsFetch.close } : {}),
   });
 }
 
@@ -244,8 +245,8 @@ async function readBacklog(config: LoadedConfig['config']): Promise<Record<'tran
 }
 
 async function writeMetrics(file: string, config: LoadedConfig['config'], result: PassResultOf): Promise<void> {
-  const [{ writePassMetrics }, backlog] = await Promise.all([import('../metrics/pass.js'), readBacklog(config)]);
-  writePassMetrics({ file, store: config.storeId, version: VERSION, result, backlog, kafkaEnabled: config.kafka.enabled, now: Date.now() });
+  const [{ writePassMetrics }, backlog, { lastReconcile }] = await Promise.all([import('../metrics/pass.js'), readBacklog(config), import('../state/reconcile-record.js')]);
+  writePassMetrics({ file, store: config.storeId, version: VERSION, result, backlog, kafkaEnabled: config.kafka.enabled, now: Date.now(), reconcile: lastReconcile(config.stateFile) });
 }
 
 /**
@@ -390,8 +391,10 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
             progress.stop();
           }
           // An open breaker is an expected state that repeats every tick: a warning, not an error.
-          // A single pass's failure is told once, by its closing line (after the result).
-          if (result.error && (signal !== undefined || result.stoppedBy === 'breakerOpen')) (result.stoppedBy === 'breakerOpen' ? ctx.log.warn : ctx.log.error)(result.error);
+          // On a terminal a single pass's failure is told once, by its closing line (after the
+          // result); off a terminal the JSON log line stays too, for whatever parses the log.
+          const closesItself = signal === undefined && io.stderr.isTTY === true;
+          if (result.error && (!closesItself || result.stoppedBy === 'breakerOpen')) (result.stoppedBy === 'breakerOpen' ? ctx.log.warn : ctx.log.error)(result.error);
           let exitCode = result.exitCode;
           if (metricsFile !== null && !result.dryRun) {
             try {
@@ -482,10 +485,11 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         let result: Awaited<ReturnType<typeof runHealth>>;
         try {
           const { config } = await ctx.loadConfig();
-          const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }] = await Promise.all([
+          const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }, { readReconcileFacts }] = await Promise.all([
             import('../store/inspect.js'),
             import('../state/file.js'),
             import('../store/migrations.js'),
+            import('../state/reconcile-record.js'),
           ]);
           result = await runHealth({
             config,
@@ -495,6 +499,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
             central: () => centralClient(config),
             checkKafka: config.kafka.enabled ? (ms) => kafkaReachable(config, ctx.log, ms) : null,
             readState: () => peekState(config.stateFile),
+            readReconcile: () => readReconcileFacts(config.stateFile),
             expectedSchemaVersion: SCHEMA_VERSION,
           });
         } catch (err) {
@@ -543,6 +548,22 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         if (result.unknownIds.length > 0) ctx.log.error(`no row has the id ${result.unknownIds.join(', ')}`);
         ctx.print(result, () => renderRequeue(result, ctx.paint));
         return result.exitCode;
+      }),
+    );
+  program
+    .command('reconcile')
+    .description("compare the rows delivered from here with the central's figures; list the ids that differ")
+    .option('--date <date>', 'one local day YYYY-MM-DD (default: yesterday and today in Sync.TimeZone)')
+    .option('--from <time>', 'start of the window: YYYY-MM-DD or ISO 8601 time with zone (with --to)')
+    .option('--to <time>', 'end of the window, exclusive (with --from)')
+    .option('--resend', 'put the rows the central lacks back in the queue for the next pass')
+    .option('--max-run-seconds <s>', 'time budget of the reconciliation (default 60)', positiveNumber('--max-run-seconds', 3600))
+    .action((opts: { date?: string; from?: string; to?: string; resend?: boolean; maxRunSeconds?: number }) =>
+      run(async (ctx) => {
+        const { config } = await ctx.loadConfig();
+        await checkTls(config);
+        const { reconcileCommand } = await import('../commands/reconcile-cli.js');
+        return reconcileCommand(ctx, config, opts);
       }),
     );
   program
@@ -617,9 +638,9 @@ function reportHealthError(err: unknown, io: Io, ctx: Context | undefined, globa
   if (err instanceof CommanderError && ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code)) return ExitCode.ok;
   const message = (err instanceof Error ? err.message : String(err)).replace(/^error: /, '');
   const secrets = ctx?.secrets ?? [];
-  io.stderr.write(scrub(`pos-sync: ${message}\n`, secrets));
+  io.stderr.write(scrub(`pos-sync: ${escapeControl(message)}\n`, secrets));
   const result = { schemaVersion: 1, command: 'health', exitCode: 3, status: 'UNKNOWN', summary: message, checks: [], perfdata: [], durationMs: 0 };
-  io.stdout.write(scrub(globals.json ? `${JSON.stringify(result, null, 2)}\n` : `POS-SYNC UNKNOWN - ${message}\n`, secrets));
+  io.stdout.write(scrub(globals.json ? `${JSON.stringify(result, null, 2)}\n` : `POS-SYNC UNKNOWN - ${escapeControl(message)}\n`, secrets));
   return 3;
 }
 
@@ -660,7 +681,8 @@ function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: Gl
   // An error can quote what a peer answered (which may echo our Authorization header) or a
   // config value: scrubbed like every other output.
   const secrets = ctx?.secrets ?? [];
-  const line = `pos-sync: ${message}${hint ? ` — ${hint}` : ''}`;
+  // Escaped: the message may quote a central's answer or a database value.
+  const line = `pos-sync: ${escapeControl(`${message}${hint ? ` — ${hint}` : ''}`)}`;
   io.stderr.write(scrub(`${redOnTerminal(line, io, globals)}\n`, secrets));
   if (globals.verbose && err instanceof Error && err.stack) io.stderr.write(scrub(`${err.stack}\n`, secrets));
   if (globals.json) io.stdout.write(scrub(errorDocument(command, message, hint, code), secrets));

@@ -5,6 +5,7 @@ import type { StatusResult } from '../commands/status.js';
 import { formatLocalTime, formatRelative, formatWhen, plural } from '../domain/localtime.js';
 import type { Paint } from './render.js';
 import { describeKafkaTrouble } from '../domain/kafka-trouble.js';
+import { escapeControl } from '../domain/redact.js';
 
 function seconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
@@ -47,10 +48,13 @@ export function renderStatus(r: StatusResult, p: Paint): string {
   else {
     const outcome = lp.exitCode === 0 ? p.ok(`exit 0 (${lp.outcome})`) : lp.exitCode === 65 ? p.warn(`exit 65 (${lp.outcome})`) : p.bad(`exit ${lp.exitCode} (${lp.outcome})`);
     const refused = lp.refused > 0 ? `, ${lp.refused} refused` : '';
-    const error = lp.error !== null && lp.exitCode !== 0 ? ` — ${lp.error}` : '';
+    // Errors quote what the central answered: escaped for the terminal.
+    const error = lp.error !== null && lp.exitCode !== 0 ? ` — ${escapeControl(lp.error)}` : '';
     lines.push(row('last pass', `${when(lp.at)}: ${outcome}, ${lp.delivered} delivered${refused}, ${seconds(lp.durationMs)}${error}`));
   }
   lines.push(row('central', breakerText(r, p, now)));
+  // Shown until a pass succeeds: the rows wait unpenalised for the proxy or the central to be fixed.
+  if (r.notAboutRows) lines.push(row('not about rows', p.bad(`${formatWhen(Date.parse(r.notAboutRows.at), now, zone)}: ${escapeControl(r.notAboutRows.reason)}`)));
   const d = r.today;
   lines.push(
     row(
@@ -60,7 +64,7 @@ export function renderStatus(r: StatusResult, p: Paint): string {
   );
   if (r.kafka.enabled) {
     const waiting = r.kafka.backlog === 0 ? 'every event published' : `${plural(r.kafka.backlog ?? 0, 'event')} not yet published`;
-    lines.push(row('kafka', r.kafka.error === null ? waiting : `${waiting} — ${p.bad(describeKafkaTrouble(r.kafka.error))}`));
+    lines.push(row('kafka', r.kafka.error === null ? waiting : `${waiting} — ${p.bad(escapeControl(describeKafkaTrouble(r.kafka.error)))}`));
   }
   lines.push(row('store', `${r.storeId}, time zone ${zone}`));
   lines.push(row('database', r.sources.database));
@@ -73,7 +77,7 @@ export function renderStatus(r: StatusResult, p: Paint): string {
 
 function breakerText(r: StatusResult, p: Paint, now: number): string {
   const b = r.breaker;
-  const last = b.lastFailure ? ` — last failure: ${b.lastFailure}` : '';
+  const last = b.lastFailure ? ` — last failure: ${escapeControl(b.lastFailure)}` : '';
   if (b.state === 'closed') {
     return b.consecutiveFailures > 0 ? p.warn(`circuit breaker closed, ${plural(b.consecutiveFailures, 'failed request')} in a row${last}`) : p.ok('circuit breaker closed');
   }
@@ -91,11 +95,12 @@ export function renderDeadLetters(r: StatusResult, p: Paint): string[] {
   const now = Date.parse(r.now);
   const lines = [p.bold(`dead letters: ${plural(d.total, 'row')}${d.rows.length < d.total ? `, the oldest ${d.rows.length} shown` : ''}`)];
   const head = ['id', 'entity', 'product', 'amount', 'refusals', 'dead-lettered', 'last reason'];
+  // Every value but the counts comes from the POS database or the central: escaped.
   const cells = d.rows.map((x) => [
-    x.id,
+    escapeControl(x.id),
     x.entity,
-    x.productId ?? '-',
-    x.amount ?? '-',
+    escapeControl(x.productId ?? '-'),
+    escapeControl(x.amount ?? '-'),
     String(x.refusals),
     formatLocalTime(Date.parse(x.deadLetteredAt), now, r.timeZone),
     oneLine(x.lastReason ?? '-'),
@@ -104,13 +109,13 @@ export function renderDeadLetters(r: StatusResult, p: Paint): string[] {
   const fmt = (cols: string[]): string => cols.map((c, k) => (k === cols.length - 1 ? c : c.padEnd(widths[k]!))).join('  ');
   lines.push(p.dim(fmt(head)));
   for (const c of cells) lines.push(fmt(c));
-  if (d.requeue) lines.push('', `after fixing the cause, send ${d.rows.length === 1 ? 'it' : 'them'} again with:`, `  ${d.requeue}`);
+  if (d.requeue) lines.push('', `after fixing the cause, send ${d.rows.length === 1 ? 'it' : 'them'} again with:`, `  ${escapeControl(d.requeue)}`);
   return lines;
 }
 
 /** A reason on one line, cut to a length a terminal row can take. */
 function oneLine(text: string): string {
   // The reason is the central's text: no control character of it reaches the terminal.
-  const flat = text.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').trim();
+  const flat = escapeControl(text.replace(/\s+/g, ' ').trim());
   return flat.length > 120 ? `${flat.slice(0, 119)}…` : flat;
 }

@@ -10,6 +10,7 @@ import { formatPerfdata, LABELS } from '../domain/health.js';
 import { plural } from '../domain/localtime.js';
 import { passTrouble } from '../domain/verdict.js';
 import { kafkaTrouble } from '../domain/kafka-trouble.js';
+import { escapeControl } from '../domain/redact.js';
 
 export interface Paint {
   ok(text: string): string;
@@ -37,7 +38,8 @@ export function renderSync(r: PassResult, p: Paint): string {
   if (r.dryRun && r.wouldSend) {
     const w = r.wouldSend;
     const lines = [`dry run: would send ${plural(w.rows.transaction, 'transaction')} and ${plural(w.rows.inventory, 'inventory update')} in ${plural(w.batches, 'batch', 'batches')}; nothing was sent or changed`];
-    for (const e of w.firstBatch.slice(0, 20)) lines.push(`  ${e.entity} ${e.id} ${e.productId} ${e.type} ${e.occurredAt}`);
+    // Row values come from the POS database: escaped for the terminal.
+    for (const e of w.firstBatch.slice(0, 20)) lines.push(escapeControl(`  ${e.entity} ${e.id} ${e.productId} ${e.type} ${e.occurredAt}`));
     if (w.firstBatch.length > 20) lines.push(`  … and ${w.firstBatch.length - 20} more in the first batch`);
     return lines.join('\n') + '\n';
   }
@@ -96,8 +98,10 @@ export function renderSeed(r: SeedResult): string {
 
 export function renderHealth(r: HealthResult): string {
   // Monitoring Plugins output: the status line first, a line per check, perfdata last.
-  const lines = [`POS-SYNC ${r.status} - ${r.summary}`];
-  for (const c of r.checks) lines.push(`${c.status.padEnd(9)}${LABELS[c.name]}: ${c.message}`);
+  // Summaries and messages quote what the central answered: escaped for the terminal.
+  const lines = [`POS-SYNC ${r.status} - ${escapeControl(r.summary)}`];
+  for (const c of r.checks) lines.push(`${c.status.padEnd(9)}${LABELS[c.name]}: ${escapeControl(c.message)}`);
+  if (r.notAboutRows) lines.push(`WARNING  last pass: ${escapeControl(r.notAboutRows)}`);
   if (r.perfdata.length > 0) lines.push(`| ${formatPerfdata(r.perfdata)}`);
   return lines.join('\n') + '\n';
 }
@@ -124,9 +128,9 @@ export function renderRequeue(r: RequeueResult, p: Paint): string {
       : `requeued ${plural(n, 'dead-lettered row')} (${plural(r.requeued.transaction, 'transaction')}, ${plural(r.requeued.inventory, 'inventory update')}); the next pass sends ${n === 1 ? 'it' : 'them'}`,
   ];
   for (const f of r.ids) {
-    if (f.result === 'notDeadLettered') lines.push(`  ${f.id}: not dead-lettered (${f.synced ? 'already synced' : 'still pending'}), left as it is`);
+    if (f.result === 'notDeadLettered') lines.push(`  ${escapeControl(f.id)}: not dead-lettered (${f.synced ? 'already synced' : 'still pending'}), left as it is`);
   }
-  if (r.unknownIds.length > 0) lines.push(p.bad(`unknown ids (in neither PosTransactions nor InventoryUpdates): ${r.unknownIds.join(', ')}`));
+  if (r.unknownIds.length > 0) lines.push(p.bad(`unknown ids (in neither PosTransactions nor InventoryUpdates): ${escapeControl(r.unknownIds.join(', '))}`));
   return lines.join('\n') + '\n';
 }
 
@@ -136,6 +140,12 @@ export function renderRequeue(r: RequeueResult, p: Paint): string {
  */
 export function syncClosingLine(r: PassResult): string | null {
   if (r.exitCode === 0 || r.stoppedBy === 'breakerOpen') return null;
+  // The error may quote the central's answer: escaped for the terminal.
+  const line = closingText(r);
+  return `pos-sync: ${escapeControl(line.slice('pos-sync: '.length))}`;
+}
+
+function closingText(r: PassResult): string {
   const trouble = passTrouble(r.exitCode);
   if (trouble !== null) return `pos-sync: ${r.error ?? trouble.label} — ${trouble.hint}`;
   if (r.exitCode === 65) {

@@ -3,7 +3,7 @@
 
 import type { LoadedConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
-import { isSecretHeader, isSecretProducerKey } from '../config/secrets.js';
+import { isSecretHeader, isSecretProducerKey, plainHttpCredentialWarning } from '../config/secrets.js';
 import type { ValueSource } from '../config/types.js';
 import { mapProducerConfig } from '../kafka/settings.js';
 
@@ -64,6 +64,8 @@ export function runConfig(loaded: LoadedConfig, env: Readonly<Record<string, str
   }
   const producer = mapProducerConfig(config.kafka.producerConfig);
   const notes = 'warnings' in producer ? [...producer.warnings] : [];
+  const plain = plainHttpCredentialWarning(config);
+  if (plain !== null) notes.push(plain);
   return { command: 'config', exitCode: 0, file: loaded.file, settings: rows, notes };
 }
 

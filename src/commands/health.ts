@@ -7,6 +7,7 @@ import type { Config } from '../config/types.js';
 import { HEALTH_EXIT, judgeHealth, type CentralFacts, type CheckResult, type DatabaseFacts, type HealthStatus, type KafkaFacts, type PerfValue } from '../domain/health.js';
 import type { Clock } from '../domain/time.js';
 import { machineTimeZone } from '../domain/localtime.js';
+import { plainHttpCredentialWarning } from '../config/secrets.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Peeked } from '../state/file.js';
@@ -27,6 +28,8 @@ export interface HealthDeps {
   /** Reads the state file without changing it. */
   readonly readState: () => Peeked;
   readonly expectedSchemaVersion: number;
+  /** The last reconciliation, read only when Sync.Health.ReconcileMaxAgeHours is set. */
+  readonly readReconcile?: () => import('../domain/health.js').ReconcileFacts;
   /** Overrides HEALTH_GUARD_MS (tests). */
   readonly guardMs?: number;
 }
@@ -41,6 +44,8 @@ export interface HealthResult {
   readonly checks: readonly CheckResult[];
   readonly perfdata: readonly PerfValue[];
   readonly durationMs: number;
+  /** The last pass met an answer that was not about the rows (exit 78, no row penalised); until a pass succeeds. */
+  readonly notAboutRows?: string;
 }
 
 /** Settles with `onTimeout()` when `work` takes longer than `ms`; the timer never outlives the race. */
@@ -74,9 +79,10 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     () => ({ kind: 'timeout', afterMs: guard }),
   );
 
+  let client: CentralClient | undefined;
   const centralWork = (async (): Promise<CentralFacts> => {
     try {
-      const client = await deps.central();
+      client = await deps.central();
       const t0 = clock.now();
       const answer = await client.health(netTimeout);
       const ms = clock.now() - t0;
@@ -107,8 +113,14 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
           () => ({ kind: 'timeout', afterMs: netTimeout }),
         );
 
+  // A credential over plain http:// to another machine: said once, never the verdict's business.
+  const plain = plainHttpCredentialWarning(config);
+  if (plain !== null) deps.log.warn(plain);
   const peeked = deps.readState();
+  const reconcile = config.health.reconcileMaxAgeSeconds === null || !deps.readReconcile ? undefined : { facts: deps.readReconcile(), maxAgeSeconds: config.health.reconcileMaxAgeSeconds };
   const [db, c, k] = await Promise.all([database, central, kafka]);
+  // Kept-alive connections closed: nothing keeps the process alive once the verdict is known.
+  client?.close?.();
   const now = clock.now();
   const verdict = judgeHealth({
     now,
@@ -120,6 +132,7 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, path: config.stateFile, lastPass: peeked.state.lastPass },
     breakerSettings: config.breaker,
     thresholds: config.health,
+    ...(reconcile ? { reconcile } : {}),
   });
   return {
     schemaVersion: 1,
@@ -130,6 +143,7 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     checks: verdict.checks,
     perfdata: verdict.perfdata,
     durationMs: now - start,
+    ...(peeked.state.notAboutRows ? { notAboutRows: peeked.state.notAboutRows.reason } : {}),
   };
 }
 

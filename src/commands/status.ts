@@ -57,6 +57,8 @@ export interface StatusResult {
     readonly configFile: string | null;
     readonly token: string;
   };
+  /** The last answer that was not about the rows (exit 78, no row penalised), until a pass succeeds. */
+  readonly notAboutRows: { readonly at: string; readonly reason: string } | null;
   /** With --dead-letters: the rows, oldest first (at most `limit`). */
   readonly deadLetters?: { readonly total: number; readonly rows: readonly DeadLetter[]; readonly requeue: string | null };
 }
@@ -144,6 +146,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
         configFile: deps.configFile ?? null,
         token: describeTokenSource(deps.tokenSource),
       },
+      notAboutRows: saved.notAboutRows ? { at: iso(saved.notAboutRows.at), reason: saved.notAboutRows.reason } : null,
       ...(listed
         ? {
             deadLetters: {

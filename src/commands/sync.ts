@@ -14,7 +14,8 @@ import { formatDbTime, type Clock, type Random } from '../domain/time.js';
 import { admit, describeBreaker, enter, leave, onAnswer, onFailure, PROBE_ROWS, type Admission, type BreakerState, type BreakerView } from '../domain/breaker.js';
 import { classifyResponse } from '../domain/classify.js';
 import { refusalReason } from '../domain/refusal.js';
-import { ExitCode, exitCodeOf, worstExitCode } from '../errors.js';
+import { judgeHeld, type HeldRefusal } from '../domain/refusals.js';
+import { ExitCode, exitCodeOf, PosSyncError, worstExitCode } from '../errors.js';
 import { publishPending, type PublishReport } from '../kafka/outbox.js';
 import type { Logger } from '../log.js';
 import { Queue, type Rejection } from '../store/queue.js';
@@ -52,7 +53,7 @@ export interface SyncDeps {
 
 export type PerEntity = Record<Entity, number>;
 
-export type StopReason = 'drained' | 'time' | 'stopped' | 'unavailable' | 'credentials' | 'misconfigured' | 'breakerOpen';
+export type StopReason = 'drained' | 'time' | 'stopped' | 'unavailable' | 'credentials' | 'misconfigured' | 'notAboutRows' | 'breakerOpen';
 
 export interface PassResult {
   readonly command: 'sync';
@@ -214,7 +215,9 @@ function nextState(prev: SavedState, breaker: BreakerState, r: PassResult, at: n
   });
   // 65 counts as a success for health: delivery works, only some rows' content was refused.
   const succeeded = r.exitCode === ExitCode.ok || r.exitCode === ExitCode.rejected;
-  return { breaker: leave(breaker), lastPass, lastSuccessAt: succeeded ? at : prev.lastSuccessAt };
+  // An answer not about the rows stays on show (status, health, metrics) until a pass succeeds.
+  const notAboutRows = r.stoppedBy === 'notAboutRows' ? { at, reason: r.error ?? '' } : succeeded ? null : (prev.notAboutRows ?? null);
+  return { breaker: leave(breaker), lastPass, lastSuccessAt: succeeded ? at : prev.lastSuccessAt, ...(notAboutRows ? { notAboutRows } : {}) };
 }
 
 async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission: Admission): Promise<PassResult> {
@@ -299,6 +302,30 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
       }
     };
 
+    // The central's refusals are held back while no row of the pass has been accepted: if every
+    // row tried is refused for one reason, that reason is not about the rows (domain/refusals.ts).
+    let acceptedRows = 0;
+    let held: { entity: Entity; fate: { id: string; error: string; httpStatus: number | null; refusedBefore: boolean } }[] = [];
+    const recordHeld = (): void => {
+      const rows = held;
+      held = [];
+      for (const entity of ENTITIES) reject(entity, rows.filter((h) => h.entity === entity).map((h) => h.fate));
+    };
+    const refuse = (entity: Entity, fates: readonly { id: string; error: string; httpStatus: number | null }[]): void => {
+      if (acceptedRows > 0) return reject(entity, fates);
+      held.push(...fates.map((fate) => ({ entity, fate: { ...fate, refusedBefore: queue.rejectionsOf(entity, fate.id) > 0 } })));
+    };
+    /** After a whole round: stop when every row tried so far was refused for one reason. */
+    const judgeRefusals = (): void => {
+      const verdict = judgeHeld(held.map((h): HeldRefusal => h.fate), acceptedRows);
+      if (verdict.kind === 'record') recordHeld();
+      if (verdict.kind === 'shared') {
+        const n = held.length;
+        held = [];
+        throw new StopPass('notAboutRows', `the central API refused all ${n} rows of this pass for the same reason, so it is not about the rows (no row penalised): ${verdict.reason}`, ExitCode.config);
+      }
+    };
+
     const send = async (body: string, key: string, ids: ReadonlySet<string>): Promise<RetriedOutcome> => {
       const c = await central();
       return withRetries(
@@ -351,19 +378,30 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
           const ok = refused.size === 0 ? ids : ids.filter((id) => !refused.has(id));
           delivered[entity] += queue.markSynced(entity, ok, nowText, config.kafka.enabled, rowids);
           deps.onProgress?.(delivered.transaction + delivered.inventory);
-          reject(entity, outcome.rejected.map((r) => ({ ...r, httpStatus: 200 })));
+          acceptedRows += ok.length;
+          if (ok.length > 0) recordHeld();
+          refuse(entity, outcome.rejected.map((r) => ({ ...r, httpStatus: 200 })));
           return;
         }
         case 'refused':
         case 'tooLarge': {
+          // The central named every row with its reason: nothing to isolate by splitting.
+          if (outcome.kind === 'refused' && outcome.rows !== undefined && outcome.rows.length === events.length) {
+            refuse(entity, outcome.rows.map((r) => ({ ...r, httpStatus: outcome.status })));
+            return;
+          }
           if (events.length === 1) {
-            reject(entity, [{ id: ids[0]!, error: outcome.error, httpStatus: outcome.status }]);
+            // A proxy's size limit met by one row is the proxy's setting, not the row's fault.
+            if (outcome.kind === 'tooLarge' && outcome.foreign) throw notAboutRows(outcome.error);
+            refuse(entity, [{ id: ids[0]!, error: outcome.error, httpStatus: outcome.status }]);
             return;
           }
           log.debug('splitting a batch the central refused', { entity, rows: events.length, status: outcome.status });
           for (const half of splitBatch(events)) await deliver(entity, half, rowids);
           return;
         }
+        case 'notAboutRows':
+          throw notAboutRows(outcome.error);
         case 'credentials':
           throw new StopPass('credentials', `the central API refused the credentials (HTTP ${outcome.status})`, ExitCode.noPermission);
         case 'misconfigured':
@@ -506,10 +544,15 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
             await sending;
           }
         }
+        // Judged after a whole round (a batch of each entity), so bad rows that happen to fill
+        // one entity's batch are not taken for a central that refuses everything.
+        judgeRefusals();
       }
       if (inProbe() && requests === 0) await probeHealth();
     } catch (err) {
       if (!(err instanceof StopPass)) throw err;
+      // Stopped for another reason with every row tried refused alike: still none penalised.
+      if (judgeHeld(held.map((h) => h.fate), acceptedRows).kind === 'shared') held = [];
       stoppedBy = err.reason;
       if (err.reason !== 'time' && err.reason !== 'stopped') {
         error = err.message;
@@ -519,6 +562,9 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
       }
     }
 
+    // A single refusal with nothing else tried is the row's own.
+    recordHeld();
+    client?.close?.();
     if (total(rejected) > 0) exitCode = worstExitCode([exitCode, ExitCode.rejected]);
     // Kafka comes after delivery and never changes the pass's outcome: an outage of the broker
     // only delays events (they stay KafkaPending and go out with a later pass).
@@ -565,4 +611,9 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
     lock.release();
     db.close();
   }
+}
+
+/** A pass stopped by an answer that is not about the rows: exit 78, no row penalised (SPEC §5). */
+function notAboutRows(what: string): StopPass {
+  return new StopPass('notAboutRows', `${what}; no row penalised: check the proxy or gateway in front of the central API and Sync.CentralApiEndpoint`, ExitCode.config);
 }

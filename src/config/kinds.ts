@@ -81,12 +81,17 @@ export function oneOf<T extends string>(values: readonly T[]): Kind<T> {
   };
 }
 
+export const URL_CREDENTIALS = 'a URL without user:password@ (put the credential in Sync.ApiToken or Sync.ApiHeaders)';
+
 export const httpUrl: Kind<string> = {
   describe: 'an http:// or https:// URL',
   parse(raw) {
     if (typeof raw !== 'string') return bad(this.describe);
     try {
       const url = new URL(raw.trim());
+      // user:password@ would go to the central in clear in every request's URL handling and error
+      // text, and fetch refuses it anyway: the credential belongs in Sync.ApiToken or Sync.ApiHeaders.
+      if (url.username !== '' || url.password !== '') return bad(URL_CREDENTIALS);
       if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '') return ok(url.href);
     } catch {
       // fall through: reported as the expected shape
@@ -120,3 +125,17 @@ export function optional<T>(kind: Kind<T>): Kind<T | null> {
     },
   };
 }
+
+/** An IANA time zone name this Node knows ("Europe/Berlin", "UTC"). */
+export const timeZone: Kind<string> = {
+  describe: 'an IANA time zone name like "Europe/Berlin" or "UTC"',
+  parse(raw) {
+    if (typeof raw !== 'string' || raw.trim() === '') return bad(this.describe);
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: raw.trim() });
+      return ok(raw.trim());
+    } catch {
+      return bad(this.describe);
+    }
+  },
+};

@@ -3,7 +3,9 @@
 
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import { CONNECTION_STRINGS_KEY, EVENTS_PATH, HEALTH_PATH, SECTIONS, SETTINGS, type SettingSpec } from './schema.js';
+import { URL_CREDENTIALS } from './kinds.js';
+import { hideUrlPassword } from './secrets.js';
+import { CONNECTION_STRINGS_KEY, EVENTS_PATH, HEALTH_PATH, SECTIONS, SETTINGS, SUMMARY_PATH, type SettingSpec } from './schema.js';
 import type { Resolved, ValueSource } from './types.js';
 
 export interface GlobalFlags {
@@ -182,13 +184,17 @@ function fromEnv(env: ResolveInput['env']): Map<string, EnvValue> {
 
 function baseUrl(raw: string, source: ValueSource): string {
   let url: URL;
+  const shown = hideUrlPassword(raw);
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new ConfigError(`central API base URL "${raw}" from ${describeSource(source)} must be an http:// or https:// URL`);
+    throw new ConfigError(`central API base URL "${shown}" from ${describeSource(source)} must be an http:// or https:// URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`central API base URL "${raw}" from ${describeSource(source)} must be an http:// or https:// URL`);
+    throw new ConfigError(`central API base URL "${shown}" from ${describeSource(source)} must be an http:// or https:// URL`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(`central API base URL "${shown}" from ${describeSource(source)} must be ${URL_CREDENTIALS}`);
   }
   return url.href.replace(/\/+$/, '');
 }
@@ -245,7 +251,7 @@ function chooseDatabase(
 
 function redact(spec: SettingSpec | undefined, value: unknown): string {
   if (spec?.secret) return '<redacted>';
-  return JSON.stringify(value) ?? String(value);
+  return hideUrlPassword(JSON.stringify(value) ?? String(value));
 }
 
 /**
@@ -328,6 +334,15 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
     if (base && (base.source.kind === 'flag' || !explicitEnv)) {
       result.set(key, { value: base.url + suffix, source: base.source });
     }
+  }
+  // The summary endpoint (reconcile): set whole like the others, or derived from the events
+  // endpoint: its last path segment replaced by "summary" (…/api/inventory/events → …/summary).
+  const summary = result.get('Sync.SummaryEndpoint')!;
+  const explicitSummaryEnv = summary.source.kind === 'environment' && summary.source.name.includes('__');
+  if (summary.value !== null && base && (base.source.kind === 'flag' || !explicitSummaryEnv)) {
+    result.set('Sync.SummaryEndpoint', { value: base.url + SUMMARY_PATH, source: base.source });
+  } else if (summary.value === null) {
+    result.set('Sync.SummaryEndpoint', { value: new URL('summary', String(result.get('Sync.CentralApiEndpoint')!.value)).href, source: { kind: 'derived', name: 'Sync.CentralApiEndpoint' } });
   }
 
   if (input.flags.storeId !== undefined) {

@@ -2,7 +2,7 @@
 // its kind, default, extra environment names and one line of documentation. The loader, the
 // `config` command and the docs all read this table, so a new key is added here and nowhere else.
 
-import { boolean, decimal, httpUrl, integer, oneOf, optional, stringMap, text, type Kind } from './kinds.js';
+import { boolean, decimal, httpUrl, integer, oneOf, optional, stringMap, text, timeZone, type Kind } from './kinds.js';
 
 export interface SettingSpec<T = unknown> {
   /** Dotted key as written in appsettings.json, e.g. "Sync.BatchSize". */
@@ -30,6 +30,7 @@ const filePath = optional(text());
 export const DEFAULT_CENTRAL_BASE = 'http://store_api:8080';
 export const EVENTS_PATH = '/api/inventory/events';
 export const HEALTH_PATH = '/health';
+export const SUMMARY_PATH = '/api/inventory/summary';
 
 export const SETTINGS: readonly SettingSpec[] = [
   // --- Sync: the seed's keys ---
@@ -68,6 +69,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   setting({ key: 'Sync.CaFile', kind: filePath, default: null, path: true, doc: 'PEM CA bundle trusted for the central API.' }),
   setting({ key: 'Sync.ClientCertFile', kind: filePath, default: null, path: true, doc: 'PEM client certificate (mutual TLS).' }),
   setting({ key: 'Sync.ClientKeyFile', kind: filePath, default: null, path: true, doc: 'PEM client key (mutual TLS).' }),
+  setting({ key: 'Sync.SummaryEndpoint', kind: optional(httpUrl), default: null, doc: 'reconcile: URL of the central\'s summary endpoint (GET); unset: CentralApiEndpoint with its last path segment replaced by "summary".' }),
+  setting({ key: 'Sync.TimeZone', kind: optional(timeZone), default: null, doc: 'The store\'s IANA time zone: status\'s times and "today", reconcile\'s days ("yesterday", "today", --date); unset: the machine\'s zone for status, UTC for reconcile.' }),
   setting({ key: 'Sync.Health.TimeoutSeconds', kind: decimal(0.1, 10), default: 3, doc: 'health: timeout of each network check.' }),
   setting({ key: 'Sync.Health.BacklogWarning', kind: integer(0, 1e9), default: 1000, doc: 'health: pending rows that make a WARNING.' }),
   setting({ key: 'Sync.Health.BacklogCritical', kind: integer(0, 1e9), default: 10000, doc: 'health: pending rows that make a CRITICAL.' }),
@@ -80,7 +83,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   setting({ key: 'Sync.Health.KafkaOldestWarningSeconds', kind: integer(0, 1e9), default: 600, doc: 'health: age of the oldest event waiting for Kafka that makes a WARNING.' }),
   setting({ key: 'Sync.Health.KafkaOldestCriticalSeconds', kind: integer(0, 1e9), default: 3600, doc: 'health: age of the oldest event waiting for Kafka that makes a CRITICAL.' }),
   setting({ key: 'Sync.Health.DeadLetteredWarning', kind: integer(0, 1e9), default: 0, doc: 'health: dead-lettered rows above this make a WARNING.' }),
-  setting({ key: 'Sync.TimeZone', kind: optional(text({ pattern: /^[A-Za-z0-9_+\-]+(\/[A-Za-z0-9_+\-]+)*$/, describe: 'an IANA time zone such as Europe/Berlin' })), default: null, doc: 'The store\'s IANA time zone, for "today" and times shown by status; default the machine\'s.' }),
+  setting({ key: 'Sync.Health.ReconcileMaxAgeHours', kind: optional(integer(1, 8760)), default: null, doc: 'health: check the last reconcile: WARNING when older than this or when it could not run, CRITICAL when it found differences (off when unset).' }),
   // --- Database ---
   setting({ key: 'Database.ConnectionString', kind: text({ pattern: /=/, describe: 'a connection string like "Data Source=path/to.db"' }), default: 'Data Source=data/POS_Local.db', doc: 'SQLite database ("Data Source=<path>"); ConnectionStrings.DefaultConnection wins when set.' }),
   setting({ key: 'Database.AutoMigrate', kind: boolean, default: true, doc: 'Apply pos-sync\'s schema migrations on open.' }),

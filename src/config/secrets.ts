@@ -6,8 +6,13 @@ import type { Config } from './types.js';
 /** Kafka producer settings whose value is a credential (sasl.password, ssl.key.password, …). */
 const SECRET_PRODUCER_KEY = /password|secret|token|jaas|credential/i;
 
-/** HTTP headers in Sync.ApiHeaders whose value is a credential. */
-const SECRET_HEADER = /^(authorization|proxy-authorization|cookie)$|api[-_]?key|token|secret|password|auth/i;
+/**
+ * HTTP headers in Sync.ApiHeaders whose value is a credential, recognised broadly: a gateway's
+ * key (Ocp-Apim-Subscription-Key, x-functions-key, X-Access-Key, X-Api-Key), tokens, signatures,
+ * passwords, sessions and cookies. Printing a harmless header as <redacted> costs nothing;
+ * printing a key costs the key.
+ */
+const SECRET_HEADER = /key|secret|token|auth|sig(nature)?\b|signature|passw|pwd|subscription|credential|session|cookie|bearer|jwt|private|cert/i;
 
 export function isSecretProducerKey(key: string): boolean {
   return SECRET_PRODUCER_KEY.test(key);
@@ -29,4 +34,32 @@ export function secretValues(config: Config): string[] {
   for (const [key, value] of Object.entries(config.kafka.producerConfig)) if (isSecretProducerKey(key) && value !== '') out.push(value);
   // Longest first, so a secret that contains another is replaced whole.
   return out.sort((a, b) => b.length - a.length);
+}
+
+/** `//user:password@` in a URL (or any text holding one), the password replaced by <redacted>. */
+export function hideUrlPassword(text: string): string {
+  return text.replace(/(\/\/[^/\s:@]*:)[^/\s@]*@/g, '$1<redacted>@');
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/i;
+
+/**
+ * The one warning `config` and `health` give when a credential (the token or a secret header)
+ * would travel over plain http:// to a host other than this machine; null otherwise.
+ */
+export function plainHttpCredentialWarning(config: Config): string | null {
+  const sendsSecret = config.http.token !== null || Object.entries(config.http.headers).some(([name, value]) => isSecretHeader(name) && value !== '');
+  if (!sendsSecret) return null;
+  for (const endpoint of [config.endpoints.events, config.endpoints.health]) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      continue;
+    }
+    if (url.protocol === 'http:' && !LOOPBACK.test(url.hostname)) {
+      return `warning: the API token or a secret header is sent over plain http:// to ${url.host}, readable by anyone on the network; use https:// (Sync.CentralApiEndpoint, Sync.HealthCheckEndpoint)`;
+    }
+  }
+  return null;
 }

@@ -4,7 +4,9 @@ export type ApiFormat = 'batch' | 'single';
 
 export interface Config {
   readonly storeId: string;
-  readonly endpoints: { readonly events: string; readonly health: string };
+  readonly endpoints: { readonly events: string; readonly health: string; readonly summary: string };
+  /** IANA zone of the store's calendar days; null: unset (reconcile then uses UTC). */
+  readonly timeZone: string | null;
   readonly db: {
     readonly path: string;
     readonly autoCreate: boolean;
@@ -51,9 +53,9 @@ export interface Config {
     readonly kafkaBacklogCritical: number;
     readonly kafkaOldestWarningSeconds: number;
     readonly kafkaOldestCriticalSeconds: number;
+    /** Age of the last reconcile that makes a WARNING; null: not checked. */
+    readonly reconcileMaxAgeSeconds: number | null;
   };
-  /** The store's IANA time zone; null: the machine's. */
-  readonly timeZone: string | null;
   readonly kafka: {
     readonly enabled: boolean;
     readonly bootstrapServers: readonly string[];

@@ -28,7 +28,7 @@ export function againstThresholds(value: number, warning: number, critical: numb
   return 'OK';
 }
 
-export type CheckName = 'database' | 'central' | 'kafka' | 'kafkaBacklog' | 'breaker' | 'lastPass' | 'lastSuccess' | 'backlog' | 'deadLetters' | 'oldestPending';
+export type CheckName = 'database' | 'central' | 'kafka' | 'kafkaBacklog' | 'breaker' | 'lastPass' | 'lastSuccess' | 'backlog' | 'deadLetters' | 'oldestPending' | 'reconcile';
 
 export interface CheckResult {
   readonly name: CheckName;
@@ -88,6 +88,12 @@ export interface StateFacts {
   readonly lastPass: PassSummary | null;
 }
 
+/** The last `pos-sync reconcile` (state/reconcile-record.ts), when Sync.Health.ReconcileMaxAgeHours asks for the check. */
+export type ReconcileFacts =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'unreadable'; readonly problem: string }
+  | { readonly kind: 'found'; readonly at: number; readonly outcome: 'match' | 'mismatch' | 'failed'; readonly differing: number; readonly error: string | null };
+
 export interface HealthThresholds {
   readonly backlogWarning: number;
   readonly backlogCritical: number;
@@ -113,6 +119,8 @@ export interface HealthFacts {
   readonly state: StateFacts;
   readonly breakerSettings: BreakerSettings;
   readonly thresholds: HealthThresholds;
+  /** Only when the reconcile check is on. */
+  readonly reconcile?: { readonly facts: ReconcileFacts; readonly maxAgeSeconds: number };
 }
 
 export interface HealthVerdict {
@@ -243,6 +251,23 @@ function lastPassCheck(f: HealthFacts): CheckResult {
   };
 }
 
+/**
+ * The last reconciliation: differences found are CRITICAL (sales head office does not have, or
+ * has differently); none recorded, one that could not run, or one older than the limit, WARNING.
+ */
+export function reconcileCheck(facts: ReconcileFacts, now: number, maxAgeSeconds: number): CheckResult {
+  if (facts.kind === 'none') return { name: 'reconcile', status: 'WARNING', message: 'no reconciliation recorded: run pos-sync reconcile (daily, from a timer)' };
+  if (facts.kind === 'unreadable') return { name: 'reconcile', status: 'WARNING', message: facts.problem };
+  const age = Math.max(0, Math.round((now - facts.at) / 1000));
+  if (facts.outcome === 'mismatch') {
+    const what = facts.differing > 0 ? `${facts.differing} rows differ from the central` : 'the figures differ from the central (amounts unreadable here)';
+    return { name: 'reconcile', status: 'CRITICAL', message: `${what} (${formatAge(age)} ago): run pos-sync reconcile for the list` };
+  }
+  if (facts.outcome === 'failed') return { name: 'reconcile', status: 'WARNING', message: `the last reconciliation could not finish (${formatAge(age)} ago): ${facts.error ?? 'unknown error'}` };
+  if (age > maxAgeSeconds) return { name: 'reconcile', status: 'WARNING', message: `the last reconciliation is ${formatAge(age)} old (warning above ${formatAge(maxAgeSeconds)})` };
+  return { name: 'reconcile', status: 'OK', message: `matched ${formatAge(age)} ago` };
+}
+
 /** Each check's verdict, the overall status, a one-line summary and the perfdata. */
 export function judgeHealth(f: HealthFacts): HealthVerdict {
   const t = f.thresholds;
@@ -284,6 +309,8 @@ export function judgeHealth(f: HealthFacts): HealthVerdict {
     checks.push({ name: 'oldestPending', status: 'UNKNOWN', message: 'not known: the database check failed' });
   }
 
+  if (f.reconcile) checks.push(reconcileCheck(f.reconcile.facts, f.now, f.reconcile.maxAgeSeconds));
+
   const status = worstStatus(checks.map((c) => c.status));
   const bad = checks.filter((c) => c.status === status && status !== 'OK');
   const summary =
@@ -318,6 +345,7 @@ export const LABELS: Readonly<Record<CheckName, string>> = {
   backlog: 'backlog',
   deadLetters: 'dead letters',
   oldestPending: 'oldest pending row',
+  reconcile: 'last reconciliation',
 };
 
 /** `label=value[uom];warn;crit;min;max`, the Monitoring Plugins perfdata syntax. */

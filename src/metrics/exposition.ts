@@ -29,6 +29,8 @@ export interface PassFacts {
   readonly deadLettered: PerEntity;
   readonly requests: number;
   readonly failedRequests: number;
+  /** The pass stopped at an answer that was not about the rows (a proxy's page, one shared refusal). */
+  readonly notAboutRows?: boolean;
 }
 
 export interface BreakerFacts {
@@ -71,6 +73,17 @@ export interface MetricsSnapshot {
   readonly breaker: BreakerFacts | null;
   readonly totals: Totals;
   readonly lastSuccessAt: number | null;
+  /** The last `pos-sync reconcile`, when one is recorded. */
+  readonly reconcile?: ReconcileFacts | null;
+}
+
+/** What the metrics show of the last reconciliation (state/reconcile-record.ts). */
+export interface ReconcileFacts {
+  readonly at: number;
+  readonly outcome: 'match' | 'mismatch' | 'failed';
+  readonly missingAtCentral: number;
+  readonly extraAtCentral: number;
+  readonly amountDiffers: number;
 }
 
 const ENTITIES: readonly Entity[] = ['transaction', 'inventory'];
@@ -156,6 +169,7 @@ export function renderMetrics(s: MetricsSnapshot): string {
   family(out, 'pos_sync_last_pass_synced_rows', 'gauge', 'Rows the last pass delivered, by entity.', perEntity(p.synced));
   family(out, 'pos_sync_last_pass_refused_rows', 'gauge', 'Rows the central refused in the last pass, by entity.', perEntity(p.refused));
   family(out, 'pos_sync_last_pass_dead_lettered_rows', 'gauge', 'Rows the last pass dead-lettered, by entity.', perEntity(p.deadLettered));
+  family(out, 'pos_sync_last_pass_not_about_rows', 'gauge', '1 when the last pass stopped at an answer that was not about the rows (a proxy\'s own 400/413 page, or every row refused for one reason): exit 78, no row penalised.', [{ value: p.notAboutRows ? 1 : 0 }]);
   if (s.lastSuccessAt !== null) {
     family(out, 'pos_sync_last_success_timestamp_seconds', 'gauge', 'When the last pass that delivered without failing ended (exit 0 or 65; Unix time).', [{ value: seconds(s.lastSuccessAt) }]);
   }
@@ -184,6 +198,16 @@ export function renderMetrics(s: MetricsSnapshot): string {
     if (br.nextProbeAt !== null) family(out, 'pos_sync_breaker_next_probe_timestamp_seconds', 'gauge', 'When the open breaker lets the next probe through (Unix time).', [{ value: seconds(br.nextProbeAt) }]);
   }
   family(out, 'pos_sync_breaker_opens_total', 'counter', 'Times the circuit breaker opened.', [{ value: t.breakerOpens }]);
+  if (s.reconcile) {
+    const r = s.reconcile;
+    family(out, 'pos_sync_last_reconcile_timestamp_seconds', 'gauge', 'When the last pos-sync reconcile ended (Unix time).', [{ value: seconds(r.at) }]);
+    family(out, 'pos_sync_last_reconcile_result', 'gauge', 'Result of the last reconcile: 1 for the current one (match, mismatch, failed).', (['match', 'mismatch', 'failed'] as const).map((result) => ({ labels: { result }, value: r.outcome === result ? 1 : 0 })));
+    family(out, 'pos_sync_last_reconcile_differing_rows', 'gauge', 'Rows the last reconcile found different, by kind.', [
+      { labels: { kind: 'missing_at_central' }, value: r.missingAtCentral },
+      { labels: { kind: 'extra_at_central' }, value: r.extraAtCentral },
+      { labels: { kind: 'amount_differs' }, value: r.amountDiffers },
+    ]);
+  }
   return `${out.join('\n')}\n`;
 }
 

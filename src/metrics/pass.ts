@@ -15,6 +15,8 @@ export interface PassMetricsInput {
   readonly kafkaEnabled: boolean;
   /** Epoch ms at the end of the pass. */
   readonly now: number;
+  /** The last reconciliation, when one is recorded. */
+  readonly reconcile?: import('./exposition.js').ReconcileFacts | null;
 }
 
 function breakerFacts(result: PassResult): BreakerFacts | null {
@@ -38,6 +40,7 @@ export function writePassMetrics(input: PassMetricsInput): void {
     deadLettered: result.deadLettered,
     requests: result.requests,
     failedRequests: result.failedRequests,
+    notAboutRows: result.stoppedBy === 'notAboutRows',
   };
   const breaker = breakerFacts(result);
   const text = renderMetrics({
@@ -49,6 +52,7 @@ export function writePassMetrics(input: PassMetricsInput): void {
     breaker,
     totals: nextTotals(previous, pass, breaker),
     lastSuccessAt: isSuccess(result.exitCode) ? input.now : previous.lastSuccessAt,
+    reconcile: input.reconcile ?? null,
   });
   writeMetricsFile(input.file, text);
 }

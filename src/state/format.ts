@@ -41,6 +41,20 @@ export interface SavedState {
   readonly lastPass: PassSummary | null;
   /** Epoch ms of the end of the last pass that exited 0 (for `health`). */
   readonly lastSuccessAt: number | null;
+  /**
+   * The last answer that was not about the rows (a proxy's own 400/413 page, or the central
+   * refusing every row for one reason): kept until a pass succeeds, for status, health and metrics.
+   * Optional: files written before it existed have none.
+   */
+  readonly notAboutRows?: NotAboutRows | null;
+}
+
+/** A pass stopped by an answer that was not about the rows (SPEC §5), exit 78. */
+export interface NotAboutRows {
+  /** Epoch ms of the pass that met it. */
+  readonly at: number;
+  /** The one line the pass printed: what answered (status and page title) or the shared reason. */
+  readonly reason: string;
 }
 
 export const EMPTY_STATE: SavedState = { breaker: CLOSED, lastPass: null, lastSuccessAt: null };
@@ -78,6 +92,7 @@ export function serializeState(state: SavedState): string {
             ...(p.kafkaError ? { kafkaError: p.kafkaError.slice(0, MAX_ERROR_CHARS) } : {}),
           },
     lastSuccessAt: iso(state.lastSuccessAt),
+    ...(state.notAboutRows ? { notAboutRows: { at: iso(state.notAboutRows.at), reason: state.notAboutRows.reason.slice(0, MAX_ERROR_CHARS) } } : {}),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
@@ -154,6 +169,14 @@ function parsePass(v: unknown): PassSummary | null {
   };
 }
 
+function parseNotAboutRows(v: unknown): NotAboutRows {
+  const n = record(v, 'notAboutRows');
+  const at = time(n['at'], 'notAboutRows.at');
+  const reason = textOrNull(n['reason'], 'notAboutRows.reason');
+  if (at === null || reason === null) throw new Invalid('notAboutRows needs at and reason');
+  return { at, reason };
+}
+
 /**
  * The state in a file's text, or why it is not a valid state file. Never throws, whatever the
  * bytes (decode them as UTF-8 first; a byte-order mark is allowed). Unknown keys are ignored so a
@@ -176,7 +199,12 @@ export function parseState(text: string): ParseResult {
     }
     return {
       ok: true,
-      state: { breaker: parseBreaker(d['breaker']), lastPass: parsePass(d['lastPass'] ?? null), lastSuccessAt: time(d['lastSuccessAt'] ?? null, 'lastSuccessAt') },
+      state: {
+        breaker: parseBreaker(d['breaker']),
+        lastPass: parsePass(d['lastPass'] ?? null),
+        lastSuccessAt: time(d['lastSuccessAt'] ?? null, 'lastSuccessAt'),
+        ...(d['notAboutRows'] ? { notAboutRows: parseNotAboutRows(d['notAboutRows']) } : {}),
+      },
     };
   } catch (err) {
     // Invalid from the checks above; anything else (a stack overflow on absurd nesting) alike.
@@ -200,6 +228,7 @@ export function worthSaving(prev: SavedState, next: SavedState, quiet: boolean, 
   if (a.exitCode !== b.exitCode || a.outcome !== b.outcome || a.delivered !== b.delivered || a.refused !== b.refused || a.error !== b.error) return true;
   if ((a.kafkaError ?? null) !== (b.kafkaError ?? null)) return true;
   if ((prev.lastSuccessAt === null) !== (next.lastSuccessAt === null)) return true;
+  if ((prev.notAboutRows ?? null)?.reason !== (next.notAboutRows ?? null)?.reason) return true;
   return now - a.at >= refreshMs || now < a.at;
 }
 

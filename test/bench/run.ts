@@ -1,6 +1,6 @@
 // `npm run bench`: the figures of SPEC §10, each against a baseline measured in the same run.
 //
-//   node dist/test/bench/run.js bench [--quick] [--only idle,breaker,seed,drain,memory]
+//   node dist/test/bench/run.js bench [--quick] [--only idle,breaker,seed,drain,memory,reconcile]
 //                                     [--runs N] [--heavy-runs M] [--out DIR] [--bin FILE]
 //
 // --bin measures another build's bin/pos-sync (say, a worktree of an older commit) against the
@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { startCentral, type RunningCentral } from '../../examples/central/server.js';
+import { requestBound, writeBulkSales } from '../helpers/bulk-sales.js';
 import { detectRssMethod, machine, measure, stats, type NodeRun, type RssMethod, type Sample, type Stats } from './measure.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -30,7 +31,7 @@ let BIN = path.join(REPO, 'bin', 'pos-sync');
 const RAW_DRAIN = path.join(HERE, 'raw-drain.js');
 const RAW_SEED = path.join(HERE, 'raw-seed.js');
 
-export const CASES = ['idle', 'breaker', 'seed', 'drain', 'memory'] as const;
+export const CASES = ['idle', 'breaker', 'seed', 'drain', 'memory', 'reconcile'] as const;
 export type CaseName = (typeof CASES)[number];
 
 interface Sizes {
@@ -41,10 +42,13 @@ interface Sizes {
   readonly memoryLarge: number;
   readonly seedRows: number;
   readonly batch: number;
+  /** reconcile: sales in the matching day, and in the month with a few missing. */
+  readonly reconcileDay: number;
+  readonly reconcileMonth: number;
 }
 
-const FULL: Sizes = { tickRuns: 31, heavyRuns: 3, drainRows: 100_000, memorySmall: 100_000, memoryLarge: 1_000_000, seedRows: 1_000_000, batch: 500 };
-const QUICK: Sizes = { tickRuns: 3, heavyRuns: 1, drainRows: 2_000, memorySmall: 1_000, memoryLarge: 5_000, seedRows: 2_000, batch: 500 };
+const FULL: Sizes = { tickRuns: 31, heavyRuns: 3, drainRows: 100_000, memorySmall: 100_000, memoryLarge: 1_000_000, seedRows: 1_000_000, batch: 500, reconcileDay: 20_000, reconcileMonth: 600_000 };
+const QUICK: Sizes = { tickRuns: 3, heavyRuns: 1, drainRows: 2_000, memorySmall: 1_000, memoryLarge: 5_000, seedRows: 2_000, batch: 500, reconcileDay: 2_000, reconcileMonth: 20_000 };
 
 export interface Side {
   readonly label: string;
@@ -394,12 +398,82 @@ async function memoryCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'dura
   };
 }
 
+/**
+ * `pos-sync reconcile` (README "Reconciliation"): a matching day of 20,000 sales must cost two
+ * requests and well under a second; a month of 600,000 with 3 missing must be located within the
+ * documented number of requests; and peak memory must not grow with the window (the month, also
+ * matching, against the day). Both sides' data are written directly (test/helpers/bulk-sales.ts).
+ */
+async function reconcileCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'durationMs'>> {
+  const dir = subdir(bench, 'reconcile');
+  const { reconcileDay: dayRows, reconcileMonth: monthRows } = bench.sizes;
+  const centralDb = path.join(dir, 'central.db');
+  const dayDb = path.join(dir, 'day.db');
+  const monthDb = path.join(dir, 'month.db');
+  const matchDb = path.join(dir, 'month-match.db');
+  const missing = new Set([Math.floor(monthRows * 0.007), Math.floor(monthRows * 0.5), Math.floor(monthRows * 0.93)]);
+  const t0 = Date.now();
+  writeBulkSales({ db: dayDb, centralDb, from: Date.parse('2026-03-10T00:00:00Z'), spanMs: 86_400_000, count: dayRows, prefix: 'DA000001' });
+  writeBulkSales({ db: monthDb, centralDb, from: Date.parse('2026-01-01T00:00:00Z'), spanMs: 31 * 86_400_000, count: monthRows, missing, prefix: 'M0000001', storeId: 'STORE002' });
+  writeBulkSales({ db: matchDb, centralDb, from: Date.parse('2026-05-01T00:00:00Z'), spanMs: 31 * 86_400_000, count: monthRows, prefix: 'M0000002', storeId: 'STORE003' });
+  const central = await startCentral({ dbPath: centralDb });
+  const notes: string[] = [`data written in ${Date.now() - t0} ms`];
+  try {
+    type Run = Sample & { requests: number };
+    const reconcile = (db: string, store: string, window: string[], expect: number) => async (): Promise<Run> => {
+      const s = await run(bench, posSync(bench, ['--db', db, '--store-id', store, '--central-url', central.url, '--json', 'reconcile', ...window, '--max-run-seconds', '600'], 900_000));
+      if (s.code !== expect) throw new Error(`reconcile ${window.join(' ')} exited ${s.code}, expected ${expect}\n${s.stderr.slice(-2000)}`);
+      return { ...s, requests: (JSON.parse(s.stdout) as { requests: number }).requests };
+    };
+    const day = reconcile(dayDb, 'STORE001', ['--date', '2026-03-10'], 0);
+    const bare = (): Promise<Sample> => run(bench, nodeRun(bench, ['-e', '0'], 20_000));
+    // The warm-up also lets the central index what it stored (once, on its first summary request).
+    const [days, bares] = await interleave(bench, Math.max(3, bench.sizes.heavyRuns * 2), day, bare, true);
+    const dayRequests = new Set(days.map((s) => (s as Run).requests));
+    notes.push(`matching day of ${dayRows} sales: ${[...dayRequests].join('/')} requests, ${Math.round(stats(days.map((s) => s.wallMs)).median)} ms median wall time (whole process)`);
+    const failed = dayRequests.size !== 1 || !dayRequests.has(2);
+
+    const monthMatch = reconcile(matchDb, 'STORE003', ['--from', '2026-05-01', '--to', '2026-06-01'], 0);
+    await monthMatch(); // the central indexes the month on its first summary request
+    const [months, daysAgain] = await interleave(bench, bench.sizes.heavyRuns, monthMatch, day, false);
+
+    const mismatch = reconcile(monthDb, 'STORE002', ['--from', '2026-01-01', '--to', '2026-02-01'], 65);
+    const found = await mismatch();
+    const bound = requestBound(2, missing.size, 31, Math.ceil(monthRows / (31 * 24)));
+    notes.push(`month of ${monthRows} sales, ${missing.size} missing: located in ${found.requests} requests (documented bound ${bound}), ${Math.round(found.wallMs)} ms wall time`);
+    notes.push(`month of ${monthRows} sales, matching: ${Math.round(stats(months.map((s) => s.wallMs)).median)} ms median wall time, 2 requests`);
+    return {
+      status: failed || found.requests > bound ? 'failed' : 'ok',
+      figures: [
+        figure(
+          `reconcile, a matching day of ${dayRows} sales, wall time`,
+          'ms',
+          { label: 'pos-sync reconcile --date', stats: stats(days.map((s) => s.wallMs)) },
+          { label: 'one second ("well under a second": at most half)', stats: stats(bares.map(() => 1000)) },
+          { op: '<=', ratio: 0.5 },
+        ),
+        figure(
+          `reconcile peak RSS, a month of ${monthRows} vs a day of ${dayRows} sales`,
+          'MiB',
+          { label: 'pos-sync reconcile, month', stats: stats(months.map((s) => MiB(s.peakRssKb))) },
+          { label: 'pos-sync reconcile, day', stats: stats(daysAgain.map((s) => MiB(s.peakRssKb))) },
+          { op: '<=', ratio: 1.2 },
+        ),
+      ],
+      notes,
+    };
+  } finally {
+    await central.close();
+  }
+}
+
 const RUNNERS: Record<CaseName, (bench: Bench) => Promise<Omit<CaseResult, 'name' | 'durationMs'>>> = {
   idle: idleCase,
   breaker: breakerCase,
   seed: seedCase,
   drain: drainCase,
   memory: memoryCase,
+  reconcile: reconcileCase,
 };
 
 // --- output ---
@@ -519,5 +593,5 @@ if (process.argv[2] === 'bench') {
     },
   );
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  process.stdout.write('usage: node dist/test/bench/run.js bench [--quick] [--only idle,breaker,seed,drain,memory] [--runs N] [--heavy-runs M] [--out DIR] [--bin FILE]\n');
+  process.stdout.write('usage: node dist/test/bench/run.js bench [--quick] [--only idle,breaker,seed,drain,memory,reconcile] [--runs N] [--heavy-runs M] [--out DIR] [--bin FILE]\n');
 }

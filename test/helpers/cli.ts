@@ -1,4 +1,4 @@
-// Spawning the real binary (bin/pos-sync → dist/src/cli/main.js) with a clean environment, so
+// Spawning the real binary (bin/pos-sync → the bundled dist/src/cli/pos-sync.cjs) with a clean environment, so
 // nothing from the developer's shell or CI (STORE_ID, Sync__*, POS_SYNC_*…) leaks into a test.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -6,6 +6,8 @@ import path from 'node:path';
 import { REPO_ROOT } from './tmp.js';
 
 export const BIN = path.join(REPO_ROOT, 'bin', 'pos-sync');
+/** The same CLI from the compiled modules, for tests that record which modules a run loads. */
+export const MODULES_BIN = path.join(REPO_ROOT, 'dist', 'test', 'helpers', 'modules-cli.js');
 
 const LEAKY = /^(POS_SYNC_|STORE_ID$|CENTRAL_API_URL$|KAFKA_BOOTSTRAP_SERVERS$|STATE_DIRECTORY$|CREDENTIALS_DIRECTORY$|NO_COLOR$|FORCE_COLOR$|NODE_OPTIONS$|NODE_TEST_CONTEXT$)|__/i;
 
@@ -31,11 +33,13 @@ export interface CliOptions {
   readonly env?: Record<string, string>;
   /** Kills the process (and fails the run) after this long; default 20 s. */
   readonly timeoutMs?: number;
+  /** What to start instead of bin/pos-sync (MODULES_BIN). */
+  readonly bin?: string;
 }
 
 /** Starts `node bin/pos-sync …args`; `done` resolves when it exits. */
 export function startCli(args: readonly string[], options: CliOptions): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [options.bin ?? BIN, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));

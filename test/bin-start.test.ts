@@ -1,0 +1,66 @@
+// bin/pos-sync has one way to start: the bundle `npm run build` makes, with a V8 code cache that
+// is used only for the exact bytes it was made from. Checked on a copy of bin/ beside a tiny
+// stand-in bundle, so the case V8 gets wrong (a same-length edit) can be made on purpose.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { REPO_ROOT, tmpDirs } from './helpers/tmp.js';
+
+const tmp = tmpDirs('bin-start');
+after(tmp.cleanup);
+
+/** A copy of bin/ with dist/src/cli/ beside it, holding `bundle` (if any) as pos-sync.cjs. */
+function install(bundle: string | null): { bin: string; cli: string } {
+  const root = tmp.make();
+  fs.cpSync(path.join(REPO_ROOT, 'bin'), path.join(root, 'bin'), { recursive: true });
+  const cli = path.join(root, 'dist', 'src', 'cli');
+  fs.mkdirSync(cli, { recursive: true });
+  if (bundle !== null) fs.writeFileSync(path.join(cli, 'pos-sync.cjs'), bundle);
+  return { bin: path.join(root, 'bin', 'pos-sync'), cli };
+}
+
+/** A stand-in bundle whose main() prints `word` and exits with `code`. */
+const standIn = (word: string, code: number): string =>
+  `exports.main = async (io) => { io.stdout.write(${JSON.stringify(`${word}\n`)}); return ${code}; };\nexports.processStdio = () => ({ stdout: process.stdout, stderr: process.stderr });\n`;
+
+function run(bin: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, 'status'], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', ...env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('bin/pos-sync starts the bundle, and only the bundle', () => {
+  test('runs the bundle and returns its exit code', () => {
+    const { bin } = install(standIn('alpha', 3));
+    assert.deepEqual(run(bin), { status: 3, stdout: 'alpha\n', stderr: '' });
+  });
+
+  test('a code cache made for other bytes of the same length is never used', () => {
+    const { bin, cli } = install(standIn('alpha', 0));
+    assert.equal(run(bin, { POS_SYNC_WRITE_CODE_CACHE: '1' }).stdout, 'alpha\n');
+    const caches = fs.readdirSync(cli).filter((n) => n.endsWith('.cache'));
+    assert.equal(caches.length, 1, `one cache, named by content: ${caches.join(', ')}`);
+    assert.match(caches[0]!, /^pos-sync\.cjs\.[0-9a-f]{16}\.cache$/);
+    // Same length, other code: V8 would accept alpha's cache for it (it checks the length only).
+    fs.writeFileSync(path.join(cli, 'pos-sync.cjs'), standIn('omega', 0));
+    assert.equal(fs.statSync(path.join(cli, 'pos-sync.cjs')).size, standIn('alpha', 0).length);
+    assert.deepEqual(run(bin), { status: 0, stdout: 'omega\n', stderr: '' });
+  });
+
+  test('no bundle is an error naming the fix, not a silent second path', () => {
+    const { bin } = install(null);
+    const r = run(bin);
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^pos-sync: internal error: pos-sync is not built \(.*pos-sync\.cjs: ENOENT\): run npm run build\n$/);
+  });
+
+  test('a bundle that throws while loading is an error, not a fallback', () => {
+    const { bin } = install('throw new Error("broken bundle");\n');
+    const r = run(bin);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, 'pos-sync: internal error: broken bundle\n');
+  });
+});
