@@ -13,6 +13,7 @@ import { systemClock } from '../domain/time.js';
 import { noPaint, type Paint } from './render.js';
 import { createProgress, noProgress } from './progress.js';
 import { COMMAND_HELP } from './help.js';
+import { machineTimeZone } from '../domain/localtime.js';
 
 export { processStdio } from './stdio.js';
 
@@ -412,7 +413,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
           // "refused", as status, health and the state file name the central's refusals.
           const { rejected, ...rest } = result;
           const doc = { ...rest, refused: rejected, exitCode };
-          ctx.print(doc, () => renderSync(result, ctx.paint));
+          ctx.print(doc, () => renderSync(result, ctx.paint, config.timeZone ?? machineTimeZone()));
           const { syncClosingLine } = await import('./render.js');
           const closing = syncClosingLine(result);
           if (closing !== null) io.stderr.write(scrub(`${io.stderr.isTTY === true ? ctx.paint.bad(closing) : closing}\n`, ctx.secrets));

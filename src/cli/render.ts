@@ -7,7 +7,7 @@ import type { CleanupResult } from '../commands/cleanup.js';
 import type { RequeueResult } from '../commands/requeue.js';
 import type { BreakerView } from '../domain/breaker.js';
 import { formatPerfdata, LABELS } from '../domain/health.js';
-import { plural } from '../domain/localtime.js';
+import { formatLocalTime, plural } from '../domain/localtime.js';
 import { passTrouble } from '../domain/verdict.js';
 import { kafkaTrouble } from '../domain/kafka-trouble.js';
 import { escapeControl } from '../domain/redact.js';
@@ -34,7 +34,8 @@ function age(totalSeconds: number | null): string {
   return `${(totalSeconds / 86400).toFixed(1)} d`;
 }
 
-export function renderSync(r: PassResult, p: Paint): string {
+/** `zone`: the store's IANA zone (Sync.TimeZone or the machine's), for the times shown. */
+export function renderSync(r: PassResult, p: Paint, zone?: string): string {
   if (r.dryRun && r.wouldSend) {
     const w = r.wouldSend;
     const lines = [`dry run: would send ${plural(w.rows.transaction, 'transaction')} and ${plural(w.rows.inventory, 'inventory update')} in ${plural(w.batches, 'batch', 'batches')}; nothing was sent or changed`];
@@ -53,7 +54,8 @@ export function renderSync(r: PassResult, p: Paint): string {
   const kafka = kafkaOutcome(r, p);
   if (r.requests === 0 && rej === 0 && r.exitCode === 0) {
     const w = r.waiting;
-    const idle = w && w.rows > 0 ? `nothing due: ${plural(w.rows, 'refused row')} ${w.rows === 1 ? 'waits' : 'wait'} until ${w.until ?? 'later'}` : 'nothing pending';
+    const until = w?.until ? (zone ? formatLocalTime(Date.parse(w.until), Date.parse(r.startedAt) + r.durationMs, zone) : w.until) : 'later';
+    const idle = w && w.rows > 0 ? `nothing due: ${plural(w.rows, 'refused row')} ${w.rows === 1 ? 'waits' : 'wait'} until ${until}` : 'nothing pending';
     return `${idle}${kafka ? `, ${kafka}` : ''} ${p.dim(`(${seconds(r.durationMs)})`)}\n`;
   }
   const good = r.exitCode === 0 || r.exitCode === 65;
