@@ -413,7 +413,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
           // "refused", as status, health and the state file name the central's refusals.
           const { rejected, ...rest } = result;
           const doc = { ...rest, refused: rejected, exitCode };
-          ctx.print(doc, () => renderSync(result, ctx.paint, config.timeZone ?? machineTimeZone()));
+          ctx.print(doc, () => renderSync(result, ctx.paint, () => config.timeZone ?? machineTimeZone()));
           const { syncClosingLine } = await import('./render.js');
           const closing = syncClosingLine(result);
           if (closing !== null) io.stderr.write(scrub(`${io.stderr.isTTY === true ? ctx.paint.bad(closing) : closing}\n`, ctx.secrets));

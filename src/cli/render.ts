@@ -34,8 +34,11 @@ function age(totalSeconds: number | null): string {
   return `${(totalSeconds / 86400).toFixed(1)} d`;
 }
 
-/** `zone`: the store's IANA zone (Sync.TimeZone or the machine's), for the times shown. */
-export function renderSync(r: PassResult, p: Paint, zone?: string): string {
+/**
+ * `zone`: the store's IANA zone (Sync.TimeZone or the machine's), for the times shown; a function,
+ * so an idle tick never pays for Intl's time-zone data.
+ */
+export function renderSync(r: PassResult, p: Paint, zone?: () => string): string {
   if (r.dryRun && r.wouldSend) {
     const w = r.wouldSend;
     const lines = [`dry run: would send ${plural(w.rows.transaction, 'transaction')} and ${plural(w.rows.inventory, 'inventory update')} in ${plural(w.batches, 'batch', 'batches')}; nothing was sent or changed`];
@@ -54,7 +57,7 @@ export function renderSync(r: PassResult, p: Paint, zone?: string): string {
   const kafka = kafkaOutcome(r, p);
   if (r.requests === 0 && rej === 0 && r.exitCode === 0) {
     const w = r.waiting;
-    const until = w?.until ? (zone ? formatLocalTime(Date.parse(w.until), Date.parse(r.startedAt) + r.durationMs, zone) : w.until) : 'later';
+    const until = w?.until ? (zone ? formatLocalTime(Date.parse(w.until), Date.parse(r.startedAt) + r.durationMs, zone()) : w.until) : 'later';
     const idle = w && w.rows > 0 ? `nothing due: ${plural(w.rows, 'refused row')} ${w.rows === 1 ? 'waits' : 'wait'} until ${until}` : 'nothing pending';
     return `${idle}${kafka ? `, ${kafka}` : ''} ${p.dim(`(${seconds(r.durationMs)})`)}\n`;
   }
