@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { centralForFile } from './helpers/central.js';
-import { BIN, cleanEnv, lines, runCli, type CliResult } from './helpers/cli.js';
+import { BIN, cleanEnv, lines, runCli, startCli, type CliResult } from './helpers/cli.js';
 import { exec, query } from './helpers/db.js';
 import { loadSchema, validate } from './helpers/json-schema.js';
 import { seedDb } from './helpers/sync.js';
@@ -295,6 +295,19 @@ describe('--json documents follow their schema', () => {
     json(await s.run(['--json', 'requeue', '--id', id, 'NO-SUCH-ID']), 'requeue');
     json(await s.run(['--json', 'cleanup', '--dry-run']), 'cleanup');
     json(await s.run(['--json', 'config'], { Sync__ApiToken: 'secret-for-schema-test' }), 'config');
+  });
+
+  test('sync --watch --json: one document, the last pass inside, after SIGTERM', async () => {
+    const s = store('Europe/Berlin', 2);
+    const { child, done } = startCli(['--config', 'appsettings.json', '--db', s.db, '--central-url', central.url, '--json', 'sync', '--watch'], { cwd: s.dir, env: { Sync__SyncIntervalSeconds: '1' } });
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    child.kill('SIGTERM');
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    const doc = json(r, 'sync') as { watch: boolean; passes: number; lastPass: { refused: unknown } };
+    assert.equal(doc.watch, true);
+    assert.ok(doc.passes >= 1);
+    assert.deepEqual(doc.lastPass.refused, { transaction: 0, inventory: 0 });
   });
 
   test('the validator itself rejects what breaks a schema', () => {

@@ -296,7 +296,8 @@ async function watch(
     ctx.log.info('stopped', { passes: outcome.passes, exitCode: outcome.exitCode });
     // --json: still exactly one document, the last pass's result.
     if (ctx.json) {
-      const summary = { command: 'sync', watch: true, passes: outcome.passes, exitCode: outcome.exitCode, lastPass: last };
+      const lastPass = last === null ? null : (({ rejected, ...rest }: PassResultOf) => ({ ...rest, refused: rejected }))(last);
+      const summary = { command: 'sync', watch: true, passes: outcome.passes, exitCode: outcome.exitCode, lastPass };
       ctx.print(summary, () => '');
     }
     return outcome.exitCode;
