@@ -57,10 +57,35 @@ describe('bin/pos-sync starts the bundle, and only the bundle', () => {
     assert.match(r.stderr, /^pos-sync: internal error: pos-sync is not built \(.*pos-sync\.cjs: ENOENT\): run npm run build\n$/);
   });
 
+  test('under journald (JOURNAL_STREAM names stderr) the internal error line has priority err', () => {
+    const { bin } = install(null);
+    const file = path.join(path.dirname(path.dirname(bin)), 'stderr.log');
+    const fd = fs.openSync(file, 'w');
+    const st = fs.fstatSync(fd, { bigint: true });
+    const r = spawnSync(process.execPath, [bin, 'status'], { stdio: ['ignore', 'pipe', fd], env: { PATH: process.env['PATH'] ?? '', JOURNAL_STREAM: `${st.dev}:${st.ino}` } });
+    fs.closeSync(fd);
+    assert.equal(r.status, 1);
+    assert.match(fs.readFileSync(file, 'utf8'), /^<3>pos-sync: internal error: pos-sync is not built/);
+  });
+
   test('a bundle that throws while loading is an error, not a fallback', () => {
     const { bin } = install('throw new Error("broken bundle");\n');
     const r = run(bin);
     assert.equal(r.status, 1);
     assert.equal(r.stderr, 'pos-sync: internal error: broken bundle\n');
+  });
+});
+
+describe('bin/pos-sync on a Node.js too old for it', () => {
+  // Debian 12's own Node is 20: exactly what a till may run pos-sync with by mistake.
+  const old = spawnSync('/usr/bin/node', ['-p', 'process.versions.node'], { encoding: 'utf8' });
+  const oldMajor = old.status === 0 ? Number(old.stdout.split('.')[0]) : NaN;
+  const reason = Number.isNaN(oldMajor) ? 'no /usr/bin/node on this machine' : oldMajor >= 22 ? `/usr/bin/node is ${old.stdout.trim()}, not older than 22` : false;
+
+  test('says which Node it needs in one line and exits 78, instead of crashing in the SQLite module', { skip: reason }, () => {
+    const r = spawnSync('/usr/bin/node', [path.join(REPO_ROOT, 'bin', 'pos-sync'), 'status'], { encoding: 'utf8' });
+    assert.equal(r.status, 78);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^pos-sync: needs Node\.js 22 or 24, this is v\d+\.\d+\.\d+ \(\/usr\/bin\/node\) — install the pos-sync Debian package, which brings its own Node, or run it with Node 22 or 24\n$/);
   });
 });

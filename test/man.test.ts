@@ -119,12 +119,12 @@ describe('man/pos-sync.1', () => {
     const text = rendered();
     const section = (name: string, next: string): string => text.slice(text.indexOf(`\n${name}\n`), text.indexOf(`\n${next}\n`));
     const env = section('ENVIRONMENT', 'FILES');
-    const variables = new Set(['POS_SYNC_CONFIG', 'POS_SYNC_DB', 'POS_SYNC_STATE_FILE', 'POS_SYNC_API_TOKEN', 'STATE_DIRECTORY', 'CREDENTIALS_DIRECTORY', 'NO_COLOR', 'FORCE_COLOR', 'CENTRAL_API_URL', 'ConnectionStrings__DefaultConnection']);
+    const variables = new Set(['POS_SYNC_CONFIG', 'POS_SYNC_DB', 'POS_SYNC_STATE_FILE', 'POS_SYNC_API_TOKEN', 'STATE_DIRECTORY', 'CREDENTIALS_DIRECTORY', 'JOURNAL_STREAM', 'NO_COLOR', 'FORCE_COLOR', 'CENTRAL_API_URL', 'ConnectionStrings__DefaultConnection']);
     for (const spec of SETTINGS) for (const e of spec.env ?? []) variables.add(e);
     for (const v of variables) assert.match(env, new RegExp(`^ {7}${v}$`, 'm'), `ENVIRONMENT: ${v}`);
 
     const files = section('FILES', 'METRICS');
-    for (const f of ['data/POS_Local.db', 'db.pos-sync.lock', 'pos-sync.state.json', '/var/lib/pos-sync/pos-sync.state.json', 'pos_sync.prom']) {
+    for (const f of ['data/POS_Local.db', 'db.pos-sync.lock', 'pos-sync.state.json', '/var/lib/pos-sync/pos-sync.state.json', 'pos-sync.prom', '/etc/pos-sync/TILL.json', 'install.sh']) {
       assert.ok(files.includes(f), `FILES: ${f}`);
     }
     const exits = section('EXIT STATUS', 'EXAMPLES');

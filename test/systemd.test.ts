@@ -3,7 +3,7 @@
 // (systemd runs them in /), the exit-code policy is the one README.md documents, and the command
 // lines they run are valid pos-sync command lines.
 //
-// verify checks that ExecStart's program exists. /usr/local/bin/pos-sync does not exist here, so
+// verify checks that ExecStart's program exists. /usr/bin/pos-sync does not exist here, so
 // the units are copied to a temporary folder with ExecStart pointing at this checkout's
 // bin/pos-sync run by this node; nothing else is changed. Their Documentation=man:pos-sync(1) is
 // checked too, against this checkout's man page (MANPATH), not skipped with --man=no.
@@ -18,7 +18,9 @@ import { REPO_ROOT, tmpDirs } from './helpers/tmp.js';
 
 const UNITS_DIR = path.join(REPO_ROOT, 'examples', 'systemd');
 const UNITS = ['pos-sync.service', 'pos-sync.timer', 'pos-sync-cleanup.service', 'pos-sync-cleanup.timer'];
-const INSTALLED_BIN = '/usr/local/bin/pos-sync';
+/** The templates, one instance per till; verify needs an instance name. */
+const TEMPLATES = ['pos-sync@.service', 'pos-sync@.timer', 'pos-sync-cleanup@.service', 'pos-sync-cleanup@.timer'];
+const INSTALLED_BIN = '/usr/bin/pos-sync';
 
 const tmp = tmpDirs('systemd');
 after(tmp.cleanup);
@@ -63,7 +65,7 @@ function systemdAnalyze(t: TestContext): string | undefined {
 /** The units as verify needs them, plus a MANPATH holding this checkout's man page. */
 function preparedUnits(): { dir: string; manpath: string } {
   const dir = tmp.make('units');
-  for (const name of UNITS) {
+  for (const name of [...UNITS, ...TEMPLATES]) {
     const text = fs.readFileSync(path.join(UNITS_DIR, name), 'utf8');
     fs.writeFileSync(path.join(dir, name), text.split(INSTALLED_BIN).join(`${process.execPath} ${BIN}`));
   }
@@ -74,11 +76,13 @@ function preparedUnits(): { dir: string; manpath: string } {
 }
 
 describe('examples/systemd', () => {
-  test('systemd-analyze verify accepts all four units (ExecStart and man page checked)', (t) => {
+  test('systemd-analyze verify accepts all four units and the templates (ExecStart and man page checked)', (t) => {
     const tool = systemdAnalyze(t);
     if (!tool) return;
     const { dir, manpath } = preparedUnits();
-    const r = spawnSync(tool, ['verify', ...UNITS.map((u) => `./${u}`)], { cwd: dir, encoding: 'utf8', env: { ...process.env, MANPATH: manpath } });
+    const instances = TEMPLATES.map((u) => `./${u.replace('@.', '@till2.')}`);
+    for (const name of TEMPLATES) fs.copyFileSync(path.join(dir, name), path.join(dir, name.replace('@.', '@till2.')));
+    const r = spawnSync(tool, ['verify', ...UNITS.map((u) => `./${u}`), ...instances], { cwd: dir, encoding: 'utf8', env: { ...process.env, MANPATH: manpath } });
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
     assert.equal(`${r.stdout}${r.stderr}`.trim(), '', 'no warnings either');
   });
@@ -90,14 +94,14 @@ describe('examples/systemd', () => {
     fs.copyFileSync(path.join(UNITS_DIR, 'pos-sync.service'), path.join(dir, 'pos-sync.service'));
     const r = spawnSync(tool, ['verify', '--man=no', './pos-sync.service'], { cwd: dir, encoding: 'utf8' });
     assert.notEqual(r.status, 0);
-    assert.match(`${r.stdout}${r.stderr}`, /\/usr\/local\/bin\/pos-sync is not executable/);
+    assert.match(`${r.stdout}${r.stderr}`, /\/usr\/bin\/pos-sync is not executable/);
   });
 
   test('the sandbox: systemd-analyze security rates both services "OK" or better (exposure below 2.0)', (t) => {
     const tool = systemdAnalyze(t);
     if (!tool) return;
     const { dir } = preparedUnits();
-    for (const name of ['pos-sync.service', 'pos-sync-cleanup.service']) {
+    for (const name of ['pos-sync.service', 'pos-sync-cleanup.service', 'pos-sync@.service', 'pos-sync-cleanup@.service']) {
       const r = spawnSync(tool, ['security', '--offline=true', `./${name}`], { cwd: dir, encoding: 'utf8' });
       const m = /Overall exposure level for \S+: (\d+(?:\.\d+)?)/.exec(`${r.stdout}${r.stderr}`);
       assert.ok(m, `${r.stdout}${r.stderr}`);
@@ -106,7 +110,7 @@ describe('examples/systemd', () => {
   });
 
   test('every path is absolute (systemd runs the units in /)', () => {
-    for (const name of UNITS.filter((u) => u.endsWith('.service'))) {
+    for (const name of [...UNITS, ...TEMPLATES].filter((u) => u.endsWith('.service'))) {
       const unit = readUnit(name);
       const exec = one(unit, 'Service.ExecStart')!.split(/\s+/);
       assert.ok(path.isAbsolute(exec[0]!), `${name}: ${exec[0]}`);
@@ -128,15 +132,20 @@ describe('examples/systemd', () => {
     for (const key of ['ProtectHome', 'NoNewPrivileges', 'PrivateTmp']) assert.equal(one(unit, `Service.${key}`), 'yes', key);
     assert.ok(one(unit, 'Service.ReadWritePaths')!.split(/\s+/).includes('/var/lib/pos'));
     assert.equal(one(unit, 'Service.TimeoutStartSec'), '60s');
+    // systemctl stop: SIGTERM ends the pass after its batch in flight; SIGKILL only long after.
+    assert.equal(one(unit, 'Service.TimeoutStopSec'), '20s');
+    // Metrics are opt-in (metrics.conf): a store without node_exporter's folder must not fail.
+    assert.doesNotMatch(one(unit, 'Service.ExecStart')!, /--metrics-file/);
+    assert.ok(!one(unit, 'Service.ReadWritePaths')!.includes('prometheus'));
     // 75 (temporary) is expected during an outage; every other non-zero code fails the unit.
     assert.equal(one(unit, 'Service.SuccessExitStatus'), '75');
     assert.equal(unit.get('Service.MemoryDenyWriteExecute'), undefined, "V8's JIT needs W+X memory");
   });
 
-  test('pos-sync.timer: every 10 s with 1 s accuracy, from boot; the cleanup timer daily', () => {
+  test('pos-sync.timer: every 10 s, start to start, with 100 ms accuracy, from boot; the cleanup timer daily', () => {
     const timer = readUnit('pos-sync.timer');
     assert.equal(one(timer, 'Timer.OnUnitActiveSec'), '10s');
-    assert.equal(one(timer, 'Timer.AccuracySec'), '1s');
+    assert.equal(one(timer, 'Timer.AccuracySec'), '100ms');
     assert.ok(one(timer, 'Timer.OnBootSec'));
     assert.equal(one(timer, 'Install.WantedBy'), 'timers.target');
     const cleanup = readUnit('pos-sync-cleanup.timer');
@@ -151,7 +160,7 @@ describe('examples/systemd', () => {
   test('the command lines the units and the NRPE example run are valid pos-sync command lines', async () => {
     const nrpe = fs.readFileSync(path.join(REPO_ROOT, 'examples', 'nagios', 'pos-sync.cfg'), 'utf8');
     const lines = [
-      ...UNITS.filter((u) => u.endsWith('.service')).map((u) => one(readUnit(u), 'Service.ExecStart')!),
+      ...[...UNITS, ...TEMPLATES].filter((u) => u.endsWith('.service')).map((u) => one(readUnit(u), 'Service.ExecStart')!),
       /command\[check_pos_sync\]=\S+ -n -u pos-sync (.*)$/m.exec(nrpe)![1]!,
     ];
     const commands = ['sync', 'seed', 'status', 'health', 'cleanup', 'requeue', 'config'];

@@ -39,10 +39,14 @@ export interface CentralClient {
   close?(): void;
 }
 
-/** TLS trust failures are configuration problems, not outages (they must not trip the breaker). */
+/**
+ * TLS trust failures are configuration problems, not outages (they must not trip the breaker).
+ * Not CERT_NOT_YET_VALID: at boot, before NTP has set the clock, every certificate looks "not yet
+ * valid"; that passes by itself, so it is temporary (75) like an unreachable central.
+ */
 const TLS_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED',
   'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO',
 ]);
 

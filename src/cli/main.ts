@@ -251,15 +251,11 @@ async function writeMetrics(file: string, config: LoadedConfig['config'], result
 }
 
 /**
- * `sync --watch`: passes until SIGTERM or SIGINT, which stop it after the current batch (a second
- * signal kills at once: the handlers are installed once). Exits with the last pass's code.
+ * SIGTERM (`systemctl stop`) or SIGINT stop a sync after the batch in flight: its answer is
+ * committed (or, unanswered, it stays pending) and the state file is saved as after any pass. A
+ * second signal kills at once: the handlers are installed once. `release` removes them.
  */
-async function watch(
-  ctx: Context,
-  config: LoadedConfig['config'],
-  pass: (signal: AbortSignal, n: number) => Promise<{ result: PassResultOf; exitCode: number }>,
-): Promise<number> {
-  const { runWatch, abortableSleep } = await import('../commands/watch.js');
+function stopOnSignals(ctx: Context): { signal: AbortSignal; release: () => void } {
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals): void => {
     ctx.log.info(`${signal} received: stopping after the current batch`);
@@ -267,6 +263,26 @@ async function watch(
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+    },
+  };
+}
+
+/**
+ * `sync --watch`: passes until SIGTERM or SIGINT, which stop it after the current batch (see
+ * stopOnSignals). Exits with the last pass's code.
+ */
+async function watch(
+  ctx: Context,
+  config: LoadedConfig['config'],
+  pass: (signal: AbortSignal, n: number) => Promise<{ result: PassResultOf; exitCode: number }>,
+): Promise<number> {
+  const { runWatch, abortableSleep } = await import('../commands/watch.js');
+  const stopping = stopOnSignals(ctx);
   let last: PassResultOf | null = null;
   try {
     ctx.log.info('watching: one pass every Sync.SyncIntervalSeconds until SIGTERM or SIGINT', { intervalSeconds: config.sync.intervalSeconds });
@@ -274,7 +290,7 @@ async function watch(
       intervalMs: config.sync.intervalSeconds * 1000,
       clock: systemClock,
       sleep: abortableSleep,
-      signal: controller.signal,
+      signal: stopping.signal,
       pass: async (signal, n) => {
         try {
           const { result, exitCode } = await pass(signal, n);
@@ -302,8 +318,7 @@ async function watch(
     }
     return outcome.exitCode;
   } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
+    stopping.release();
   }
 }
 
@@ -364,7 +379,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         const { renderSync } = await import('./render.js');
         const { realSleep } = await import('../central/retry.js');
         /** One pass, its metrics written; the exit code merges a metrics write failure (74). */
-        const pass = async (signal?: AbortSignal): Promise<{ result: Awaited<ReturnType<typeof runSync>>; exitCode: number }> => {
+        const pass = async (signal?: AbortSignal, watching = false): Promise<{ result: Awaited<ReturnType<typeof runSync>>; exitCode: number }> => {
           // process.stderr is touched only for a spinner: creating the stream costs a tick milliseconds.
           const spinner = !ctx.json && ctx.globals.quiet !== true && io.stderr.isTTY === true;
           const progress = spinner ? createProgress(process.stderr, true) : noProgress;
@@ -395,7 +410,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
           // An open breaker is an expected state that repeats every tick: a warning, not an error.
           // On a terminal a single pass's failure is told once, by its closing line (after the
           // result); off a terminal the JSON log line stays too, for whatever parses the log.
-          const closesItself = signal === undefined && io.stderr.isTTY === true;
+          const closesItself = !watching && io.stderr.isTTY === true;
           if (result.error && (!closesItself || result.stoppedBy === 'breakerOpen')) (result.stoppedBy === 'breakerOpen' ? ctx.log.warn : ctx.log.error)(result.error);
           let exitCode = result.exitCode;
           if (metricsFile !== null && !result.dryRun) {
@@ -410,19 +425,25 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
           return { result, exitCode };
         };
         if (!opts.watch) {
-          const { result, exitCode } = await pass();
-          // "refused", as status, health and the state file name the central's refusals.
-          const { rejected, ...rest } = result;
-          const doc = { ...rest, refused: rejected, exitCode };
-          ctx.print(doc, () => renderSync(result, ctx.paint, () => config.timeZone ?? machineTimeZone()));
-          const { syncClosingLine } = await import('./render.js');
-          const closing = syncClosingLine(result);
-          if (closing !== null) io.stderr.write(scrub(`${io.stderr.isTTY === true ? ctx.paint.bad(closing) : closing}\n`, ctx.secrets));
-          return exitCode;
+          // A timer's pass stopped by `systemctl stop` ends like a --watch pass does.
+          const stopping = stopOnSignals(ctx);
+          try {
+            const { result, exitCode } = await pass(stopping.signal);
+            // "refused", as status, health and the state file name the central's refusals.
+            const { rejected, ...rest } = result;
+            const doc = { ...rest, refused: rejected, exitCode };
+            ctx.print(doc, () => renderSync(result, ctx.paint, () => config.timeZone ?? machineTimeZone()));
+            const { syncClosingLine } = await import('./render.js');
+            const closing = syncClosingLine(result);
+            if (closing !== null) io.stderr.write(scrub(`${io.stderr.isTTY === true ? ctx.paint.bad(closing) : closing}\n`, ctx.secrets));
+            return exitCode;
+          } finally {
+            stopping.release();
+          }
         }
         return watch(ctx, config, async (signal, n) => {
           if (n > 1) ctx.newPass();
-          const { result, exitCode } = await pass(signal);
+          const { result, exitCode } = await pass(signal, true);
           // Idle passes print nothing: a container's log would otherwise get 8,640 lines a day.
           const idle = exitCode === 0 && result.requests === 0 && result.rejected.transaction + result.rejected.inventory === 0;
           if (ctx.human && !idle) ctx.io.stdout.write(scrub(renderSync(result, ctx.paint), ctx.secrets));

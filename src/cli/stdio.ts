@@ -5,6 +5,7 @@
 // is a character device, keeps Node's own stream (colour, the spinner's cursor moves).
 
 import fs from 'node:fs';
+import { isJournalStream, journalOutput } from './journal.js';
 
 export interface Output {
   write(text: string): unknown;
@@ -42,7 +43,10 @@ export function fdOutput(fd: number): Output {
 
 function output(fd: number, stream: () => Output): Output {
   try {
-    if (!fs.fstatSync(fd).isCharacterDevice()) return fdOutput(fd);
+    const stat = fs.fstatSync(fd, { bigint: true });
+    // stderr is the journal (systemd.exec(5), $JOURNAL_STREAM): each line gets its priority.
+    if (fd === 2 && isJournalStream(process.env.JOURNAL_STREAM, stat)) return journalOutput(fdOutput(fd));
+    if (!stat.isCharacterDevice()) return fdOutput(fd);
   } catch {
     // not open or not ours to stat: Node's stream knows what to do
   }

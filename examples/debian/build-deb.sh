@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# `npm run package`: builds dist/pos-sync_<version>_amd64.deb, an artifact a till with no
+# compiler and no internet installs with `apt install ./pos-sync_<version>_amd64.deb`. It holds:
+#   /usr/lib/pos-sync/node                 Node 24 (the project's own, node_modules/node): store
+#                                          machines have Node 20 or none
+#   /usr/lib/pos-sync/bin/pos-sync         the starter, which /usr/bin/pos-sync runs with that node
+#   /usr/lib/pos-sync/dist/src/cli/        the bundled CLI and its V8 code cache (the starter runs
+#                                          only the bundle: no compiled modules are shipped)
+#   /usr/lib/pos-sync/node_modules/        what the bundle leaves out: better-sqlite3 with its
+#                                          N-API prebuild for linux-x64 (nothing compiled), kafkajs,
+#                                          cosmiconfig and their dependencies
+#   /usr/lib/pos-sync/install.sh, metrics.conf   README's install script and the metrics drop-in
+#   /lib/systemd/system/                   the units of examples/systemd
+#   /usr/share/man/man1/pos-sync.1.gz
+# postinst makes the pos-sync system user in the group pos. Run after `npm run build`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+umask 022
+
+version="$(node -p 'require("./package.json").version')"
+arch=amd64
+[ "$(node -p process.arch)" = x64 ] || { echo "build-deb: only linux-x64 (amd64) is packaged" >&2; exit 1; }
+node_bin=node_modules/node/bin/node
+# The code cache is named by the bundle's content hash: bin/pos-sync looks for exactly this name.
+cache="dist/src/cli/pos-sync.cjs.$(sha256sum dist/src/cli/pos-sync.cjs 2>/dev/null | cut -c1-16).cache"
+for f in dist/src/cli/pos-sync.cjs "$cache" "$node_bin" node_modules/better-sqlite3/prebuilds/linux-x64.node; do
+  [ -f "$f" ] || { echo "build-deb: $f is missing: run npm ci and npm run build first" >&2; exit 1; }
+done
+# The bundle must be what `npm run build` made from the current modules, not an old one.
+if [ dist/src/cli/main.js -nt dist/src/cli/pos-sync.cjs ]; then
+  echo "build-deb: dist/src/cli/pos-sync.cjs is older than dist/src/cli/main.js: run npm run build" >&2
+  exit 1
+fi
+
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
+root="$stage/root"
+lib="$root/usr/lib/pos-sync"
+mkdir -p "$lib/bin" "$lib/dist/src/cli" "$lib/node_modules" "$root/usr/bin" "$root/lib/systemd/system" \
+  "$root/usr/share/man/man1" "$root/usr/share/doc/pos-sync" "$root/usr/share/lintian/overrides" "$root/DEBIAN"
+
+# Node, without its debug information (121 MB → about 100 MB; nothing here reads it).
+install -m 0755 "$node_bin" "$lib/node"
+strip --strip-unneeded "$lib/node"
+
+# The starter, run by the packaged node whatever node the machine has on its PATH: /usr/bin/pos-sync
+# is a two-line shell script (a private interpreter in a #! line is what Debian policy forbids).
+# Without its #! line: it is not run directly, but by the shell script below.
+sed '1{/^#!/d}' bin/pos-sync > "$lib/bin/pos-sync"
+install -m 0644 bin/package.json "$lib/bin/"
+chmod 0644 "$lib/bin/pos-sync"
+printf '#!/bin/sh\n# pos-sync with the Node.js it was tested with (Debian package pos-sync).\nexec /usr/lib/pos-sync/node /usr/lib/pos-sync/bin/pos-sync "$@"\n' > "$root/usr/bin/pos-sync"
+chmod 0755 "$root/usr/bin/pos-sync"
+install -m 0644 dist/src/cli/pos-sync.cjs "$cache" dist/src/cli/pos-sync.cjs.map "$lib/dist/src/cli/"
+# The bundle's own "type" is decided by its extension (.cjs); the folder needs no package.json.
+
+# The runtime modules: the packages package.json's "bundle" script keeps external (kafkajs,
+# cosmiconfig; typescript only for a config written in TypeScript, which pos-sync does not
+# read) plus better-sqlite3, whose native addon cannot be bundled; then their dependencies.
+mapfile -t modules < <(node -e '
+  const fs = require("node:fs");
+  const external = [...require("./package.json").scripts.bundle.matchAll(/--external:(\S+)/g)].map((m) => m[1]).filter((m) => m !== "typescript");
+  const seen = new Set();
+  const queue = ["better-sqlite3", ...external];
+  while (queue.length > 0) {
+    const name = queue.pop();
+    if (seen.has(name)) continue;
+    seen.add(name);
+    // Headers for compiling the addon: the prebuild needs none of it at run time.
+    if (name === "node-addon-api") continue;
+    const pkg = JSON.parse(fs.readFileSync(`node_modules/${name}/package.json`, "utf8"));
+    queue.push(...Object.keys(pkg.dependencies ?? {}));
+    console.log(name);
+  }')
+for m in "${modules[@]}"; do
+  if [ "$m" = better-sqlite3 ]; then
+    # Only what loads the addon: its JavaScript and the linux-x64 prebuild, not its C++ sources,
+    # the SQLite amalgamation or the other platforms' binaries.
+    mkdir -p "$lib/node_modules/better-sqlite3/prebuilds"
+    cp -R node_modules/better-sqlite3/package.json node_modules/better-sqlite3/LICENSE node_modules/better-sqlite3/lib "$lib/node_modules/better-sqlite3/"
+    install -m 0644 node_modules/better-sqlite3/prebuilds/linux-x64.node "$lib/node_modules/better-sqlite3/prebuilds/"
+    strip --strip-unneeded "$lib/node_modules/better-sqlite3/prebuilds/linux-x64.node"
+  else
+    mkdir -p "$lib/node_modules/$(dirname "$m")"
+    cp -R "node_modules/$m" "$lib/node_modules/$m"
+  fi
+done
+# Documentation, type declarations and the modules' own command-line tools (js-yaml's) serve
+# nobody on a till.
+find "$lib/node_modules" \( -name '*.md' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '.*' \) -type f -delete
+grep -rlZ '^#!' "$lib/node_modules" | xargs -0 -r rm -f
+
+install -m 0755 examples/systemd/install.sh "$lib/install.sh"
+install -m 0644 examples/systemd/metrics.conf "$lib/metrics.conf"
+install -m 0644 examples/systemd/*.service examples/systemd/*.timer "$root/lib/systemd/system/"
+gzip -9n < man/pos-sync.1 > "$root/usr/share/man/man1/pos-sync.1.gz"
+
+date="$(git log -1 --format=%cD 2>/dev/null || date -R)"
+cat > "$stage/changelog" <<CHANGELOG
+pos-sync ($version) stable; urgency=medium
+
+  * Release $version, built from git $(git rev-parse --short HEAD 2>/dev/null || echo unknown).
+
+ -- pos-sync maintainers <pos-sync@example.org>  $date
+CHANGELOG
+gzip -9n < "$stage/changelog" > "$root/usr/share/doc/pos-sync/changelog.gz"
+install -m 0644 examples/debian/copyright "$root/usr/share/doc/pos-sync/copyright"
+install -m 0644 examples/debian/lintian-overrides "$root/usr/share/lintian/overrides/pos-sync"
+
+install -m 0755 examples/debian/postinst examples/debian/prerm examples/debian/postrm "$root/DEBIAN/"
+installed_size="$(du -sk --exclude=DEBIAN "$root" | cut -f1)"
+cat > "$root/DEBIAN/control" <<CONTROL
+Package: pos-sync
+Version: $version
+Architecture: $arch
+Maintainer: pos-sync maintainers <pos-sync@example.org>
+Installed-Size: $installed_size
+Depends: libc6 (>= 2.34), libgcc-s1 (>= 3.4), libstdc++6 (>= 11), passwd
+Recommends: systemd
+Section: misc
+Priority: optional
+Description: deliver a store's POS SQLite database to the central store API
+ pos-sync keeps a store's local point-of-sale SQLite database in step with
+ the central store API, one bounded pass at a time, started every 10 seconds
+ by a systemd timer. It brings its own Node.js 24 and a prebuilt SQLite
+ binding, so a till needs neither a compiler nor internet access.
+CONTROL
+(cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$root/DEBIAN/md5sums"
+chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
+find "$root" -type d -exec chmod 0755 {} +
+
+mkdir -p dist
+out="dist/pos-sync_${version}_${arch}.deb"
+# gzip: quick to build in CI, and every dpkg reads it.
+dpkg-deb --root-owner-group -Zgzip --build "$root" "$out" >/dev/null
+echo "$out"
