@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { centralForFile } from './helpers/central.js';
@@ -154,6 +155,36 @@ describe('health sees what the passes see', () => {
     assert.match(idle.stdout, new RegExp(`^nothing due: 1 refused row waits until (\\d{4}-\\d{2}-\\d{2} )?${escape(hhmm(due, 'Europe/Berlin'))} (?:CET|CEST) \\(\\d+ ms\\)\n$`));
     const status = await s.run(['status']);
     assert.equal(status.stdout.split('\n')[0], 'DEGRADED — 1 row refused, waiting to be retried');
+  });
+
+  test('a pass refused by the lock exits 75 and the state file never calls it a bug (1)', async () => {
+    const s = store('Europe/Berlin', 3);
+    // A central that accepts and never answers keeps the first pass (and its lock) busy.
+    const sockets = new Set<net.Socket>();
+    const hang = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(hang.address() as net.AddressInfo).port}`;
+      const args = ['--config', 'appsettings.json', '--db', s.db, '--central-url', url, 'sync', '--max-run-seconds', '4'];
+      const first = startCli(args, { cwd: s.dir });
+      const deadline = Date.now() + 10_000;
+      while (sockets.size === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(sockets.size > 0, 'the first pass never reached the central');
+      const second = await runCli(args, { cwd: s.dir });
+      assert.equal(second.code, 75, second.stderr);
+      assert.match(lines(second.stderr).at(-1)!, /^pos-sync: another pos-sync sync .* — /);
+      const stateFile = path.join(s.dir, 'pos-sync.state.json');
+      if (fs.existsSync(stateFile)) assert.notEqual(stateOf(s).lastPass?.exitCode, 1);
+      const r1 = await first.done;
+      assert.equal(r1.code, 75, r1.stderr);
+      assert.equal(stateOf(s).lastPass!.exitCode, 75, 'the holder records its own pass, as it exited');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => hang.close(() => resolve()));
+    }
   });
 
   test('a database with no rows at all: health warns that it may not be the POS\'s', async () => {
