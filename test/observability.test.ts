@@ -392,6 +392,19 @@ describe('on a terminal (a pseudo-terminal through script)', () => {
     assert.ok(closing[0]!.startsWith('\u001b[31mpos-sync: the central API refused the credentials (HTTP 401) — check the API token'), JSON.stringify(closing[0]));
     assert.ok(closing[0]!.endsWith('\u001b[39m'), JSON.stringify(closing[0]));
 
+    // An open breaker: on a terminal too, one red closing line (no log line besides).
+    const down = store('Europe/Berlin', 2, { CircuitBreaker: { FailureThreshold: 1 } });
+    central.setFaults({ down: true, requireToken: null });
+    const downArgs = ['--config', 'appsettings.json', '--db', down.db, '--central-url', central.url];
+    assert.equal((await underPty([...downArgs, 'sync'], down.dir, { TZ: 'Europe/Berlin' })).code, 75);
+    const open = await underPty([...downArgs, 'sync'], down.dir, { TZ: 'Europe/Berlin' });
+    assert.equal(open.code, 75, open.out);
+    const openLines = open.out.split('\n').filter((l) => l.includes('pos-sync:') || l.includes('circuit breaker is open'));
+    assert.equal(openLines.length, 1, open.out);
+    assert.ok(openLines[0]!.startsWith('\u001b[31mpos-sync: the circuit breaker is open ('), JSON.stringify(openLines[0]));
+    assert.ok(openLines[0]!.includes(' — nothing is lost, the rows wait; pos-sync sync --force tries now'));
+    central.setFaults({ down: false, requireToken: 'the-right-token' });
+
     const status = await underPty([...args, 'status'], s.dir, env);
     assert.equal(status.code, 2, status.out);
     assert.ok(status.out.startsWith('\u001b[1m\u001b[31mNOT SYNCING\u001b[39m\u001b[22m — the central API refused the credentials since '), JSON.stringify(status.out.slice(0, 120)));

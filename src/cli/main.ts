@@ -411,7 +411,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
           // On a terminal a single pass's failure is told once, by its closing line (after the
           // result); off a terminal the JSON log line stays too, for whatever parses the log.
           const closesItself = !watching && io.stderr.isTTY === true;
-          if (result.error && (!closesItself || result.stoppedBy === 'breakerOpen')) (result.stoppedBy === 'breakerOpen' ? ctx.log.warn : ctx.log.error)(result.error);
+          if (result.error && !closesItself) (result.stoppedBy === 'breakerOpen' ? ctx.log.warn : ctx.log.error)(result.error);
           let exitCode = result.exitCode;
           if (metricsFile !== null && !result.dryRun) {
             try {
@@ -434,7 +434,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
             const doc = { ...rest, refused: rejected, exitCode };
             ctx.print(doc, () => renderSync(result, ctx.paint, () => config.timeZone ?? machineTimeZone()));
             const { syncClosingLine } = await import('./render.js');
-            const closing = syncClosingLine(result);
+            const closing = syncClosingLine(result, io.stderr.isTTY === true);
             if (closing !== null) io.stderr.write(scrub(`${io.stderr.isTTY === true ? ctx.paint.bad(closing) : closing}\n`, ctx.secrets));
             return exitCode;
           } finally {

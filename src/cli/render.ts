@@ -143,8 +143,14 @@ export function renderRequeue(r: RequeueResult, p: Paint): string {
  * The closing line of a failed pass (SPEC §8): `pos-sync: <what failed> — <what to do>`, or null
  * for a pass that succeeded. The one error line of the pass: it replaces the error log line.
  */
-export function syncClosingLine(r: PassResult): string | null {
-  if (r.exitCode === 0 || r.stoppedBy === 'breakerOpen') return null;
+export function syncClosingLine(r: PassResult, terminal = false): string | null {
+  if (r.exitCode === 0) return null;
+  // An open breaker repeats every tick while the central is down: closed with a line only for a
+  // person at a terminal; the journal has its warning.
+  if (r.stoppedBy === 'breakerOpen') {
+    if (!terminal) return null;
+    return `pos-sync: ${escapeControl(r.error ?? 'the circuit breaker is open')} — nothing is lost, the rows wait; pos-sync sync --force tries now`;
+  }
   // The error may quote the central's answer: escaped for the terminal.
   const line = closingText(r);
   return `pos-sync: ${escapeControl(line.slice('pos-sync: '.length))}`;
