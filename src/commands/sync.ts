@@ -15,7 +15,7 @@ import { admit, describeBreaker, enter, leave, onAnswer, onFailure, PROBE_ROWS, 
 import { classifyResponse } from '../domain/classify.js';
 import { refusalReason } from '../domain/refusal.js';
 import { judgeHeld, type HeldRefusal } from '../domain/refusals.js';
-import { ExitCode, exitCodeOf, PosSyncError, worstExitCode } from '../errors.js';
+import { ExitCode, exitCodeOf, worstExitCode } from '../errors.js';
 import { publishPending, type PublishReport } from '../kafka/outbox.js';
 import type { Logger } from '../log.js';
 import { Queue, type Rejection } from '../store/queue.js';
