@@ -1,7 +1,7 @@
 // Telling the truth to the people who watch pos-sync (issue 15), through the real bin/pos-sync and
 // the reference central: health reads how the passes ended; status's verdict, since when and what
 // to do, in two time zones with the "today" boundary; dead letters listed; --json documents
-// checked against schemas/*.schema.json; the terminal output under a pseudo-terminal, colours
+// checked against man/schemas/*.schema.json; the terminal output under a pseudo-terminal, colours
 // included.
 
 import assert from 'node:assert/strict';

@@ -168,7 +168,7 @@ function createContext(io: Io, globals: GlobalOptions, paint: Paint, command: st
       return openDatabaseSync(config, create);
     },
     print(result, human) {
-      // Every document leads with its schema's version (schemas/<command>.schema.json).
+      // Every document leads with its schema's version (man/schemas/<command>.schema.json).
       io.stdout.write(scrub(json ? `${JSON.stringify({ schemaVersion: 1, ...result }, null, 2)}\n` : human(), secrets));
     },
   };
@@ -667,7 +667,7 @@ function reportHealthError(err: unknown, io: Io, ctx: Context | undefined, globa
   return 3;
 }
 
-/** The --json document of a failed command (schemas/error.schema.json). */
+/** The --json document of a failed command (man/schemas/error.schema.json). */
 function errorDocument(command: string | null, error: string, hint: string | null | undefined, exitCode: number): string {
   return `${JSON.stringify({ schemaVersion: 1, command, error, hint: hint ?? null, exitCode }, null, 2)}\n`;
 }

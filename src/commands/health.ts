@@ -35,7 +35,7 @@ export interface HealthDeps {
 }
 
 export interface HealthResult {
-  /** The version of the JSON document (schemas/health.schema.json). */
+  /** The version of the JSON document (man/schemas/health.schema.json). */
   readonly schemaVersion: 1;
   readonly command: 'health';
   readonly exitCode: 0 | 1 | 2 | 3;

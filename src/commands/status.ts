@@ -15,7 +15,7 @@ import { listDeadLetters, type DeadLetter } from '../store/deadletters.js';
 import { describeBreaker, type BreakerView } from '../domain/breaker.js';
 import { peekState, type Peeked } from '../state/file.js';
 
-/** The version of the JSON document (schemas/status.schema.json). */
+/** The version of the JSON document (man/schemas/status.schema.json). */
 export const STATUS_SCHEMA_VERSION = 1;
 
 export interface StatusPass {

@@ -1,4 +1,4 @@
-// A small JSON Schema (2020-12) validator for the keywords schemas/*.schema.json use: type, const,
+// A small JSON Schema (2020-12) validator for the keywords man/schemas/*.schema.json use: type, const,
 // enum, required, properties, additionalProperties: false, items, anyOf, $ref to #/$defs,
 // minimum, maximum, minLength, pattern. An unknown keyword is an error, so a schema can never
 // use one that would be silently ignored here.
@@ -16,7 +16,7 @@ const KNOWN = new Set([
 ]);
 
 export function loadSchema(name: string): Schema {
-  return JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'schemas', `${name}.schema.json`), 'utf8')) as Schema;
+  return JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'man', 'schemas', `${name}.schema.json`), 'utf8')) as Schema;
 }
 
 function typeOf(v: unknown): string {
