@@ -68,3 +68,18 @@ export class CredentialsError extends PosSyncError {
     super(message, ExitCode.noPermission, options);
   }
 }
+
+/**
+ * The exit code a thrown value ends the process with (SPEC §9): a PosSyncError's own; a SQLite or
+ * file-system failure is local I/O (74), except a database held locked past the busy timeout,
+ * which the next tick retries (75); anything else is a bug (1). The CLI exits with it and a
+ * failed pass records it in the state file, so the two never disagree.
+ */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof PosSyncError) return err.exitCode;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return ExitCode.internal;
+  if (/^SQLITE_(BUSY|LOCKED)/.test(code)) return ExitCode.tempFail;
+  if (code.startsWith('SQLITE_') || ['ENOSPC', 'EACCES', 'EROFS', 'EIO', 'EDQUOT'].includes(code)) return ExitCode.io;
+  return ExitCode.internal;
+}

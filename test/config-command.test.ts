@@ -146,12 +146,19 @@ describe('pos-sync config', () => {
     assert.match(refused.stderr, /client\.idd.*client\.id/);
   });
 
-  test('bad input: an invalid value is one line and exit 78; an unknown option is exit 64', async () => {
+  test('bad input: every invalid value marked in the table, one closing line, exit 78; an unknown option is exit 64', async () => {
     const dir = tmp.make();
-    const r = await runCli(['config'], { cwd: dir, env: { Sync__BatchSize: 'lots', POS_SYNC_API_TOKEN: 'env-token-abcd' } });
+    fs.writeFileSync(path.join(dir, 'appsettings.json'), JSON.stringify({ Sync: { MaxRejections: 0, ApiToken: 'file-token-wxyz' }, Kafka: { Enabled: 'maybe' } }));
+    const r = await runCli(['--config', 'appsettings.json', 'config'], { cwd: dir, env: { Sync__BatchSize: 'lots', POS_SYNC_API_TOKEN: 'env-token-abcd' } });
     assert.equal(r.code, 78);
-    assert.equal(r.stdout, '');
-    assert.deepEqual(lines(r.stderr), ['pos-sync: Sync.BatchSize = "lots" from environment Sync__BatchSize is invalid: expected an integer from 1 to 10000']);
+    assert.deepEqual(lines(r.stderr), ['pos-sync: Sync.BatchSize = "lots" from environment Sync__BatchSize is invalid: expected an integer from 1 to 10000 (and 2 more) — pos-sync config marks every invalid value']);
+    const out = lines(r.stdout);
+    assert.equal(out[0], '3 invalid values, marked ✗:');
+    const marked = out.filter((l) => l.startsWith('✗'));
+    assert.deepEqual(marked.map((l) => l.split(/\s+/)[1]), ['Sync.BatchSize', 'Sync.MaxRejections', 'Kafka.Enabled']);
+    assert.match(marked[1]!, /^✗ Sync\.MaxRejections +0 +file .*appsettings\.json — expected an integer from 1 to 1000$/);
+    assert.match(out.find((l) => l.includes('Sync.StoreId'))!, /^ {2}Sync\.StoreId +STORE001 +default$/);
+    assert.ok(!r.stdout.includes('file-token-wxyz') && !r.stderr.includes('env-token-abcd'), 'secrets stay out');
     const bad = await runCli(['config', '--bogus'], { cwd: dir });
     assert.equal(bad.code, 64);
     assert.equal(lines(bad.stderr).length, 1, bad.stderr);

@@ -310,6 +310,27 @@ describe('the seed\'s environment variables and .NET-style overrides', () => {
     assert.equal(config.kafka.producerConfig['client.id'], 'till-7');
   });
 
+  test('a map entry in the environment merges into the file\'s map key by key, as .NET does', async () => {
+    const { dir } = withFile({
+      Kafka: { ProducerConfig: { 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'SCRAM-SHA-512', 'sasl.username': 'pos', 'client.id': 'file-id' } },
+      Sync: { ApiHeaders: { 'X-Tenant': 'south', 'X-Keep': 'yes' } },
+    });
+    const { config, settings } = await load(dir, { config: 'appsettings.json' }, {
+      'Kafka__ProducerConfig__sasl.password': 'from-env-only',
+      'Kafka__ProducerConfig__CLIENT.ID': 'env-id',
+      'Sync__ApiHeaders__X-Tenant': 'north',
+    });
+    assert.deepEqual(config.kafka.producerConfig, {
+      'security.protocol': 'SASL_SSL',
+      'sasl.mechanism': 'SCRAM-SHA-512',
+      'sasl.username': 'pos',
+      'client.id': 'env-id',
+      'sasl.password': 'from-env-only',
+    });
+    assert.deepEqual(config.http.headers, { 'X-Tenant': 'north', 'X-Keep': 'yes' });
+    assert.match(settings.get('Kafka.ProducerConfig')!.source.name, /^Kafka__ProducerConfig__CLIENT\.ID, Kafka__ProducerConfig__sasl\.password over config file .*appsettings\.json$/);
+  });
+
   test('variables outside our sections are not ours (Logging__LogLevel__Default, ASPNETCORE_…)', async () => {
     const { config } = await load(tmp.make(), {}, { Logging__LogLevel__Default: 'Debug', ASPNETCORE_ENVIRONMENT: 'Production', npm_config__x: '1' });
     assert.equal(config.storeId, 'STORE001');

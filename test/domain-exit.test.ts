@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { ExitCode, worstExitCode } from '../src/errors.js';
+import { ExitCode, exitCodeOf, LocalIoError, TempFailError, worstExitCode } from '../src/errors.js';
 
 const table: Array<{ codes: number[]; exit: number }> = [
   { codes: [], exit: 0 },
@@ -35,3 +35,20 @@ test('property: the result is one of the codes, and none of them ranks before it
 test('the named codes are the sysexits values the man page lists', () => {
   assert.deepEqual(ExitCode, { ok: 0, internal: 1, usage: 64, rejected: 65, io: 74, tempFail: 75, noPermission: 77, config: 78 });
 });
+
+// What a failed pass records in the state file is what the process exits with (issue 15: a
+// failure recorded as 1, "a bug", while the process exited 75).
+const thrown: Array<{ name: string; err: unknown; exit: number }> = [
+  { name: 'a TempFailError (the lock is held)', err: new TempFailError('another pos-sync sync holds the lock'), exit: 75 },
+  { name: 'a LocalIoError', err: new LocalIoError('database missing'), exit: 74 },
+  { name: 'SQLite busy past the timeout', err: Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }), exit: 75 },
+  { name: 'SQLite locked', err: Object.assign(new Error('database table is locked'), { code: 'SQLITE_LOCKED_SHAREDCACHE' }), exit: 75 },
+  { name: 'SQLite full', err: Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }), exit: 74 },
+  { name: 'a full disk', err: Object.assign(new Error('no space'), { code: 'ENOSPC' }), exit: 74 },
+  { name: 'a bug', err: new TypeError('x is undefined'), exit: 1 },
+  { name: 'a thrown string', err: 'oops', exit: 1 },
+  { name: 'an unrelated error code', err: Object.assign(new Error('x'), { code: 'ERR_SOMETHING' }), exit: 1 },
+];
+for (const row of thrown) {
+  test(`exitCodeOf: ${row.name} → ${row.exit}`, () => assert.equal(exitCodeOf(row.err), row.exit));
+}

@@ -59,11 +59,13 @@ describe('seed, sync and status', () => {
     assert.equal(seeded.stderr, '');
 
     const before_ = await runCli(['--db', 'data/pos.db', 'status', '--json'], { cwd });
-    assert.equal(before_.code, 0, before_.stderr);
-    const s0 = oneJson(before_.stdout) as { command: string; backlog: Record<string, { pending: number; deadLettered: number }> };
+    // No pass has run yet: not syncing (2), whatever is pending.
+    assert.equal(before_.code, 2, before_.stderr);
+    const s0 = oneJson(before_.stdout) as { command: string; verdict: string; pending: Record<string, { pending: number; deadLettered: number }> };
     assert.equal(s0.command, 'status');
-    assert.equal(s0.backlog['transaction']!.pending, 20);
-    assert.equal(s0.backlog['inventory']!.pending, 5);
+    assert.equal(s0.verdict, 'NOT SYNCING');
+    assert.equal(s0.pending['transaction']!.pending, 20);
+    assert.equal(s0.pending['inventory']!.pending, 5);
 
     const synced = await runCli(['--db', 'data/pos.db', '--central-url', central.url, 'sync'], { cwd });
     assert.equal(synced.code, 0, synced.stderr);
@@ -77,11 +79,17 @@ describe('seed, sync and status', () => {
 
     const after_ = await runCli(['--db', 'data/pos.db', 'status', '--json'], { cwd });
     assert.equal(after_.code, 0);
-    const s1 = oneJson(after_.stdout) as { backlog: Record<string, { pending: number; deadLettered: number }>; lastPass: { transactionsSynced: number; inventorySynced: number } | null };
-    assert.equal(s1.backlog['transaction']!.pending, 0);
-    assert.equal(s1.backlog['inventory']!.pending, 0);
-    assert.equal(s1.lastPass?.transactionsSynced, 20);
-    assert.equal(s1.lastPass?.inventorySynced, 5);
+    const s1 = oneJson(after_.stdout) as {
+      verdict: string;
+      pending: Record<string, { pending: number; deadLettered: number }>;
+      lastPass: { exitCode: number; delivered: number } | null;
+      today: { transactionsSynced: number; inventorySynced: number };
+    };
+    assert.equal(s1.verdict, 'OK');
+    assert.equal(s1.pending['transaction']!.pending, 0);
+    assert.equal(s1.pending['inventory']!.pending, 0);
+    assert.deepEqual([s1.lastPass?.exitCode, s1.lastPass?.delivered], [0, 0], 'the last pass is the idle one');
+    assert.deepEqual([s1.today.transactionsSynced, s1.today.inventorySynced], [20, 5]);
     assert.equal(after_.stderr, '');
   });
 
@@ -114,9 +122,12 @@ describe('seed, sync and status', () => {
     buildFixtureDb(path.join(cwd, 'data', 'POS_Local.db'));
     const result = await runCli(['--central-url', central.url, 'sync'], { cwd, env: { POS_SYNC_API_TOKEN: 'wrong-token-456' } });
     assert.equal(result.code, 77);
-    const errors = lines(result.stderr).filter((l) => /"level":"error"|^pos-sync:/.test(l));
+    // Off a terminal: the JSON log line for log parsers, then the closing line, last.
+    const errors = lines(result.stderr).filter((l) => /"level":"error"/.test(l));
     assert.equal(errors.length, 1, result.stderr);
     assert.match(errors[0]!, /credentials/);
+    assert.match(lines(result.stderr).at(-1)!, /^pos-sync: the central API refused the credentials \(HTTP 401\) — check the API token/);
+    assert.equal(lines(result.stderr).filter((l) => l.startsWith('pos-sync:')).length, 1);
     assert.ok(!result.stderr.includes('wrong-token-456') && !result.stdout.includes('wrong-token-456'), 'the token is never printed');
   });
 });
@@ -173,6 +184,28 @@ describe('errors → exit codes', () => {
     assert.equal(result.code, 74);
     assert.match(oneErrorLine(result.stderr), /database folder .*nowhere does not exist/);
     assert.equal(fs.existsSync(path.join(cwd, 'nowhere')), false);
+  });
+
+  test('sync on a missing database file: 74 naming the path and the setting, no file created, nothing sent', async () => {
+    const cwd = workdir();
+    const result = await runCli(['--db', 'data/POS_Lcoal.db', '--central-url', central.url, 'sync'], { cwd });
+    assert.equal(result.code, 74, result.stderr);
+    const line = oneErrorLine(result.stderr);
+    assert.ok(line.includes(path.join(cwd, 'data', 'POS_Lcoal.db')), line);
+    assert.match(line, /does not exist — .*Sync\.AutoCreateDatabase=true/);
+    assert.deepEqual(fs.readdirSync(path.join(cwd, 'data')), []);
+    assert.equal(central.stats().posts, 0);
+    // Asked to, it creates the file (a lab, a new till): nothing pending.
+    const created = await runCli(['--db', 'data/POS_Lcoal.db', '--central-url', central.url, 'sync'], { cwd, env: { Sync__AutoCreateDatabase: 'true' } });
+    assert.equal(created.code, 0, created.stderr);
+    assert.ok(fs.existsSync(path.join(cwd, 'data', 'POS_Lcoal.db')));
+  });
+
+  test('seed creates the database it seeds (without Sync.AutoCreateDatabase)', async () => {
+    const cwd = workdir();
+    const result = await runCli(['--db', 'data/new.db', 'seed', '--transactions', '2', '--inventory', '1'], { cwd });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(fs.existsSync(path.join(cwd, 'data', 'new.db')));
   });
 
   test('status never creates a database: a missing file is 74', async () => {

@@ -30,10 +30,11 @@ const OPEN: BreakerState = { state: 'open', consecutiveFailures: 3, openedAt: NO
 const healthy: HealthFacts = {
   now: NOW,
   expectedSchemaVersion: 1,
-  database: { kind: 'ok', schemaVersion: 1, quickCheck: 'ok', pending: 5, oldestPendingAt: NOW - 30_000, deadLettered: 0, kafkaBacklog: 0 },
+  database: { kind: 'ok', schemaVersion: 1, quickCheck: 'ok', pending: 5, oldestPendingAt: NOW - 30_000, deadLettered: 0, kafkaBacklog: 0, empty: false },
   central: { kind: 'answered', status: 200, ms: 12, url: 'http://127.0.0.1:1/health' },
   kafka: { kind: 'disabled' },
-  state: { breaker: CLOSED, lastSuccessAt: NOW - 15_000, found: true, problem: null, path: '/x/pos-sync.state.json' },
+  timeZone: 'Europe/Berlin',
+  state: { breaker: CLOSED, lastSuccessAt: NOW - 15_000, found: true, problem: null, path: '/x/pos-sync.state.json', lastPass: { at: NOW - 15_000, exitCode: 0, outcome: 'drained', delivered: 3, refused: 0, durationMs: 40, error: null, since: NOW - 3_600_000 } },
   breakerSettings: { failureThreshold: 3, breakMs: 30_000, maxBreakMs: 600_000 },
   thresholds: {
     backlogWarning: 1000,
@@ -42,8 +43,18 @@ const healthy: HealthFacts = {
     oldestPendingCriticalSeconds: 3600,
     lastSuccessWarningSeconds: 600,
     lastSuccessCriticalSeconds: 3600,
+    deadLetteredWarning: 0,
+    kafkaBacklogWarning: 100,
+    kafkaBacklogCritical: 1000,
+    kafkaOldestWarningSeconds: 600,
+    kafkaOldestCriticalSeconds: 3600,
   },
 };
+
+/** The state after passes that ended with `exitCode` since `since`. */
+function failing(exitCode: number, error: string, since: number): Partial<HealthFacts> {
+  return { state: { ...healthy.state, lastPass: { at: NOW - 10_000, exitCode, outcome: 'x', delivered: 0, refused: 0, durationMs: 30, error, since } } };
+}
 
 describe('judgeHealth: the verdict as a table', () => {
   const db = healthy.database as Extract<HealthFacts['database'], { kind: 'ok' }>;
@@ -75,7 +86,24 @@ describe('judgeHealth: the verdict as a table', () => {
     { name: 'Kafka reachable', facts: { kafka: { kind: 'ok', ms: 20 } }, status: 'OK', check: ['kafka', 'OK'] },
     { name: 'Kafka down only warns (events wait, none lost)', facts: { kafka: { kind: 'error', error: 'ECONNREFUSED', configuration: false } }, status: 'WARNING', check: ['kafka', 'WARNING'] },
     { name: 'Kafka hangs', facts: { kafka: { kind: 'timeout', afterMs: 3000 } }, status: 'WARNING', check: ['kafka', 'WARNING'] },
-    { name: 'Kafka misconfigured', facts: { kafka: { kind: 'error', error: 'bad sasl', configuration: true } }, status: 'UNKNOWN', check: ['kafka', 'UNKNOWN'] },
+    { name: 'Kafka misconfigured', facts: { kafka: { kind: 'error', error: 'Kafka.ProducerConfig acks must be all', configuration: true } }, status: 'UNKNOWN', check: ['kafka', 'UNKNOWN'] },
+    { name: 'database with no rows at all', facts: { database: { ...db, pending: 0, oldestPendingAt: null, empty: true } }, status: 'WARNING', check: ['database', 'WARNING'] },
+    { name: 'last pass: credentials refused (77)', facts: failing(77, 'the central API refused the credentials (HTTP 401)', NOW - 780_000), status: 'CRITICAL', check: ['lastPass', 'CRITICAL'] },
+    { name: 'last pass: configuration (78, a systemic refusal too)', facts: failing(78, 'the central refused every row alike', NOW - 60_000), status: 'CRITICAL', check: ['lastPass', 'CRITICAL'] },
+    { name: 'last pass: local I/O (74)', facts: failing(74, 'cannot use the database: disk full', NOW - 60_000), status: 'CRITICAL', check: ['lastPass', 'CRITICAL'] },
+    { name: 'last pass: a bug (1)', facts: failing(1, 'internal error: x', NOW - 60_000), status: 'CRITICAL', check: ['lastPass', 'CRITICAL'] },
+    { name: 'last pass: temporary (75) is for the breaker and last-success checks', facts: failing(75, 'HTTP 503', NOW - 60_000), status: 'OK', check: ['lastPass', 'OK'] },
+    { name: 'last pass: some rows refused (65)', facts: failing(65, 'refused', NOW - 60_000), status: 'OK', check: ['lastPass', 'OK'] },
+    { name: 'dead letters above the threshold', facts: { database: { ...db, deadLettered: 2 } }, status: 'WARNING', check: ['deadLetters', 'WARNING'] },
+    { name: 'dead letters at a raised threshold', facts: { database: { ...db, deadLettered: 2 }, thresholds: { ...healthy.thresholds, deadLetteredWarning: 2 } }, status: 'OK', check: ['deadLetters', 'OK'] },
+    { name: 'Kafka: a wrong password cannot heal by waiting', facts: { kafka: { kind: 'error', error: 'Kafka refused the credentials: SASL SCRAM SHA512 authentication failed', configuration: false } }, status: 'CRITICAL', check: ['kafka', 'CRITICAL'] },
+    { name: 'Kafka: a denied topic', facts: { kafka: { kind: 'error', error: 'Not authorized to access topics: [Topic authorization failed]', configuration: false } }, status: 'CRITICAL', check: ['kafka', 'CRITICAL'] },
+    { name: 'Kafka: an untrusted certificate', facts: { kafka: { kind: 'error', error: 'Connection error: self-signed certificate in certificate chain', configuration: false } }, status: 'CRITICAL', check: ['kafka', 'CRITICAL'] },
+    { name: 'Kafka: a missing CA file', facts: { kafka: { kind: 'error', error: 'Kafka.ProducerConfig.ssl.ca.location: cannot read /x/ca.pem (ENOENT)', configuration: true } }, status: 'CRITICAL', check: ['kafka', 'CRITICAL'] },
+    { name: 'Kafka backlog past warning', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 101, kafkaOldestAt: NOW - 1000 } }, status: 'WARNING', check: ['kafkaBacklog', 'WARNING'] },
+    { name: 'Kafka backlog past critical', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 1001, kafkaOldestAt: NOW - 1000 } }, status: 'CRITICAL', check: ['kafkaBacklog', 'CRITICAL'] },
+    { name: 'Kafka backlog small but old', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 3, kafkaOldestAt: NOW - 601_000 } }, status: 'WARNING', check: ['kafkaBacklog', 'WARNING'] },
+    { name: 'Kafka backlog small and very old', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 3, kafkaOldestAt: NOW - 3_601_000 } }, status: 'CRITICAL', check: ['kafkaBacklog', 'CRITICAL'] },
     { name: 'CRITICAL beats WARNING', facts: { central: { kind: 'error', error: 'x', url: 'u' }, state: { ...healthy.state, breaker: OPEN } }, status: 'CRITICAL' },
     { name: 'WARNING beats UNKNOWN', facts: { kafka: { kind: 'error', error: 'x', configuration: true }, state: { ...healthy.state, breaker: OPEN } }, status: 'WARNING' },
   ];
@@ -86,6 +114,17 @@ describe('judgeHealth: the verdict as a table', () => {
       if (r.check) assert.equal(v.checks.find((c) => c.name === r.check![0])?.status, r.check[1], JSON.stringify(v.checks));
     });
   }
+
+  test('a refused-credentials check names the trouble, since when in the store\'s zone, and what to do', () => {
+    const v = judgeHealth({ ...healthy, ...failing(77, 'the central API refused the credentials (HTTP 401)', NOW - 780_000) });
+    assert.equal(
+      v.checks.find((c) => c.name === 'lastPass')?.message,
+      'the central API refused the credentials since 12:47 CET, 13 min ago (last pass 12:59 CET, 10 s ago, exit 77): the central API refused the credentials (HTTP 401) — check the API token (Sync.ApiTokenFile, Sync.ApiToken or POS_SYNC_API_TOKEN) with the central\'s operator',
+    );
+    assert.equal(v.checks.find((c) => c.name === 'deadLetters')?.message, 'none');
+    const dead = judgeHealth({ ...healthy, database: { ...db, deadLettered: 2 } });
+    assert.equal(dead.checks.find((c) => c.name === 'deadLetters')?.message, '2 rows dead-lettered: list them with pos-sync status --dead-letters (warning above 0)');
+  });
 
   test('worstStatus and thresholds', () => {
     assert.equal(worstStatus([]), 'OK');
@@ -101,10 +140,10 @@ describe('judgeHealth: the verdict as a table', () => {
     const v = judgeHealth(healthy);
     assert.equal(
       formatPerfdata(v.perfdata),
-      'backlog=5;1000;10000;0 oldest_pending=30s;600;3600;0 last_success_age=15s;600;3600;0 dead_lettered=0;;;0 breaker_open=0;;;0;1 consecutive_failures=0;;;0 central_response=0.012s;;;0',
+      'backlog=5;1000;10000;0 oldest_pending=30s;600;3600;0 last_success_age=15s;600;3600;0 dead_lettered=0;0;;0 breaker_open=0;;;0;1 consecutive_failures=0;;;0 central_response=0.012s;;;0',
     );
     const down = judgeHealth({ ...healthy, database: { kind: 'error', error: 'x' }, central: { kind: 'error', error: 'y', url: 'u' }, kafka: { kind: 'ok', ms: 1 } });
-    assert.match(formatPerfdata(down.perfdata), /^backlog=U;1000;10000;0 oldest_pending=U;600;3600;0 .* central_response=U;;;0 kafka_backlog=U;;;0$/);
+    assert.match(formatPerfdata(down.perfdata), /^backlog=U;1000;10000;0 oldest_pending=U;600;3600;0 .* central_response=U;;;0 kafka_backlog=U;100;1000;0$/);
   });
 });
 
@@ -127,9 +166,9 @@ describe('health through the binary: each exit code from a real situation', () =
     assert.equal(out[0], 'POS-SYNC OK - 0 pending, central up, breaker closed');
     assert.deepEqual(
       out.slice(1, -1).map((l) => l.split(':')[0]),
-      ['OK       database', 'OK       central API', 'OK       circuit breaker', 'OK       last successful pass', 'OK       backlog', 'OK       oldest pending row'],
+      ['OK       database', 'OK       central API', 'OK       circuit breaker', 'OK       last pass', 'OK       last successful pass', 'OK       backlog', 'OK       dead letters', 'OK       oldest pending row'],
     );
-    assert.match(out.at(-1)!, /^\| backlog=0;1000;10000;0 oldest_pending=0s;1000000000;1000000000;0 last_success_age=\d+s;600;3600;0 dead_lettered=0;;;0 breaker_open=0;;;0;1 consecutive_failures=0;;;0 central_response=[\d.]+s;;;0$/);
+    assert.match(out.at(-1)!, /^\| backlog=0;1000;10000;0 oldest_pending=0s;1000000000;1000000000;0 last_success_age=\d+s;600;3600;0 dead_lettered=0;0;;0 breaker_open=0;;;0;1 consecutive_failures=0;;;0 central_response=[\d.]+s;;;0$/);
     assert.equal(r.stderr, '');
   });
 
@@ -151,7 +190,7 @@ describe('health through the binary: each exit code from a real situation', () =
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const kafkaPort = (server.address() as net.AddressInfo).port;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    const s = store({ Health: { TimeoutSeconds: 2 } }, 0);
+    const s = store({ Health: { TimeoutSeconds: 2 } }, 1);
     assert.equal((await s.run('--central-url', central.url, 'sync')).code, 0);
     const started = Date.now();
     const r = await runCli(['--config', 'appsettings.json', '--db', s.db, '--central-url', central.url, '--json', 'health'], {
@@ -167,7 +206,7 @@ describe('health through the binary: each exit code from a real situation', () =
   });
 
   test('2 CRITICAL: the central is unreachable (a closed port)', async () => {
-    const s = store({}, 0);
+    const s = store({}, 1);
     assert.equal((await s.run('--central-url', central.url, 'sync')).code, 0);
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

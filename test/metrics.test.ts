@@ -271,7 +271,7 @@ describe('sync --metrics-file', () => {
     const s = store();
     const empty = await runCli(['--db', s.db, 'sync', '--metrics-file', ''], { cwd: s.dir });
     assert.equal(empty.code, 64, empty.stderr);
-    assert.deepEqual(lines(empty.stderr), ['pos-sync: --metrics-file needs a path']);
+    assert.deepEqual(lines(empty.stderr), ['pos-sync: --metrics-file needs a path — see pos-sync sync --help']);
     const odd = await runCli(['--db', s.db, '--central-url', central.url, 'sync', '--metrics-file', path.join(s.dir, 'metrics.txt')], { cwd: s.dir });
     assert.equal(odd.code, 0, odd.stderr);
     assert.match(odd.stderr, /reads only \*\.prom files/);

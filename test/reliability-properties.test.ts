@@ -363,7 +363,7 @@ describe('circuit breaker: random histories of passes, answers and failures', ()
           assertValidBreaker(state, settings, `after event ${i}`);
 
           // What the next invocation reads back is this state (times to the millisecond).
-          const saved: SavedState = { breaker: state, lastPass: { at: now, exitCode: 75, outcome: 'unavailable', delivered: 0, refused: 0, durationMs: ev.dt, error: ev.error }, lastSuccessAt: null };
+          const saved: SavedState = { breaker: state, lastPass: { at: now, exitCode: 75, outcome: 'unavailable', delivered: 0, refused: 0, durationMs: ev.dt, error: ev.error, since: now }, lastSuccessAt: null };
           const parsed = parseState(serializeState(saved));
           assert.ok(parsed.ok, `the state file of a reachable state does not parse: ${parsed.ok ? '' : parsed.reason}`);
           const b = parsed.state.breaker;
@@ -384,7 +384,7 @@ describe('circuit breaker: random histories of passes, answers and failures', ()
 describe('state file: damaged copies of a real one', () => {
   const valid = serializeState({
     breaker: { state: 'open', consecutiveFailures: 4, openedAt: Date.parse('2026-11-25T12:00:00Z'), nextProbeAt: Date.parse('2026-11-25T12:00:30Z'), consecutiveOpens: 2, lastFailure: 'HTTP 503' },
-    lastPass: { at: Date.parse('2026-11-25T12:00:00Z'), exitCode: 75, outcome: 'unavailable', delivered: 0, refused: 0, durationMs: 1200, error: 'HTTP 503' },
+    lastPass: { at: Date.parse('2026-11-25T12:00:00Z'), exitCode: 75, outcome: 'unavailable', delivered: 0, refused: 0, durationMs: 1200, error: 'HTTP 503', since: Date.parse('2026-11-25T11:59:30Z') },
     lastSuccessAt: Date.parse('2026-11-25T11:59:00Z'),
   });
   const paths: string[][] = [];

@@ -62,7 +62,7 @@ describe('requeue', () => {
     const a = arrange();
     const r = await a.run('requeue', '--all');
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'requeued 3 dead-lettered rows (2 transactions, 1 inventory updates); the next pass sends them\n');
+    assert.equal(r.stdout, 'requeued 3 dead-lettered rows (2 transactions, 1 inventory update); the next pass sends them\n');
     for (const row of rows(a.db).filter((x) => a.dead.includes(x.Id))) {
       assert.deepEqual({ ...row, Id: '' }, { Id: '', Synced: 0, SyncAttempts: 5, SyncRejections: 0, NextAttemptAt: null, DeadLetteredAt: null });
     }
@@ -101,7 +101,7 @@ describe('requeue', () => {
     const r = await a.run('requeue', '--id', a.dead[2]!, a.waiting, 'nope');
     assert.equal(r.code, 64);
     assert.deepEqual(lines(r.stdout), [
-      'requeued 1 dead-lettered row (0 transactions, 1 inventory updates); the next pass sends them',
+      'requeued 1 dead-lettered row (0 transactions, 1 inventory update); the next pass sends it',
       `  ${a.waiting}: not dead-lettered (still pending), left as it is`,
       'unknown ids (in neither PosTransactions nor InventoryUpdates): nope',
     ]);

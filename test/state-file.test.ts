@@ -28,7 +28,7 @@ const T0 = Date.parse('2026-11-25T12:00:00.000Z');
 const OPEN: BreakerState = { state: 'open', consecutiveFailures: 4, openedAt: T0, nextProbeAt: T0 + 60_000, consecutiveOpens: 2, lastFailure: 'HTTP 503' };
 const SAMPLE: SavedState = {
   breaker: OPEN,
-  lastPass: { at: T0 + 5, exitCode: 75, outcome: 'unavailable', delivered: 3, refused: 1, durationMs: 812, error: 'HTTP 503: busy' },
+  lastPass: { at: T0 + 5, exitCode: 75, outcome: 'unavailable', delivered: 3, refused: 1, durationMs: 812, error: 'HTTP 503: busy', since: T0 - 5_000 },
   lastSuccessAt: T0 - 10_000,
 };
 
@@ -119,7 +119,7 @@ describe('parseState', () => {
 describe('worthSaving: a quiet pass rewrites the file only when something a reader acts on changed', () => {
   const prev: SavedState = {
     breaker: CLOSED,
-    lastPass: { at: T0, exitCode: 0, outcome: 'drained', delivered: 0, refused: 0, durationMs: 40, error: null },
+    lastPass: { at: T0, exitCode: 0, outcome: 'drained', delivered: 0, refused: 0, durationMs: 40, error: null, since: T0 },
     lastSuccessAt: T0,
   };
   const idle = (at: number, extra: Partial<NonNullable<SavedState['lastPass']>> = {}): SavedState => ({

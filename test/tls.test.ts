@@ -160,9 +160,9 @@ describe('HTTPS to the central API', () => {
 
 describe('bad TLS files: one line naming the key, exit 78', () => {
   const cases: { why: string; sync: () => Record<string, unknown>; message: RegExp }[] = [
-    { why: 'a CA file that does not exist', sync: () => ({ CaFile: '/nonexistent/ca.pem' }), message: /^pos-sync: Sync\.CaFile \/nonexistent\/ca\.pem cannot be read: it does not exist$/ },
-    { why: 'a CA path that is a folder', sync: () => ({ CaFile: pki.dir }), message: /^pos-sync: Sync\.CaFile .* cannot be read: it is a folder$/ },
-    { why: 'a CA file holding no certificate', sync: () => ({ CaFile: pki.serverKey }), message: /^pos-sync: Sync\.CaFile .* holds no PEM certificate$/ },
+    { why: 'a CA file that does not exist', sync: () => ({ CaFile: '/nonexistent/ca.pem' }), message: /^pos-sync: Sync\.CaFile \/nonexistent\/ca\.pem cannot be read: it does not exist — fix it; pos-sync config shows every setting and where it came from$/ },
+    { why: 'a CA path that is a folder', sync: () => ({ CaFile: pki.dir }), message: /^pos-sync: Sync\.CaFile .* cannot be read: it is a folder — fix it; pos-sync config/ },
+    { why: 'a CA file holding no certificate', sync: () => ({ CaFile: pki.serverKey }), message: /^pos-sync: Sync\.CaFile .* holds no PEM certificate — fix it; pos-sync config/ },
     { why: 'a client key that does not match the certificate', sync: () => ({ ClientCertFile: pki.clientCert, ClientKeyFile: pki.strayKey }), message: /^pos-sync: Sync\.ClientKeyFile .* does not match Sync\.ClientCertFile/ },
     { why: 'a client certificate that is not a certificate', sync: () => ({ ClientCertFile: pki.clientKey, ClientKeyFile: pki.clientKey }), message: /^pos-sync: Sync\.ClientCertFile .* is not a valid PEM certificate/ },
     { why: 'a client certificate without its key', sync: () => ({ ClientCertFile: pki.clientCert }), message: /^pos-sync: Sync\.ClientCertFile and Sync\.ClientKeyFile must be set together/ },

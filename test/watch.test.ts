@@ -183,13 +183,13 @@ describe('pos-sync sync --watch', () => {
     const s = store();
     const r = await runCli(['--db', s.db, 'sync', '--watch', '--dry-run'], { cwd: s.dir });
     assert.equal(r.code, 64);
-    assert.deepEqual(lines(r.stderr), ['pos-sync: --watch and --dry-run cannot be combined']);
+    assert.deepEqual(lines(r.stderr), ['pos-sync: --watch and --dry-run cannot be combined — see pos-sync sync --help']);
   });
 
   test('bad input: Sync.SyncIntervalSeconds of 0 is a configuration error (78)', async () => {
     const s = store();
     const r = await runCli(['--db', s.db, 'sync', '--watch'], { cwd: s.dir, env: { Sync__SyncIntervalSeconds: '0' } });
     assert.equal(r.code, 78);
-    assert.deepEqual(lines(r.stderr), ['pos-sync: Sync.SyncIntervalSeconds = "0" from environment Sync__SyncIntervalSeconds is invalid: expected an integer from 1 to 86400']);
+    assert.deepEqual(lines(r.stderr), ['pos-sync: Sync.SyncIntervalSeconds = "0" from environment Sync__SyncIntervalSeconds is invalid: expected an integer from 1 to 86400 — fix it; pos-sync config shows every setting and where it came from']);
   });
 });

@@ -12,6 +12,8 @@ import { escapeControl } from '../domain/redact.js';
 import { monotonicClock, systemClock } from '../domain/time.js';
 import { noPaint, type Paint } from './render.js';
 import { createProgress, noProgress } from './progress.js';
+import { COMMAND_HELP } from './help.js';
+import { machineTimeZone } from '../domain/localtime.js';
 
 export { processStdio } from './stdio.js';
 
@@ -167,7 +169,8 @@ function createContext(io: Io, globals: GlobalOptions, paint: Paint, command: st
       return openDatabaseSync(config, create, readonly);
     },
     print(result, human) {
-      io.stdout.write(scrub(json ? `${JSON.stringify(result, null, 2)}\n` : human(), secrets));
+      // Every document leads with its schema's version (man/schemas/<command>.schema.json).
+      io.stdout.write(scrub(json ? `${JSON.stringify({ schemaVersion: 1, ...result }, null, 2)}\n` : human(), secrets));
     },
   };
   return ctx;
@@ -312,7 +315,8 @@ async function watch(
     ctx.log.info('stopped', { passes: outcome.passes, exitCode: outcome.exitCode });
     // --json: still exactly one document, the last pass's result.
     if (ctx.json) {
-      const summary = { command: 'sync', watch: true, passes: outcome.passes, exitCode: outcome.exitCode, lastPass: last };
+      const lastPass = last === null ? null : (({ rejected, ...rest }: PassResultOf) => ({ ...rest, refused: rejected }))(last);
+      const summary = { command: 'sync', watch: true, passes: outcome.passes, exitCode: outcome.exitCode, lastPass };
       ctx.print(summary, () => '');
     }
     return outcome.exitCode;
@@ -328,7 +332,7 @@ let openDatabaseSync: (config: LoadedConfig['config'], create: boolean, readonly
 async function loadDbModule(): Promise<void> {
   const { openDatabase } = await import('../store/db.js');
   openDatabaseSync = (config, create, readonly) =>
-    openDatabase({ path: config.db.path, create: create && !readonly && config.db.autoCreate, autoMigrate: config.db.autoMigrate, readonly, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, config.sync.maxRunMs) });
+    openDatabase({ path: config.db.path, create: create && !readonly, autoMigrate: config.db.autoMigrate, readonly, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, config.sync.maxRunMs) });
 }
 
 function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>): Command {
@@ -346,7 +350,9 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
     .option('--no-color', 'no colour (also NO_COLOR)')
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined })
+    // Global options work after the command too: each command's --help lists them.
+    .configureHelp({ showGlobalOptions: true });
 
   program
     .command('sync')
@@ -364,11 +370,19 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         if (opts.watch && opts.dryRun) throw new UsageError('--watch and --dry-run cannot be combined');
         const metricsFile = opts.metricsFile !== undefined ? metricsPath(opts.metricsFile, io.cwd) : config.metricsFile;
         if (metricsFile !== null && !metricsFile.endsWith('.prom')) ctx.log.warn(`node_exporter's textfile collector reads only *.prom files, not ${metricsFile}`);
+        if (config.kafka.enabled) {
+          // Before anything is sent: a Kafka file that is not there is named now. It never stops
+          // delivery to the central; the events wait until it is fixed (the pass records why).
+          const [{ unreadableKafkaFiles }, { describeKafkaTrouble }, fs] = await Promise.all([import('../kafka/settings.js'), import('../domain/kafka-trouble.js'), import('node:fs')]);
+          for (const bad of unreadableKafkaFiles(config.kafka.producerConfig, (f) => fs.accessSync(f, fs.constants.R_OK))) {
+            ctx.log.error(`${describeKafkaTrouble(bad)}; delivery to the central goes on`);
+          }
+        }
         const { runSync } = await import('../commands/sync.js');
         const { renderSync } = await import('./render.js');
         const { realSleep } = await import('../central/retry.js');
         /** One pass, its metrics written; the exit code merges a metrics write failure (74). */
-        const pass = async (signal?: AbortSignal): Promise<{ result: Awaited<ReturnType<typeof runSync>>; exitCode: number }> => {
+        const pass = async (signal?: AbortSignal, watching = false): Promise<{ result: Awaited<ReturnType<typeof runSync>>; exitCode: number }> => {
           // process.stderr is touched only for a spinner: creating the stream costs a tick milliseconds.
           const spinner = !ctx.json && ctx.globals.quiet !== true && io.stderr.isTTY === true;
           const progress = spinner ? createProgress(process.stderr, true) : noProgress;
@@ -386,17 +400,22 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
                 // Loaded on first use: a pass refused by an open breaker never loads the SQLite module.
                 openDb: async () => {
                   await loadDbModule();
-                  return ctx.openDb(config, true, opts.dryRun === true);
+                  // Never an empty database in place of a missing one, unless asked (SPEC §2);
+                  // a dry run opens read-only (SPEC §4).
+                  return ctx.openDb(config, config.db.autoCreate, opts.dryRun === true);
                 },
                 central: () => centralClient(config),
-                onProgress: (n) => progress.update(`delivered ${n} rows`),
+                onProgress: (n) => progress.update(`delivered ${n} ${n === 1 ? 'row' : 'rows'}`),
               },
             );
           } finally {
             progress.stop();
           }
           // An open breaker is an expected state that repeats every tick: a warning, not an error.
-          if (result.error) (result.stoppedBy === 'breakerOpen' ? ctx.log.warn : ctx.log.error)(result.error);
+          // On a terminal a single pass's failure is told once, by its closing line (after the
+          // result); off a terminal the JSON log line stays too, for whatever parses the log.
+          const closesItself = !watching && io.stderr.isTTY === true;
+          if (result.error && !closesItself) (result.stoppedBy === 'breakerOpen' ? ctx.log.warn : ctx.log.error)(result.error);
           let exitCode = result.exitCode;
           if (metricsFile !== null && !result.dryRun) {
             try {
@@ -414,7 +433,13 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
           const stopping = stopOnSignals(ctx);
           try {
             const { result, exitCode } = await pass(stopping.signal);
-            ctx.print({ ...result, exitCode }, () => renderSync(result, ctx.paint));
+            // "refused", as status, health and the state file name the central's refusals.
+            const { rejected, ...rest } = result;
+            const doc = { ...rest, refused: rejected, exitCode };
+            ctx.print(doc, () => renderSync(result, ctx.paint, () => config.timeZone ?? machineTimeZone()));
+            const { syncClosingLine } = await import('./render.js');
+            const closing = syncClosingLine(result, io.stderr.isTTY === true);
+            if (closing !== null) io.stderr.write(scrub(`${io.stderr.isTTY === true ? ctx.paint.bad(closing) : closing}\n`, ctx.secrets));
             return exitCode;
           } finally {
             stopping.release();
@@ -422,7 +447,7 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
         }
         return watch(ctx, config, async (signal, n) => {
           if (n > 1) ctx.newPass();
-          const { result, exitCode } = await pass(signal);
+          const { result, exitCode } = await pass(signal, true);
           // Idle passes print nothing: a container's log would otherwise get 8,640 lines a day.
           const idle = exitCode === 0 && result.requests === 0 && result.rejected.transaction + result.rejected.inventory === 0;
           if (ctx.human && !idle) ctx.io.stdout.write(scrub(renderSync(result, ctx.paint), ctx.secrets));
@@ -455,14 +480,24 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
 
   program
     .command('status')
-    .description('pending rows, dead letters, last pass, breaker: what a technician needs at a glance')
-    .action(() =>
+    .description('is it syncing (OK / DEGRADED / NOT SYNCING), since when, what to do; then the figures')
+    .option('--dead-letters', 'also list the dead-lettered rows: id, entity, product, amount, refusals, reason, and the requeue line')
+    .option('--limit <n>', 'with --dead-letters: at most this many rows (oldest first)', positiveInt('--limit', 100_000), 50)
+    .action((opts: { deadLetters?: boolean; limit: number }) =>
       run(async (ctx) => {
-        const { config } = await ctx.loadConfig();
+        const loaded = await ctx.loadConfig();
+        const { config } = loaded;
         await loadDbModule();
         const { runStatus } = await import('../commands/status.js');
-        const { renderStatus } = await import('./render.js');
-        const result = runStatus({ config, clock: systemClock, openDb: () => ctx.openDb(config, false, true) });
+        const { renderStatus } = await import('./render-status.js');
+        const result = runStatus({
+          config,
+          clock: systemClock,
+          openDb: () => ctx.openDb(config, false, true),
+          configFile: loaded.file,
+          tokenSource: loaded.tokenSource,
+          ...(opts.deadLetters ? { deadLetters: { limit: opts.limit } } : {}),
+        });
         ctx.print(result, () => renderStatus(result, ctx.paint));
         return result.exitCode;
       }),
@@ -564,13 +599,28 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
     .description('print the effective configuration and where each value came from (secrets redacted)')
     .action(() =>
       run(async (ctx) => {
-        const loaded = await ctx.loadConfig();
+        let loaded: LoadedConfig;
+        try {
+          loaded = await ctx.loadConfig();
+        } catch (err) {
+          // Every invalid value at once, in the table, then the one closing line.
+          const { InvalidSettingsError } = await import('../config/resolve.js');
+          if (err instanceof InvalidSettingsError && ctx.human) {
+            const { renderInvalidConfig } = await import('../commands/config.js');
+            io.stdout.write(renderInvalidConfig(err.invalid, err.settings));
+          }
+          throw err;
+        }
         const { runConfig, renderConfig } = await import('../commands/config.js');
         const result = runConfig(loaded, io.env);
         ctx.print(result, () => renderConfig(result));
         return result.exitCode;
       }),
     );
+  for (const command of program.commands) {
+    const text = COMMAND_HELP[command.name()];
+    if (text) command.addHelpText('after', text);
+  }
   return program;
 }
 
@@ -603,7 +653,7 @@ export async function main(io: Io): Promise<number> {
     }
   } catch (err) {
     if (subcommand === 'health') return reportHealthError(err, io, ctx, program.opts<GlobalOptions>());
-    return reportError(err, io, ctx, program.opts<GlobalOptions>());
+    return reportError(err, io, ctx, program.opts<GlobalOptions>(), subcommand || command || null);
   }
   return exitCode;
 }
@@ -617,17 +667,23 @@ function reportHealthError(err: unknown, io: Io, ctx: Context | undefined, globa
   const message = (err instanceof Error ? err.message : String(err)).replace(/^error: /, '');
   const secrets = ctx?.secrets ?? [];
   io.stderr.write(scrub(`pos-sync: ${escapeControl(message)}\n`, secrets));
-  const result = { command: 'health', exitCode: 3, status: 'UNKNOWN', summary: message, checks: [], perfdata: [], durationMs: 0 };
+  const result = { schemaVersion: 1, command: 'health', exitCode: 3, status: 'UNKNOWN', summary: message, checks: [], perfdata: [], durationMs: 0 };
   io.stdout.write(scrub(globals.json ? `${JSON.stringify(result, null, 2)}\n` : `POS-SYNC UNKNOWN - ${escapeControl(message)}\n`, secrets));
   return 3;
 }
 
-function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: GlobalOptions): number {
+/** The --json document of a failed command (man/schemas/error.schema.json). */
+function errorDocument(command: string | null, error: string, hint: string | null | undefined, exitCode: number): string {
+  return `${JSON.stringify({ schemaVersion: 1, command, error, hint: hint ?? null, exitCode }, null, 2)}\n`;
+}
+
+function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: GlobalOptions, command: string | null): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
     const message = err.message.replace(/^error: /, '');
-    io.stderr.write(`pos-sync: ${message} (see pos-sync --help)\n`);
-    if (globals.json) io.stdout.write(`${JSON.stringify({ error: message, exitCode: ExitCode.usage })}\n`);
+    const hint = `see pos-sync ${command ? `${command} ` : ''}--help`;
+    io.stderr.write(`${redOnTerminal(`pos-sync: ${message} — ${hint}`, io, globals)}\n`);
+    if (globals.json) io.stdout.write(errorDocument(command, message, hint, ExitCode.usage));
     return ExitCode.usage;
   }
   let code: number;
@@ -642,19 +698,47 @@ function reportError(err: unknown, io: Io, ctx: Context | undefined, globals: Gl
     const busy = /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown }).code));
     code = busy ? ExitCode.tempFail : ExitCode.io;
     message = `${busy ? 'database busy' : 'local I/O error'}: ${(err as Error).message}`;
+    hint = busy ? 'the POS holds the database; the next pass tries again' : 'check the database file, its permissions and the free disk space';
   } else {
     code = ExitCode.internal;
-    message = `internal error: ${err instanceof Error ? err.message : String(err)}${globals.verbose ? '' : ' (run with --verbose for the stack)'}`;
+    message = `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    hint = globals.verbose ? 'a bug: please report it with the stack above' : 'a bug: run again with --verbose for the stack and report it';
   }
+  // Every failed command ends with one "what failed — what to do" line (SPEC §8).
+  hint ??= defaultHint(code, command);
   // An error can quote what a peer answered (which may echo our Authorization header) or a
   // config value: scrubbed like every other output.
   const secrets = ctx?.secrets ?? [];
   // Escaped: the message may quote a central's answer or a database value.
   const line = `pos-sync: ${escapeControl(`${message}${hint ? ` — ${hint}` : ''}`)}`;
-  io.stderr.write(scrub(`${line}\n`, secrets));
+  io.stderr.write(scrub(`${redOnTerminal(line, io, globals)}\n`, secrets));
   if (globals.verbose && err instanceof Error && err.stack) io.stderr.write(scrub(`${err.stack}\n`, secrets));
-  if (globals.json) io.stdout.write(scrub(`${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code })}\n`, secrets));
+  if (globals.json) io.stdout.write(scrub(errorDocument(command, message, hint, code), secrets));
   return code;
+}
+
+/** What to do, for an error that brought no hint of its own: by its exit code (SPEC §9). */
+function defaultHint(code: number, command: string | null): string {
+  switch (code) {
+    case ExitCode.usage:
+      return `see pos-sync ${command ? `${command} ` : ''}--help`;
+    case ExitCode.config:
+      return 'fix it; pos-sync config shows every setting and where it came from';
+    case ExitCode.io:
+      return 'check the path, its permissions and the free disk space';
+    case ExitCode.tempFail:
+      return 'nothing is lost: the next pass tries again';
+    case ExitCode.noPermission:
+      return 'check the API token with the central\'s operator';
+    default:
+      return 'pos-sync --help lists what each exit code means';
+  }
+}
+
+/** Red on a terminal (SPEC §8), unless colour is turned off. */
+function redOnTerminal(line: string, io: Io, globals: GlobalOptions): string {
+  const off = globals.color === false || (io.env['NO_COLOR'] ?? '') !== '';
+  return io.stderr.isTTY === true && !off ? `\u001b[31m${line}\u001b[39m` : line;
 }
 
 function isSqliteOrFsError(err: unknown): boolean {

@@ -2,12 +2,14 @@
 
 import type { PassResult } from '../commands/sync.js';
 import type { SeedResult } from '../commands/seed.js';
-import type { StatusResult } from '../commands/status.js';
 import type { HealthResult } from '../commands/health.js';
 import type { CleanupResult } from '../commands/cleanup.js';
 import type { RequeueResult } from '../commands/requeue.js';
 import type { BreakerView } from '../domain/breaker.js';
 import { formatPerfdata, LABELS } from '../domain/health.js';
+import { formatLocalTime, plural } from '../domain/localtime.js';
+import { passTrouble } from '../domain/verdict.js';
+import { kafkaTrouble } from '../domain/kafka-trouble.js';
 import { escapeControl } from '../domain/redact.js';
 
 export interface Paint {
@@ -32,10 +34,14 @@ function age(totalSeconds: number | null): string {
   return `${(totalSeconds / 86400).toFixed(1)} d`;
 }
 
-export function renderSync(r: PassResult, p: Paint): string {
+/**
+ * `zone`: the store's IANA zone (Sync.TimeZone or the machine's), for the times shown; a function,
+ * so an idle tick never pays for Intl's time-zone data.
+ */
+export function renderSync(r: PassResult, p: Paint, zone?: () => string): string {
   if (r.dryRun && r.wouldSend) {
     const w = r.wouldSend;
-    const lines = [`dry run: would send ${w.rows.transaction} transactions and ${w.rows.inventory} inventory updates in ${w.batches} batches; nothing was sent or changed`];
+    const lines = [`dry run: would send ${plural(w.rows.transaction, 'transaction')} and ${plural(w.rows.inventory, 'inventory update')} in ${plural(w.batches, 'batch', 'batches')}; nothing was sent or changed`];
     // Row values come from the POS database: escaped for the terminal.
     for (const e of w.firstBatch.slice(0, 20)) lines.push(escapeControl(`  ${e.entity} ${e.id} ${e.productId} ${e.type} ${e.occurredAt}`));
     if (w.firstBatch.length > 20) lines.push(`  … and ${w.firstBatch.length - 20} more in the first batch`);
@@ -49,10 +55,16 @@ export function renderSync(r: PassResult, p: Paint): string {
   const rej = r.rejected.transaction + r.rejected.inventory;
   const dead = r.deadLettered.transaction + r.deadLettered.inventory;
   const kafka = kafkaOutcome(r, p);
-  if (r.requests === 0 && rej === 0 && r.exitCode === 0) return `nothing pending${kafka ? `, ${kafka}` : ''} ${p.dim(`(${seconds(r.durationMs)})`)}\n`;
+  if (r.requests === 0 && rej === 0 && r.exitCode === 0) {
+    const w = r.waiting;
+    const until = w?.until ? (zone ? formatLocalTime(Date.parse(w.until), Date.parse(r.startedAt) + r.durationMs, zone()) : w.until) : 'later';
+    const idle = w && w.rows > 0 ? `nothing due: ${plural(w.rows, 'refused row')} ${w.rows === 1 ? 'waits' : 'wait'} until ${until}` : 'nothing pending';
+    return `${idle}${kafka ? `, ${kafka}` : ''} ${p.dim(`(${seconds(r.durationMs)})`)}\n`;
+  }
+  const good = r.exitCode === 0 || r.exitCode === 65;
   const parts = [
-    `${p.ok(`delivered ${d}`)} (${r.delivered.transaction} transactions, ${r.delivered.inventory} inventory updates)`,
-    `${r.requests} requests`,
+    `${good ? p.ok(`delivered ${d}`) : `delivered ${d}`} (${plural(r.delivered.transaction, 'transaction')}, ${plural(r.delivered.inventory, 'inventory update')})`,
+    plural(r.requests, 'request'),
     seconds(r.durationMs),
   ];
   if (rej > 0) parts.push(p.warn(`${rej} refused${dead > 0 ? `, ${dead} dead-lettered` : ''}`));
@@ -70,7 +82,11 @@ function kafkaOutcome(r: PassResult, p: Paint): string {
   const events = (n: number): string => (n === 1 ? '1 event' : `${n} events`);
   const wait = (n: number): string => `${events(n)} ${n === 1 ? 'waits' : 'wait'}`;
   const published = k.published > 0 ? `${events(k.published)} published to Kafka` : '';
-  if (k.error !== null) return [published, p.warn(`Kafka unavailable, ${wait(k.backlog)} for the next pass`)].filter(Boolean).join(', ');
+  if (k.error !== null) {
+    const trouble = kafkaTrouble(k.error);
+    const said = trouble.heals ? p.warn(`Kafka unavailable, ${wait(k.backlog)} for the next pass`) : p.bad(`${trouble.label} (cannot heal by waiting), ${wait(k.backlog)}`);
+    return [published, said].filter(Boolean).join(', ');
+  }
   if (k.backlog > 0) return [published, `${wait(k.backlog)} for Kafka`].filter(Boolean).join(', ');
   return published;
 }
@@ -81,57 +97,8 @@ function nextProbe(b: BreakerView, now: number): string {
   return inMs <= 0 ? 'the next pass probes' : `next probe at ${b.nextProbeAt} (in ${age(Math.ceil(inMs / 1000))})`;
 }
 
-function breakerLine(r: StatusResult, p: Paint): string {
-  const b = r.breaker;
-  if (b.problem !== null) return p.warn(`state file ${b.stateFile} ${b.problem}: the next sync moves it aside and starts closed`);
-  const last = b.lastFailure ? ` — last failure: ${escapeControl(b.lastFailure)}` : '';
-  if (b.state === 'closed') return b.consecutiveFailures > 0 ? p.warn(`closed, ${b.consecutiveFailures} failed requests in a row${last}`) : p.ok('closed');
-  const since = b.openedAt ? ` since ${b.openedAt}` : '';
-  if (b.state === 'halfOpen') return p.bad(`open${since}, the next pass probes${last}`);
-  return p.bad(`open${since} (opened ${b.consecutiveOpens}× in a row), ${nextProbe(b, Date.parse(r.now))}${last}`);
-}
-
 export function renderSeed(r: SeedResult): string {
-  return `seeded ${r.transactions} transactions and ${r.inventoryUpdates} inventory updates into ${r.database} (random seed ${r.randomSeed}, ${seconds(r.durationMs)})\n`;
-}
-
-export function renderStatus(r: StatusResult, p: Paint): string {
-  const lines: string[] = [];
-  lines.push(p.bold(`pos-sync status — store ${r.storeId}`));
-  lines.push(`database      ${r.database}`);
-  if (r.notSetUp !== null) lines.push(`              ${p.warn(r.notSetUp)}`);
-  if (r.sampleRows > 0) lines.push(`sample data   ${p.warn(`${r.sampleRows} rows made by \`pos-sync seed\` (not sales)`)}`);
-  const label: Record<string, string> = { transaction: 'transactions', inventory: 'inventory' };
-  for (const [entity, b] of Object.entries(r.backlog)) {
-    const pending = b.pending === 0 ? p.ok('0 pending') : p.warn(`${b.pending} pending`);
-    const extra = [
-      b.pending > 0 ? `oldest ${age(b.oldestPendingAgeSeconds)}` : '',
-      b.waiting > 0 ? `${b.waiting} waiting after a refusal` : '',
-      b.deadLettered > 0 ? p.bad(`${b.deadLettered} dead-lettered`) : '',
-      r.kafkaEnabled && b.kafkaBacklog > 0 ? `${b.kafkaBacklog} not yet on Kafka` : '',
-      b.kafkaParked > 0 ? p.bad(`${b.kafkaParked} parked for Kafka (${b.kafkaParkedReason ?? 'cannot be built'}; pos-sync requeue)`) : '',
-    ].filter(Boolean);
-    lines.push(`${label[entity]!.padEnd(14)}${pending}${extra.length ? `, ${extra.join(', ')}` : ''}`);
-  }
-  const lp = r.lastPass;
-  lines.push(
-    lp
-      ? `last pass     ${escapeControl(lp.at)} ${lp.outcome === 'ok' ? p.ok('ok') : p.bad('error')}, ${lp.transactionsSynced + lp.inventorySynced} synced, ${lp.failed} failed${lp.durationMs !== null ? `, ${seconds(lp.durationMs)}` : ''}${lp.error ? ` — ${escapeControl(lp.error)}` : ''}`
-      : 'last pass     none recorded (idle passes are not recorded)',
-  );
-  lines.push(`circuit       ${breakerLine(r, p)}`);
-  const run = r.lastRun;
-  if (run) {
-    const outcome = run.exitCode === 0 ? p.ok(run.outcome) : run.exitCode === 65 ? p.warn(run.outcome) : p.bad(`${run.outcome} (exit ${run.exitCode})`);
-    lines.push(`last run      ${run.at} ${outcome}, ${run.delivered} delivered${run.refused ? `, ${run.refused} refused` : ''}, ${seconds(run.durationMs)}${run.error && run.exitCode !== 0 ? ` — ${escapeControl(run.error)}` : ''}`);
-  }
-  // Shown until a pass succeeds: the rows wait unpenalised for the proxy or the central to be fixed.
-  if (r.notAboutRows) lines.push(p.bad(`not about rows ${r.notAboutRows.at}: ${escapeControl(r.notAboutRows.reason)}`));
-  const t = r.today;
-  lines.push(
-    `today         ${t.transactionsSynced} transactions and ${t.inventorySynced} inventory updates synced, ${t.failedAttempts} failed attempts, ${t.passes} ${t.passes === 1 ? 'pass' : 'passes'}${t.averagePassMs !== null ? `, average ${seconds(t.averagePassMs)}` : ''}`,
-  );
-  return lines.join('\n') + '\n';
+  return `seeded ${plural(r.transactions, 'transaction')} and ${plural(r.inventoryUpdates, 'inventory update')} into ${r.database} (random seed ${r.randomSeed}, ${seconds(r.durationMs)})\n`;
 }
 
 export function renderHealth(r: HealthResult): string {
@@ -148,10 +115,10 @@ export function renderCleanup(r: CleanupResult): string {
   const d = r.deleted;
   const verb = r.dryRun ? 'would delete' : 'deleted';
   const lines = [
-    `${verb} ${d.retryLogs} retry log rows and ${d.runHistory} run history rows older than ${r.dataRetentionDays} days (before ${r.dataBefore})`,
+    `${verb} ${plural(d.retryLogs, 'retry log row')} and ${plural(d.runHistory, 'run history row')} older than ${plural(r.dataRetentionDays, 'day')} (before ${r.dataBefore})`,
     r.syncedRowRetentionDays === null
       ? 'synced business rows are kept (no --synced-older-than or Sync.SyncedRowRetentionDays)'
-      : `${verb} ${d.transactions} synced transactions and ${d.inventory} synced inventory updates older than ${r.syncedRowRetentionDays} days (never an unsynced, dead-lettered or unpublished row)`,
+      : `${verb} ${plural(d.transactions, 'synced transaction')} and ${plural(d.inventory, 'synced inventory update')} older than ${plural(r.syncedRowRetentionDays, 'day')} (never an unsynced, dead-lettered or unpublished row)`,
   ];
   if (r.vacuum) lines.push(`vacuumed: ${(r.vacuum.beforeBytes / 1e6).toFixed(1)} MB → ${(r.vacuum.afterBytes / 1e6).toFixed(1)} MB`);
   if (r.dryRun) lines.push('dry run: nothing was deleted');
@@ -163,7 +130,7 @@ export function renderRequeue(r: RequeueResult, p: Paint): string {
   const lines = [
     n === 0
       ? 'no dead-lettered row was requeued'
-      : `requeued ${n} dead-lettered row${n === 1 ? '' : 's'} (${r.requeued.transaction} transactions, ${r.requeued.inventory} inventory updates); the next pass sends them`,
+      : `requeued ${plural(n, 'dead-lettered row')} (${plural(r.requeued.transaction, 'transaction')}, ${plural(r.requeued.inventory, 'inventory update')}); the next pass sends ${n === 1 ? 'it' : 'them'}`,
   ];
   if (r.kafkaRequeued > 0) lines.push(`queued ${r.kafkaRequeued} parked Kafka event${r.kafkaRequeued === 1 ? '' : 's'} for Kafka again; the next pass publishes them`);
   for (const f of r.ids) {
@@ -171,4 +138,32 @@ export function renderRequeue(r: RequeueResult, p: Paint): string {
   }
   if (r.unknownIds.length > 0) lines.push(p.bad(`unknown ids (in neither PosTransactions nor InventoryUpdates): ${escapeControl(r.unknownIds.join(', '))}`));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The closing line of a failed pass (SPEC §8): `pos-sync: <what failed> — <what to do>`, or null
+ * for a pass that succeeded. The one error line of the pass: it replaces the error log line.
+ */
+export function syncClosingLine(r: PassResult, terminal = false): string | null {
+  if (r.exitCode === 0) return null;
+  // An open breaker repeats every tick while the central is down: closed with a line only for a
+  // person at a terminal; the journal has its warning.
+  if (r.stoppedBy === 'breakerOpen') {
+    if (!terminal) return null;
+    return `pos-sync: ${escapeControl(r.error ?? 'the circuit breaker is open')} — nothing is lost, the rows wait; pos-sync sync --force tries now`;
+  }
+  // The error may quote the central's answer: escaped for the terminal.
+  const line = closingText(r);
+  return `pos-sync: ${escapeControl(line.slice('pos-sync: '.length))}`;
+}
+
+function closingText(r: PassResult): string {
+  const trouble = passTrouble(r.exitCode);
+  if (trouble !== null) return `pos-sync: ${r.error ?? trouble.label} — ${trouble.hint}`;
+  if (r.exitCode === 65) {
+    const rej = r.rejected.transaction + r.rejected.inventory;
+    const dead = r.deadLettered.transaction + r.deadLettered.inventory;
+    return `pos-sync: the central API refused ${plural(rej, 'row')}${dead > 0 ? ` (${dead} dead-lettered)` : ''}; the rest were delivered — see why with pos-sync status --dead-letters and the "row refused" log lines`;
+  }
+  return `pos-sync: ${r.error ?? `the pass ended with exit ${r.exitCode}`} — nothing is lost: the next pass retries (pos-sync status shows since when)`;
 }

@@ -18,9 +18,10 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pos-sync-warm-up-'));
 try {
   for (const name of fs.readdirSync(here).filter(isCache)) fs.rmSync(path.join(here, name), { force: true });
   // Nothing is pending in a new database, so nothing is sent: the central URL is never used.
+  // sync creates no database unless asked (SPEC §2): this one is asked.
   const run = spawnSync(process.execPath, [bin, '--db', path.join(dir, 'warm-up.db'), '--central-url', 'http://127.0.0.1:9', 'sync'], {
     cwd: dir,
-    env: { PATH: process.env['PATH'] ?? '', HOME: dir, POS_SYNC_WRITE_CODE_CACHE: '1' },
+    env: { PATH: process.env['PATH'] ?? '', HOME: dir, POS_SYNC_WRITE_CODE_CACHE: '1', Sync__AutoCreateDatabase: 'true' },
     encoding: 'utf8',
     timeout: 60_000,
   });

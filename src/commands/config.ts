@@ -102,3 +102,24 @@ export function renderConfig(result: ConfigResult): string {
   for (const note of result.notes) lines.push(`note: ${note}`);
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The table of an invalid configuration: every setting as found, each bad one marked with what
+ * it expects, so all of them can be fixed in one go (a pass names only the first).
+ */
+export function renderInvalidConfig(invalid: readonly { key: string; value: string; source: ValueSource; expected: string }[], settings: ReadonlyMap<string, { value: unknown; source: ValueSource }>): string {
+  const bad = new Map(invalid.map((i) => [i.key, i]));
+  const rows = SETTINGS.map((spec) => {
+    const i = bad.get(spec.key);
+    const r = settings.get(spec.key);
+    const value = i ? i.value : spec.secret && r?.value !== null && r?.value !== undefined ? REDACTED : show(r?.value ?? null);
+    return { key: spec.key, value, source: i?.source ?? r?.source ?? { kind: 'default' as const, name: 'default' }, error: i ? `expected ${i.expected}` : null };
+  });
+  const keyWidth = Math.max(3, ...rows.map((r) => r.key.length));
+  const valueWidth = Math.min(40, Math.max(5, ...rows.map((r) => r.value.length)));
+  const lines = [`${invalid.length === 1 ? '1 invalid value' : `${invalid.length} invalid values`}, marked ✗:`, `  ${'KEY'.padEnd(keyWidth)}  ${'VALUE'.padEnd(valueWidth)}  SOURCE`];
+  for (const r of rows) {
+    lines.push(`${r.error ? '✗' : ' '} ${r.key.padEnd(keyWidth)}  ${r.value.padEnd(valueWidth)}  ${describeSource(r.source)}${r.error ? ` — ${r.error}` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -6,6 +6,7 @@ import type { CentralClient } from '../central/client.js';
 import type { Config } from '../config/types.js';
 import { HEALTH_EXIT, judgeHealth, type CentralFacts, type CheckResult, type DatabaseFacts, type HealthStatus, type KafkaFacts, type PerfValue } from '../domain/health.js';
 import type { Clock } from '../domain/time.js';
+import { machineTimeZone } from '../domain/localtime.js';
 import { plainHttpCredentialWarning } from '../config/secrets.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -34,6 +35,8 @@ export interface HealthDeps {
 }
 
 export interface HealthResult {
+  /** The version of the JSON document (man/schemas/health.schema.json). */
+  readonly schemaVersion: 1;
   readonly command: 'health';
   readonly exitCode: 0 | 1 | 2 | 3;
   readonly status: HealthStatus;
@@ -125,12 +128,14 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     database: db,
     central: c,
     kafka: k,
-    state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, path: config.stateFile },
+    timeZone: config.timeZone ?? machineTimeZone(),
+    state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, path: config.stateFile, lastPass: peeked.state.lastPass },
     breakerSettings: config.breaker,
     thresholds: config.health,
     ...(reconcile ? { reconcile } : {}),
   });
   return {
+    schemaVersion: 1,
     command: 'health',
     exitCode: HEALTH_EXIT[verdict.status],
     status: verdict.status,
@@ -144,7 +149,7 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
 
 /** The result of a health run that could not check anything (bad configuration, bad options). */
 export function unknownHealth(reason: string): HealthResult {
-  return { command: 'health', exitCode: 3, status: 'UNKNOWN', summary: reason, checks: [], perfdata: [], durationMs: 0 };
+  return { schemaVersion: 1, command: 'health', exitCode: 3, status: 'UNKNOWN', summary: reason, checks: [], perfdata: [], durationMs: 0 };
 }
 
 /** The Kafka check: the publisher's check(), loaded only when Kafka is enabled. */
@@ -152,7 +157,8 @@ export async function kafkaReachable(config: Config, log: Logger, timeoutMs: num
   const { createKafkaPublisher } = await import('../kafka/publisher.js');
   const publisher = await createKafkaPublisher(config.kafka, { deadline: now() + timeoutMs, log, now });
   try {
-    await publisher.check(timeoutMs);
+    // Not only a broker answering: this user, over TLS and SASL as configured, may see the topic.
+  await publisher.checkTopic(timeoutMs);
   } finally {
     await publisher.close();
   }

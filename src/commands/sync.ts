@@ -13,16 +13,17 @@ import { ENTITIES, type Entity, type InventoryRow, type TransactionRow } from '.
 import { formatDbTime, type Clock, type Random } from '../domain/time.js';
 import { admit, describeBreaker, enter, leave, onAnswer, onFailure, PROBE_ROWS, type Admission, type BreakerState, type BreakerView } from '../domain/breaker.js';
 import { classifyResponse } from '../domain/classify.js';
+import { refusalReason } from '../domain/refusal.js';
 import { judgeHeld, type HeldRefusal } from '../domain/refusals.js';
-import { ExitCode, PosSyncError, worstExitCode } from '../errors.js';
+import { ExitCode, exitCodeOf, worstExitCode } from '../errors.js';
 import { publishPending, type PublishReport } from '../kafka/outbox.js';
 import type { Logger } from '../log.js';
 import { Queue, type Rejection } from '../store/queue.js';
-import { recordPass } from '../store/history.js';
+import { recordPass, waitingRows } from '../store/history.js';
 import { assertWritable } from '../store/writable.js';
 import { acquireLock, type PassLock } from '../state/lock.js';
 import { openStateFile, peekState, type StateStore } from '../state/file.js';
-import { worthSaving, type PassSummary, type SavedState } from '../state/format.js';
+import { withSince, worthSaving, type PassSummary, type SavedState } from '../state/format.js';
 
 export interface SyncOptions {
   readonly batchSize?: number | undefined;
@@ -73,6 +74,8 @@ export interface PassResult {
   readonly breaker: BreakerView;
   /** Whether this pass was the half-open probe (or a --force pass through an open breaker). */
   readonly probe: boolean;
+  /** A quiet pass: rows held back by a refusal's backoff, and when the first is due. */
+  waiting?: { readonly rows: number; readonly until: string | null };
   /** Kafka publishing after delivery; null when Kafka is off (or a dry run). */
   readonly kafka?: PublishReport | null;
 }
@@ -189,7 +192,7 @@ function saveRefreshMs(config: Config): number {
 }
 
 function nextState(prev: SavedState, breaker: BreakerState, r: PassResult, at: number): SavedState {
-  const lastPass: PassSummary = {
+  const lastPass: PassSummary = withSince(prev.lastPass, {
     at,
     exitCode: r.exitCode,
     outcome: r.stoppedBy,
@@ -197,7 +200,8 @@ function nextState(prev: SavedState, breaker: BreakerState, r: PassResult, at: n
     refused: total(r.rejected),
     durationMs: Math.max(0, Math.round(r.durationMs)),
     error: r.error,
-  };
+    ...(r.kafka?.error ? { kafkaError: r.kafka.error } : {}),
+  });
   // 65 counts as a success for health: delivery works, only some rows' content was refused.
   const succeeded = r.exitCode === ExitCode.ok || r.exitCode === ExitCode.rejected;
   // An answer not about the rows stays on show (status, health, metrics) until a pass succeeds.
@@ -283,7 +287,9 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
       for (const d of decisions) {
         rejected[entity]++;
         if (d.deadLettered) deadLettered[entity]++;
-        log.warn(d.deadLettered ? 'row dead-lettered' : 'row refused', { entity, id: d.id, error: d.error, refusals: d.rejections });
+        // The reason first; the central's whole answer only at debug.
+        log.warn(`${d.deadLettered ? 'row dead-lettered' : 'row refused'}: ${refusalReason(d.error, d.id)}`, { entity, id: d.id, refusals: d.rejections });
+        log.debug('the refusal as stored', { id: d.id, error: d.error });
       }
     };
 
@@ -576,6 +582,8 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
     };
     // An idle pass leaves no trace in the run history: it runs 8,640 times a day.
     const quiet = requests === 0 && total(rejected) === 0 && total(delivered) === 0;
+    // "Nothing pending" only when nothing waits out a refusal's backoff either.
+    if (quiet && !options.dryRun && exitCode === ExitCode.ok) result.waiting = waitingRows(db, clock.now());
     if (!options.dryRun && !quiet) recordPass(db, config.storeId, result, newId);
     if (!options.dryRun) {
       const next = nextState(saved, breaker, result, clock.now());
@@ -585,9 +593,9 @@ async function deliverPass(pass: PassContext, loaded: SavedState, firstAdmission
   } catch (err) {
     // A pass that fails outright (database error, bug) still keeps what it learnt about the central.
     if (!options.dryRun) {
-      const code = err instanceof PosSyncError ? err.exitCode : ExitCode.internal;
+      const code = exitCodeOf(err); // what the process exits with (a SQLite busy error is 75, not 1)
       const message = err instanceof Error ? err.message : String(err);
-      stateStore.save({ ...saved, breaker: leave(breaker), lastPass: { at: clock.now(), exitCode: code, outcome: 'error', delivered: total(delivered), refused: total(rejected), durationMs: clock.now() - start, error: message } });
+      stateStore.save({ ...saved, breaker: leave(breaker), lastPass: withSince(saved.lastPass, { at: clock.now(), exitCode: code, outcome: 'error', delivered: total(delivered), refused: total(rejected), durationMs: clock.now() - start, error: message }) });
     }
     throw err;
   } finally {

@@ -193,6 +193,11 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
       oldestPendingCriticalSeconds: s('Sync.Health.OldestPendingCriticalSeconds'),
       lastSuccessWarningSeconds: s('Sync.Health.LastSuccessWarningSeconds'),
       lastSuccessCriticalSeconds: s('Sync.Health.LastSuccessCriticalSeconds'),
+      deadLetteredWarning: s('Sync.Health.DeadLetteredWarning'),
+      kafkaBacklogWarning: s('Sync.Health.KafkaBacklogWarning'),
+      kafkaBacklogCritical: s('Sync.Health.KafkaBacklogCritical'),
+      kafkaOldestWarningSeconds: s('Sync.Health.KafkaOldestWarningSeconds'),
+      kafkaOldestCriticalSeconds: s('Sync.Health.KafkaOldestCriticalSeconds'),
       reconcileMaxAgeSeconds: s<number | null>('Sync.Health.ReconcileMaxAgeHours') === null ? null : s<number>('Sync.Health.ReconcileMaxAgeHours') * 3600,
     },
     kafka: {

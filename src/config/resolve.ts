@@ -27,6 +27,28 @@ export interface ResolveInput {
 
 export type ResolvedSettings = ReadonlyMap<string, Resolved>;
 
+/** A setting whose value does not fit its kind. */
+export interface InvalidSetting {
+  readonly key: string;
+  /** As shown (a secret redacted). */
+  readonly value: string;
+  readonly source: ValueSource;
+  readonly expected: string;
+  readonly message: string;
+}
+
+/**
+ * One or more settings are invalid: the message names the first (one clear line), `invalid` has
+ * them all and `settings` every value as found, for `pos-sync config`'s table.
+ */
+export class InvalidSettingsError extends ConfigError {
+  constructor(readonly invalid: readonly InvalidSetting[], readonly settings: ResolvedSettings) {
+    super(invalid.length === 1 ? invalid[0]!.message : `${invalid[0]!.message} (and ${invalid.length - 1} more)`, {
+      ...(invalid.length > 1 ? { hint: 'pos-sync config marks every invalid value' } : {}),
+    });
+  }
+}
+
 const byLowerKey = new Map(SETTINGS.map((s) => [s.key.toLowerCase(), s]));
 
 function describeSource(source: ValueSource): string {
@@ -245,19 +267,37 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
   const result = new Map<string, Resolved>();
   const pick = (key: string): Resolved | undefined => {
     const e = envValues.get(key);
+    const inFile = fileValues.get(key);
+    if (e && isPlainObject(e.value) && isPlainObject(inFile)) {
+      // A map set entry by entry in the environment merges into the file's map key by key, as
+      // .NET configuration does: Kafka__ProducerConfig__sasl.password beside the file's
+      // ProducerConfig adds the password and keeps the rest.
+      // Keys compare without case, as in .NET; the file's spelling is kept.
+      const merged: Record<string, unknown> = { ...inFile };
+      for (const [k, v] of Object.entries(e.value)) merged[Object.keys(inFile).find((f) => f.toLowerCase() === k.toLowerCase()) ?? k] = v;
+      return { value: merged, source: { kind: 'environment', name: `${e.name} over config file ${input.file!.path}` } };
+    }
     if (e) return { value: e.value, source: { kind: 'environment', name: e.name } };
     if (fileValues.has(key)) return { value: fileValues.get(key), source: fileSource! };
     return undefined;
   };
 
+  const invalid: InvalidSetting[] = [];
   for (const spec of SETTINGS) {
     const chosen = pick(spec.key) ?? { value: spec.default, source: { kind: 'default', name: 'default' } };
     const fromText = chosen.source.kind === 'environment' || chosen.source.kind === 'flag';
     const parsed = spec.kind.parse(chosen.value, fromText);
     if (!parsed.ok) {
-      throw new ConfigError(
-        `${spec.key} = ${redact(spec, chosen.value)} from ${describeSource(chosen.source)} is invalid: expected ${parsed.expected}`,
-      );
+      // Every bad value is collected, so `pos-sync config` can mark them all at once.
+      invalid.push({
+        key: spec.key,
+        value: redact(spec, chosen.value),
+        source: chosen.source,
+        expected: parsed.expected,
+        message: `${spec.key} = ${redact(spec, chosen.value)} from ${describeSource(chosen.source)} is invalid: expected ${parsed.expected}`,
+      });
+      result.set(spec.key, chosen);
+      continue;
     }
     let value = parsed.value;
     if (spec.path && typeof value === 'string') {
@@ -265,6 +305,8 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
     }
     result.set(spec.key, { value, source: chosen.source });
   }
+
+  if (invalid.length > 0) throw new InvalidSettingsError(invalid, result);
 
   // The database: --db, then the environment (ConnectionStrings__DefaultConnection,
   // Database__ConnectionString, POS_SYNC_DB), then the file (ConnectionStrings.DefaultConnection

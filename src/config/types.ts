@@ -48,6 +48,11 @@ export interface Config {
     readonly oldestPendingCriticalSeconds: number;
     readonly lastSuccessWarningSeconds: number;
     readonly lastSuccessCriticalSeconds: number;
+    readonly deadLetteredWarning: number;
+    readonly kafkaBacklogWarning: number;
+    readonly kafkaBacklogCritical: number;
+    readonly kafkaOldestWarningSeconds: number;
+    readonly kafkaOldestCriticalSeconds: number;
     /** Age of the last reconcile that makes a WARNING; null: not checked. */
     readonly reconcileMaxAgeSeconds: number | null;
   };

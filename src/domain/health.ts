@@ -2,7 +2,11 @@
 // each check gathered to a status per check, the overall status and the perfdata, so every rule
 // is a row in a test table. Statuses and exit codes follow the Monitoring Plugins convention.
 
+import type { PassSummary } from '../state/format.js';
 import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
+import { formatWhen, plural } from './localtime.js';
+import { passTrouble } from './verdict.js';
+import { describeKafkaTrouble, kafkaTrouble } from './kafka-trouble.js';
 
 export type HealthStatus = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
 
@@ -24,7 +28,7 @@ export function againstThresholds(value: number, warning: number, critical: numb
   return 'OK';
 }
 
-export type CheckName = 'database' | 'central' | 'kafka' | 'breaker' | 'lastSuccess' | 'backlog' | 'oldestPending' | 'reconcile';
+export type CheckName = 'database' | 'central' | 'kafka' | 'kafkaBacklog' | 'breaker' | 'lastPass' | 'lastSuccess' | 'backlog' | 'deadLetters' | 'oldestPending' | 'reconcile';
 
 export interface CheckResult {
   readonly name: CheckName;
@@ -53,6 +57,10 @@ export type DatabaseFacts =
       readonly oldestPendingAt: number | null;
       readonly deadLettered: number;
       readonly kafkaBacklog: number;
+      /** SyncedAt of the oldest row delivered and not yet on Kafka (epoch ms), or null. */
+      readonly kafkaOldestAt?: number | null;
+      /** Neither PosTransactions nor InventoryUpdates holds a single row: likely not the POS's database. */
+      readonly empty: boolean;
     }
   | { readonly kind: 'error'; readonly error: string }
   | { readonly kind: 'timeout'; readonly afterMs: number };
@@ -76,6 +84,8 @@ export interface StateFacts {
   /** Why the state file is unusable, or null. */
   readonly problem: string | null;
   readonly path: string;
+  /** How the most recent pass ended (any pass, idle and refused ones too). */
+  readonly lastPass: PassSummary | null;
 }
 
 /** The last `pos-sync reconcile` (state/reconcile-record.ts), when Sync.Health.ReconcileMaxAgeHours asks for the check. */
@@ -91,10 +101,17 @@ export interface HealthThresholds {
   readonly oldestPendingCriticalSeconds: number;
   readonly lastSuccessWarningSeconds: number;
   readonly lastSuccessCriticalSeconds: number;
+  readonly deadLetteredWarning: number;
+  readonly kafkaBacklogWarning: number;
+  readonly kafkaBacklogCritical: number;
+  readonly kafkaOldestWarningSeconds: number;
+  readonly kafkaOldestCriticalSeconds: number;
 }
 
 export interface HealthFacts {
   readonly now: number;
+  /** The store's IANA zone, for the times in messages. */
+  readonly timeZone: string;
   readonly expectedSchemaVersion: number;
   readonly database: DatabaseFacts;
   readonly central: CentralFacts;
@@ -135,6 +152,9 @@ function databaseCheck(f: HealthFacts): CheckResult {
   if (d.schemaVersion < f.expectedSchemaVersion) {
     return { name: 'database', status: 'WARNING', message: `schema version ${d.schemaVersion}, this pos-sync needs ${f.expectedSchemaVersion}: the next sync migrates it` };
   }
+  if (d.empty) {
+    return { name: 'database', status: 'WARNING', message: 'the database holds no sales and no inventory updates at all: is --db / Database.ConnectionString the POS\'s database?' };
+  }
   return { name: 'database', status: 'OK', message: `quick_check ok, schema version ${d.schemaVersion}` };
 }
 
@@ -157,9 +177,29 @@ function kafkaCheck(f: HealthFacts): CheckResult | null {
     case 'timeout':
       // Kafka being down delays publishing and loses nothing (SPEC §6): a warning, not critical.
       return { name: 'kafka', status: 'WARNING', message: `no broker answered within ${Math.round(k.afterMs)} ms` };
-    case 'error':
+    case 'error': {
+      // What waiting cannot heal (credentials, ACLs, TLS trust, a missing file) needs someone:
+      // CRITICAL, named as such. An outage only delays the events: WARNING.
+      const trouble = kafkaTrouble(k.error);
+      if (!trouble.heals) return { name: 'kafka', status: 'CRITICAL', message: describeKafkaTrouble(k.error) };
       return { name: 'kafka', status: k.configuration ? 'UNKNOWN' : 'WARNING', message: k.error };
+    }
   }
+}
+
+/** Events delivered to the central and not yet on Kafka, by count and by age. */
+function kafkaBacklogCheck(f: HealthFacts): CheckResult | null {
+  const d = f.database;
+  if (f.kafka.kind === 'disabled') return null;
+  if (d.kind !== 'ok') return { name: 'kafkaBacklog', status: 'UNKNOWN', message: 'not known: the database check failed' };
+  const t = f.thresholds;
+  const age = d.kafkaOldestAt === null || d.kafkaOldestAt === undefined ? 0 : Math.max(0, Math.round((f.now - d.kafkaOldestAt) / 1000));
+  const status = worstStatus([againstThresholds(d.kafkaBacklog, t.kafkaBacklogWarning, t.kafkaBacklogCritical), againstThresholds(age, t.kafkaOldestWarningSeconds, t.kafkaOldestCriticalSeconds)]);
+  const message =
+    d.kafkaBacklog === 0
+      ? 'every delivered row is on Kafka'
+      : `${plural(d.kafkaBacklog, 'event')} waiting, the oldest ${formatAge(age)} (${limits(t.kafkaBacklogWarning, t.kafkaBacklogCritical, String)} events; ${limits(t.kafkaOldestWarningSeconds, t.kafkaOldestCriticalSeconds, formatAge)})`;
+  return { name: 'kafkaBacklog', status, message };
 }
 
 function breakerCheck(f: HealthFacts): CheckResult {
@@ -170,7 +210,7 @@ function breakerCheck(f: HealthFacts): CheckResult {
   const b = s.breaker;
   const mode = effectiveMode(b, f.now, f.breakerSettings);
   if (mode === 'closed') {
-    return { name: 'breaker', status: 'OK', message: b.consecutiveFailures > 0 ? `closed, ${b.consecutiveFailures} failed requests in a row` : 'closed' };
+    return { name: 'breaker', status: 'OK', message: b.consecutiveFailures > 0 ? `closed, ${plural(b.consecutiveFailures, 'failed request')} in a row` : 'closed' };
   }
   const last = b.lastFailure ? `; last failure: ${b.lastFailure}` : '';
   if (mode === 'halfOpen') return { name: 'breaker', status: 'WARNING', message: `open, the next pass probes the central${last}` };
@@ -190,6 +230,24 @@ function lastSuccessCheck(f: HealthFacts): { check: CheckResult; ageSeconds: num
   return {
     check: { name: 'lastSuccess', status: againstThresholds(age, t.lastSuccessWarningSeconds, t.lastSuccessCriticalSeconds), message: `${s(age)} ago (${limits(t.lastSuccessWarningSeconds, t.lastSuccessCriticalSeconds, s)})` },
     ageSeconds: age,
+  };
+}
+
+/**
+ * How the last pass ended: a trouble that waiting does not heal (credentials refused, a
+ * configuration error — a systemic refusal included —, local I/O, a bug) is CRITICAL, with the
+ * reason and since when; other endings are covered by the breaker and last-success checks.
+ */
+function lastPassCheck(f: HealthFacts): CheckResult {
+  const p = f.state.lastPass;
+  if (p === null) return { name: 'lastPass', status: 'OK', message: 'no pass recorded yet' };
+  const trouble = passTrouble(p.exitCode);
+  const at = formatWhen(p.at, f.now, f.timeZone);
+  if (trouble === null) return { name: 'lastPass', status: 'OK', message: `exit ${p.exitCode} (${p.outcome}) at ${at}` };
+  return {
+    name: 'lastPass',
+    status: 'CRITICAL',
+    message: `${trouble.label} since ${formatWhen(p.since, f.now, f.timeZone)} (last pass ${at}, exit ${p.exitCode})${p.error ? `: ${p.error}` : ''} — ${trouble.hint}`,
   };
 }
 
@@ -217,17 +275,27 @@ export function judgeHealth(f: HealthFacts): HealthVerdict {
   const checks: CheckResult[] = [databaseCheck(f), centralCheck(f)];
   const kafka = kafkaCheck(f);
   if (kafka) checks.push(kafka);
+  const kafkaBacklog = kafkaBacklogCheck(f);
+  if (kafkaBacklog) checks.push(kafkaBacklog);
   checks.push(breakerCheck(f));
+  checks.push(lastPassCheck(f));
   const last = lastSuccessCheck(f);
   checks.push(last.check);
 
   let oldestAge: number | null = null;
   if (d.kind === 'ok') {
-    const dead = d.deadLettered > 0 ? `, ${d.deadLettered} dead-lettered (pos-sync requeue)` : '';
     checks.push({
       name: 'backlog',
       status: againstThresholds(d.pending, t.backlogWarning, t.backlogCritical),
-      message: `${d.pending} pending${dead} (${limits(t.backlogWarning, t.backlogCritical, String)})`,
+      message: `${d.pending} pending (${limits(t.backlogWarning, t.backlogCritical, String)})`,
+    });
+    checks.push({
+      name: 'deadLetters',
+      status: d.deadLettered > t.deadLetteredWarning ? 'WARNING' : 'OK',
+      message:
+        d.deadLettered === 0
+          ? 'none'
+          : `${plural(d.deadLettered, 'row')} dead-lettered: list them with pos-sync status --dead-letters (warning above ${t.deadLetteredWarning})`,
     });
     oldestAge = d.oldestPendingAt === null ? 0 : Math.max(0, Math.round((f.now - d.oldestPendingAt) / 1000));
     checks.push({
@@ -237,6 +305,7 @@ export function judgeHealth(f: HealthFacts): HealthVerdict {
     });
   } else {
     checks.push({ name: 'backlog', status: 'UNKNOWN', message: 'not known: the database check failed' });
+    checks.push({ name: 'deadLetters', status: 'UNKNOWN', message: 'not known: the database check failed' });
     checks.push({ name: 'oldestPending', status: 'UNKNOWN', message: 'not known: the database check failed' });
   }
 
@@ -254,13 +323,13 @@ export function judgeHealth(f: HealthFacts): HealthVerdict {
     { label: 'backlog', value: d.kind === 'ok' ? d.pending : null, uom: '', warn: t.backlogWarning, crit: t.backlogCritical, min: 0 },
     { label: 'oldest_pending', value: oldestAge, uom: 's', warn: t.oldestPendingWarningSeconds, crit: t.oldestPendingCriticalSeconds, min: 0 },
     { label: 'last_success_age', value: last.ageSeconds, uom: 's', warn: t.lastSuccessWarningSeconds, crit: t.lastSuccessCriticalSeconds, min: 0 },
-    { label: 'dead_lettered', value: d.kind === 'ok' ? d.deadLettered : null, uom: '', warn: null, crit: null, min: 0 },
+    { label: 'dead_lettered', value: d.kind === 'ok' ? d.deadLettered : null, uom: '', warn: t.deadLetteredWarning, crit: null, min: 0 },
     { label: 'breaker_open', value: effectiveMode(b, f.now, f.breakerSettings) === 'closed' ? 0 : 1, uom: '', warn: null, crit: null, min: 0, max: 1 },
     { label: 'consecutive_failures', value: b.consecutiveFailures, uom: '', warn: null, crit: null, min: 0 },
     { label: 'central_response', value: f.central.kind === 'answered' ? Math.round(f.central.ms) / 1000 : null, uom: 's', warn: null, crit: null, min: 0 },
   ];
   if (f.kafka.kind !== 'disabled') {
-    perfdata.push({ label: 'kafka_backlog', value: d.kind === 'ok' ? d.kafkaBacklog : null, uom: '', warn: null, crit: null, min: 0 });
+    perfdata.push({ label: 'kafka_backlog', value: d.kind === 'ok' ? d.kafkaBacklog : null, uom: '', warn: t.kafkaBacklogWarning, crit: t.kafkaBacklogCritical, min: 0 });
   }
   return { status, summary, checks, perfdata };
 }
@@ -269,9 +338,12 @@ export const LABELS: Readonly<Record<CheckName, string>> = {
   database: 'database',
   central: 'central API',
   kafka: 'Kafka',
+  kafkaBacklog: 'Kafka backlog',
   breaker: 'circuit breaker',
+  lastPass: 'last pass',
   lastSuccess: 'last successful pass',
   backlog: 'backlog',
+  deadLetters: 'dead letters',
   oldestPending: 'oldest pending row',
   reconcile: 'last reconciliation',
 };

@@ -10,6 +10,7 @@ import type { Entity, InventoryRow, SqlValue, TransactionRow } from '../domain/r
 import { ENTITIES } from '../domain/rows.js';
 import type { Clock } from '../domain/time.js';
 import { ConfigError } from '../errors.js';
+import { describeKafkaTrouble, kafkaTrouble } from '../domain/kafka-trouble.js';
 import type { Logger } from '../log.js';
 import { STATE_TABLE } from '../store/migrations.js';
 import { TABLE } from '../store/queue.js';
@@ -127,9 +128,13 @@ export async function publishPending(deps: OutboxDeps): Promise<PublishReport> {
           await publisher.publish(messages, markDone);
         } catch (err) {
           published += acked;
-          if (err instanceof ConfigError) throw err; // a wrong ProducerConfig is not an outage
+          // Never fails the pass (its rows are delivered already): a file ProducerConfig names
+          // that cannot be read is named, like a refused password, as what waiting cannot heal.
           error = err instanceof Error ? err.message : String(err);
-          log.warn('Kafka is unavailable; the events stay queued for the next pass', { error });
+          const trouble = kafkaTrouble(error);
+          if (err instanceof ConfigError && trouble.heals) error = `a Kafka setting cannot work: ${error}`;
+          if (trouble.heals && !(err instanceof ConfigError)) log.warn('Kafka is unavailable; the events stay queued for the next pass', { error });
+          else log.error(`${describeKafkaTrouble(error)}; the events stay queued, delivery to the central goes on`);
           break;
         }
         // A publisher that does not report sub-chunks acknowledged them all by resolving.

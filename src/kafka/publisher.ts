@@ -8,6 +8,7 @@
 // pos-sync turns them off almost entirely, retries in its own loop with its own timers, and
 // cuts a call that runs into the deadline by tearing down the sockets itself.
 
+import { kafkaTrouble } from '../domain/kafka-trouble.js';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -43,6 +44,12 @@ export interface EventPublisher {
    * timeoutMs and the deadline; else KafkaUnavailableError. A later publish reuses the connection.
    */
   check(timeoutMs: number): Promise<void>;
+  /**
+   * What `health` needs: connects as this user (TLS, SASL) and fetches the topic's metadata with
+   * its credentials, so a refused password, an untrusted certificate or a topic the user may not
+   * access fails here, without publishing anything. Rejects with KafkaUnavailableError.
+   */
+  checkTopic(timeoutMs: number): Promise<void>;
   /** Disconnects; never rejects, and takes at most about a second past the deadline. */
   close(): Promise<void>;
 }
@@ -135,6 +142,7 @@ async function readTlsFiles(t: TlsSettings): Promise<tls.ConnectionOptions> {
 
 class KafkajsPublisher implements EventPublisher {
   private readonly producer: Producer;
+  private readonly client: KafkaClient;
   private readonly now: () => number;
   private readonly sockets = new Set<net.Socket>();
   private readonly secrets: readonly string[];
@@ -171,6 +179,7 @@ class KafkajsPublisher implements EventPublisher {
     if (tlsOptions) config.ssl = tlsOptions;
     if (options.sasl) config.sasl = { ...options.sasl } as SASLOptions;
     const client: KafkaClient = new kafkajs.Kafka(config);
+    this.client = client;
     this.producer = client.producer({
       idempotent: options.idempotent,
       // One request in flight keeps the idempotent producer's sequence numbers in order.
@@ -198,6 +207,32 @@ class KafkajsPublisher implements EventPublisher {
       await this.bounded(this.connect(), budget);
     } catch (e) {
       throw toUnavailable(e, this.secrets);
+    }
+  }
+
+  async checkTopic(timeoutMs: number): Promise<void> {
+    this.assertOpen();
+    const budget = Math.min(timeoutMs, this.opts.deadline - this.now());
+    if (budget < MIN_ATTEMPT_MS) throw new KafkaUnavailableError('no time left to check Kafka');
+    const admin = this.client.admin({ retry: { retries: 0 } });
+    try {
+      await this.bounded(
+        (async () => {
+          await admin.connect();
+          // The topic's metadata with this user's credentials: TOPIC_AUTHORIZATION_FAILED when
+          // the broker's ACLs give the user nothing on it. Nothing is published.
+          await admin.fetchTopicMetadata({ topics: [this.topic] }).catch((e: unknown) => {
+            // Allowed to see it, and not created yet: the first publish creates it (a broker
+            // without auto-creation then refuses that publish, which the pass reports).
+            if ((e as { type?: unknown }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw e;
+          });
+        })(),
+        budget,
+      );
+    } catch (e) {
+      throw toUnavailable(e, this.secrets);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
     }
   }
 
@@ -411,7 +446,11 @@ function isWrapper(e: unknown): boolean {
 function toUnavailable(error: unknown, secrets: readonly string[]): KafkaUnavailableError {
   if (error instanceof KafkaUnavailableError) return error;
   const { message, retriable } = classifyKafkaError(error);
-  return new KafkaUnavailableError(`Kafka is unavailable: ${redact(message, secrets)}`, { retriable });
+  const type = (error as { type?: unknown } | null)?.type;
+  const text = typeof type === 'string' && !message.includes(type) ? `${message} (${type})` : message;
+  // A failure waiting cannot heal is named for what it is, not called an outage.
+  const trouble = kafkaTrouble(text);
+  return new KafkaUnavailableError(`${trouble.label}: ${redact(text, secrets)}`, { retriable: retriable && trouble.heals, ...(trouble.heals ? {} : { hint: trouble.hint }) });
 }
 
 function redact(text: string, secrets: readonly string[]): string {

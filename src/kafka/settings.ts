@@ -288,3 +288,24 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length] ?? 0;
 }
+
+/**
+ * The files Kafka.ProducerConfig names that cannot be read, as "key path (CODE)": checked at the
+ * start of a pass, before anything is sent, so a wrong path is named at once instead of after the
+ * rows were delivered. One access() per configured file.
+ */
+export function unreadableKafkaFiles(producerConfig: Readonly<Record<string, string>>, access: (path: string) => void): string[] {
+  const mapped = mapProducerConfig(producerConfig);
+  if ('error' in mapped || !mapped.ok.tls) return [];
+  const t = mapped.ok.tls;
+  const bad: string[] = [];
+  for (const [key, file] of [['ssl.ca.location', t.caFile], ['ssl.certificate.location', t.certFile], ['ssl.key.location', t.keyFile]] as const) {
+    if (file === undefined) continue;
+    try {
+      access(file);
+    } catch (e) {
+      bad.push(`Kafka.ProducerConfig.${key}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return bad;
+}

@@ -21,6 +21,19 @@ export interface PassSummary {
   readonly refused: number;
   readonly durationMs: number;
   readonly error: string | null;
+  /**
+   * Epoch ms of the first pass of the unbroken run of passes that ended with this exit code: how
+   * long a trouble (or the good state) has lasted, for `health` and `status` ("since 08:56").
+   */
+  readonly since: number;
+  /** Why publishing to Kafka failed in this pass (delivery to the central is not affected). */
+  readonly kafkaError?: string | null;
+}
+
+/** A pass's summary with `since` carried over from the previous pass when the exit code is the same. */
+export function withSince(prev: PassSummary | null, next: Omit<PassSummary, 'since'>): PassSummary {
+  const since = prev !== null && prev.exitCode === next.exitCode && prev.since <= next.at ? prev.since : next.at;
+  return { ...next, since };
 }
 
 export interface SavedState {
@@ -75,6 +88,8 @@ export function serializeState(state: SavedState): string {
             refused: p.refused,
             durationMs: p.durationMs,
             error: p.error === null ? null : p.error.slice(0, MAX_ERROR_CHARS),
+            since: iso(p.since),
+            ...(p.kafkaError ? { kafkaError: p.kafkaError.slice(0, MAX_ERROR_CHARS) } : {}),
           },
     lastSuccessAt: iso(state.lastSuccessAt),
     ...(state.notAboutRows ? { notAboutRows: { at: iso(state.notAboutRows.at), reason: state.notAboutRows.reason.slice(0, MAX_ERROR_CHARS) } } : {}),
@@ -156,6 +171,9 @@ function parsePass(v: unknown): PassSummary | null {
     // would reset an open breaker.
     durationMs: duration(p['durationMs']),
     error: textOrNull(p['error'], 'lastPass.error'),
+    // Absent in files written before it existed: the pass itself is the earliest known.
+    since: time(p['since'] ?? null, 'lastPass.since') ?? at,
+    ...(p['kafkaError'] ? { kafkaError: textOrNull(p['kafkaError'], 'lastPass.kafkaError') } : {}),
   };
 }
 
@@ -216,6 +234,7 @@ export function worthSaving(prev: SavedState, next: SavedState, quiet: boolean, 
   const b = next.lastPass;
   if (a === null || b === null) return a !== b;
   if (a.exitCode !== b.exitCode || a.outcome !== b.outcome || a.delivered !== b.delivered || a.refused !== b.refused || a.error !== b.error) return true;
+  if ((a.kafkaError ?? null) !== (b.kafkaError ?? null)) return true;
   if ((prev.lastSuccessAt === null) !== (next.lastSuccessAt === null)) return true;
   if ((prev.notAboutRows ?? null)?.reason !== (next.notAboutRows ?? null)?.reason) return true;
   return now - a.at >= refreshMs || now < a.at;

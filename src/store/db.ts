@@ -74,7 +74,7 @@ export function openDatabase(options: OpenOptions): Database {
   const exists = fs.existsSync(file);
   if (!exists && !options.create) {
     throw new LocalIoError(`database ${file} does not exist`, {
-      hint: 'check --db / Database.ConnectionString (sync and seed create it when Sync.AutoCreateDatabase is true)',
+      hint: 'check --db / Database.ConnectionString (a typo? a moved database?); to start an empty one set Sync.AutoCreateDatabase=true (or run pos-sync seed for a test database)',
     });
   }
   let db: Database;

@@ -76,3 +76,54 @@ export function requeueIds(db: Database, ids: readonly string[]): IdFate[] {
     return { id: given, entity: null, result: 'unknown' };
   }
 }
+
+/** One dead-lettered row as a technician needs it to decide (and to run `requeue --id`). */
+export interface DeadLetter {
+  readonly id: string;
+  readonly entity: Entity;
+  readonly productId: string | null;
+  /** A sale's TotalAmount as the POS wrote it; an inventory update's "PreviousStock → NewStock". */
+  readonly amount: string | null;
+  readonly refusals: number;
+  /** The central's last reason (LastSyncError). */
+  readonly lastReason: string | null;
+  /** When it was dead-lettered, as stored (the database's UTC text). */
+  readonly deadLetteredAt: string;
+}
+
+/**
+ * Dead-lettered rows, oldest first, at most `limit` of them, and how many there are in all. Every
+ * query about dead letters lives here, so where pos-sync keeps its per-row bookkeeping can change
+ * under the callers.
+ */
+export function listDeadLetters(db: Database, limit: number): { readonly rows: DeadLetter[]; readonly total: number } {
+  const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+  const rows: DeadLetter[] = [];
+  let total = 0;
+  for (const entity of ENTITIES) {
+    const t = TABLE[entity];
+    // Dead letters are pos-sync's own bookkeeping (PosSync_RowState) of rows still unsynced.
+    const from = `"${STATE_TABLE}" AS s JOIN "${t}" AS p ON p."Id" = s."Id" WHERE s."Entity" = '${entity}' AND s."DeadLetteredAt" IS NOT NULL AND p."Synced" = 0`;
+    total += db.prepare(`SELECT count(*) FROM ${from}`).pluck().get() as number;
+    const amount = entity === 'transaction' ? `p."TotalAmount"` : `p."PreviousStock" || ' → ' || p."NewStock"`;
+    const found = db
+      .prepare(
+        `SELECT p."Id" AS id, p."ProductId" AS productId, ${amount} AS amount, s."Rejections" AS refusals, p."LastSyncError" AS reason, s."DeadLetteredAt" AS at
+         FROM ${from} ORDER BY s."DeadLetteredAt", p.rowid LIMIT ?`,
+      )
+      .all(limit) as { id: unknown; productId: unknown; amount: unknown; refusals: unknown; reason: unknown; at: unknown }[];
+    for (const r of found) {
+      rows.push({
+        id: String(r.id),
+        entity,
+        productId: text(r.productId),
+        amount: text(r.amount),
+        refusals: typeof r.refusals === 'number' ? r.refusals : 0,
+        lastReason: text(r.reason),
+        deadLetteredAt: String(r.at),
+      });
+    }
+  }
+  rows.sort((a, b) => (a.deadLetteredAt < b.deadLetteredAt ? -1 : a.deadLetteredAt > b.deadLetteredAt ? 1 : 0));
+  return { rows: rows.slice(0, limit), total };
+}

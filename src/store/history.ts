@@ -141,10 +141,13 @@ export interface TodayTotals {
   readonly averagePassMs: number | null;
 }
 
-/** Totals since UTC midnight from the run history (idle passes are not recorded). */
-export function todayTotals(db: Database, now: number): TodayTotals {
-  const midnight = new Date(now);
-  midnight.setUTCHours(0, 0, 0, 0);
+/**
+ * Totals since `since` (the store's local midnight; UTC midnight when not given) from the run
+ * history (idle passes are not recorded).
+ */
+export function todayTotals(db: Database, now: number, since?: number): TodayTotals {
+  const midnight = new Date(since ?? now);
+  if (since === undefined) midnight.setUTCHours(0, 0, 0, 0);
   const rows = db
     .prepare(
       `SELECT "TransactionsSyncedInLastRun" AS t, "InventoryUpdatesSyncedInLastRun" AS i, "FailedSyncsInLastRun" AS f, "LastRunDuration" AS d
@@ -164,4 +167,25 @@ export function todayTotals(db: Database, now: number): TodayTotals {
     }
   }
   return { passes, transactionsSynced: t, inventorySynced: i, failedAttempts: f, averagePassMs: timed ? Math.round(durations / timed) : null };
+}
+
+/**
+ * Rows held back by a refusal's backoff (pending, not yet due) and when the first is due: what an
+ * idle-looking pass tells instead of "nothing pending". One indexed count per entity.
+ */
+export function waitingRows(db: Database, now: number): { readonly rows: number; readonly until: string | null } {
+  let rows = 0;
+  let until: string | null = null;
+  for (const t of Object.values(TABLE)) {
+    const r = db
+      .prepare(`SELECT count(*) AS n, min("NextAttemptAt") AS next FROM "${t}" INDEXED BY "IX_${t}_PosSync_Pending" WHERE "Synced" = 0 AND "DeadLetteredAt" IS NULL AND "NextAttemptAt" > ?`)
+      .get(formatDbTime(now)) as { n: number; next: string | null };
+    rows += r.n;
+    const ms = r.next === null ? undefined : parseDbTime(r.next);
+    if (ms !== undefined) {
+      const isoText = new Date(ms).toISOString();
+      if (until === null || isoText < until) until = isoText;
+    }
+  }
+  return { rows, until };
 }

@@ -46,7 +46,23 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
         if (at !== null && (oldest === null || at < oldest)) oldest = at;
       }
     }
-    return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, deadLettered, kafkaBacklog };
+    // One indexed probe per table: a file with no sale and no inventory update ever is likely
+    // not the POS's database (a typo'd path someone created).
+    let kafkaOldestAt: number | null = null;
+    if (kafkaBacklog > 0) {
+      const { parseDbTime } = await import('../domain/time.js');
+      for (const [entity, t] of [['transaction', 'PosTransactions'], ['inventory', 'InventoryUpdates']] as const) {
+        // The Kafka backlog is pos-sync's own bookkeeping (PosSync_RowState), joined to the row's SyncedAt.
+        const at = db
+          .prepare(`SELECT min(p."SyncedAt") FROM "PosSync_RowState" AS s JOIN "${t}" AS p ON p."Id" = s."Id" WHERE s."Entity" = ? AND s."KafkaPending" = 1`)
+          .pluck()
+          .get(entity);
+        const ms = typeof at === 'string' ? parseDbTime(at) : undefined;
+        if (ms !== undefined && (kafkaOldestAt === null || ms < kafkaOldestAt)) kafkaOldestAt = ms;
+      }
+    }
+    const empty = ['PosTransactions', 'InventoryUpdates'].every((t) => db!.prepare(`SELECT NOT EXISTS (SELECT 1 FROM "${t}")`).pluck().get() === 1);
+    return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, deadLettered, kafkaBacklog, kafkaOldestAt, empty };
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const hint = code === 'SQLITE_NOTADB' ? ' (not a SQLite database: restore it from a backup)' : code === 'SQLITE_BUSY' ? ' (locked by another process)' : '';

@@ -101,3 +101,58 @@ export async function createTopic(brokers: string[], topic: string, partitions: 
     await admin.disconnect();
   }
 }
+
+/** The SASL_SSL listener of the test broker (broker.sh with KAFKA_SASL_PORT) and its CA file. */
+export interface SaslBroker {
+  /** host:port of the SASL_SSL (SCRAM-SHA-512) listener. */
+  readonly saslBrokers: string;
+  /** The same broker's PLAINTEXT listener, a super user there: ACLs, topics, reading. */
+  readonly plainBrokers: string[];
+  readonly caFile: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+/**
+ * KAFKA_TEST_SASL_BROKERS and KAFKA_TEST_CA (set by .ci/run); locally a missing listener skips
+ * the test visibly, in CI it fails it.
+ */
+export async function saslBrokerOrSkip(t: TestContext): Promise<SaslBroker | undefined> {
+  const sasl = process.env.KAFKA_TEST_SASL_BROKERS;
+  const caFile = process.env.KAFKA_TEST_CA;
+  const plain = await kafkaBrokerOrSkip(t);
+  if (!plain) return undefined;
+  const hint = 'start the broker with KAFKA_SASL_PORT set and export KAFKA_TEST_SASL_BROKERS=127.0.0.1:<that port> and KAFKA_TEST_CA=<run dir>/tls/ca.pem';
+  if (sasl && caFile && (await reachable(sasl, 1_000))) return { saslBrokers: sasl, plainBrokers: plain, caFile, username: 'pos', password: 'pos-secret' };
+  if (process.env.CI === 'true') throw new Error(`no SASL_SSL Kafka listener (KAFKA_TEST_SASL_BROKERS=${sasl ?? ''}): ${hint}`);
+  t.skip(`no SASL_SSL Kafka listener: ${hint}`);
+  return undefined;
+}
+
+/** Creates the topics and lets User:<user> write and describe `allowed` (and write idempotently). */
+export async function allowTopic(plainBrokers: string[], user: string, allowed: string, others: readonly string[]): Promise<void> {
+  const { Kafka, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = (await import('kafkajs')).default;
+  const admin = new Kafka({ brokers: plainBrokers, clientId: 'pos-sync-test-admin', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [allowed, ...others].map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })), waitForLeaders: true });
+    const acl = (resourceType: number, resourceName: string, operation: number) => ({
+      resourceType,
+      resourceName,
+      resourcePatternType: ResourcePatternTypes.LITERAL,
+      principal: `User:${user}`,
+      host: '*',
+      operation,
+      permissionType: AclPermissionTypes.ALLOW,
+    });
+    await admin.createAcls({
+      acl: [
+        acl(AclResourceTypes.TOPIC, allowed, AclOperationTypes.WRITE),
+        acl(AclResourceTypes.TOPIC, allowed, AclOperationTypes.DESCRIBE),
+        acl(AclResourceTypes.CLUSTER, 'kafka-cluster', AclOperationTypes.IDEMPOTENT_WRITE),
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}

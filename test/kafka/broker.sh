@@ -17,6 +17,9 @@
 #   KAFKA_HEAP_OPTS        JVM heap flags (-Xmx512m -Xms256m)
 #   KAFKA_LOG_LEVEL        broker log level in $KAFKA_RUN_DIR/server.log (WARN)
 #   KAFKA_FRESH=1          wipe the broker's data (all topics) on start
+#   KAFKA_SASL_PORT        also a SASL_SSL listener (SCRAM-SHA-512) on this port, with the
+#                          StandardAuthorizer (ACLs; PLAINTEXT clients are super users), a test CA
+#                          in $KAFKA_RUN_DIR/tls/ca.pem and the SCRAM user pos / pos-secret
 set -euo pipefail
 
 # 4.x brokers need Java 17+; kafkajs 2.2.4 still speaks to them (checked by test/kafka-*.test.ts).
@@ -106,18 +109,43 @@ POM
   touch "$LIBS_DIR/.complete"
 }
 
+# A test CA and a server certificate for 127.0.0.1 (PEM, the key in PKCS#8 as Kafka wants it),
+# made once per run dir.
+make_tls() {
+  local dir="$RUN_DIR/tls"
+  [[ -f "$dir/server.pem" && -f "$dir/ca.pem" ]] && return 0
+  command -v openssl >/dev/null || die "openssl not found: the SASL_SSL listener needs a test certificate"
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=pos-sync test Kafka CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" >/dev/null 2>&1 || die "cannot make the test CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$dir/server.key.rsa" -out "$dir/server.csr" >/dev/null 2>&1 \
+    || die "cannot make the broker's key"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$dir/san.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$dir/san.ext" -out "$dir/server.crt" >/dev/null 2>&1 || die "cannot sign the broker's certificate"
+  openssl pkcs8 -topk8 -nocrypt -in "$dir/server.key.rsa" -out "$dir/server.key" || die "cannot convert the broker's key"
+  cat "$dir/server.key" "$dir/server.crt" "$dir/ca.pem" >"$dir/server.pem"
+}
+
 write_config() {
   mkdir -p "$RUN_DIR"
+  local listeners="PLAINTEXT://127.0.0.1:$KAFKA_PORT" advertised="PLAINTEXT://127.0.0.1:$KAFKA_PORT" protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  if [[ -n "${KAFKA_SASL_PORT:-}" ]]; then
+    make_tls
+    listeners="$listeners,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT"
+    advertised="$advertised,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT"
+    protocols="$protocols,SASL_SSL:SASL_SSL"
+  fi
   cat >"$RUN_DIR/server.properties" <<PROPS
 # Written by test/kafka/broker.sh: a throwaway single-node KRaft cluster for tests.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=$listeners,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$RUN_DIR/data
 num.partitions=1
 default.replication.factor=1
@@ -138,6 +166,19 @@ num.network.threads=2
 num.io.threads=2
 num.recovery.threads.per.data.dir=1
 PROPS
+  if [[ -n "${KAFKA_SASL_PORT:-}" ]]; then
+    # ACLs decide on the SASL_SSL listener; PLAINTEXT and the controller (ANONYMOUS) are super
+    # users, so the tests set ACLs and read topics over PLAINTEXT.
+    cat >>"$RUN_DIR/server.properties" <<PROPS
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=$RUN_DIR/tls/server.pem
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS
+allow.everyone.if.no.acl.found=false
+PROPS
+  fi
   # Quiet: everything goes to a file; WARN and above, plus the one INFO line start waits for.
   cat >"$RUN_DIR/log4j2.properties" <<LOG
 status = warn
@@ -163,10 +204,13 @@ format_storage() {
   fi
   rm -rf "$RUN_DIR/data"
   # A random cluster id: 16 bytes as 22 url-safe base64 characters, as Kafka writes them.
+  local scram=()
+  # SCRAM credentials live in the KRaft metadata: added when the storage is formatted.
+  [[ -n "${KAFKA_SASL_PORT:-}" ]] && scram=(--add-scram 'SCRAM-SHA-512=[name=pos,password=pos-secret]')
   local cluster_id
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
   java $JAVA_TOOL_FLAGS -cp "$LIBS_DIR/*" -Dlog4j2.configurationFile="$RUN_DIR/log4j2.properties" \
-    kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN_DIR/server.properties" \
+    kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN_DIR/server.properties" "${scram[@]}" \
     >"$RUN_DIR/format.log" 2>&1 \
     || { cat "$RUN_DIR/format.log" >&2; die "formatting the KRaft storage failed"; }
   cp "$RUN_DIR/server.properties" "$stamp"
@@ -199,7 +243,7 @@ start() {
     say "already running (pid $pid) on 127.0.0.1:$KAFKA_PORT"
     return 0
   fi
-  if port_open "$KAFKA_PORT" || port_open "$KAFKA_CONTROLLER_PORT"; then
+  if port_open "$KAFKA_PORT" || port_open "$KAFKA_CONTROLLER_PORT" || { [[ -n "${KAFKA_SASL_PORT:-}" ]] && port_open "$KAFKA_SASL_PORT"; }; then
     die "port $KAFKA_PORT or $KAFKA_CONTROLLER_PORT is taken by another process; set KAFKA_PORT/KAFKA_CONTROLLER_PORT"
   fi
   check_java

@@ -1,0 +1,160 @@
+// What the last pass's exit code says about the store's sync, for `health` and `status` alike, and
+// status's verdict: OK / DEGRADED / NOT SYNCING with one hint per problem. Pure functions: the
+// facts (state file, backlog, thresholds, now) in, the words and exit code out.
+
+import type { PassSummary } from '../state/format.js';
+import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
+import { formatWhen, plural } from './localtime.js';
+import { kafkaTrouble } from './kafka-trouble.js';
+
+/** A trouble that waiting does not heal: someone has to act. */
+export interface PassTrouble {
+  /** Named for people: "credentials refused", "configuration error", "local I/O error", "internal error". */
+  readonly kind: 'credentials' | 'configuration' | 'localIo' | 'internal';
+  readonly label: string;
+  readonly hint: string;
+}
+
+/**
+ * The trouble behind a pass's exit code, or null when the code is no such trouble (0 success,
+ * 65 some rows refused, 75 temporary: the breaker and the age of the last success speak for it).
+ * Read generically: any pass that exits 78 (a configuration error, a systemic refusal of every
+ * row by the central) is a configuration trouble, whatever wrote it.
+ */
+export function passTrouble(exitCode: number): PassTrouble | null {
+  switch (exitCode) {
+    case 77:
+      return { kind: 'credentials', label: 'the central API refused the credentials', hint: 'check the API token (Sync.ApiTokenFile, Sync.ApiToken or POS_SYNC_API_TOKEN) with the central\'s operator' };
+    case 78:
+      return { kind: 'configuration', label: 'configuration error', hint: 'fix the setting named in the error (pos-sync config shows every value and its source)' };
+    case 74:
+      return { kind: 'localIo', label: 'local I/O error', hint: 'check the database path, its permissions and the free disk space' };
+    case 1:
+      return { kind: 'internal', label: 'internal error', hint: 'run pos-sync --verbose sync for the stack and report it' };
+    default:
+      return null;
+  }
+}
+
+export type Verdict = 'OK' | 'DEGRADED' | 'NOT SYNCING';
+
+/** Exit codes of `status`, like `health`'s: scripts test them. */
+export const VERDICT_EXIT: Readonly<Record<Verdict, 0 | 1 | 2>> = { OK: 0, DEGRADED: 1, 'NOT SYNCING': 2 };
+
+export interface Problem {
+  readonly severity: 'degraded' | 'notSyncing';
+  /** What is wrong, one short clause. */
+  readonly problem: string;
+  /** What to do about it. */
+  readonly hint: string;
+}
+
+export interface VerdictFacts {
+  readonly now: number;
+  readonly timeZone: string;
+  readonly lastPass: PassSummary | null;
+  readonly lastSuccessAt: number | null;
+  readonly stateProblem: string | null;
+  readonly breaker: BreakerState;
+  readonly breakerSettings: BreakerSettings;
+  readonly pending: number;
+  /** Pending rows waiting out a refusal backoff. */
+  readonly waiting: number;
+  readonly deadLettered: number;
+  readonly oldestPendingAt: number | null;
+  readonly kafkaBacklog: number | null;
+  /** Why the last pass could not publish to Kafka, or null. */
+  readonly kafkaError: string | null;
+  readonly thresholds: {
+    readonly backlogWarning: number;
+    readonly oldestPendingWarningSeconds: number;
+    readonly lastSuccessWarningSeconds: number;
+    readonly lastSuccessCriticalSeconds: number;
+    readonly deadLetteredWarning: number;
+  };
+}
+
+export interface StatusVerdict {
+  readonly verdict: Verdict;
+  readonly exitCode: 0 | 1 | 2;
+  /** The first line's words after the verdict. */
+  readonly headline: string;
+  readonly problems: readonly Problem[];
+}
+
+export function judgeStatus(f: VerdictFacts): StatusVerdict {
+  const problems: Problem[] = [];
+  const when = (ms: number): string => formatWhen(ms, f.now, f.timeZone);
+  const p = f.lastPass;
+  const trouble = p === null ? null : passTrouble(p.exitCode);
+  if (p === null) {
+    problems.push({
+      severity: 'notSyncing',
+      problem: 'no pass has run yet',
+      hint: 'start the timer (systemctl enable --now pos-sync.timer) or run pos-sync sync',
+    });
+  } else if (trouble !== null) {
+    problems.push({ severity: 'notSyncing', problem: `${trouble.label} since ${when(p.since)}`, hint: trouble.hint });
+  }
+  const mode = effectiveMode(f.breaker, f.now, f.breakerSettings);
+  const lastSuccessAge = f.lastSuccessAt === null ? null : (f.now - f.lastSuccessAt) / 1000;
+  const longWithout = lastSuccessAge === null || lastSuccessAge > f.thresholds.lastSuccessCriticalSeconds;
+  if (mode !== 'closed') {
+    problems.push({
+      severity: 'notSyncing',
+      problem: `the central API is unavailable (circuit breaker open since ${when(f.breaker.openedAt ?? f.now)})`,
+      hint: 'nothing is lost, rows wait; if it lasts, check the network and the central API (pos-sync health); pos-sync sync --force tries now',
+    });
+  } else if (p !== null && p.exitCode === 75 && f.breaker.consecutiveFailures > 0) {
+    problems.push({
+      severity: longWithout ? 'notSyncing' : 'degraded',
+      problem: `the last pass could not reach the central API`,
+      hint: 'nothing is lost; the next pass retries; check the network and the central API if it repeats',
+    });
+  }
+  if (f.stateProblem !== null) {
+    problems.push({ severity: 'degraded', problem: `the state file ${f.stateProblem}`, hint: 'the next sync moves it aside and starts afresh' });
+  }
+  if (f.deadLettered > f.thresholds.deadLetteredWarning) {
+    problems.push({
+      severity: 'degraded',
+      problem: `${plural(f.deadLettered, 'row')} dead-lettered`,
+      hint: 'see which and why: pos-sync status --dead-letters; after fixing the cause: pos-sync requeue --id <id>',
+    });
+  }
+  if (f.waiting > 0) {
+    problems.push({
+      severity: 'degraded',
+      problem: `${plural(f.waiting, 'row')} refused, waiting to be retried`,
+      hint: 'nothing to do unless it repeats: they are sent again after Sync.RetryDelayMinutes; the log line "row refused" names the reason',
+    });
+  }
+  const oldestAge = f.oldestPendingAt === null ? 0 : (f.now - f.oldestPendingAt) / 1000;
+  if (f.pending > f.thresholds.backlogWarning || oldestAge > f.thresholds.oldestPendingWarningSeconds) {
+    problems.push({
+      severity: 'degraded',
+      problem: f.pending > f.thresholds.backlogWarning ? 'the backlog is past its warning threshold' : 'the oldest pending row is past its warning age',
+      hint: 'a backlog that does not shrink means passes fail or are not run: check pos-sync health and the timer',
+    });
+  }
+  // Only when nothing above explains it: a stalled timer shows no failing pass at all.
+  const explained = problems.some((x) => x.severity === 'notSyncing') || (p !== null && p.exitCode === 75);
+  if (p !== null && !explained && f.pending > 0 && (lastSuccessAge === null || lastSuccessAge > f.thresholds.lastSuccessWarningSeconds)) {
+    problems.push({
+      severity: longWithout ? 'notSyncing' : 'degraded',
+      problem: f.lastSuccessAt === null ? 'no pass has succeeded yet' : `no successful pass since ${when(f.lastSuccessAt)}`,
+      hint: 'check that the timer runs (systemctl list-timers pos-sync.timer) and the log (journalctl -u pos-sync)',
+    });
+  }
+  const kafka = f.kafkaError === null ? null : kafkaTrouble(f.kafkaError);
+  if (kafka !== null && !kafka.heals) {
+    // Delivery to the central goes on: degraded, not stopped; but waiting will not mend it.
+    problems.push({ severity: 'degraded', problem: `${kafka.label} (cannot heal by waiting)`, hint: kafka.hint });
+  } else if (f.kafkaBacklog !== null && f.kafkaBacklog > f.thresholds.backlogWarning) {
+    problems.push({ severity: 'degraded', problem: `${plural(f.kafkaBacklog, 'event')} not yet published to Kafka`, hint: 'check the Kafka line of pos-sync health' });
+  }
+  const verdict: Verdict = problems.some((x) => x.severity === 'notSyncing') ? 'NOT SYNCING' : problems.length > 0 ? 'DEGRADED' : 'OK';
+  const first = problems.find((x) => x.severity === 'notSyncing') ?? problems[0];
+  const headline = first === undefined ? (f.pending === 0 ? 'syncing, nothing pending' : `syncing, ${plural(f.pending, 'row')} pending`) : first.problem;
+  return { verdict, exitCode: VERDICT_EXIT[verdict], headline, problems };
+}
