@@ -148,7 +148,8 @@ describe('health sees what the passes see', () => {
     const id = query<{ Id: string }>(s.db, 'SELECT "Id" FROM "PosTransactions" LIMIT 1')[0]!.Id;
     central.setFaults({ refuseIds: [id] });
     assert.equal((await s.run(['sync'])).code, 65);
-    const next = query<{ NextAttemptAt: string }>(s.db, 'SELECT "NextAttemptAt" FROM "PosTransactions" WHERE "Id" = ?', id)[0]!.NextAttemptAt;
+    // The backoff is pos-sync's own bookkeeping (PosSync_RowState, issue 11).
+    const next = query<{ NextAttemptAt: string }>(s.db, `SELECT "NextAttemptAt" FROM "PosSync_RowState" WHERE "Entity" = 'transaction' AND "Id" = ?`, id)[0]!.NextAttemptAt;
     const idle = await s.run(['sync']);
     assert.equal(idle.code, 0, idle.stderr);
     const due = Date.parse(next.replace(' ', 'T') + 'Z');

@@ -173,13 +173,18 @@ export function todayTotals(db: Database, now: number, since?: number): TodayTot
  * Rows held back by a refusal's backoff (pending, not yet due) and when the first is due: what an
  * idle-looking pass tells instead of "nothing pending". One indexed count per entity.
  */
-export function waitingRows(db: Database, now: number): { readonly rows: number; readonly until: string | null } {
+export function waitingRows(db: Database, now: number, facts: SchemaFacts = schemaFactsOf(db)): { readonly rows: number; readonly until: string | null } {
   let rows = 0;
   let until: string | null = null;
-  for (const t of Object.values(TABLE)) {
+  // The backoff is pos-sync's own bookkeeping; a database it has not set up has none.
+  if (!facts.hasState) return { rows, until };
+  for (const [entity, t] of Object.entries(TABLE)) {
     const r = db
-      .prepare(`SELECT count(*) AS n, min("NextAttemptAt") AS next FROM "${t}" INDEXED BY "IX_${t}_PosSync_Pending" WHERE "Synced" = 0 AND "DeadLetteredAt" IS NULL AND "NextAttemptAt" > ?`)
-      .get(formatDbTime(now)) as { n: number; next: string | null };
+      .prepare(
+        `SELECT count(*) AS n, min(s."NextAttemptAt") AS next FROM "${STATE_TABLE}" AS s JOIN "${t}" AS p ON p."Id" = s."Id"
+         WHERE s."Entity" = ? AND s."DeadLetteredAt" IS NULL AND s."NextAttemptAt" > ? AND p."Synced" = 0`,
+      )
+      .get(entity, formatDbTime(now)) as { n: number; next: string | null };
     rows += r.n;
     const ms = r.next === null ? undefined : parseDbTime(r.next);
     if (ms !== undefined) {
