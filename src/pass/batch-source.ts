@@ -1,0 +1,130 @@
+// Where a pass's batches come from: pending rows read after a cursor per entity, round-robin so a
+// long backlog of one entity never starves the other, mapped to events (a row the POS wrote
+// wrongly is set aside as invalid, refused locally), and the next batch read ahead while the
+// central works on the current one.
+
+import { toEvent, type CentralEvent } from '../domain/events.js';
+import type { Entity, InventoryRow, TransactionRow } from '../domain/rows.js';
+import { formatDbTime, type Clock } from '../domain/time.js';
+import type { Queue } from '../store/queue.js';
+
+/** A request body and its Idempotency-Key. */
+export interface Encoded {
+  readonly body: string;
+  readonly key: string;
+}
+
+/** A row refused before sending: it cannot be sent faithfully. By rowid, as its Id may be what is wrong. */
+export interface InvalidRow {
+  readonly id: string;
+  readonly error: string;
+  readonly httpStatus: null;
+  readonly rowid: number;
+}
+
+/** One batch of pending rows of one entity: the events to send, and the rows refused locally. */
+export interface Batch {
+  readonly entity: Entity;
+  readonly events: readonly CentralEvent[];
+  /** Event id → rowid: marking by rowid is the cheap lookup. */
+  readonly rowids: ReadonlyMap<string, number>;
+  readonly invalid: readonly InvalidRow[];
+  /** Encoded already when it was read ahead. */
+  readonly encoded: Encoded | undefined;
+}
+
+interface ReadAhead {
+  readonly entity: Entity;
+  readonly limit: number;
+  readonly cursorBefore: number;
+  readonly batch: Batch | null;
+  readonly error?: unknown;
+}
+
+export class BatchSource {
+  readonly #cursor: Record<Entity, number> = { transaction: 0, inventory: 0 };
+  readonly #drained = new Set<Entity>();
+  #ahead: ReadAhead | null = null;
+
+  constructor(
+    private readonly queue: Queue,
+    /** The entities this pass syncs, in round-robin order. */
+    private readonly entities: readonly Entity[],
+    private readonly clock: Clock,
+    private readonly encode: (events: readonly CentralEvent[]) => Encoded,
+  ) {}
+
+  /** Every entity has run out of pending rows. */
+  get exhausted(): boolean {
+    return this.#drained.size >= this.entities.length;
+  }
+
+  /** The entities of the next round: those not drained yet. */
+  round(): Entity[] {
+    return this.entities.filter((e) => !this.#drained.has(e));
+  }
+
+  /**
+   * The next batch of `entity` (up to `limit` rows), the one read ahead when it matches; null when
+   * none are left, and the entity counts as drained.
+   */
+  take(entity: Entity, limit: number): Batch | null {
+    const ahead = this.#takeAhead(entity, limit);
+    const batch = ahead !== undefined ? ahead : this.#read(entity, limit, false);
+    if (batch === null) this.#drained.add(entity);
+    return batch;
+  }
+
+  /** The entity the round-robin serves after `entity`, if any is left. */
+  following(entity: Entity): Entity | undefined {
+    const i = this.entities.indexOf(entity);
+    return [...this.entities.slice(i + 1), ...this.entities.slice(0, i + 1)].find((e) => !this.#drained.has(e));
+  }
+
+  /**
+   * Reads (and encodes) `entity`'s next batch now, so it overlaps the central's work on the current
+   * one. take() hands it out only when it asks for exactly that; otherwise it is dropped and the
+   * cursor put back, nothing of it written, its rows left pending. A read error surfaces at take().
+   */
+  readAhead(entity: Entity, limit: number): void {
+    const cursorBefore = this.#cursor[entity];
+    try {
+      this.#ahead = { entity, limit, cursorBefore, batch: this.#read(entity, limit, true) };
+    } catch (error) {
+      this.#ahead = { entity, limit, cursorBefore, batch: null, error };
+    }
+  }
+
+  /** The batch read ahead for exactly this entity and limit; undefined when there is none. */
+  #takeAhead(entity: Entity, limit: number): Batch | null | undefined {
+    const a = this.#ahead;
+    this.#ahead = null;
+    if (a === null) return undefined;
+    if (a.entity !== entity || a.limit !== limit) {
+      this.#cursor[a.entity] = a.cursorBefore;
+      return undefined;
+    }
+    if (a.error !== undefined) throw a.error;
+    return a.batch;
+  }
+
+  /** Up to `limit` pending rows of `entity` after the cursor, mapped; null when none are left. */
+  #read(entity: Entity, limit: number, encodeNow: boolean): Batch | null {
+    const rows: (TransactionRow | InventoryRow)[] = this.queue.nextPending(entity, this.#cursor[entity], formatDbTime(this.clock.now()), limit);
+    if (rows.length === 0) return null;
+    this.#cursor[entity] = rows[rows.length - 1]!.rowid;
+    const events: CentralEvent[] = [];
+    const rowids = new Map<string, number>();
+    const invalid: InvalidRow[] = [];
+    for (const row of rows) {
+      const mapped = toEvent(entity, row);
+      if (mapped.ok) {
+        events.push(mapped.value);
+        rowids.set(mapped.value.id, row.rowid);
+      } else {
+        invalid.push({ id: mapped.id, error: mapped.error, httpStatus: null, rowid: row.rowid });
+      }
+    }
+    return { entity, events, rowids, invalid, encoded: encodeNow && events.length > 0 ? this.encode(events) : undefined };
+  }
+}

@@ -1,0 +1,204 @@
+// Hands a batch to the central: encodes it, sends it (retries inside the pass's budget), reads the
+// answer, marks accepted rows synced, splits a refused batch to find the rows at fault, and turns
+// an answer that ends the pass (credentials, a wrong endpoint, an outage, an answer not about the
+// rows) into a StopPass. Tells the ledger what it counted and the breaker session what it learnt.
+
+import type { CentralClient } from '../central/client.js';
+import { idempotencyKey } from '../central/key.js';
+import { withRetries, type RetriedOutcome, type Sleep } from '../central/retry.js';
+import type { Config } from '../config/types.js';
+import { splitBatch } from '../domain/backoff.js';
+import { classifyResponse } from '../domain/classify.js';
+import { singlePayload, type CentralEvent } from '../domain/events.js';
+import type { Entity } from '../domain/rows.js';
+import { formatDbTime, type Clock, type Random } from '../domain/time.js';
+import { ExitCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Queue } from '../store/queue.js';
+import type { Batch, Encoded } from './batch-source.js';
+import type { BreakerSession } from './breaker-session.js';
+import { StopPass, outOfTime, type Ledger } from './ledger.js';
+import type { Refusals } from './refusals.js';
+
+export interface DelivererDeps {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly sleep: Sleep;
+  readonly log: Logger;
+  /** Created on first use, so a pass with nothing to send never loads the HTTP stack. */
+  readonly central: () => Promise<CentralClient>;
+  readonly queue: Queue;
+  readonly ledger: Ledger;
+  readonly breaker: BreakerSession;
+  readonly refusals: Refusals;
+  /** Epoch ms (on deps.clock) by which the pass must end. */
+  readonly deadline: number;
+  /** Told after every batch marked synced (the CLI's spinner on a terminal). */
+  readonly onProgress?: ((delivered: number) => void) | undefined;
+}
+
+/** Resolves once the current turn of the event loop is over: a request started now has gone out. */
+const requestOnItsWay = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class Deliverer {
+  #client: CentralClient | undefined;
+
+  constructor(private readonly deps: DelivererDeps) {}
+
+  /** The request body and Idempotency-Key of a group of events. */
+  readonly encode = (events: readonly CentralEvent[]): Encoded => {
+    const single = this.deps.config.http.format === 'single';
+    return {
+      body: single ? JSON.stringify(singlePayload(events[0]!)) : JSON.stringify(events),
+      key: single ? events[0]!.id : idempotencyKey(events.map((e) => e.id)),
+    };
+  };
+
+  /**
+   * Delivers a batch: one request per row in the single format, else one for the batch. `meanwhile`
+   * runs once the batch's request has gone out and before its answer is awaited (the read-ahead),
+   * so the two overlap; the batch's own outcome, success or stop, is what this returns or throws.
+   */
+  async deliverBatch(batch: Batch, meanwhile?: () => void): Promise<void> {
+    const { entity, events, rowids } = batch;
+    if (this.deps.config.http.format === 'single') {
+      for (const event of events) await this.deliver(entity, [event], rowids);
+      return;
+    }
+    if (events.length === 0) return;
+    const sending = this.deliver(entity, events, rowids, batch.encoded);
+    if (meanwhile) {
+      sending.catch(() => undefined); // not unhandled while we wait: the await below takes it
+      await requestOnItsWay();
+      meanwhile();
+    }
+    await sending;
+  }
+
+  /** Half-open with nothing pending: a GET of the health endpoint is the probe. */
+  async probeHealth(): Promise<void> {
+    const { config, clock, ledger, breaker, deadline } = this.deps;
+    const c = await this.#central();
+    ledger.requestSent();
+    const answer = await c.health(Math.max(1, Math.min(config.http.timeoutMs, deadline - clock.now())));
+    const outcome = answer.status === null ? null : classifyResponse(answer.status, '', null, new Set(), clock.now());
+    if (outcome === null || outcome.kind === 'temporary') {
+      ledger.requestFailed();
+      const why = answer.error ?? `HTTP ${answer.status}`;
+      breaker.failed(why);
+      throw new StopPass('unavailable', `the central API's health check failed: ${why}`, ExitCode.tempFail);
+    }
+    if (outcome.kind === 'credentials') {
+      throw new StopPass('credentials', `the central API refused the credentials (HTTP ${outcome.status} at ${config.endpoints.health})`, ExitCode.noPermission);
+    }
+    if (outcome.kind === 'misconfigured') {
+      throw new StopPass('misconfigured', `the central API answered HTTP ${outcome.status} at ${config.endpoints.health}: check Sync.HealthCheckEndpoint`, ExitCode.config);
+    }
+    breaker.answered();
+  }
+
+  /** Closes the client's kept-alive connections, if one was made. */
+  close(): void {
+    this.#client?.close?.();
+  }
+
+  async #central(): Promise<CentralClient> {
+    return (this.#client ??= await this.deps.central());
+  }
+
+  /** Delivers one group of events (all one entity); splits on refusals. */
+  async deliver(entity: Entity, events: readonly CentralEvent[], rowids: ReadonlyMap<string, number>, encoded = this.encode(events)): Promise<void> {
+    const { config, clock, log, queue, ledger, breaker, refusals } = this.deps;
+    const ids = events.map((e) => e.id);
+    const failuresBefore = ledger.failedRequests;
+    const requestsBefore = ledger.requests;
+    const trial = breaker.inProbe;
+    const outcome = await this.#send(encoded, new Set(ids));
+    const nowText = formatDbTime(clock.now());
+    // What the answer says about the central's availability (401/403/404 say nothing).
+    if (outcome.kind === 'accepted' || outcome.kind === 'refused' || outcome.kind === 'tooLarge') breaker.answered();
+    else if (outcome.kind === 'temporary') breaker.failed(outcome.error);
+    else if (outcome.kind === 'outOfTime' && ledger.failedRequests > failuresBefore) breaker.failed(outcome.error);
+    switch (outcome.kind) {
+      case 'accepted': {
+        const refused = new Set(outcome.rejected.map((r) => r.id));
+        const ok = refused.size === 0 ? ids : ids.filter((id) => !refused.has(id));
+        ledger.markDelivered(entity, queue.markSynced(entity, ok, nowText, config.kafka.enabled, rowids));
+        this.deps.onProgress?.(ledger.delivered.transaction + ledger.delivered.inventory);
+        refusals.accepted(ok.length);
+        refusals.refusedByCentral(entity, outcome.rejected.map((r) => ({ ...r, httpStatus: 200 })));
+        return;
+      }
+      case 'refused':
+      case 'tooLarge': {
+        // The central named every row with its reason: nothing to isolate by splitting.
+        if (outcome.kind === 'refused' && outcome.rows !== undefined && outcome.rows.length === events.length) {
+          refusals.refusedByCentral(entity, outcome.rows.map((r) => ({ ...r, httpStatus: outcome.status })));
+          return;
+        }
+        if (events.length === 1) {
+          // A proxy's size limit met by one row is the proxy's setting, not the row's fault.
+          if (outcome.kind === 'tooLarge' && outcome.foreign) throw notAboutRows(outcome.error);
+          refusals.refusedByCentral(entity, [{ id: ids[0]!, error: outcome.error, httpStatus: outcome.status }]);
+          return;
+        }
+        log.debug('splitting a batch the central refused', { entity, rows: events.length, status: outcome.status });
+        for (const half of splitBatch(events)) await this.deliver(entity, half, rowids);
+        return;
+      }
+      case 'notAboutRows':
+        throw notAboutRows(outcome.error);
+      case 'credentials':
+        throw new StopPass('credentials', `the central API refused the credentials (HTTP ${outcome.status})`, ExitCode.noPermission);
+      case 'misconfigured':
+        throw new StopPass(
+          'misconfigured',
+          outcome.status === 0 ? outcome.error : `the central API answered HTTP ${outcome.status} at ${config.endpoints.events}: check Sync.CentralApiEndpoint`,
+          ExitCode.config,
+        );
+      case 'temporary':
+        queue.markAttempt(entity, ids, nowText, outcome.error);
+        throw new StopPass(
+          'unavailable',
+          trial ? `the probe failed, the central API is still unavailable: ${outcome.error}` : `the central API is unavailable after ${config.http.maxRetries} retries: ${outcome.error}`,
+          ExitCode.tempFail,
+        );
+      case 'outOfTime':
+        // Out of time before a request went out: nothing failed, the budget is simply spent.
+        if (ledger.requests === requestsBefore) throw outOfTime();
+        queue.markAttempt(entity, ids, nowText, outcome.error);
+        throw new StopPass('unavailable', `the central API is unavailable: ${outcome.error}`, ExitCode.tempFail);
+    }
+  }
+
+  /** One request, retried inside the pass's budget (central/retry.ts). */
+  async #send({ body, key }: Encoded, ids: ReadonlySet<string>): Promise<RetriedOutcome> {
+    const { config, clock, log, ledger, breaker, deadline } = this.deps;
+    const c = await this.#central();
+    return withRetries(
+      async (timeLeftMs) => {
+        ledger.requestSent();
+        const sentAt = clock.now();
+        const outcome = await c.post({ body, idempotencyKey: key, ids, timeoutMs: Math.min(config.http.timeoutMs, timeLeftMs) }, () => clock.now());
+        if (outcome.kind === 'temporary') ledger.requestFailed();
+        else ledger.answeredIn(clock.now() - sentAt);
+        return outcome;
+      },
+      {
+        // Half-open means one trial request: its answer decides, retries would only delay that.
+        maxRetries: breaker.inProbe ? 0 : config.http.maxRetries,
+        deadline,
+        clock,
+        random: this.deps.random,
+        sleep: this.deps.sleep,
+        onRetry: ({ retry, waitMs, error }) => log.info('retrying a request', { retry, waitMs: Math.round(waitMs), error }),
+      },
+    );
+  }
+}
+
+/** A pass stopped by an answer that is not about the rows: exit 78, no row penalised (SPEC §5). */
+export function notAboutRows(what: string): StopPass {
+  return new StopPass('notAboutRows', `${what}; no row penalised: check the proxy or gateway in front of the central API and Sync.CentralApiEndpoint`, ExitCode.config);
+}
