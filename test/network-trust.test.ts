@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { readBounded, requestSignal } from '../src/central/bounded.js';
 import { createCentralClient } from '../src/central/client.js';
-import { runSync } from '../src/commands/sync.js';
+import { runSync } from '../src/pass/pass.js';
 import { hideUrlPassword, isSecretHeader, plainHttpCredentialWarning } from '../src/config/secrets.js';
 import { judgeHeld, reasonOf } from '../src/domain/refusals.js';
 import { escapeControl, scrub, scrubCutText } from '../src/domain/redact.js';

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { anchoredClock } from '../src/domain/time.js';
 import { TempFailError } from '../src/errors.js';
-import { acquireLock, lockPathFor } from '../src/state/lock.js';
+import { lockPathFor } from '../src/state/lock.js';
+import { acquireLock } from '../src/store/db.js';
 import { holdLock, lockIsFree } from './helpers/lock.js';
 import { tmpDirs } from './helpers/tmp.js';
 

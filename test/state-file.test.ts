@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { centralForFile } from './helpers/central.js';
 import fc from 'fast-check';
-import { runSync } from '../src/commands/sync.js';
+import { runSync } from '../src/pass/pass.js';
 import type { Config } from '../src/config/types.js';
 import { CLOSED, type BreakerState } from '../src/domain/breaker.js';
 import { openStateFile, peekState } from '../src/state/file.js';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { centralForFile } from './helpers/central.js';
-import { runSync, type SyncOptions } from '../src/commands/sync.js';
+import { runSync, type SyncOptions } from '../src/pass/pass.js';
 import type { Config } from '../src/config/types.js';
 import { allIds, BUSINESS_COLUMNS, buildFixtureDb, exec, FIXTURE, pendingIds, query, readTable, withState } from './helpers/db.js';
 import { seedDb, syncDeps, testConfig, type Settings } from './helpers/sync.js';

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { runSync } from '../src/commands/sync.js';
+import { runSync } from '../src/pass/pass.js';
 import type { Config } from '../src/config/types.js';
 import { startCentral, type RunningCentral } from '../examples/central/server.js';
 import { centralForFile } from './helpers/central.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { runSync } from '../src/commands/sync.js';
+import { runSync } from '../src/pass/pass.js';
 import type { Config } from '../src/config/types.js';
 import { startCentral } from '../examples/central/server.js';
 import { centralForFile } from './helpers/central.js';

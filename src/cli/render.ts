@@ -1,6 +1,6 @@
 // Human renderings of command results (stdout). JSON output is the result object itself.
 
-import type { PassResult } from '../commands/sync.js';
+import type { PassResult } from '../pass/pass.js';
 import type { SeedResult } from '../commands/seed.js';
 import type { HealthResult } from '../commands/health.js';
 import type { CleanupResult } from '../commands/cleanup.js';

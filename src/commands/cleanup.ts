@@ -7,7 +7,7 @@ import type { Database } from 'better-sqlite3';
 import type { Config } from '../config/types.js';
 import { formatDbTime, type Clock } from '../domain/time.js';
 import type { Logger } from '../log.js';
-import { acquireLock } from '../state/lock.js';
+import { acquireLock } from '../store/db.js';
 import { countExpired, databaseBytes, deleteExpired, type RetentionCounts } from '../store/retention.js';
 
 export interface CleanupOptions {

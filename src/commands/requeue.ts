@@ -6,7 +6,7 @@ import type { Database } from 'better-sqlite3';
 import type { Entity } from '../domain/rows.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { requeueAll, requeueIds, type IdFate } from '../store/deadletters.js';
-import { acquireLock } from '../state/lock.js';
+import { acquireLock } from '../store/db.js';
 
 export interface RequeueOptions {
   readonly all?: boolean | undefined;

@@ -1,6 +1,6 @@
 // After a pass: the previous metrics file's totals + this pass + the backlog → the new file.
 
-import type { PassResult } from '../commands/sync.js';
+import type { PassResult } from '../pass/pass.js';
 import type { Entity } from '../domain/rows.js';
 import { isSuccess, nextTotals, renderMetrics, type BreakerFacts, type EntityBacklog, type PassFacts } from './exposition.js';
 import { readPreviousMetrics, writeMetricsFile } from './file.js';

@@ -25,13 +25,6 @@ export interface PassLock {
   refresh(now: number): boolean;
 }
 
-/** Opens a SQLite file (set by store/db.ts when it loads, so this module never loads the native addon itself). */
-let openSqlite: ((file: string) => Database) | null = null;
-
-export function setLockOpener(opener: (file: string) => Database): void {
-  openSqlite = opener;
-}
-
 /**
  * The lock of the database at `dbPath`, named from its resolved path: a symlink to the same
  * database, or a path spelled differently, is the same lock.
@@ -105,11 +98,12 @@ function isLegacyLockFile(file: string): boolean {
 }
 
 /**
- * Takes the lock at once or throws TempFailError (75) naming the holder. `now` (wall clock) is
+ * Takes the lock at once or throws TempFailError (75) naming the holder. The lock file is opened
+ * with `openSqlite` (store/db.ts's acquireLock passes it), so this module never loads the native
+ * addon itself. `now` (wall clock) is
  * only written into the holder file for display; nothing is decided by time.
  */
-export function acquireLock(dbPath: string, command: string, now: number, _unused?: number): PassLock {
-  if (openSqlite === null) throw new Error('the lock needs the SQLite module: import store/db.js first');
+export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: string, command: string, now: number): PassLock {
   const file = lockPathFor(dbPath);
   for (let attempt = 0; ; attempt++) {
     let db: Database;

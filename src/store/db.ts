@@ -7,7 +7,7 @@ import path from 'node:path';
 import Sqlite, { type Database } from 'better-sqlite3';
 import { ConfigError, LocalIoError, TempFailError } from '../errors.js';
 import { inspectSchema, migrate, SCHEMA_VERSION } from './migrations.js';
-import { setLockOpener } from '../state/lock.js';
+import { acquireLockWith, type PassLock } from '../state/lock.js';
 
 /**
  * better-sqlite3's native addon, named directly: a local compile (build/Release) if someone made
@@ -26,8 +26,13 @@ const NATIVE_BINDING = ((): string | undefined => {
   }
 })();
 
-// The pass lock is a SQLite file too; it opens through the same addon, loaded here.
-setLockOpener((file) => new Sqlite(file, { ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}) }));
+/**
+ * Takes the pass lock beside the database at `dbPath` (state/lock.ts), or throws 75 naming the
+ * holder. The lock is a SQLite file too, opened through the same addon as the database.
+ */
+export function acquireLock(dbPath: string, command: string, now: number): PassLock {
+  return acquireLockWith((file) => new Sqlite(file, { ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}) }), dbPath, command, now);
+}
 
 export interface OpenOptions {
   readonly path: string;

@@ -2,7 +2,8 @@
 // "released" means another process (or this one) can take it, not that a file is gone.
 
 import '../../src/store/db.js'; // sets the SQLite opener the lock uses
-import { acquireLock, type PassLock } from '../../src/state/lock.js';
+import type { PassLock } from '../../src/state/lock.js';
+import { acquireLock } from '../../src/store/db.js';
 import { TempFailError } from '../../src/errors.js';
 
 /** Takes the pass lock of `db` in this process, as a pass with `command` would. */

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { createCentralClient } from '../../src/central/client.js';
 import { runSeed } from '../../src/commands/seed.js';
-import type { SyncDeps } from '../../src/commands/sync.js';
+import type { SyncDeps } from '../../src/pass/pass.js';
 import { buildConfig } from '../../src/config/load.js';
 import { resolveSettings } from '../../src/config/resolve.js';
 import type { Config } from '../../src/config/types.js';

@@ -1,4 +1,4 @@
-// `pos-sync sync`: one bounded pass. Reads pending rows in batches, delivers them (retries inside
+// One sync pass (`pos-sync sync`), as a pipeline. Reads pending rows in batches, delivers them (retries inside
 // the pass), marks them synced per batch, records refusals and dead letters, and stops at the
 // first sign the central is down, misconfigured or refusing our credentials (SPEC §2, §5).
 
@@ -13,20 +13,20 @@ import { admit, describeBreaker, PROBE_ROWS, type Admission, type BreakerView } 
 import { ExitCode } from '../errors.js';
 import { publishPending, type PublishReport } from '../kafka/outbox.js';
 import type { Logger } from '../log.js';
-import { BatchSource } from '../pass/batch-source.js';
-import { BreakerSession, type BreakerSessionDeps } from '../pass/breaker-session.js';
-import { Deliverer } from '../pass/deliverer.js';
-import { Ledger, outOfTime, StopPass, type PerEntity, type StopReason } from '../pass/ledger.js';
-import { Refusals } from '../pass/refusals.js';
-import { failedState, nextState, saveRefreshMs } from '../pass/saved.js';
+import { BatchSource } from './batch-source.js';
+import { BreakerSession, type BreakerSessionDeps } from './breaker-session.js';
+import { Deliverer } from './deliverer.js';
+import { Ledger, outOfTime, StopPass, type PerEntity, type StopReason } from './ledger.js';
+import { Refusals } from './refusals.js';
+import { failedState, nextState, saveRefreshMs } from './saved.js';
 import { Queue } from '../store/queue.js';
 import { recordPass, waitingRows } from '../store/history.js';
 import { assertWritable } from '../store/writable.js';
-import { acquireLock, type PassLock } from '../state/lock.js';
+import type { PassLock } from '../state/lock.js';
 import { openStateFile, peekState, type StateStore } from '../state/file.js';
 import { worthSaving, type SavedState } from '../state/format.js';
 
-export type { PerEntity, StopReason } from '../pass/ledger.js';
+export type { PerEntity, StopReason } from './ledger.js';
 
 export interface SyncOptions {
   readonly batchSize?: number | undefined;
@@ -129,7 +129,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
   const { options, deps } = pass;
   const { config, clock, log } = deps;
   const db = await deps.openDb();
-  const lock = lockThePass(pass, db);
+  const lock = await lockThePass(pass, db);
   const ledger = new Ledger();
   let saved = loaded;
   let breaker = BreakerSession.observe(saved.breaker, breakerDeps(deps));
@@ -202,10 +202,11 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
 }
 
 /** The pass lock beside the database; a dry run reads only (SPEC §4): no lock file appears. */
-function lockThePass(pass: PassContext, db: Database): PassLock {
+async function lockThePass(pass: PassContext, db: Database): Promise<PassLock> {
   if (pass.options.dryRun) return { path: '', release: () => undefined, refresh: () => true };
   try {
     assertWritable(pass.deps.config.db.path);
+    const { acquireLock } = await import('../store/db.js'); // loaded already: the database is open
     return acquireLock(pass.deps.config.db.path, 'sync', pass.start);
   } catch (err) {
     db.close();

@@ -1,0 +1,29 @@
+// The shape of one command on the command line: its name, options, help and run. Every command is
+// one module beside this one, registered from the table in index.ts; a command's run loads what
+// it needs on first use, so registering them all costs a tick nothing.
+
+import type { Context } from '../context.js';
+
+export interface OptionSpec {
+  /** As commander spells it: '--batch-size <n>'. */
+  readonly flags: string;
+  readonly description: string;
+  /** Checks and converts the value; throws commander's InvalidArgumentError (a usage error, 64). */
+  readonly parse?: (value: string) => unknown;
+  readonly defaultValue?: unknown;
+}
+
+export interface CommandSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly options: readonly OptionSpec[];
+  /** Examples and exit codes, shown after the options in its --help (src/cli/help.ts). */
+  readonly help: string | undefined;
+  /** Runs the command; returns its exit code, throws for the CLI to map (src/cli/errors.ts). */
+  run(ctx: Context, options: Record<string, unknown>): Promise<number>;
+}
+
+/** A command whose options commander has parsed into `O`. */
+export function defineCommand<O>(spec: Omit<CommandSpec, 'run'> & { run(ctx: Context, options: O): Promise<number> }): CommandSpec {
+  return spec as CommandSpec;
+}

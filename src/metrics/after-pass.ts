@@ -1,0 +1,31 @@
+// The metrics file a sync pass leaves for node_exporter's textfile collector: the pass's result,
+// the backlog read afterwards, and the last reconciliation.
+
+import type { PassResult } from '../pass/pass.js';
+import type { Config } from '../config/types.js';
+import type { EntityBacklog } from '../store/history.js';
+import { VERSION } from '../version.js';
+
+/**
+ * Pending rows per entity for the metrics file, read after the pass (an open-breaker pass never
+ * opened the database). Null when it cannot be read: the backlog gauges are then left out.
+ */
+async function readBacklog(config: Config): Promise<Record<'transaction' | 'inventory', EntityBacklog> | null> {
+  try {
+    const [{ openDatabase }, { entityBacklog }] = await Promise.all([import('../store/db.js'), import('../store/history.js')]);
+    const db = openDatabase({ path: config.db.path, create: false, autoMigrate: false, readonly: true, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, 2000) });
+    try {
+      const now = Date.now();
+      return { transaction: entityBacklog(db, 'transaction', now), inventory: entityBacklog(db, 'inventory', now) };
+    } finally {
+      db.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
+export async function writeMetricsAfterPass(file: string, config: Config, result: PassResult): Promise<void> {
+  const [{ writePassMetrics }, backlog, { lastReconcile }] = await Promise.all([import('./pass.js'), readBacklog(config), import('../state/reconcile-record.js')]);
+  writePassMetrics({ file, store: config.storeId, version: VERSION, result, backlog, kafkaEnabled: config.kafka.enabled, now: Date.now(), reconcile: lastReconcile(config.stateFile) });
+}
