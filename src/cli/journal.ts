@@ -4,7 +4,11 @@
 // the unit's default, info. Terminals and pipes never see a prefix: only a stderr whose device
 // and inode are the ones systemd names in $JOURNAL_STREAM is the journal (systemd.exec(5)).
 
-import type { Output } from './stdio.js';
+/** Where a line of output goes (stdout, stderr, or the journal wrapping one). */
+export interface Output {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+}
 
 /** syslog priorities (sd-daemon(3)): what journalctl -p filters on. */
 export const PRIORITY = { err: 3, warning: 4, info: 6, debug: 7 } as const;

@@ -5,12 +5,9 @@
 // is a character device, keeps Node's own stream (colour, the spinner's cursor moves).
 
 import fs from 'node:fs';
-import { isJournalStream, journalOutput } from './journal.js';
+import { isJournalStream, journalOutput, type Output } from './journal.js';
 
-export interface Output {
-  write(text: string): unknown;
-  readonly isTTY?: boolean;
-}
+export type { Output } from './journal.js';
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
