@@ -3,7 +3,8 @@
 // executable subcommands, which pos-sync has none of — and that module brings net and stream
 // with it: milliseconds of every timer tick (SPEC §10). Here the real module is loaded only if
 // spawn is ever called. Anything else imported from node:child_process in the bundle fails the
-// build ("No matching export"), so this can never hide a missing function.
+// build ("No matching export"), so this can never hide a missing function: that is the pin on
+// commander's internals — a commander release that needs more of node:child_process does not build.
 
 import { createRequire } from 'node:module';
 

@@ -4,8 +4,10 @@
 // part of a tick (SPEC §10). The answer is a superset: "maybe" hands the search to cosmiconfig,
 // only "certainly nothing" skips it, so what is found never changes.
 //
-// The places mirror cosmiconfig 9 (its meta-config places and global config folder, which it
-// computes with env-paths); test/config-probe.test.ts checks them against cosmiconfig's own.
+// The places mirror the installed cosmiconfig (10: its meta-config places and global config
+// folder, which it computes with env-paths). That is a pin on cosmiconfig's internals:
+// test/config-probe.test.ts reads cosmiconfig's own defaults and env-paths and fails when they
+// change, so an upgrade that moves them cannot silently make the probe skip a config file.
 
 import fs from 'node:fs';
 import os from 'node:os';

@@ -15,6 +15,13 @@ import { acquireLockWith, type PassLock } from '../state/lock.js';
  * binary serves Node 22 and 24). The bundled CLI (dist/src/cli/pos-sync.cjs) does not live in the
  * package, so better-sqlite3's own search, relative to its own files, cannot find it from there.
  * Undefined (better-sqlite3's own search) if neither file exists.
+ *
+ * A pin on better-sqlite3's layout (prebuilds/<platform>-<arch>.node, as 13.x ships it): a
+ * release that moves the file falls back to its own search, which the bundle cannot follow, and
+ * the CLI then fails to open any database — every end-to-end test through bin/pos-sync shows it.
+ * musl is not detected here: on Alpine the name is linux-x64, the glibc build, which does not load
+ * there (better-sqlite3 ships linuxmusl-<arch>.node beside it). Telling musl apart costs a process
+ * report on every start; pos-sync's packages target Debian (glibc), so it is left as a known limit.
  */
 const NATIVE_BINDING = ((): string | undefined => {
   try {
