@@ -9,7 +9,6 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
@@ -17,7 +16,7 @@ import { openDatabase } from '../src/store/db.js';
 import { buildFixtureDb, exec, FIXTURE, query, withState } from './helpers/db.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { consumeTopic, kafkaBrokerOrSkip, uniqueTopic } from './helpers/kafka.js';
-import { centralForFile } from './helpers/central.js';
+import { centralForFile, closedPort } from './helpers/central.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('own-state-ef');
@@ -69,14 +68,6 @@ function efRebuild(file: string): void {
   } finally {
     db.close();
   }
-}
-
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 function newSale(file: string, id: string, n: number): void {
