@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { startCentral, type RunningCentral } from '../examples/central/server.js';
 import { cleanEnv, lines, MODULES_BIN, runCli, type CliResult } from './helpers/cli.js';
 import { pendingIds } from './helpers/db.js';
 import { seedDb } from './helpers/sync.js';
+import { closedPort } from './helpers/central.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('breaker-e2e');
@@ -23,15 +23,6 @@ after(async () => {
   await Promise.all(centrals.map((c) => c.close()));
   tmp.cleanup();
 });
-
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function centralOn(port: number): Promise<RunningCentral> {
   const c = await startCentral({ port, seed: 3 });

@@ -100,6 +100,13 @@ describe('judgeHealth: the verdict as a table', () => {
     { name: 'Kafka: a denied topic', facts: { kafka: { kind: 'error', error: 'Not authorized to access topics: [Topic authorization failed]', configuration: false } }, status: 'CRITICAL', check: ['kafka', 'CRITICAL'] },
     { name: 'Kafka: an untrusted certificate', facts: { kafka: { kind: 'error', error: 'Connection error: self-signed certificate in certificate chain', configuration: false } }, status: 'CRITICAL', check: ['kafka', 'CRITICAL'] },
     { name: 'Kafka: a missing CA file', facts: { kafka: { kind: 'error', error: 'Kafka.ProducerConfig.ssl.ca.location: cannot read /x/ca.pem (ENOENT)', configuration: true } }, status: 'CRITICAL', check: ['kafka', 'CRITICAL'] },
+    {
+      name: 'Kafka: the topic readable but the last publish refused (no WRITE) is CRITICAL',
+      facts: { kafka: { kind: 'ok', ms: 2 }, state: { ...healthy.state, lastPass: { ...healthy.state.lastPass!, kafkaError: 'Not authorized to access topics: [Topic authorization failed]' } } },
+      status: 'CRITICAL',
+      check: ['kafka', 'CRITICAL'],
+    },
+    { name: 'Kafka: a last publish that only waited for a broker does not stay CRITICAL', facts: { kafka: { kind: 'ok', ms: 2 }, state: { ...healthy.state, lastPass: { ...healthy.state.lastPass!, kafkaError: 'Connection error: connect ECONNREFUSED 127.0.0.1:9092' } } }, status: 'OK', check: ['kafka', 'OK'] },
     { name: 'Kafka backlog past warning', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 101, kafkaOldestAt: NOW - 1000 } }, status: 'WARNING', check: ['kafkaBacklog', 'WARNING'] },
     { name: 'Kafka backlog past critical', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 1001, kafkaOldestAt: NOW - 1000 } }, status: 'CRITICAL', check: ['kafkaBacklog', 'CRITICAL'] },
     { name: 'Kafka backlog small but old', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 3, kafkaOldestAt: NOW - 601_000 } }, status: 'WARNING', check: ['kafkaBacklog', 'WARNING'] },

@@ -54,13 +54,14 @@ function store(broker: SaslBroker, topic: string, producer: Record<string, strin
   };
 }
 
-async function setUp(t: TestContext): Promise<{ broker: SaslBroker; allowed: string; denied: string } | undefined> {
+async function setUp(t: TestContext): Promise<{ broker: SaslBroker; allowed: string; denied: string; describeOnly: string } | undefined> {
   const broker = await saslBrokerOrSkip(t);
   if (!broker) return undefined;
   const allowed = uniqueTopic('sasl-allowed');
   const denied = uniqueTopic('sasl-denied');
-  await allowTopic(broker.plainBrokers, broker.username, allowed, [denied]);
-  return { broker, allowed, denied };
+  const describeOnly = uniqueTopic('sasl-describe-only');
+  await allowTopic(broker.plainBrokers, broker.username, allowed, [denied], [describeOnly]);
+  return { broker, allowed, denied, describeOnly };
 }
 
 function healthJson(r: CliResult): { status: string; checks: { name: string; status: string; message: string }[] } {
@@ -126,6 +127,23 @@ describe('Kafka over SASL_SSL with ACLs', () => {
     assert.match(status.stdout, /^to do: ask the Kafka operator for WRITE and DESCRIBE on Kafka\.InventoryTopic/m);
     // Nothing reached the denied topic: no test event either.
     assert.deepEqual(await consumeTopic(s0.broker.plainBrokers, s0.denied, { expected: 1, timeoutMs: 3_000 }), []);
+  });
+
+  test('a topic the user may describe but not write: the first publish is refused, and from then on health is CRITICAL and status DEGRADED', async (t) => {
+    const s0 = await setUp(t);
+    if (!s0) return;
+    const s = store(s0.broker, s0.describeOnly);
+    const env = { 'Kafka__ProducerConfig__sasl.password': s0.broker.password };
+    // The limit, stated: metadata is readable, and kafkajs cannot ask for the user's permissions.
+    assert.equal(kafkaCheck(healthJson(await s.run(['--json', 'health'], env))).status, 'OK');
+    const sync = await s.run(['sync'], env);
+    assert.equal(sync.code, 0, sync.stderr);
+    const health = healthJson(await s.run(['--json', 'health'], env));
+    assert.equal(health.status, 'CRITICAL');
+    assert.match(kafkaCheck(health).message, /^a broker answered, but the last pass could not publish: Kafka does not allow this user to write the topic \(cannot heal by waiting\)/);
+    const status = await s.run(['status'], env);
+    assert.equal(status.stdout.split('\n')[0], 'DEGRADED — Kafka does not allow this user to write the topic (cannot heal by waiting)');
+    assert.deepEqual(await consumeTopic(s0.broker.plainBrokers, s0.describeOnly, { expected: 1, timeoutMs: 3_000 }), []);
   });
 
   test('a CA file that is not there: named before anything is sent, the rows still delivered and the pass recorded', async (t) => {

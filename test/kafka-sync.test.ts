@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { RunningCentral } from '../examples/central/server.js';
-import { useCentral } from './helpers/central.js';
+import { useCentral, closedPort } from './helpers/central.js';
 import { lines, MODULES_BIN, runCli, type CliResult } from './helpers/cli.js';
 import { buildFixtureDb, exec, FIXTURE, query, withState } from './helpers/db.js';
 import { consumeTopic, kafkaBrokerOrSkip, uniqueTopic, type ConsumedMessage } from './helpers/kafka.js';
@@ -145,15 +145,6 @@ function eventTime(efText: string): string {
 }
 
 // --- outages on 127.0.0.1 ---------------------------------------------------------------------
-
-/** A port that was free a moment ago: connections to it are refused. */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Accepts TCP connections and never says a word: a hung broker. Closed when the test ends. */
 async function blackHole(t: TestContext): Promise<{ port: number; accepted: () => number }> {

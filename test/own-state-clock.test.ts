@@ -7,22 +7,16 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
-import { startCentral, type RunningCentral } from '../examples/central/server.js';
+import { after, describe, test, type TestContext } from 'node:test';
 import { peekState } from '../src/state/file.js';
 import { buildFixtureDb } from './helpers/db.js';
 import { lines, startCli } from './helpers/cli.js';
+import { centralForFile } from './helpers/central.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('own-state-clock');
-let central: RunningCentral;
-before(async () => {
-  central = await startCentral();
-});
-after(async () => {
-  await central?.close();
-  tmp.cleanup();
-});
+const central = centralForFile({});
+after(tmp.cleanup);
 
 const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'].find((f) =>
   fs.existsSync(f),

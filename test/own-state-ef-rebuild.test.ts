@@ -9,26 +9,19 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
-import { startCentral, type RunningCentral } from '../examples/central/server.js';
 import { openDatabase } from '../src/store/db.js';
 import { buildFixtureDb, exec, FIXTURE, query, withState } from './helpers/db.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { consumeTopic, kafkaBrokerOrSkip, uniqueTopic } from './helpers/kafka.js';
+import { centralForFile, closedPort } from './helpers/central.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('own-state-ef');
-let central: RunningCentral;
-before(async () => {
-  central = await startCentral();
-});
-after(async () => {
-  await central?.close();
-  tmp.cleanup();
-});
+const central = centralForFile({});
+after(tmp.cleanup);
 
 /** The model's columns, in the model's order (the fixture's CREATE TABLE: EnsureCreated of the same model). */
 const MODEL: Record<'PosTransactions' | 'InventoryUpdates', string> = {
@@ -75,14 +68,6 @@ function efRebuild(file: string): void {
   } finally {
     db.close();
   }
-}
-
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 function newSale(file: string, id: string, n: number): void {

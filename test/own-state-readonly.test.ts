@@ -6,21 +6,15 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { startCentral, type RunningCentral } from '../examples/central/server.js';
+import { after, describe, test } from 'node:test';
 import { buildFixtureDb, query } from './helpers/db.js';
 import { lines, runCli } from './helpers/cli.js';
+import { centralForFile } from './helpers/central.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('own-state-ro');
-let central: RunningCentral;
-before(async () => {
-  central = await startCentral();
-});
-after(async () => {
-  await central?.close();
-  tmp.cleanup();
-});
+const central = centralForFile({});
+after(tmp.cleanup);
 
 const sha256 = (file: string): string => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 

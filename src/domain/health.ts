@@ -172,8 +172,16 @@ function kafkaCheck(f: HealthFacts): CheckResult | null {
   switch (k.kind) {
     case 'disabled':
       return null;
-    case 'ok':
+    case 'ok': {
+      // A broker answering and the topic's metadata readable do not prove this user may write to
+      // it (kafkajs cannot ask for the user's topic permissions). The last pass's own publish
+      // does: a refusal there that waiting cannot heal stays CRITICAL until a pass publishes.
+      const published = f.state.lastPass?.kafkaError ?? null;
+      if (published !== null && !kafkaTrouble(published).heals) {
+        return { name: 'kafka', status: 'CRITICAL', message: `a broker answered, but the last pass could not publish: ${describeKafkaTrouble(published)}` };
+      }
       return { name: 'kafka', status: 'OK', message: `a broker answered in ${Math.round(k.ms)} ms` };
+    }
     case 'timeout':
       // Kafka being down delays publishing and loses nothing (SPEC §6): a warning, not critical.
       return { name: 'kafka', status: 'WARNING', message: `no broker answered within ${Math.round(k.afterMs)} ms` };

@@ -1,6 +1,7 @@
 // Helpers for tests that talk to the reference central API (examples/central/server.ts):
 // start one that closes itself after the test, build valid events, POST them.
 
+import net from 'node:net';
 import { after, before, beforeEach, type TestContext } from 'node:test';
 
 import { startCentral, type CentralOptions, type RunningCentral } from '../../examples/central/server.js';
@@ -35,6 +36,15 @@ export function centralForFile(options: CentralOptions): RunningCentral {
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current) : value;
     },
   });
+}
+
+/** A port on 127.0.0.1 that was free a moment ago: connections to it are refused (a central that is down). */
+export async function closedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
 
 let counter = 0;

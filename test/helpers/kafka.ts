@@ -129,13 +129,16 @@ export async function saslBrokerOrSkip(t: TestContext): Promise<SaslBroker | und
   return undefined;
 }
 
-/** Creates the topics and lets User:<user> write and describe `allowed` (and write idempotently). */
-export async function allowTopic(plainBrokers: string[], user: string, allowed: string, others: readonly string[]): Promise<void> {
+/**
+ * Creates the topics and lets User:<user> write and describe `allowed` (and write idempotently),
+ * and only describe each of `describeOnly`.
+ */
+export async function allowTopic(plainBrokers: string[], user: string, allowed: string, others: readonly string[], describeOnly: readonly string[] = []): Promise<void> {
   const { Kafka, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = (await import('kafkajs')).default;
   const admin = new Kafka({ brokers: plainBrokers, clientId: 'pos-sync-test-admin', logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [allowed, ...others].map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })), waitForLeaders: true });
+    await admin.createTopics({ topics: [allowed, ...others, ...describeOnly].map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })), waitForLeaders: true });
     const acl = (resourceType: number, resourceName: string, operation: number) => ({
       resourceType,
       resourceName,
@@ -150,6 +153,7 @@ export async function allowTopic(plainBrokers: string[], user: string, allowed: 
         acl(AclResourceTypes.TOPIC, allowed, AclOperationTypes.WRITE),
         acl(AclResourceTypes.TOPIC, allowed, AclOperationTypes.DESCRIBE),
         acl(AclResourceTypes.CLUSTER, 'kafka-cluster', AclOperationTypes.IDEMPOTENT_WRITE),
+        ...describeOnly.map((topic) => acl(AclResourceTypes.TOPIC, topic, AclOperationTypes.DESCRIBE)),
       ],
     });
   } finally {
