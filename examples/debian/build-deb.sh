@@ -21,8 +21,10 @@ version="$(node -p 'require("./package.json").version')"
 arch=amd64
 [ "$(node -p process.arch)" = x64 ] || { echo "build-deb: only linux-x64 (amd64) is packaged" >&2; exit 1; }
 node_bin=node_modules/node/bin/node
-# The code cache is named by the bundle's content hash: bin/pos-sync looks for exactly this name.
-cache="dist/src/cli/pos-sync.cjs.$(sha256sum dist/src/cli/pos-sync.cjs 2>/dev/null | cut -c1-16).cache"
+# The code cache is named by the bundle's content hash (the build leaves exactly one): bin/pos-sync
+# looks for exactly that name.
+cache="$(ls dist/src/cli/pos-sync.cjs.*.cache 2>/dev/null | head -n 1)"
+[ -n "$cache" ] || cache=dist/src/cli/pos-sync.cjs.missing.cache   # reported missing just below
 for f in dist/src/cli/pos-sync.cjs "$cache" "$node_bin" node_modules/better-sqlite3/prebuilds/linux-x64.node; do
   [ -f "$f" ] || { echo "build-deb: $f is missing: run npm ci and npm run build first" >&2; exit 1; }
 done

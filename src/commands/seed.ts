@@ -2,7 +2,6 @@
 // into a real POS database: a database holding rows seed did not make is refused (nothing is
 // written, not even the schema) unless --force, and every row it makes carries SAMPLE_MARK.
 
-import { randomInt } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import fs from 'node:fs';
 import { SAMPLE_MARK, sampleInventoryUpdates, sampleTransactions, seededRandom } from '../domain/sample.js';
@@ -40,7 +39,7 @@ export interface SeedDeps {
 
 export function runSeed(options: SeedOptions, deps: SeedDeps): SeedResult {
   const start = deps.clock.now();
-  const randomSeed = options.randomSeed ?? randomInt(0, 2 ** 31);
+  const randomSeed = options.randomSeed ?? process.getBuiltinModule('node:crypto').randomInt(0, 2 ** 31);
   const random = seededRandom(randomSeed);
   if (!options.force) refuseForeignRows(deps.dbPath);
   const db = deps.openDb();

@@ -6,7 +6,11 @@
 // sum mod 2^256 of sha-256(upper-case id) — so a range's right half is the whole minus the left half:
 // narrowing costs one request per level, not two.
 
-import { hash } from 'node:crypto';
+// node:crypto is taken when a digest is made, not with this module: the bundled CLI loads every
+// module it holds on every timer tick, and node:crypto (with the stream modules it pulls in) costs
+// an idle tick milliseconds (SPEC §10). getBuiltinModule is a plain lookup, no I/O.
+const sha256Hex = (text: string): string => process.getBuiltinModule('node:crypto').hash('sha256', text, 'hex');
+const sha256Bytes = (text: string): Buffer => process.getBuiltinModule('node:crypto').hash('sha256', text, 'buffer');
 
 /** Money and quantities are summed as integers scaled by 10^SCALE: exact, never binary floats. */
 export const SCALE = 10;
@@ -45,7 +49,7 @@ export function formatDecimal(value: bigint): string {
 
 /** sha-256 of the upper-case id, as a 256-bit unsigned integer. */
 export function idHash(id: string): bigint {
-  return BigInt(`0x${hash('sha256', id.toUpperCase(), 'hex')}`);
+  return BigInt(`0x${sha256Hex(id.toUpperCase())}`);
 }
 
 export function formatDigest(digest: bigint): string {
@@ -70,7 +74,7 @@ export class SummaryBuilder {
 
   add(id: string, amount: bigint): void {
     // crypto.hash: a third faster than createHash().update().digest() for short inputs.
-    const h = hash('sha256', id.toUpperCase(), 'buffer');
+    const h = sha256Bytes(id.toUpperCase());
     for (let i = 0; i < 8; i++) this.words[i]! += h.readUInt32BE(i * 4);
     this.total += amount;
     this.count++;
