@@ -33,7 +33,7 @@ export interface SyncOptions {
   readonly maxRunSeconds?: number | undefined;
   readonly dryRun?: boolean | undefined;
   readonly force?: boolean | undefined;
-  /** Aborted by SIGTERM/SIGINT in --watch: the pass stops between batches, never inside one. */
+  /** Aborted by SIGTERM/SIGINT (a single pass or --watch): the pass stops between batches, never inside one. */
   readonly signal?: AbortSignal | undefined;
 }
 
