@@ -2,7 +2,7 @@
 // --watch; a spinner on a terminal, the metrics file after each pass, SIGTERM/SIGINT stop it
 // after the batch in flight.
 
-import path from 'node:path';
+import { resolve } from 'node:path';
 import type { Config } from '../../config/types.js';
 import { machineTimeZone } from '../../domain/localtime.js';
 import { monotonicClock, systemClock } from '../../domain/time.js';
@@ -132,7 +132,7 @@ export const sync = defineCommand<SyncFlags>({
 
 function metricsPath(raw: string, cwd: string): string {
   if (raw.trim() === '') throw new UsageError('--metrics-file needs a path');
-  return path.resolve(cwd, raw);
+  return resolve(cwd, raw);
 }
 
 async function writeMetrics(file: string, config: Config, result: PassResult): Promise<void> {
