@@ -114,8 +114,10 @@ export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: 
     }
     try {
       db.pragma('busy_timeout = 0');
-      // Rollback-journal mode (the default, asserted): BEGIN EXCLUSIVE takes the file's
-      // exclusive lock at once, and nothing is ever written under it, so no journal appears.
+      // BEGIN EXCLUSIVE takes the file's exclusive lock at once. Nothing is ever written under
+      // it, and with the journal in memory SQLite does not create, write and delete a -journal
+      // file beside it on every pass (a rollback journal would be opened at BEGIN EXCLUSIVE).
+      db.pragma('journal_mode = MEMORY');
       db.exec('BEGIN EXCLUSIVE');
     } catch (err) {
       db.close();

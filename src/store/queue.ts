@@ -148,6 +148,14 @@ export class Queue {
     });
   }
 
+  /**
+   * Whether pos-sync's own table holds any row of `entity` (a refusal, backoff, dead letter or
+   * Kafka backlog): without one, no row can be waiting out a backoff.
+   */
+  hasBookkeeping(entity: Entity): boolean {
+    return this.hasState && this.stateRows[entity];
+  }
+
   /** Up to `limit` rows due now, after `afterRowid`, oldest first. */
   nextPending(entity: 'transaction', afterRowid: number, nowText: string, limit: number): TransactionRow[];
   nextPending(entity: 'inventory', afterRowid: number, nowText: string, limit: number): InventoryRow[];
