@@ -28,13 +28,18 @@ import { worthSaving, type SavedState } from '../state/format.js';
 
 export type { PerEntity, StopReason } from './ledger.js';
 
+/** Whether the pass was asked to stop (an AbortSignal is one). */
+export interface StopRequest {
+  readonly aborted: boolean;
+}
+
 export interface SyncOptions {
   readonly batchSize?: number | undefined;
   readonly maxRunSeconds?: number | undefined;
   readonly dryRun?: boolean | undefined;
   readonly force?: boolean | undefined;
   /** Aborted by SIGTERM/SIGINT (a single pass or --watch): the pass stops between batches, never inside one. */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: StopRequest | undefined;
 }
 
 export interface SyncDeps {
