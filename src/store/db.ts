@@ -2,7 +2,6 @@
 // only when allowed, WAL and a busy timeout let the POS keep writing while a pass runs (SPEC §4).
 
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Sqlite, { type Database } from 'better-sqlite3';
@@ -37,7 +36,8 @@ const NATIVE_BINDING = ((): string | undefined => {
   const beside = addon(resolve(here, '..', '..', '..', 'node_modules', 'better-sqlite3'));
   if (beside !== undefined) return beside;
   try {
-    return addon(dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json')));
+    // node:module only here, off the usual path.
+    return addon(dirname(process.getBuiltinModule('node:module').createRequire(import.meta.url).resolve('better-sqlite3/package.json')));
   } catch {
     return undefined;
   }
