@@ -1,20 +1,20 @@
-// The command line: builds the commander program from the command table (src/cli/commands/),
-// gives each command its context (config, logger, database opener, printer; clients are made on
+// The command line: builds the commander program from the command table (src/commands/index.ts),
+// loading only the modules of the commands it is given; gives each command its context (config, logger, database opener, printer; clients are made on
 // first use) and hands every error to the one place that maps it to a line and an exit code
 // (src/cli/errors.ts; SPEC §8, §9).
 
 import { Command, Option } from 'commander';
 import { ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
-import { COMMANDS } from './commands/index.js';
-import type { CommandSpec } from './commands/command.js';
+import { COMMANDS, type CommandEntry } from '../commands/index.js';
+import type { CommandSpec } from '../commands/command.js';
 import { createContext, makePaint, type Context, type GlobalOptions, type Io } from './context.js';
 import { reportError, reportHealthError } from './errors.js';
 
 export { processStdio } from './stdio.js';
 export type { Context, Io } from './context.js';
 
-function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>): Command {
+async function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>): Promise<Command> {
   const program = new Command('pos-sync')
     .description("Keeps a store's local POS database in step with the central store API: one bounded pass per run.")
     .version(VERSION, '-V, --version')
@@ -33,7 +33,9 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
     // Global options work after the command too: each command's --help lists them.
     .configureHelp({ showGlobalOptions: true });
 
-  for (const spec of commandsToBuild(io.argv)) register(program, spec, run);
+  const entries = commandsToBuild(io.argv);
+  const specs = await Promise.all(entries.map((entry) => entry.load()));
+  entries.forEach((entry, i) => register(program, entry, specs[i]!, run));
   return program;
 }
 
@@ -43,15 +45,15 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
  * SPEC §10). So: the commands named on the command line; all of them when help may be shown or
  * none is named (commander then lists them, or suggests one for a misspelt word).
  */
-export function commandsToBuild(argv: readonly string[]): readonly CommandSpec[] {
+export function commandsToBuild(argv: readonly string[]): readonly CommandEntry[] {
   const help = argv.length === 0 || argv.some((a) => a === 'help' || a === '-h' || a === '--help');
   const named = COMMANDS.filter((c) => argv.includes(c.name));
   return help || named.length === 0 ? COMMANDS : named;
 }
 
 /** One command of the table on the program: its options, its help after them, its run. */
-function register(program: Command, spec: CommandSpec, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>): void {
-  const command = program.command(spec.name).description(spec.description);
+function register(program: Command, entry: CommandEntry, spec: CommandSpec, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>): void {
+  const command = program.command(entry.name).description(entry.description);
   command.action((opts: Record<string, unknown>) => run((ctx) => spec.run(ctx, opts)));
   for (const o of spec.options) {
     if (o.parse) command.option(o.flags, o.description, o.parse, o.defaultValue);
@@ -70,7 +72,7 @@ export async function main(io: Io): Promise<number> {
     ctx = createContext(io, globals, await makePaint(io, globals), command);
     exitCode = await fn(ctx);
   };
-  const program = buildProgram(io, run);
+  const program = await buildProgram(io, run);
   program.hook('preAction', (_program, actionCommand) => {
     command = actionCommand.name();
   });

@@ -1,14 +1,48 @@
 // `pos-sync cleanup`: retention (SPEC §2). Retry logs and run history older than
 // Sync.DataRetentionDays go; with --synced-older-than (or Sync.SyncedRowRetentionDays) so do
 // synced business rows older than that — never an unsynced, dead-lettered or not yet published
-// one. Holds the pass lock so it never runs beside a sync.
+// one. Holds the pass lock so it never runs beside a sync. The whole command: its options and
+// --help, its run, the deleting, its human output.
 
 import type { Database } from 'better-sqlite3';
+import { positiveInt } from '../cli/options.js';
 import type { Config } from '../config/types.js';
-import { formatDbTime, type Clock } from '../domain/time.js';
+import { plural } from '../domain/localtime.js';
+import { formatDbTime, systemClock, type Clock } from '../domain/time.js';
 import type { Logger } from '../log.js';
 import { acquireLock } from '../store/db.js';
 import { countExpired, databaseBytes, deleteExpired, type RetentionCounts } from '../store/retention.js';
+import { COMMON_EXIT_CODES, defineCommand } from './command.js';
+
+/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+const HELP = `
+Examples:
+  pos-sync cleanup --dry-run
+  pos-sync cleanup --synced-older-than 90 --vacuum
+
+Exit codes:
+  0   done
+  75  a sync holds the lock: try later
+${COMMON_EXIT_CODES}`;
+
+export const cleanup = defineCommand<{ dryRun?: boolean; syncedOlderThan?: number; vacuum?: boolean }>({
+  options: [
+    { flags: '--dry-run', description: 'report what would be deleted' },
+    { flags: '--synced-older-than <days>', description: 'also delete synced business rows older than this', parse: positiveInt('--synced-older-than', 36500) },
+    { flags: '--vacuum', description: 'compact the database afterwards (blocks the POS while it runs)' },
+  ],
+  help: HELP,
+  run: async (ctx, opts) => {
+    const { config } = await ctx.loadConfig();
+    const openDb = await ctx.databases();
+    const result = runCleanup(
+      { dryRun: opts.dryRun, syncedOlderThanDays: opts.syncedOlderThan, vacuum: opts.vacuum },
+      { config, clock: systemClock, log: ctx.log, openDb: () => openDb(config, false) },
+    );
+    ctx.print(result, () => renderCleanup(result));
+    return result.exitCode;
+  },
+});
 
 export interface CleanupOptions {
   readonly dryRun?: boolean | undefined;
@@ -103,4 +137,18 @@ export function runCleanup(options: CleanupOptions, deps: CleanupDeps): CleanupR
   } finally {
     db.close();
   }
+}
+
+export function renderCleanup(r: CleanupResult): string {
+  const d = r.deleted;
+  const verb = r.dryRun ? 'would delete' : 'deleted';
+  const lines = [
+    `${verb} ${plural(d.retryLogs, 'retry log row')} and ${plural(d.runHistory, 'run history row')} older than ${plural(r.dataRetentionDays, 'day')} (before ${r.dataBefore})`,
+    r.syncedRowRetentionDays === null
+      ? 'synced business rows are kept (no --synced-older-than or Sync.SyncedRowRetentionDays)'
+      : `${verb} ${plural(d.transactions, 'synced transaction')} and ${plural(d.inventory, 'synced inventory update')} older than ${plural(r.syncedRowRetentionDays, 'day')} (never an unsynced, dead-lettered or unpublished row)`,
+  ];
+  if (r.vacuum) lines.push(`vacuumed: ${(r.vacuum.beforeBytes / 1e6).toFixed(1)} MB → ${(r.vacuum.afterBytes / 1e6).toFixed(1)} MB`);
+  if (r.dryRun) lines.push('dry run: nothing was deleted');
+  return lines.join('\n') + '\n';
 }

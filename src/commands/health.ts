@@ -1,16 +1,79 @@
 // `pos-sync health`: checks for monitoring (SPEC §2). The checks run at the same time, each with
 // its own time limit, under one overall guard, so the command ends within 10 s even when the
 // central accepts a connection and never answers. The verdict is judgeHealth's (pure).
+// Monitoring Plugins exit codes: whatever stops the checks is UNKNOWN (3), even a usage error
+// (src/cli/errors.ts). The whole command: its options and --help, its run, the checks, its output.
 
 import type { CentralClient } from '../central/client.js';
+import { centralClient } from '../cli/clients.js';
 import type { Config } from '../config/types.js';
-import { HEALTH_EXIT, judgeHealth, type CentralFacts, type CheckResult, type DatabaseFacts, type HealthStatus, type KafkaFacts, type PerfValue } from '../domain/health.js';
-import type { Clock } from '../domain/time.js';
+import {
+  formatPerfdata,
+  HEALTH_EXIT,
+  judgeHealth,
+  LABELS,
+  type CentralFacts,
+  type CheckResult,
+  type DatabaseFacts,
+  type HealthStatus,
+  type KafkaFacts,
+  type PerfValue,
+} from '../domain/health.js';
 import { machineTimeZone } from '../domain/localtime.js';
+import { escapeControl } from '../domain/redact.js';
+import { systemClock, type Clock } from '../domain/time.js';
 import { plainHttpCredentialWarning } from '../config/secrets.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Peeked } from '../state/file.js';
+import { defineCommand } from './command.js';
+
+/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+const HELP = `
+Examples:
+  pos-sync health                          for NRPE / Icinga: a status line, a line per check, perfdata
+  pos-sync --json health
+
+Exit codes (Monitoring Plugins):
+  0   OK
+  1   WARNING
+  2   CRITICAL: database or central unreachable, credentials refused, configuration or I/O error in the last pass, Kafka trouble that waiting cannot heal
+  3   UNKNOWN: the checks could not run (bad configuration or option)`;
+
+export const health = defineCommand<Record<string, never>>({
+  options: [],
+  help: HELP,
+  run: async (ctx) => {
+    let result: HealthResult;
+    try {
+      const { config } = await ctx.loadConfig();
+      const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }, { readReconcileFacts }] = await Promise.all([
+        import('../store/inspect.js'),
+        import('../state/file.js'),
+        import('../store/migrations.js'),
+        import('../state/reconcile-record.js'),
+      ]);
+      result = await runHealth({
+        config,
+        clock: systemClock,
+        log: ctx.log,
+        checkDatabase: (ms) => inspectDatabaseInWorker(config.db.path, Math.min(config.db.busyTimeoutMs, config.health.timeoutMs), Date.now(), ms),
+        central: () => centralClient(config),
+        checkKafka: config.kafka.enabled ? (ms) => kafkaReachable(config, ctx.log, ms) : null,
+        readState: () => peekState(config.stateFile),
+        readReconcile: () => readReconcileFacts(config.stateFile),
+        expectedSchemaVersion: SCHEMA_VERSION,
+      });
+    } catch (err) {
+      // Whatever stops the checks (a config error, a bug) is UNKNOWN to a monitoring system.
+      const message = err instanceof Error ? err.message : String(err);
+      ctx.log.error(message);
+      result = unknownHealth(message);
+    }
+    ctx.print(result, () => renderHealth(result));
+    return result.exitCode;
+  },
+});
 
 /** The whole command's budget, below the 10 s a monitoring system may allow, leaving time to start and print. */
 export const HEALTH_GUARD_MS = 8_500;
@@ -162,4 +225,14 @@ export async function kafkaReachable(config: Config, log: Logger, timeoutMs: num
   } finally {
     await publisher.close();
   }
+}
+
+export function renderHealth(r: HealthResult): string {
+  // Monitoring Plugins output: the status line first, a line per check, perfdata last.
+  // Summaries and messages quote what the central answered: escaped for the terminal.
+  const lines = [`POS-SYNC ${r.status} - ${escapeControl(r.summary)}`];
+  for (const c of r.checks) lines.push(`${c.status.padEnd(9)}${LABELS[c.name]}: ${escapeControl(c.message)}`);
+  if (r.notAboutRows) lines.push(`WARNING  last pass: ${escapeControl(r.notAboutRows)}`);
+  if (r.perfdata.length > 0) lines.push(`| ${formatPerfdata(r.perfdata)}`);
+  return lines.join('\n') + '\n';
 }

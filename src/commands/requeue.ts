@@ -1,12 +1,47 @@
 // `pos-sync requeue`: dead-lettered rows back to pending (SPEC §2), with --all or --id <id…>.
 // The next pass sends them like new rows; a row refused again is dead-lettered again after
-// Sync.MaxRejections refusals.
+// Sync.MaxRejections refusals. The whole command: its options and --help, its run, the requeueing,
+// its human output.
 
 import type { Database } from 'better-sqlite3';
+import type { Paint } from '../cli/render.js';
+import { plural } from '../domain/localtime.js';
+import { escapeControl } from '../domain/redact.js';
 import type { Entity } from '../domain/rows.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { requeueAll, requeueIds, type IdFate } from '../store/deadletters.js';
 import { acquireLock } from '../store/db.js';
+import { defineCommand } from './command.js';
+
+/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+const HELP = `
+Examples:
+  pos-sync status --dead-letters           find the ids and the reasons first
+  pos-sync requeue --id 651ECA5B-96B0-4CD4-ADCC-FAA022B44AAF
+  pos-sync requeue --all
+
+Exit codes:
+  0   requeued (or nothing to requeue)
+  64  an id names no row (the others are requeued), or neither/both of --all and --id
+  74  the database is missing or unreadable
+  78  configuration error`;
+
+export const requeue = defineCommand<{ all?: boolean; id?: string[] }>({
+  options: [
+    { flags: '--all', description: 'every dead-lettered row' },
+    { flags: '--id <id...>', description: 'these row ids' },
+  ],
+  help: HELP,
+  run: async (ctx, opts) => {
+    checkRequeueOptions({ all: opts.all, ids: opts.id }); // a usage error before anything is opened
+    const { config } = await ctx.loadConfig();
+    const openDb = await ctx.databases();
+    const result = runRequeue({ all: opts.all, ids: opts.id }, { openDb: () => openDb(config, false) });
+    if (result.unknownIds.length > 0) ctx.log.error(`no row has the id ${result.unknownIds.join(', ')}`);
+    ctx.print(result, () => renderRequeue(result, ctx.paint));
+    return result.exitCode;
+  },
+});
 
 export interface RequeueOptions {
   readonly all?: boolean | undefined;
@@ -67,4 +102,19 @@ export function runRequeue(options: RequeueOptions, deps: RequeueDeps): RequeueR
     lock.release();
     db.close();
   }
+}
+
+export function renderRequeue(r: RequeueResult, p: Paint): string {
+  const n = r.requeued.transaction + r.requeued.inventory;
+  const lines = [
+    n === 0
+      ? 'no dead-lettered row was requeued'
+      : `requeued ${plural(n, 'dead-lettered row')} (${plural(r.requeued.transaction, 'transaction')}, ${plural(r.requeued.inventory, 'inventory update')}); the next pass sends ${n === 1 ? 'it' : 'them'}`,
+  ];
+  if (r.kafkaRequeued > 0) lines.push(`queued ${r.kafkaRequeued} parked Kafka event${r.kafkaRequeued === 1 ? '' : 's'} for Kafka again; the next pass publishes them`);
+  for (const f of r.ids) {
+    if (f.result === 'notDeadLettered') lines.push(`  ${escapeControl(f.id)}: not dead-lettered (${f.synced ? 'already synced' : 'still pending'}), left as it is`);
+  }
+  if (r.unknownIds.length > 0) lines.push(p.bad(`unknown ids (in neither PosTransactions nor InventoryUpdates): ${escapeControl(r.unknownIds.join(', '))}`));
+  return lines.join('\n') + '\n';
 }

@@ -1,13 +1,47 @@
 // `pos-sync seed`: inserts realistic unsynced rows, as the POS would, in one transaction. Never
 // into a real POS database: a database holding rows seed did not make is refused (nothing is
 // written, not even the schema) unless --force, and every row it makes carries SAMPLE_MARK.
+// The whole command: its options and --help, its run, the seeding, its human output.
 
 import type { Database } from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
+import { nonNegativeInt } from '../cli/options.js';
+import { seconds } from '../cli/render.js';
+import { plural } from '../domain/localtime.js';
 import { SAMPLE_MARK, sampleInventoryUpdates, sampleTransactions, seededRandom } from '../domain/sample.js';
+import { systemClock, type Clock } from '../domain/time.js';
 import { ConfigError } from '../errors.js';
 import { openReadOnly } from '../store/db.js';
-import type { Clock } from '../domain/time.js';
+import { COMMON_EXIT_CODES, defineCommand } from './command.js';
+
+/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+const HELP = `
+Examples:
+  pos-sync --db /tmp/lab.db seed --transactions 100 --inventory 20 --random-seed 7
+
+Exit codes:
+  0   seeded (the database is created when missing)
+${COMMON_EXIT_CODES}`;
+
+export const seed = defineCommand<{ transactions: number; inventory: number; randomSeed?: number; force?: boolean }>({
+  options: [
+    { flags: '--transactions <n>', description: 'sales transactions to insert', parse: nonNegativeInt('--transactions', 100_000_000), defaultValue: 10 },
+    { flags: '--inventory <n>', description: 'inventory updates to insert', parse: nonNegativeInt('--inventory', 100_000_000), defaultValue: 5 },
+    { flags: '--random-seed <n>', description: 'seed of the random generator, for a repeatable set', parse: nonNegativeInt('--random-seed', 2 ** 31 - 1) },
+    { flags: '--force', description: 'seed even a database holding rows seed did not make (a real POS database)' },
+  ],
+  help: HELP,
+  run: async (ctx, opts) => {
+    const { config } = await ctx.loadConfig();
+    const openDb = await ctx.databases();
+    const result = runSeed(
+      { transactions: opts.transactions, inventory: opts.inventory, randomSeed: opts.randomSeed, storeId: config.storeId, force: opts.force },
+      { clock: systemClock, openDb: () => openDb(config, true), dbPath: config.db.path },
+    );
+    ctx.print(result, () => renderSeed(result));
+    return result.exitCode;
+  },
+});
 
 /** Page cache of the seeding connection, KiB (test/bench/raw-seed.ts uses the same). */
 const SEED_CACHE_KIB = 65_536;
@@ -114,4 +148,8 @@ function refuseForeignRows(dbPath: string): void {
       hint: 'seed a test database (--db), or add --force to mix sample rows into this one',
     });
   }
+}
+
+export function renderSeed(r: SeedResult): string {
+  return `seeded ${plural(r.transactions, 'transaction')} and ${plural(r.inventoryUpdates, 'inventory update')} into ${r.database} (random seed ${r.randomSeed}, ${seconds(r.durationMs)})\n`;
 }

@@ -1,19 +1,25 @@
 // `pos-sync sync`: one bounded pass (src/pass/pass.ts), or one every Sync.SyncIntervalSeconds with
 // --watch; a spinner on a terminal, the metrics file after each pass, SIGTERM/SIGINT stop it
-// after the batch in flight.
+// after the batch in flight; then its human output and closing line. The pass itself, and all it
+// loads, is loaded once the configuration is: --help and a usage error never load it.
 
 import { resolve } from 'node:path';
-import type { Config } from '../../config/types.js';
-import { machineTimeZone } from '../../domain/localtime.js';
-import { monotonicClock, systemClock } from '../../domain/time.js';
-import { ExitCode, PosSyncError, UsageError, worstExitCode } from '../../errors.js';
-import { scrub } from '../../log.js';
-import type { PassResult, StopRequest } from '../../pass/pass.js';
-import { checkTls, centralClient } from '../clients.js';
-import type { Context } from '../context.js';
-import { positiveInt, positiveNumber } from '../options.js';
-import { createProgress, noProgress } from '../progress.js';
-import { stopOnSignals } from '../signals.js';
+import { checkTls, centralClient } from '../cli/clients.js';
+import type { Context } from '../cli/context.js';
+import { positiveInt, positiveNumber } from '../cli/options.js';
+import { createProgress, noProgress } from '../cli/progress.js';
+import { age, seconds, type Paint } from '../cli/render.js';
+import { stopOnSignals } from '../cli/signals.js';
+import type { Config } from '../config/types.js';
+import type { BreakerView } from '../domain/breaker.js';
+import { kafkaTrouble } from '../domain/kafka-trouble.js';
+import { formatLocalTime, machineTimeZone, plural } from '../domain/localtime.js';
+import { escapeControl } from '../domain/redact.js';
+import { monotonicClock, systemClock } from '../domain/time.js';
+import { passTrouble } from '../domain/verdict.js';
+import { ExitCode, PosSyncError, UsageError, worstExitCode } from '../errors.js';
+import { scrub } from '../log.js';
+import type { PassResult, StopRequest } from '../pass/pass.js';
 import { defineCommand } from './command.js';
 
 interface SyncFlags {
@@ -46,8 +52,6 @@ ${SYNC_EXIT_CODES}
 A failed pass ends with one line: pos-sync: <what failed> — <what to do>.`;
 
 export const sync = defineCommand<SyncFlags>({
-  name: 'sync',
-  description: 'deliver pending rows to the central API (one bounded pass)',
   options: [
     { flags: '--batch-size <n>', description: 'rows per request (Sync.BatchSize)', parse: positiveInt('--batch-size', 10000) },
     { flags: '--max-run-seconds <s>', description: 'time budget of the pass (Sync.MaxRunSeconds)', parse: positiveNumber('--max-run-seconds', 3600) },
@@ -66,14 +70,13 @@ export const sync = defineCommand<SyncFlags>({
     if (config.kafka.enabled) {
       // Before anything is sent: a Kafka file that is not there is named now. It never stops
       // delivery to the central; the events wait until it is fixed (the pass records why).
-      const [{ unreadableKafkaFiles }, { describeKafkaTrouble }, fs] = await Promise.all([import('../../kafka/settings.js'), import('../../domain/kafka-trouble.js'), import('node:fs')]);
+      const [{ unreadableKafkaFiles }, { describeKafkaTrouble }, fs] = await Promise.all([import('../kafka/settings.js'), import('../domain/kafka-trouble.js'), import('node:fs')]);
       for (const bad of unreadableKafkaFiles(config.kafka.producerConfig, (f) => fs.accessSync(f, fs.constants.R_OK))) {
         ctx.log.error(`${describeKafkaTrouble(bad)}; delivery to the central goes on`);
       }
     }
-    const { runSync } = await import('../../pass/pass.js');
-    const { renderSync } = await import('../render.js');
-    const { realSleep } = await import('../../central/retry.js');
+    const { runSync } = await import('../pass/pass.js');
+    const { realSleep } = await import('../central/retry.js');
     /** One pass, its metrics written; the exit code merges a metrics write failure (74). */
     const pass = async (signal?: StopRequest, watching = false): Promise<{ result: Awaited<ReturnType<typeof runSync>>; exitCode: number }> => {
       // process.stderr is touched only for a spinner: creating the stream costs a tick milliseconds.
@@ -130,7 +133,6 @@ export const sync = defineCommand<SyncFlags>({
         const { rejected, ...rest } = result;
         const doc = { ...rest, refused: rejected, exitCode };
         ctx.print(doc, () => renderSync(result, ctx.paint, () => config.timeZone ?? machineTimeZone()));
-        const { syncClosingLine } = await import('../render.js');
         const closing = syncClosingLine(result, ctx.io.stderr.isTTY === true);
         if (closing !== null) ctx.io.stderr.write(scrub(`${ctx.io.stderr.isTTY === true ? ctx.paint.bad(closing) : closing}\n`, ctx.secrets));
         return exitCode;
@@ -155,7 +157,7 @@ function metricsPath(raw: string, cwd: string): string {
 }
 
 async function writeMetrics(file: string, config: Config, result: PassResult): Promise<void> {
-  const { writeMetricsAfterPass } = await import('../../metrics/after-pass.js');
+  const { writeMetricsAfterPass } = await import('../metrics/after-pass.js');
   await writeMetricsAfterPass(file, config, result);
 }
 
@@ -168,7 +170,7 @@ async function watch(
   config: Config,
   pass: (signal: AbortSignal, n: number) => Promise<{ result: PassResult; exitCode: number }>,
 ): Promise<number> {
-  const { runWatch, abortableSleep } = await import('../../commands/watch.js');
+  const { runWatch, abortableSleep } = await import('./watch.js');
   const stopping = stopOnSignals(ctx.log);
   let last: PassResult | null = null;
   try {
@@ -209,4 +211,97 @@ async function watch(
   } finally {
     stopping.release();
   }
+}
+
+// ---- logic ----
+
+/**
+ * `zone`: the store's IANA zone (Sync.TimeZone or the machine's), for the times shown; a function,
+ * so an idle tick never pays for Intl's time-zone data.
+ */
+export function renderSync(r: PassResult, p: Paint, zone?: () => string): string {
+  if (r.dryRun && r.wouldSend) {
+    const w = r.wouldSend;
+    const lines = [`dry run: would send ${plural(w.rows.transaction, 'transaction')} and ${plural(w.rows.inventory, 'inventory update')} in ${plural(w.batches, 'batch', 'batches')}; nothing was sent or changed`];
+    // Row values come from the POS database: escaped for the terminal.
+    for (const e of w.firstBatch.slice(0, 20)) lines.push(escapeControl(`  ${e.entity} ${e.id} ${e.productId} ${e.type} ${e.occurredAt}`));
+    if (w.firstBatch.length > 20) lines.push(`  … and ${w.firstBatch.length - 20} more in the first batch`);
+    return lines.join('\n') + '\n';
+  }
+  if (r.stoppedBy === 'breakerOpen') {
+    const endedAt = Date.parse(r.startedAt) + r.durationMs;
+    return `${p.warn('circuit breaker open')}: no request sent; ${nextProbe(r.breaker, endedAt)}; \`pos-sync sync --force\` tries now\n`;
+  }
+  const d = r.delivered.transaction + r.delivered.inventory;
+  const rej = r.rejected.transaction + r.rejected.inventory;
+  const dead = r.deadLettered.transaction + r.deadLettered.inventory;
+  const kafka = kafkaOutcome(r, p);
+  if (r.requests === 0 && rej === 0 && r.exitCode === 0) {
+    const w = r.waiting;
+    const until = w?.until ? (zone ? formatLocalTime(Date.parse(w.until), Date.parse(r.startedAt) + r.durationMs, zone()) : w.until) : 'later';
+    const idle = w && w.rows > 0 ? `nothing due: ${plural(w.rows, 'refused row')} ${w.rows === 1 ? 'waits' : 'wait'} until ${until}` : 'nothing pending';
+    return `${idle}${kafka ? `, ${kafka}` : ''} ${p.dim(`(${seconds(r.durationMs)})`)}\n`;
+  }
+  const good = r.exitCode === 0 || r.exitCode === 65;
+  const parts = [
+    `${good ? p.ok(`delivered ${d}`) : `delivered ${d}`} (${plural(r.delivered.transaction, 'transaction')}, ${plural(r.delivered.inventory, 'inventory update')})`,
+    plural(r.requests, 'request'),
+    seconds(r.durationMs),
+  ];
+  if (rej > 0) parts.push(p.warn(`${rej} refused${dead > 0 ? `, ${dead} dead-lettered` : ''}`));
+  if (r.stoppedBy === 'time') parts.push('stopped at the time budget, the next pass goes on');
+  if (r.probe) parts.push(r.breaker.state === 'closed' ? p.ok('circuit breaker closed') : p.bad(`circuit breaker open again, ${nextProbe(r.breaker, Date.parse(r.startedAt) + r.durationMs)}`));
+  else if (r.breaker.state === 'open') parts.push(p.bad(`circuit breaker opened, ${nextProbe(r.breaker, Date.parse(r.startedAt) + r.durationMs)}`));
+  if (kafka) parts.push(kafka);
+  return `${parts.join(', ')}\n`;
+}
+
+/** What the pass did on Kafka, or '' when Kafka is off or there was nothing to publish. */
+function kafkaOutcome(r: PassResult, p: Paint): string {
+  const k = r.kafka;
+  if (!k) return '';
+  const events = (n: number): string => (n === 1 ? '1 event' : `${n} events`);
+  const wait = (n: number): string => `${events(n)} ${n === 1 ? 'waits' : 'wait'}`;
+  const published = k.published > 0 ? `${events(k.published)} published to Kafka` : '';
+  if (k.error !== null) {
+    const trouble = kafkaTrouble(k.error);
+    const said = trouble.heals ? p.warn(`Kafka unavailable, ${wait(k.backlog)} for the next pass`) : p.bad(`${trouble.label} (cannot heal by waiting), ${wait(k.backlog)}`);
+    return [published, said].filter(Boolean).join(', ');
+  }
+  if (k.backlog > 0) return [published, `${wait(k.backlog)} for Kafka`].filter(Boolean).join(', ');
+  return published;
+}
+
+function nextProbe(b: BreakerView, now: number): string {
+  if (b.nextProbeAt === null) return 'the next pass probes';
+  const inMs = Date.parse(b.nextProbeAt) - now;
+  return inMs <= 0 ? 'the next pass probes' : `next probe at ${b.nextProbeAt} (in ${age(Math.ceil(inMs / 1000))})`;
+}
+
+/**
+ * The closing line of a failed pass (SPEC §8): `pos-sync: <what failed> — <what to do>`, or null
+ * for a pass that succeeded. The one error line of the pass: it replaces the error log line.
+ */
+export function syncClosingLine(r: PassResult, terminal = false): string | null {
+  if (r.exitCode === 0) return null;
+  // An open breaker repeats every tick while the central is down: closed with a line only for a
+  // person at a terminal; the journal has its warning.
+  if (r.stoppedBy === 'breakerOpen') {
+    if (!terminal) return null;
+    return `pos-sync: ${escapeControl(r.error ?? 'the circuit breaker is open')} — nothing is lost, the rows wait; pos-sync sync --force tries now`;
+  }
+  // The error may quote the central's answer: escaped for the terminal.
+  const line = closingText(r);
+  return `pos-sync: ${escapeControl(line.slice('pos-sync: '.length))}`;
+}
+
+function closingText(r: PassResult): string {
+  const trouble = passTrouble(r.exitCode);
+  if (trouble !== null) return `pos-sync: ${r.error ?? trouble.label} — ${trouble.hint}`;
+  if (r.exitCode === 65) {
+    const rej = r.rejected.transaction + r.rejected.inventory;
+    const dead = r.deadLettered.transaction + r.deadLettered.inventory;
+    return `pos-sync: the central API refused ${plural(rej, 'row')}${dead > 0 ? ` (${dead} dead-lettered)` : ''}; the rest were delivered — see why with pos-sync status --dead-letters and the "row refused" log lines`;
+  }
+  return `pos-sync: ${r.error ?? `the pass ended with exit ${r.exitCode}`} — nothing is lost: the next pass retries (pos-sync status shows since when)`;
 }

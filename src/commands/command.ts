@@ -1,8 +1,8 @@
-// The shape of one command on the command line: its name, options, help and run. Every command is
-// one module beside this one, registered from the table in index.ts; a command's run loads what
-// it needs on first use, so registering them all costs a tick nothing.
+// The shape of one command on the command line: its options, help and run. Every command is one
+// module beside this one (src/commands/<name>.ts); its name and description are its line in the
+// table (index.ts), which loads the module only when commander is given that command.
 
-import type { Context } from '../context.js';
+import type { Context } from '../cli/context.js';
 
 export interface OptionSpec {
   /** As commander spells it: '--batch-size <n>'. */
@@ -14,8 +14,6 @@ export interface OptionSpec {
 }
 
 export interface CommandSpec {
-  readonly name: string;
-  readonly description: string;
   readonly options: readonly OptionSpec[];
   /** Examples and exit codes, shown after the options in its --help (its module's HELP). */
   readonly help: string | undefined;
