@@ -34,16 +34,18 @@ async function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>)
     .configureHelp({ showGlobalOptions: true });
 
   const entries = commandsToBuild(io.argv);
+  // Loaded together, registered in the table's order (the order --help lists them).
   const specs = await Promise.all(entries.map((entry) => entry.load()));
   entries.forEach((entry, i) => register(program, entry, specs[i]!, run));
   return program;
 }
 
 /**
- * The commands commander is given for this command line. A timer tick runs one command, and every
- * command and option commander builds costs a cold start (about a millisecond for all of them;
- * SPEC §10). So: the commands named on the command line; all of them when help may be shown or
- * none is named (commander then lists them, or suggests one for a misspelt word).
+ * The commands commander is given for this command line, and so the command modules loaded. A
+ * timer tick runs one command, and every command module loaded and every command and option
+ * commander builds costs a cold start (SPEC §10). So: the commands named on the command line; all
+ * of them when help may be shown or none is named (commander then lists them, or suggests one for
+ * a misspelt word).
  */
 export function commandsToBuild(argv: readonly string[]): readonly CommandEntry[] {
   const help = argv.length === 0 || argv.some((a) => a === 'help' || a === '-h' || a === '--help');
