@@ -16,7 +16,7 @@
 // tick never loads it.
 
 /** The largest semi-space a pass lets V8 grow to: Node 20's limit. A power of two, as V8 doubles. */
-export const SEMI_SPACE_CAP_BYTES = 16 * 1024 * 1024;
+export const SEMI_SPACE_CAP_BYTES = 8 * 1024 * 1024;
 
 /** What this module needs of node:v8 (a parameter, so a test can watch a real heap with another cap). */
 export interface HeapControl {
