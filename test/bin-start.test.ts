@@ -5,8 +5,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import Module from 'node:module';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import vm from 'node:vm';
 import { REPO_ROOT, tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('bin-start');
@@ -41,12 +43,25 @@ describe('bin/pos-sync starts the bundle, and only the bundle', () => {
     const { bin, cli } = install(standIn('alpha', 0));
     assert.equal(run(bin, { POS_SYNC_WRITE_CODE_CACHE: '1' }).stdout, 'alpha\n');
     const caches = fs.readdirSync(cli).filter((n) => n.endsWith('.cache'));
-    assert.equal(caches.length, 1, `one cache, named by content: ${caches.join(', ')}`);
-    assert.match(caches[0]!, /^pos-sync\.cjs\.[0-9a-f]{16}\.cache$/);
+    assert.deepEqual(caches, ['pos-sync.cjs.cache']);
+    const cache = fs.readFileSync(path.join(cli, 'pos-sync.cjs.cache'));
+    // Stamped with the very bytes it was made from, then V8's data.
+    assert.equal(cache.toString('latin1', 0, 8), 'PSCACHE1');
+    assert.equal(cache.subarray(12, 12 + cache.readUInt32LE(8)).toString('utf8'), standIn('alpha', 0));
     // Same length, other code: V8 would accept alpha's cache for it (it checks the length only).
     fs.writeFileSync(path.join(cli, 'pos-sync.cjs'), standIn('omega', 0));
     assert.equal(fs.statSync(path.join(cli, 'pos-sync.cjs')).size, standIn('alpha', 0).length);
     assert.deepEqual(run(bin), { status: 0, stdout: 'omega\n', stderr: '' });
+  });
+
+  test('the code cache written is one V8 takes for that bundle', () => {
+    const { bin, cli } = install(standIn('alpha', 0));
+    run(bin, { POS_SYNC_WRITE_CODE_CACHE: '1' });
+    const bundle = fs.readFileSync(path.join(cli, 'pos-sync.cjs'));
+    const cache = fs.readFileSync(path.join(cli, 'pos-sync.cjs.cache'));
+    // As bin/pos-sync compiles it: the module wrapper around the bundle's text, V8's data after the stamp.
+    const script = new vm.Script(Module.wrap(bundle.toString('latin1')), { filename: path.join(cli, 'pos-sync.cjs'), cachedData: cache.subarray(12 + bundle.length) });
+    assert.equal(script.cachedDataRejected, false);
   });
 
   test('no bundle is an error naming the fix, not a silent second path', () => {

@@ -3,11 +3,14 @@
 // when cosmiconfig's search would find nothing.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { GLOBAL_PLACES, META_PLACES, globalConfigDir, mightFindConfig, searchedDirs } from '../src/config/probe.js';
+import { fileURLToPath } from 'node:url';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('config-probe');
@@ -98,5 +101,43 @@ describe('mightFindConfig', () => {
       fs.writeFileSync(path.join(configHome, 'pos-sync', 'config.yaml'), 'Sync:\n  StoreId: G\n');
       assert.equal(mightFindConfig('pos-sync', PLACES, start), true);
     });
+  });
+
+  test('.config/config.json in the working directory (cosmiconfig meta configuration): true', () => {
+    withConfigHome(() => {
+      const { top, start } = tree();
+      fs.mkdirSync(path.join(top, '.config'));
+      fs.writeFileSync(path.join(top, '.config', 'config.json'), '{}');
+      const cwd = process.cwd();
+      process.chdir(top);
+      try {
+        assert.equal(mightFindConfig('pos-sync', PLACES, start), true);
+      } finally {
+        process.chdir(cwd);
+      }
+      // Elsewhere, the same .config folder is nothing cosmiconfig looks at.
+      assert.equal(mightFindConfig('pos-sync', PLACES, start), false);
+    });
+  });
+
+  test('a config file in a folder that can be searched but not listed: true', () => {
+    // The probe lists folders; one it may not list (mode 711) must still be checked name by name.
+    // root may list anything, so as root the probe runs in a child as nobody.
+    const { top, start } = tree();
+    fs.writeFileSync(path.join(top, 'a', 'pos-sync.config.yml'), 'Sync:\n  StoreId: X\n');
+    fs.chmodSync(path.join(top, 'a', 'pos-sync.config.yml'), 0o644);
+    for (let dir = start; dir !== path.dirname(top); dir = path.dirname(dir)) fs.chmodSync(dir, 0o711);
+    const probe = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'config', 'probe.js');
+    const script = `import('${probe}').then((m) => process.stdout.write(String(m.mightFindConfig('pos-sync', ${JSON.stringify(PLACES)}, ${JSON.stringify(start)}))))`;
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const configHome = tmp.make('xdg');
+    fs.chmodSync(configHome, 0o755);
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: os.tmpdir(), env: { PATH: process.env['PATH'] ?? '', HOME: configHome, XDG_CONFIG_HOME: configHome }, ...asNobody });
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, 'true');
+    // The same folder listable again, without the file: false (the child saw the file, not noise).
+    fs.rmSync(path.join(top, 'a', 'pos-sync.config.yml'));
+    const again = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: os.tmpdir(), env: { PATH: process.env['PATH'] ?? '', HOME: configHome, XDG_CONFIG_HOME: configHome }, ...asNobody });
+    assert.equal(again.stdout, 'false');
   });
 });

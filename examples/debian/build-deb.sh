@@ -21,11 +21,9 @@ version="$(node -p 'require("./package.json").version')"
 arch=amd64
 [ "$(node -p process.arch)" = x64 ] || { echo "build-deb: only linux-x64 (amd64) is packaged" >&2; exit 1; }
 node_bin=node_modules/node/bin/node
-# The code cache is named by the bundle's content hash (the build leaves exactly one): bin/pos-sync
-# looks for exactly that name.
-cache="$(ls dist/src/cli/pos-sync.cjs.*.cache 2>/dev/null | head -n 1)"
-[ -n "$cache" ] || cache=dist/src/cli/pos-sync.cjs.missing.cache   # reported missing just below
-for f in dist/src/cli/pos-sync.cjs "$cache" "$node_bin" node_modules/better-sqlite3/prebuilds/linux-x64.node; do
+# The code cache carries the bundle's own bytes: bin/pos-sync uses it only for exactly that bundle.
+cache=dist/src/cli/pos-sync.cjs.cache
+for f in dist/src/cli/pos-sync.cjs "$cache" dist/src/cli/pos-sync.cjs.LEGAL.txt "$node_bin" node_modules/better-sqlite3/prebuilds/linux-x64.node; do
   [ -f "$f" ] || { echo "build-deb: $f is missing: run npm ci and npm run build first" >&2; exit 1; }
 done
 # The bundle must be what `npm run build` made from the current modules, not an old one.
@@ -53,7 +51,7 @@ install -m 0644 bin/package.json "$lib/bin/"
 chmod 0644 "$lib/bin/pos-sync"
 printf '#!/bin/sh\n# pos-sync with the Node.js it was tested with (Debian package pos-sync).\nexec /usr/lib/pos-sync/node /usr/lib/pos-sync/bin/pos-sync "$@"\n' > "$root/usr/bin/pos-sync"
 chmod 0755 "$root/usr/bin/pos-sync"
-install -m 0644 dist/src/cli/pos-sync.cjs "$cache" dist/src/cli/pos-sync.cjs.map "$lib/dist/src/cli/"
+install -m 0644 dist/src/cli/pos-sync.cjs "$cache" dist/src/cli/pos-sync.cjs.map dist/src/cli/pos-sync.cjs.LEGAL.txt "$lib/dist/src/cli/"
 # The bundle's own "type" is decided by its extension (.cjs); the folder needs no package.json.
 
 # The runtime modules: the packages package.json's "bundle" script keeps external (kafkajs,

@@ -1,7 +1,7 @@
 // The TLS files of the central API connection, checked cheaply: this module loads only node:fs,
 // so checking the paths on every pass costs no TLS or HTTPS module load.
 
-import fs from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 
 export interface TlsFiles {
@@ -33,8 +33,8 @@ export function checkTlsFiles(files: TlsFiles): void {
     const file = files[name];
     if (file === null) continue;
     try {
-      fs.accessSync(file, fs.constants.R_OK);
-      if (fs.statSync(file).isDirectory()) throw Object.assign(new Error('folder'), { code: 'EISDIR' });
+      accessSync(file, constants.R_OK);
+      if (statSync(file).isDirectory()) throw Object.assign(new Error('folder'), { code: 'EISDIR' });
     } catch (err) {
       throw new ConfigError(`${KEYS[name]} ${file} cannot be read: ${explain(err)}`);
     }

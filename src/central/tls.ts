@@ -7,7 +7,7 @@
 // undici's Agent must match the undici version bundled inside Node. So this is a fetch over
 // node:https: no dependency, loaded only when a TLS file is configured.
 
-import fs from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
@@ -19,7 +19,7 @@ export { checkTlsFiles, tlsConfigured, type TlsFiles } from './tls-files.js';
 
 function read(name: keyof typeof KEYS, file: string): Buffer {
   try {
-    return fs.readFileSync(file);
+    return readFileSync(file);
   } catch (err) {
     throw new ConfigError(`${KEYS[name]} ${file} cannot be read: ${explain(err)}`);
   }

@@ -33,18 +33,30 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
     // Global options work after the command too: each command's --help lists them.
     .configureHelp({ showGlobalOptions: true });
 
-  for (const spec of COMMANDS) register(program, spec, run);
+  for (const spec of COMMANDS) register(program, spec, run, optionsNeeded(spec.name, io.argv));
   return program;
 }
 
-/** One command of the table on the program: its options, its help after them, its run. */
-function register(program: Command, spec: CommandSpec, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>): void {
+/**
+ * Whether commander needs the options of command `name` for this command line. Building every
+ * command's options costs a cold start about a millisecond, and a timer tick runs one command
+ * (SPEC §10). Every command is registered with its name and description, so the command list and
+ * unknown-command errors stay whole; its options and help text are added when its name is on the
+ * command line, or for all commands when help may be shown.
+ */
+export function optionsNeeded(name: string, argv: readonly string[]): boolean {
+  return argv.length === 0 || argv.some((a) => a === name || a === 'help' || a === '-h' || a === '--help');
+}
+
+/** One command of the table on the program: its options and its help after them (when needed), its run. */
+function register(program: Command, spec: CommandSpec, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>, withOptions: boolean): void {
   const command = program.command(spec.name).description(spec.description);
+  command.action((opts: Record<string, unknown>) => run((ctx) => spec.run(ctx, opts)));
+  if (!withOptions) return;
   for (const o of spec.options) {
     if (o.parse) command.option(o.flags, o.description, o.parse, o.defaultValue);
     else command.option(o.flags, o.description);
   }
-  command.action((opts: Record<string, unknown>) => run((ctx) => spec.run(ctx, opts)));
   if (spec.help) command.addHelpText('after', spec.help);
 }
 

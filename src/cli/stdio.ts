@@ -4,7 +4,7 @@
 // load for one line, milliseconds every 10 seconds (SPEC §10). A terminal, or anything else that
 // is a character device, keeps Node's own stream (colour, the spinner's cursor moves).
 
-import fs from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { isJournalStream, journalOutput, type Output } from './journal.js';
 
 export type { Output } from './journal.js';
@@ -21,7 +21,7 @@ export function fdOutput(fd: number): Output {
       let rest = Buffer.from(text, 'utf8');
       while (rest.length > 0) {
         try {
-          rest = rest.subarray(fs.writeSync(fd, rest));
+          rest = rest.subarray(writeSync(fd, rest));
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           // A non-blocking descriptor that is full: wait a moment for the reader, as a stream would.
@@ -40,7 +40,7 @@ export function fdOutput(fd: number): Output {
 
 function output(fd: number, stream: () => Output): Output {
   try {
-    const stat = fs.fstatSync(fd, { bigint: true });
+    const stat = fstatSync(fd, { bigint: true });
     // stderr is the journal (systemd.exec(5), $JOURNAL_STREAM): each line gets its priority.
     if (fd === 2 && isJournalStream(process.env.JOURNAL_STREAM, stat)) return journalOutput(fdOutput(fd));
     if (!stat.isCharacterDevice()) return fdOutput(fd);

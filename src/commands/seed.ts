@@ -3,7 +3,7 @@
 // written, not even the schema) unless --force, and every row it makes carries SAMPLE_MARK.
 
 import type { Database } from 'better-sqlite3';
-import fs from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { SAMPLE_MARK, sampleInventoryUpdates, sampleTransactions, seededRandom } from '../domain/sample.js';
 import { ConfigError } from '../errors.js';
 import { openReadOnly } from '../store/db.js';
@@ -101,7 +101,7 @@ export function foreignRows(db: Database): number {
 }
 
 function refuseForeignRows(dbPath: string): void {
-  if (!fs.existsSync(dbPath) || fs.statSync(dbPath).size === 0) return;
+  if (!existsSync(dbPath) || statSync(dbPath).size === 0) return;
   const db = openReadOnly(dbPath, 2000);
   let foreign: number;
   try {

@@ -1,8 +1,8 @@
 // The edge of configuration: finds and reads the config file (cosmiconfig), reads the token
 // file, and turns resolved settings into the typed Config.
 
-import fs from 'node:fs';
-import path from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { mightFindConfig } from './probe.js';
 import { mapProducerConfig } from '../kafka/settings.js';
@@ -57,8 +57,8 @@ async function readConfigFile(input: LoadInput): Promise<{ path: string; content
   const explorer = cosmiconfig(MODULE_NAME, { searchStrategy: 'global', searchPlaces: SEARCH_PLACES, cache: false });
   try {
     if (explicit !== undefined) {
-      const file = path.resolve(input.cwd, explicit);
-      if (!fs.existsSync(file)) {
+      const file = resolve(input.cwd, explicit);
+      if (!existsSync(file)) {
         const from = input.flags.config !== undefined ? '--config' : 'POS_SYNC_CONFIG';
         throw new ConfigError(`config file ${file} (from ${from}) does not exist`);
       }
@@ -83,7 +83,7 @@ function get<T>(settings: ResolvedSettings, key: string): T {
 function readToken(file: string, from: string): string {
   let token: string;
   try {
-    token = fs.readFileSync(file, 'utf8').trim();
+    token = readFileSync(file, 'utf8').trim();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError(`cannot read the API token file ${file} (${from}): ${code}`);
@@ -104,8 +104,8 @@ export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], 
   if (tokenFile) return { token: readToken(tokenFile, 'Sync.ApiTokenFile'), source: { kind: 'file', name: tokenFile } };
   const credDir = env['CREDENTIALS_DIRECTORY'];
   if (credDir) {
-    const file = path.join(credDir, 'api-token');
-    if (fs.existsSync(file)) return { token: readToken(file, 'systemd credential api-token'), source: { kind: 'file', name: file } };
+    const file = join(credDir, 'api-token');
+    if (existsSync(file)) return { token: readToken(file, 'systemd credential api-token'), source: { kind: 'file', name: file } };
   }
   const fromEnv = env['POS_SYNC_API_TOKEN'];
   if (fromEnv) return { token: fromEnv.trim(), source: { kind: 'environment', name: 'POS_SYNC_API_TOKEN' } };
@@ -113,7 +113,7 @@ export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], 
   if (inline && typeof inline.value === 'string') {
     if (inline.source.kind === 'file') {
       try {
-        const mode = fs.statSync(inline.source.name).mode;
+        const mode = statSync(inline.source.name).mode;
         if (mode & 0o044) warnings.push(`Sync.ApiToken is written in ${inline.source.name}, which others can read: use Sync.ApiTokenFile or a systemd credential`);
       } catch {
         // the file was readable a moment ago; a stat failure changes nothing here
@@ -131,7 +131,7 @@ export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], 
  * every pass anyway (WAL, the pass lock).
  */
 function defaultStateFile(dbPath: string, _env: LoadInput['env']): string {
-  return path.join(path.dirname(dbPath), 'pos-sync.state.json');
+  return join(dirname(dbPath), 'pos-sync.state.json');
 }
 
 export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[], token: TokenChoice | null = resolveToken(settings, env, warnings)): Config {

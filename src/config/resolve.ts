@@ -1,7 +1,7 @@
 // Merges defaults, the config file, the environment and flags into validated values, keeping
 // the source of each (SPEC §3). Pure apart from nothing: the caller reads files and env.
 
-import path from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { URL_CREDENTIALS } from './kinds.js';
 import { hideUrlPassword } from './secrets.js';
@@ -262,7 +262,7 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
   const fileSource: ValueSource | undefined = input.file ? { kind: 'file', name: input.file.path } : undefined;
   const fileValues = input.file ? fromFile(input.file) : new Map<string, unknown>();
   const envValues = fromEnv(input.env);
-  const fileDir = input.file ? path.dirname(path.resolve(input.cwd, input.file.path)) : input.cwd;
+  const fileDir = input.file ? dirname(resolve(input.cwd, input.file.path)) : input.cwd;
 
   const result = new Map<string, Resolved>();
   const pick = (key: string): Resolved | undefined => {
@@ -301,7 +301,7 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
     }
     let value = parsed.value;
     if (spec.path && typeof value === 'string') {
-      value = path.resolve(chosen.source.kind === 'file' ? fileDir : input.cwd, value);
+      value = resolve(chosen.source.kind === 'file' ? fileDir : input.cwd, value);
     }
     result.set(spec.key, { value, source: chosen.source });
   }
@@ -319,7 +319,7 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
       db.bare ? `database path from ${describeSource(db.source)} is invalid: ${why}` : `${db.key} from ${describeSource(db.source)} is not a valid connection string: ${why}`,
     );
   }
-  const dbResolvedPath = path.resolve(db.source.kind === 'file' ? fileDir : input.cwd, dbPath);
+  const dbResolvedPath = resolve(db.source.kind === 'file' ? fileDir : input.cwd, dbPath);
   result.set('Database.Path', { value: dbResolvedPath, source: db.source });
 
   // Endpoints: a base from --central-url / CENTRAL_API_URL derives both, per-setting precedence.
@@ -353,7 +353,7 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
   }
   if (input.flags.stateFile !== undefined) {
     if (input.flags.stateFile === '') throw new ConfigError('--state-file needs a path');
-    result.set('Sync.StateFile', { value: path.resolve(input.cwd, input.flags.stateFile), source: { kind: 'flag', name: '--state-file' } });
+    result.set('Sync.StateFile', { value: resolve(input.cwd, input.flags.stateFile), source: { kind: 'flag', name: '--state-file' } });
   }
   if (input.flags.verbose) {
     result.set('Sync.EnableDetailedLogging', { value: true, source: { kind: 'flag', name: '--verbose' } });

@@ -2,8 +2,8 @@
 // written atomically (temporary file in the same folder, then rename) so node_exporter never
 // scrapes half a file. The temporary name does not end in .prom, so the collector skips it.
 
-import fs from 'node:fs';
-import path from 'node:path';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { LocalIoError } from '../errors.js';
 import { NO_PREVIOUS, parsePrevious, type Previous } from './exposition.js';
 
@@ -13,32 +13,32 @@ const MAX_READ_BYTES = 1024 * 1024;
 /** The previous file's totals; a missing, unreadable or foreign file reads as none (a counter reset). */
 export function readPreviousMetrics(file: string): Previous {
   try {
-    const stat = fs.statSync(file);
+    const stat = statSync(file);
     if (!stat.isFile() || stat.size > MAX_READ_BYTES) return NO_PREVIOUS;
-    return parsePrevious(fs.readFileSync(file, 'utf8'));
+    return parsePrevious(readFileSync(file, 'utf8'));
   } catch {
     return NO_PREVIOUS;
   }
 }
 
 export function writeMetricsFile(file: string, text: string): void {
-  const dir = path.dirname(file);
-  if (!fs.existsSync(dir)) {
+  const dir = dirname(file);
+  if (!existsSync(dir)) {
     throw new LocalIoError(`cannot write the metrics file ${file}: its folder ${dir} does not exist`, {
       hint: "create it (node_exporter's textfile collector folder) or fix --metrics-file / Sync.MetricsFile",
     });
   }
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
   try {
     // 0644 whatever the umask (the example unit sets UMask=0027): node_exporter runs as another
     // user and must read it. No fsync: after a power cut a lost or empty file only means the
     // counters start again, which Prometheus handles.
-    fs.writeFileSync(tmp, text, { mode: 0o644 });
-    fs.chmodSync(tmp, 0o644);
-    fs.renameSync(tmp, file);
+    writeFileSync(tmp, text, { mode: 0o644 });
+    chmodSync(tmp, 0o644);
+    renameSync(tmp, file);
   } catch (err) {
     try {
-      fs.rmSync(tmp, { force: true });
+      rmSync(tmp, { force: true });
     } catch {
       // the write failed already; that is the error worth reporting
     }

@@ -29,13 +29,18 @@ import { worthSaving, type SavedState } from '../state/format.js';
 
 export type { PerEntity, StopReason } from './ledger.js';
 
+/** Whether the pass was asked to stop (an AbortSignal is one). */
+export interface StopRequest {
+  readonly aborted: boolean;
+}
+
 export interface SyncOptions {
   readonly batchSize?: number | undefined;
   readonly maxRunSeconds?: number | undefined;
   readonly dryRun?: boolean | undefined;
   readonly force?: boolean | undefined;
   /** Aborted by SIGTERM/SIGINT (a single pass or --watch): the pass stops between batches, never inside one. */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: StopRequest | undefined;
 }
 
 export interface SyncDeps {
@@ -186,8 +191,11 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
     // only delays events (they stay KafkaPending and go out with a later pass).
     const kafka = config.kafka.enabled && !options.dryRun ? await publishPending({ db, settings: config.kafka, clock, log, deadline: pass.deadline }) : null;
     const result = passResult(pass, ledger, breaker, kafka);
-    // "Nothing pending" only when nothing waits out a refusal's backoff either.
-    if (ledger.quiet && !options.dryRun && result.exitCode === ExitCode.ok) result.waiting = waitingRows(db, clock.now());
+    // "Nothing pending" only when nothing waits out a refusal's backoff either (asked only of the
+    // entities that have bookkeeping rows at all: most idle ticks have none to ask about).
+    if (ledger.quiet && !options.dryRun && result.exitCode === ExitCode.ok) {
+      result.waiting = waitingRows(db, clock.now(), ENTITIES.filter((e) => queue.hasBookkeeping(e)));
+    }
     // An idle pass leaves no trace in the run history: it runs 8,640 times a day.
     if (!options.dryRun && !ledger.quiet) recordPass(db, config.storeId, result, newId);
     if (!options.dryRun) {

@@ -3,8 +3,8 @@
 // missing file means a closed breaker, and an unreadable or corrupt one is moved aside, reported
 // once, and treated as closed.
 
-import fs from 'node:fs';
-import path from 'node:path';
+import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { EMPTY_STATE, MAX_STATE_BYTES, parseState, serializeState, type SavedState } from './format.js';
 
 export interface StateWarnings {
@@ -36,26 +36,26 @@ function errnoText(err: unknown): string {
 export function peekState(file: string): Peeked {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = openSync(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: EMPTY_STATE, found: false, problem: null };
     return { state: EMPTY_STATE, found: true, problem: `cannot be opened (${errnoText(err)})` };
   }
   try {
-    const stat = fs.fstatSync(fd);
+    const stat = fstatSync(fd);
     if (stat.isDirectory()) return { state: EMPTY_STATE, found: true, problem: 'is a directory' };
     if (!stat.isFile()) return { state: EMPTY_STATE, found: true, problem: 'is not a regular file' };
     if (stat.size > MAX_STATE_BYTES) return { state: EMPTY_STATE, found: true, problem: `is too large (${stat.size} bytes) to be a state file` };
     const buffer = Buffer.alloc(MAX_STATE_BYTES + 1);
     let length = 0;
     // A loop, because one read may return less than asked even from a small regular file.
-    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
     const parsed = parseState(buffer.subarray(0, length).toString('utf8'));
     return parsed.ok ? { state: parsed.state, found: true, problem: null } : { state: EMPTY_STATE, found: true, problem: parsed.reason };
   } catch (err) {
     return { state: EMPTY_STATE, found: true, problem: `cannot be read (${errnoText(err)})` };
   } finally {
-    fs.closeSync(fd);
+    closeSync(fd);
   }
 }
 
@@ -80,7 +80,7 @@ export function openStateFile(file: string, options: { readonly log: StateWarnin
       if (peeked.problem === null) return peeked.state;
       const aside = asideName(file, options.now());
       try {
-        fs.renameSync(file, aside);
+        renameSync(file, aside);
         warnOnce(`the state file ${file} ${peeked.problem}: moved aside to ${aside}; the circuit breaker starts closed`, { stateFile: file, movedTo: aside });
       } catch (err) {
         warnOnce(
@@ -91,28 +91,28 @@ export function openStateFile(file: string, options: { readonly log: StateWarnin
       return EMPTY_STATE;
     },
     save(state) {
-      const temporary = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+      const temporary = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
       let fd: number | undefined;
       try {
-        fd = fs.openSync(temporary, 'w', 0o600);
-        fs.fchmodSync(fd, 0o600); // a leftover temporary file keeps its old mode otherwise
-        fs.writeFileSync(fd, serializeState(state));
+        fd = openSync(temporary, 'w', 0o600);
+        fchmodSync(fd, 0o600); // a leftover temporary file keeps its old mode otherwise
+        writeFileSync(fd, serializeState(state));
         // Data on disk before the rename makes it visible: a crash leaves the old file or the new, never half.
-        fs.fsyncSync(fd);
-        fs.closeSync(fd);
+        fsyncSync(fd);
+        closeSync(fd);
         fd = undefined;
-        fs.renameSync(temporary, file);
+        renameSync(temporary, file);
       } catch (err) {
         try {
-          if (fd !== undefined) fs.closeSync(fd);
-          fs.rmSync(temporary, { force: true });
+          if (fd !== undefined) closeSync(fd);
+          rmSync(temporary, { force: true });
         } catch {
           // nothing more to clean up where nothing could be written
         }
         warnOnce(`cannot write the state file ${file} (${errnoText(err)}): the circuit breaker's state of this pass is lost`, { stateFile: file });
         return false;
       }
-      syncFolder(path.dirname(file));
+      syncFolder(dirname(file));
       return true;
     },
   };
@@ -122,11 +122,11 @@ export function openStateFile(file: string, options: { readonly log: StateWarnin
 function syncFolder(folder: string): void {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(folder, 'r');
-    fs.fsyncSync(fd);
+    fd = openSync(folder, 'r');
+    fsyncSync(fd);
   } catch {
     // the rename is done; only its durability across a power cut is less certain
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }

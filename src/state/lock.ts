@@ -5,9 +5,9 @@
 // file is never deleted (deleting a lock file races with a process opening it); a second file,
 // `<lock>.holder`, says who holds it, for the message only.
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { LocalIoError, TempFailError } from '../errors.js';
 
@@ -32,13 +32,13 @@ export interface PassLock {
 export function lockPathFor(dbPath: string): string {
   let real: string;
   try {
-    real = fs.realpathSync(dbPath);
+    real = realpathSync(dbPath);
   } catch {
     // Not created yet (sync may create it): resolve its folder.
     try {
-      real = path.join(fs.realpathSync(path.dirname(dbPath)), path.basename(dbPath));
+      real = join(realpathSync(dirname(dbPath)), basename(dbPath));
     } catch {
-      real = path.resolve(dbPath);
+      real = resolve(dbPath);
     }
   }
   return `${real}.pos-sync.lock`;
@@ -46,7 +46,7 @@ export function lockPathFor(dbPath: string): string {
 
 function readHolder(file: string): LockInfo | null {
   try {
-    const parsed = JSON.parse(fs.readFileSync(`${file}.holder`, 'utf8')) as Partial<LockInfo>;
+    const parsed = JSON.parse(readFileSync(`${file}.holder`, 'utf8')) as Partial<LockInfo>;
     if (typeof parsed.pid === 'number' && typeof parsed.startedAt === 'number') {
       return { pid: parsed.pid, host: String(parsed.host ?? ''), startedAt: parsed.startedAt, command: String(parsed.command ?? '') };
     }
@@ -65,7 +65,7 @@ function waitForHolder(file: string): LockInfo | null {
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let waited = 0; ; waited += 20) {
     const info = readHolder(file);
-    if (info && (info.host !== os.hostname() || alive(info.pid))) return info;
+    if (info && (info.host !== hostname() || alive(info.pid))) return info;
     if (waited >= 300) return null;
     Atomics.wait(pause, 0, 0, 20);
   }
@@ -88,9 +88,9 @@ function isBusy(err: unknown): boolean {
 /** A lock file left by pos-sync 1.x (JSON with a pid): moved aside once, it locks nothing. */
 function isLegacyLockFile(file: string): boolean {
   try {
-    const stat = fs.statSync(file);
+    const stat = statSync(file);
     if (stat.size === 0 || stat.size > 4096) return false;
-    const text = fs.readFileSync(file, 'utf8');
+    const text = readFileSync(file, 'utf8');
     return text.startsWith('{') && /"pid"/.test(text);
   } catch {
     return false;
@@ -114,23 +114,25 @@ export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: 
     }
     try {
       db.pragma('busy_timeout = 0');
-      // Rollback-journal mode (the default, asserted): BEGIN EXCLUSIVE takes the file's
-      // exclusive lock at once, and nothing is ever written under it, so no journal appears.
+      // BEGIN EXCLUSIVE takes the file's exclusive lock at once. Nothing is ever written under
+      // it, and with the journal in memory SQLite does not create, write and delete a -journal
+      // file beside it on every pass (a rollback journal would be opened at BEGIN EXCLUSIVE).
+      db.pragma('journal_mode = MEMORY');
       db.exec('BEGIN EXCLUSIVE');
     } catch (err) {
       db.close();
       if (isBusy(err)) {
         const holder = waitForHolder(file);
         const who = holder
-          ? `another pos-sync ${holder.command || 'pass'} (pid ${holder.pid}${holder.host && holder.host !== os.hostname() ? ` on ${holder.host}` : ''}, since ${new Date(holder.startedAt).toISOString()})`
+          ? `another pos-sync ${holder.command || 'pass'} (pid ${holder.pid}${holder.host && holder.host !== hostname() ? ` on ${holder.host}` : ''}, since ${new Date(holder.startedAt).toISOString()})`
           : 'another pos-sync pass';
         throw new TempFailError(`${who} holds ${file}`, { hint: 'one pass per database at a time: this pass exits and the next timer tick tries again' });
       }
       const code = String((err as { code?: unknown }).code ?? '');
       if (attempt === 0 && code.startsWith('SQLITE_NOTADB') && isLegacyLockFile(file)) {
         try {
-          fs.renameSync(file, `${file}.old-${process.pid}`);
-          fs.rmSync(`${file}.old-${process.pid}`, { force: true });
+          renameSync(file, `${file}.old-${process.pid}`);
+          rmSync(`${file}.old-${process.pid}`, { force: true });
         } catch {
           // another process moved it first
         }
@@ -138,12 +140,12 @@ export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: 
       }
       throw new LocalIoError(`cannot take the lock ${file}: ${(err as Error).message}`, { cause: err, hint: 'remove the file if it is not a pos-sync lock' });
     }
-    const info: LockInfo = { pid: process.pid, host: os.hostname(), startedAt: now, command };
+    const info: LockInfo = { pid: process.pid, host: hostname(), startedAt: now, command };
     try {
       // For the message a second pass shows; written aside and renamed in, so never half-read.
       const tmp = `${file}.holder.${process.pid}`;
-      fs.writeFileSync(tmp, JSON.stringify(info), { mode: 0o644 });
-      fs.renameSync(tmp, `${file}.holder`);
+      writeFileSync(tmp, JSON.stringify(info), { mode: 0o644 });
+      renameSync(tmp, `${file}.holder`);
     } catch {
       // display only
     }
@@ -155,7 +157,7 @@ export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: 
         if (released) return;
         released = true;
         try {
-          if (readHolder(file)?.pid === process.pid) fs.rmSync(`${file}.holder`, { force: true });
+          if (readHolder(file)?.pid === process.pid) rmSync(`${file}.holder`, { force: true });
         } catch {
           // display only
         }

@@ -4,8 +4,8 @@
 // taking the pass lock and must not race them for that file; not in the database, because
 // reconcile opens it read-only. Written atomically; read defensively (never throws).
 
-import fs from 'node:fs';
-import path from 'node:path';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export type ReconcileOutcome = 'match' | 'mismatch' | 'failed';
 
@@ -27,9 +27,9 @@ const VERSION = 1;
 const MAX_BYTES = 16 * 1024;
 
 export function reconcileRecordPath(stateFile: string): string {
-  const dir = path.dirname(stateFile);
-  const base = path.basename(stateFile).replace(/\.json$/i, '');
-  return path.join(dir, `${base}.reconcile.json`);
+  const dir = dirname(stateFile);
+  const base = basename(stateFile).replace(/\.json$/i, '');
+  return join(dir, `${base}.reconcile.json`);
 }
 
 export function writeReconcileRecord(file: string, record: ReconcileRecord): void {
@@ -47,10 +47,10 @@ export function writeReconcileRecord(file: string, record: ReconcileRecord): voi
   };
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    writeFileSync(tmp, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, file);
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
+    rmSync(tmp, { force: true });
     throw err;
   }
 }
@@ -62,9 +62,9 @@ const time = (v: unknown): number | undefined => (typeof v === 'string' && /^\d{
 export function readReconcileRecord(file: string): ReconcileRecord | null | string {
   let text: string;
   try {
-    const stat = fs.statSync(file);
+    const stat = statSync(file);
     if (!stat.isFile() || stat.size > MAX_BYTES) return `${file} is not a reconcile record`;
-    text = fs.readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : `cannot read ${file}: ${(err as Error).message}`;
   }

@@ -1,9 +1,9 @@
 // Opening the local database: the folder must exist (it is never created), the file is created
 // only when allowed, WAL and a busy timeout let the POS keep writing while a pass runs (SPEC §4).
 
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Sqlite, { type Database } from 'better-sqlite3';
 import { ConfigError, LocalIoError, TempFailError } from '../errors.js';
 import { inspectSchema, migrate, SCHEMA_VERSION } from './migrations.js';
@@ -22,12 +22,22 @@ import { acquireLockWith, type PassLock } from '../state/lock.js';
  * musl is not detected here: on Alpine the name is linux-x64, the glibc build, which does not load
  * there (better-sqlite3 ships linuxmusl-<arch>.node beside it). Telling musl apart costs a process
  * report on every start; pos-sync's packages target Debian (glibc), so it is left as a known limit.
+ *
+ * The package is looked for first where this project's layouts put it — dist/src/<dir>/ (the
+ * bundle in dist/src/cli/, this module in dist/src/store/) is three folders below the root that
+ * holds node_modules/, in a checkout and in the Debian package alike — and only then through
+ * Node's resolver: resolving a bare name reads package.json "exports" maps, about a millisecond of
+ * every timer tick (SPEC §10).
  */
 const NATIVE_BINDING = ((): string | undefined => {
+  const addon = (dir: string): string | undefined =>
+    [join(dir, 'build', 'Release', 'better_sqlite3.node'), join(dir, 'prebuilds', `${process.platform}-${process.arch}.node`)].find((file) => existsSync(file));
+  const here = dirname(fileURLToPath(import.meta.url));
+  const beside = addon(resolve(here, '..', '..', '..', 'node_modules', 'better-sqlite3'));
+  if (beside !== undefined) return beside;
   try {
-    const dir = path.dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json'));
-    const candidates = [path.join(dir, 'build', 'Release', 'better_sqlite3.node'), path.join(dir, 'prebuilds', `${process.platform}-${process.arch}.node`)];
-    return candidates.find((file) => fs.existsSync(file));
+    // node:module only here, off the usual path.
+    return addon(dirname(process.getBuiltinModule('node:module').createRequire(import.meta.url).resolve('better-sqlite3/package.json')));
   } catch {
     return undefined;
   }
@@ -79,11 +89,11 @@ export function asLocalIoError(err: unknown, dbPath: string, doing: string): Loc
 export function openDatabase(options: OpenOptions): Database {
   const file = options.path;
   if (options.readonly) return openReadOnly(file, options.busyTimeoutMs);
-  const folder = path.dirname(file);
-  if (!fs.existsSync(folder)) {
+  const folder = dirname(file);
+  if (!existsSync(folder)) {
     throw new LocalIoError(`database folder ${folder} does not exist`, { hint: 'create it, or point --db / Database.ConnectionString at the right place' });
   }
-  const exists = fs.existsSync(file);
+  const exists = existsSync(file);
   if (!exists && !options.create) {
     throw new LocalIoError(`database ${file} does not exist`, {
       hint: 'check --db / Database.ConnectionString (a typo? a moved database?); to start an empty one set Sync.AutoCreateDatabase=true (or run pos-sync seed for a test database)',
@@ -134,7 +144,7 @@ export function openDatabase(options: OpenOptions): Database {
  * set it up and leave out what is not there.
  */
 export function openReadOnly(file: string, busyTimeoutMs: number): Database {
-  if (!fs.existsSync(file)) {
+  if (!existsSync(file)) {
     throw new LocalIoError(`database ${file} does not exist`, { hint: 'check --db / Database.ConnectionString' });
   }
   let db: Database;

@@ -173,12 +173,18 @@ export function todayTotals(db: Database, now: number, since?: number): TodayTot
  * Rows held back by a refusal's backoff (pending, not yet due) and when the first is due: what an
  * idle-looking pass tells instead of "nothing pending". One indexed count per entity.
  */
-export function waitingRows(db: Database, now: number, facts: SchemaFacts = schemaFactsOf(db)): { readonly rows: number; readonly until: string | null } {
+export function waitingRows(
+  db: Database,
+  now: number,
+  entities: readonly Entity[] = ['transaction', 'inventory'],
+  facts: SchemaFacts = schemaFactsOf(db),
+): { readonly rows: number; readonly until: string | null } {
   let rows = 0;
   let until: string | null = null;
   // The backoff is pos-sync's own bookkeeping; a database it has not set up has none.
   if (!facts.hasState) return { rows, until };
-  for (const [entity, t] of Object.entries(TABLE)) {
+  for (const entity of entities) {
+    const t = TABLE[entity];
     const r = db
       .prepare(
         `SELECT count(*) AS n, min(s."NextAttemptAt") AS next FROM "${STATE_TABLE}" AS s JOIN "${t}" AS p ON p."Id" = s."Id"

@@ -4,7 +4,7 @@
 // worker thread that the caller can terminate: health must end within its time limit whatever
 // the size of the database or a lock held by the POS.
 
-import fs from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { DatabaseFacts } from '../domain/health.js';
 
@@ -17,7 +17,7 @@ interface Job {
 
 /** Runs the check in this thread (tests, and the body of the worker). */
 export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now: number): Promise<DatabaseFacts> {
-  if (!fs.existsSync(dbPath)) return { kind: 'error', error: `database ${dbPath} does not exist` };
+  if (!existsSync(dbPath)) return { kind: 'error', error: `database ${dbPath} does not exist` };
   const [{ default: Sqlite }, { entityBacklog }, { SCHEMA_VERSION, inspectSchema }, { ENTITIES }] = await Promise.all([
     import('better-sqlite3'),
     import('./history.js'),

@@ -1,6 +1,8 @@
 // The sync queue over the seed's tables: pending rows (Synced = 0, the POS's queue) in the order the
 // POS wrote them, the seed's sync columns written back, and pos-sync's own per-row bookkeeping
-// (refusals, backoff, dead letters, Kafka backlog) in its own table. Statements are prepared once per pass.
+// (refusals, backoff, dead letters, Kafka backlog) in its own table. Statements are prepared once per
+// pass, on first use: an idle pass runs two of the ~25 a pass may need, and preparing the rest would
+// cost it a millisecond (SPEC §10).
 
 import type { Database, Statement } from 'better-sqlite3';
 import type { Entity, InventoryRow, TransactionRow } from '../domain/rows.js';
@@ -49,9 +51,19 @@ interface EntityStatements {
   readonly kafkaPending: Statement;
 }
 
+/** `makers`' statements, each prepared the first time it is read, then kept. */
+function preparedOnUse<T extends object>(makers: { readonly [K in keyof T]: () => T[K] }): T {
+  const statements = {} as T;
+  for (const key of Object.keys(makers) as (keyof T)[]) {
+    let made: T[typeof key] | undefined;
+    Object.defineProperty(statements, key, { enumerable: true, get: () => (made ??= makers[key]()) });
+  }
+  return statements;
+}
+
 export class Queue {
   private readonly statements: Record<Entity, EntityStatements>;
-  private readonly retryLog: Statement;
+  private readonly retryLogs: { readonly insert: Statement };
   private readonly hasState: boolean;
   /**
    * Whether the entity has any bookkeeping row. A pass holds the lock, so only this pass adds any
@@ -78,59 +90,70 @@ export class Queue {
         ? `AND NOT EXISTS (SELECT 1 FROM "${STATE_TABLE}" AS s WHERE s."Entity" = '${entity}' AND s."Id" = p."Id"
              AND (s."DeadLetteredAt" IS NOT NULL OR s."NextAttemptAt" > ?))`
         : `AND ? IS NOT NULL`;
-      const noop = db.prepare('SELECT 0');
+      const noop = (): Statement => db.prepare('SELECT 0');
       const columns = COLUMNS[entity].replace(/"(\w+)"/g, 'p."$1"').replace('rowid AS rowid', 'p.rowid AS rowid');
-      return {
-        nextPendingBare: db.prepare(`SELECT ${columns} FROM "${t}" AS p ${indexed} WHERE p."Synced" = 0 AND p.rowid > ? AND ? IS NOT NULL ORDER BY p.rowid LIMIT ?`),
+      return preparedOnUse<EntityStatements>({
+        nextPendingBare: () => db.prepare(`SELECT ${columns} FROM "${t}" AS p ${indexed} WHERE p."Synced" = 0 AND p.rowid > ? AND ? IS NOT NULL ORDER BY p.rowid LIMIT ?`),
         // The partial index on Synced = 0 keeps this fast when most of the table is synced;
         // the rowid cursor means rows waiting out a backoff are not read again and again.
-        nextPending: db.prepare(
-          `SELECT ${COLUMNS[entity].replace(/"(\w+)"/g, 'p."$1"').replace('rowid AS rowid', 'p.rowid AS rowid')} FROM "${t}" AS p ${indexed}
+        nextPending: () => db.prepare(
+          `SELECT ${columns} FROM "${t}" AS p ${indexed}
            WHERE p."Synced" = 0 AND p.rowid > ? ${due}
            ORDER BY p.rowid LIMIT ?`,
         ),
-        markSynced: db.prepare(
+        markSynced: () => db.prepare(
           `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?,
              "LastSyncError" = NULL WHERE "Id" = ? AND "Synced" = 0`,
         ),
         // The same by rowid (the read gave it) and Id together: rowids of one batch are neighbours
         // in the table, where random GUID Ids land on random index pages (a third less CPU for
         // marking 100,000 rows); the Id must match too, should a VACUUM have renumbered rowids.
-        markSyncedRow: db.prepare(
+        markSyncedRow: () => db.prepare(
           `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?,
              "LastSyncError" = NULL WHERE rowid = ? AND "Id" = ? AND "Synced" = 0`,
         ),
-        markAttempt: db.prepare(
+        markAttempt: () => db.prepare(
           `UPDATE "${t}" SET "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = ? WHERE "Id" = ? AND "Synced" = 0`,
         ),
-        attempt: db.prepare(`UPDATE "${t}" SET "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = ? WHERE "Id" = ? AND "Synced" = 0`),
-        attemptByRowid: db.prepare(`UPDATE "${t}" SET "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = ? WHERE rowid = ? AND "Synced" = 0`),
-        idOfRowid: db.prepare(`SELECT "Id" FROM "${t}" WHERE rowid = ?`).pluck(),
-        rejectionsOf: hasState ? db.prepare(`SELECT "Rejections" FROM "${STATE_TABLE}" WHERE "Entity" = '${entity}' AND "Id" = ?`).pluck() : noop.pluck(),
-        setState: hasState
+        attempt: () => db.prepare(`UPDATE "${t}" SET "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = ? WHERE "Id" = ? AND "Synced" = 0`),
+        attemptByRowid: () => db.prepare(`UPDATE "${t}" SET "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = ? WHERE rowid = ? AND "Synced" = 0`),
+        idOfRowid: () => db.prepare(`SELECT "Id" FROM "${t}" WHERE rowid = ?`).pluck(),
+        rejectionsOf: () => hasState ? db.prepare(`SELECT "Rejections" FROM "${STATE_TABLE}" WHERE "Entity" = '${entity}' AND "Id" = ?`).pluck() : noop().pluck(),
+        setState: () => hasState
           ? db.prepare(
               `INSERT INTO "${STATE_TABLE}" ("Entity", "Id", "Rejections", "NextAttemptAt", "DeadLetteredAt") VALUES ('${entity}', ?, ?, ?, ?)
                ON CONFLICT ("Entity", "Id") DO UPDATE SET "Rejections" = excluded."Rejections", "NextAttemptAt" = excluded."NextAttemptAt",
                  "DeadLetteredAt" = excluded."DeadLetteredAt"`,
             )
-          : noop,
+          : noop(),
         // A delivered row needs no bookkeeping but its Kafka backlog (when Kafka is on).
-        clearState: hasState ? db.prepare(`DELETE FROM "${STATE_TABLE}" WHERE "Entity" = '${entity}' AND "Id" = ?`) : noop,
-        kafkaPending: hasState
+        clearState: () => hasState ? db.prepare(`DELETE FROM "${STATE_TABLE}" WHERE "Entity" = '${entity}' AND "Id" = ?`) : noop(),
+        kafkaPending: () => hasState
           ? db.prepare(
               `INSERT INTO "${STATE_TABLE}" ("Entity", "Id", "KafkaPending") VALUES ('${entity}', ?, 1)
                ON CONFLICT ("Entity", "Id") DO UPDATE SET "Rejections" = 0, "NextAttemptAt" = NULL, "DeadLetteredAt" = NULL, "KafkaPending" = 1, "KafkaError" = NULL`,
             )
-          : noop,
-      };
+          : noop(),
+      });
     };
     this.statements = { transaction: make('transaction'), inventory: make('inventory') };
     const any = hasState ? db.prepare(`SELECT EXISTS (SELECT 1 FROM "${STATE_TABLE}" WHERE "Entity" = ?)`).pluck() : null;
     this.stateRows = { transaction: any?.get('transaction') === 1, inventory: any?.get('inventory') === 1 };
-    this.retryLog = db.prepare(
-      `INSERT INTO "SyncRetryLogs" ("Id", "EntityType", "EntityId", "StoreId", "AttemptNumber", "AttemptTime", "ErrorMessage",
-         "ErrorDetails", "HttpStatusCode", "ShouldRetry", "NextRetryTime") VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
-    );
+    this.retryLogs = preparedOnUse<{ insert: Statement }>({
+      insert: () =>
+        db.prepare(
+          `INSERT INTO "SyncRetryLogs" ("Id", "EntityType", "EntityId", "StoreId", "AttemptNumber", "AttemptTime", "ErrorMessage",
+             "ErrorDetails", "HttpStatusCode", "ShouldRetry", "NextRetryTime") VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
+        ),
+    });
+  }
+
+  /**
+   * Whether pos-sync's own table holds any row of `entity` (a refusal, backoff, dead letter or
+   * Kafka backlog): without one, no row can be waiting out a backoff.
+   */
+  hasBookkeeping(entity: Entity): boolean {
+    return this.hasState && this.stateRows[entity];
   }
 
   /** Up to `limit` rows due now, after `afterRowid`, oldest first. */
@@ -191,7 +214,7 @@ export class Queue {
         if (r.rowid === undefined) s.attempt.run(nowText, r.error, r.id);
         else s.attemptByRowid.run(nowText, r.error, r.rowid);
         if (key !== undefined && key !== null) s.setState.run(key, r.rejections, r.nextAttemptAt, r.deadLettered ? nowText : null);
-        this.retryLog.run(newId(), RETRY_LOG_ENTITY[entity], r.id, storeId, r.rejections, nowText, r.error, r.httpStatus, r.deadLettered ? 0 : 1, r.nextAttemptAt);
+        this.retryLogs.insert.run(newId(), RETRY_LOG_ENTITY[entity], r.id, storeId, r.rejections, nowText, r.error, r.httpStatus, r.deadLettered ? 0 : 1, r.nextAttemptAt);
       }
     })();
   }

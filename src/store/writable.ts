@@ -1,8 +1,8 @@
 // Whether pos-sync may write the database at all, asked before a pass sends anything. Kept apart
 // from db.ts so that asking never loads the SQLite module.
 
-import fs from 'node:fs';
-import path from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { dirname } from 'node:path';
 import { LocalIoError } from '../errors.js';
 
 /**
@@ -11,9 +11,9 @@ import { LocalIoError } from '../errors.js';
  * cannot mark synced, and send it again every pass.
  */
 export function assertWritable(file: string): void {
-  for (const [what, target] of [['database', file], ['database folder', path.dirname(file)]] as const) {
+  for (const [what, target] of [['database', file], ['database folder', dirname(file)]] as const) {
     try {
-      fs.accessSync(target, fs.constants.W_OK);
+      accessSync(target, constants.W_OK);
     } catch (err) {
       throw new LocalIoError(`${what} ${target} is read-only (${(err as NodeJS.ErrnoException).code ?? 'not writable'})`, {
         cause: err,

@@ -2,13 +2,13 @@
 // --watch; a spinner on a terminal, the metrics file after each pass, SIGTERM/SIGINT stop it
 // after the batch in flight.
 
-import path from 'node:path';
+import { resolve } from 'node:path';
 import type { Config } from '../../config/types.js';
 import { machineTimeZone } from '../../domain/localtime.js';
 import { monotonicClock, systemClock } from '../../domain/time.js';
 import { ExitCode, PosSyncError, UsageError, worstExitCode } from '../../errors.js';
 import { scrub } from '../../log.js';
-import type { PassResult } from '../../pass/pass.js';
+import type { PassResult, StopRequest } from '../../pass/pass.js';
 import { checkTls, centralClient } from '../clients.js';
 import type { Context } from '../context.js';
 import { COMMAND_HELP } from '../help.js';
@@ -56,7 +56,7 @@ export const sync = defineCommand<SyncFlags>({
     const { renderSync } = await import('../render.js');
     const { realSleep } = await import('../../central/retry.js');
     /** One pass, its metrics written; the exit code merges a metrics write failure (74). */
-    const pass = async (signal?: AbortSignal, watching = false): Promise<{ result: Awaited<ReturnType<typeof runSync>>; exitCode: number }> => {
+    const pass = async (signal?: StopRequest, watching = false): Promise<{ result: Awaited<ReturnType<typeof runSync>>; exitCode: number }> => {
       // process.stderr is touched only for a spinner: creating the stream costs a tick milliseconds.
       const spinner = !ctx.json && ctx.globals.quiet !== true && ctx.io.stderr.isTTY === true;
       const progress = spinner ? createProgress(process.stderr, true) : noProgress;
@@ -106,7 +106,7 @@ export const sync = defineCommand<SyncFlags>({
       // A timer's pass stopped by `systemctl stop` ends like a --watch pass does.
       const stopping = stopOnSignals(ctx.log);
       try {
-        const { result, exitCode } = await pass(stopping.signal);
+        const { result, exitCode } = await pass(stopping.stopped);
         // "refused", as status, health and the state file name the central's refusals.
         const { rejected, ...rest } = result;
         const doc = { ...rest, refused: rejected, exitCode };
@@ -132,7 +132,7 @@ export const sync = defineCommand<SyncFlags>({
 
 function metricsPath(raw: string, cwd: string): string {
   if (raw.trim() === '') throw new UsageError('--metrics-file needs a path');
-  return path.resolve(cwd, raw);
+  return resolve(cwd, raw);
 }
 
 async function writeMetrics(file: string, config: Config, result: PassResult): Promise<void> {

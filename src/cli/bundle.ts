@@ -1,0 +1,61 @@
+// Part of `npm run build`, not of the CLI: bundles the compiled CLI (dist/src/cli/main.js) into the
+// one CommonJS file bin/pos-sync starts, dist/src/cli/pos-sync.cjs (README → Performance), then
+// warm-up.js writes its code cache. One file starts in a fraction of the time of the ~40 modules
+// an idle tick would otherwise load (SPEC §10).
+//
+// commander is the one library every run loads, and two of its imports cost every tick for
+// nothing, so they are answered differently for commander alone:
+// - node:child_process (for executable subcommands, which pos-sync has none of) would bring net
+//   and stream: commander gets src/cli/commander-child-process.ts, which loads the real module
+//   only if spawn is called. Anything else imported from it fails this build ("No matching
+//   export"): that is the pin on commander's internals.
+// - Default imports of node:fs, node:path and node:process: esbuild makes each a copy of every
+//   property of the module (its CommonJS interop), and listing node:fs's properties loads Node's
+//   directory module. commander gets the module object itself, as Node would give it.
+
+import { build, type Plugin } from 'esbuild';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const COMMANDER = /[\\/]node_modules[\\/]commander[\\/]/;
+const SAME_MODULE = new Set(['node:fs', 'node:path', 'node:process']);
+
+const commanderBuiltins: Plugin = {
+  name: 'commander-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:(child_process|fs|path|process)$/ }, (args) => {
+      if (!COMMANDER.test(args.importer)) return undefined;
+      if (args.path === 'node:child_process') return { path: join(here, 'commander-child-process.js') };
+      return { path: args.path, namespace: 'builtin-default' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'builtin-default' }, (args) => {
+      if (!SAME_MODULE.has(args.path)) throw new Error(`bundle: unexpected builtin ${args.path}`);
+      return { contents: `export default process.getBuiltinModule(${JSON.stringify(args.path)});\n`, loader: 'js' };
+    });
+  },
+};
+
+await build({
+  entryPoints: [join(here, 'main.js')],
+  outfile: join(here, 'pos-sync.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  minify: true,
+  // The licences of what is bundled go beside it (pos-sync.cjs.LEGAL.txt): the bundle stays
+  // ASCII, which bin/pos-sync reads as latin1 in half the time of UTF-8.
+  legalComments: 'external',
+  charset: 'ascii',
+  sourcemap: true,
+  // A vm.Script with cached data (bin/pos-sync) cannot run import().
+  supported: { 'dynamic-import': false },
+  // Loaded from node_modules when used: Kafka and a config file are rare on a tick; typescript
+  // only for a config written in TypeScript, which pos-sync does not read.
+  external: ['kafkajs', 'cosmiconfig', 'typescript'],
+  define: { 'import.meta.url': '__bundle_url' },
+  banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [commanderBuiltins],
+  logLevel: 'warning',
+});
