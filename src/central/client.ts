@@ -128,7 +128,7 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
 
   return {
     async post(request, now) {
-      // One deadline for connect, headers and body: ky's own timeout stops at the headers.
+      // One deadline for connect, headers and body (requestSignal), the body read under it too.
       const bound = requestSignal(request.timeoutMs);
       try {
         const response = await send(settings.eventsUrl, {

@@ -1,10 +1,10 @@
 // A fetch (what the central client and ky need of it) over node:http and node:https: every request
 // to the central API goes through it, with the configured trust when a TLS file is set (tls.ts).
 //
-// Not Node's global fetch, for memory: undici's fetch keeps each request's body and answer
-// reachable through a WeakRef (its stream registry) until the next full garbage collection — a
-// scavenge keeps WeakRef targets alive — and so does ky's clone of each request. A drain's ~200 KB
-// request bodies (as strings and as encoded bytes) then pile up in the old generation and in
+// Not Node's global fetch, for memory: undici registers each answer's body stream with a
+// FinalizationRegistry through a WeakRef (ky's clone of an answer registers it again), and only a
+// full garbage collection clears a WeakRef; the stream reaches back to the request, so a drain's
+// ~200 KB request bodies (as strings and as encoded bytes) pile up in the old generation and in
 // ArrayBuffers between mark-compacts: 2,000 such POSTs peak at ~210 MiB through fetch, ~140 MiB
 // through node:http (README → Performance). Here the body and the answer die with the request.
 //
