@@ -7,7 +7,7 @@ import { isSecretHeader } from '../config/secrets.js';
 import { classifyNetworkError, classifyResponse, type Outcome } from '../domain/classify.js';
 import { scrub } from '../domain/redact.js';
 import { readBounded, requestSignal } from './bounded.js';
-import { createNodeFetch } from './node-fetch.js';
+import { createNodeFetch, type NodeFetch } from './node-fetch.js';
 
 export interface CentralSettings {
   readonly eventsUrl: string;
@@ -123,8 +123,9 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
     ...(settings.token ? [`Bearer ${settings.token}`, settings.token] : []),
     ...Object.entries(settings.headers).filter(([name, value]) => isSecretHeader(name) && value !== '').map(([, value]) => value),
   ];
-  const own = settings.fetch ? undefined : createNodeFetch();
-  const send = settings.fetch ?? own!;
+  // The TLS path brings its own fetch (and closes it); otherwise this client makes one.
+  let own: NodeFetch | undefined;
+  const send = settings.fetch ?? (own = createNodeFetch());
 
   return {
     async post(request, now) {
