@@ -54,12 +54,14 @@ chmod 0755 "$root/usr/bin/pos-sync"
 install -m 0644 dist/src/cli/pos-sync.cjs "$cache" dist/src/cli/pos-sync.cjs.map dist/src/cli/pos-sync.cjs.LEGAL.txt "$lib/dist/src/cli/"
 # The bundle's own "type" is decided by its extension (.cjs); the folder needs no package.json.
 
-# The runtime modules: the packages package.json's "bundle" script keeps external (kafkajs,
-# cosmiconfig; typescript only for a config written in TypeScript, which pos-sync does not
-# read) plus better-sqlite3, whose native addon cannot be bundled; then their dependencies.
-mapfile -t modules < <(node -e '
-  const fs = require("node:fs");
-  const external = [...require("./package.json").scripts.bundle.matchAll(/--external:(\S+)/g)].map((m) => m[1]).filter((m) => m !== "typescript");
+# The runtime modules: the packages the bundle keeps external (EXTERNAL in src/cli/bundle.ts:
+# kafkajs, cosmiconfig; typescript only for a config written in TypeScript, which pos-sync does
+# not read) plus better-sqlite3, whose native addon cannot be bundled; then their dependencies.
+mapfile -t modules < <(node --input-type=module -e '
+  const fs = await import("node:fs");
+  const { EXTERNAL } = await import("./dist/src/cli/bundle.js");
+  if (!EXTERNAL.includes("kafkajs") || !EXTERNAL.includes("cosmiconfig")) throw new Error("build-deb: unexpected EXTERNAL " + EXTERNAL);
+  const external = EXTERNAL.filter((m) => m !== "typescript");
   const seen = new Set();
   const queue = ["better-sqlite3", ...external];
   while (queue.length > 0) {
@@ -72,6 +74,8 @@ mapfile -t modules < <(node -e '
     queue.push(...Object.keys(pkg.dependencies ?? {}));
     console.log(name);
   }')
+# A failure inside the process substitution above would pass unnoticed: check what it listed.
+[[ " ${modules[*]} " == *" kafkajs "* && " ${modules[*]} " == *" cosmiconfig "* ]] || { echo "build-deb: could not list the runtime modules" >&2; exit 1; }
 for m in "${modules[@]}"; do
   if [ "$m" = better-sqlite3 ]; then
     # Only what loads the addon: its JavaScript and the linux-x64 prebuild, not its C++ sources,

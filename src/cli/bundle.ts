@@ -15,7 +15,7 @@
 
 import { build, type Plugin } from 'esbuild';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const COMMANDER = /[\\/]node_modules[\\/]commander[\\/]/;
@@ -36,26 +36,37 @@ const commanderBuiltins: Plugin = {
   },
 };
 
-await build({
-  entryPoints: [join(here, 'main.js')],
-  outfile: join(here, 'pos-sync.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node22',
-  minify: true,
-  // The licences of what is bundled go beside it (pos-sync.cjs.LEGAL.txt): the bundle stays
-  // ASCII, which bin/pos-sync reads as latin1 in half the time of UTF-8.
-  legalComments: 'external',
-  charset: 'ascii',
-  sourcemap: true,
-  // A vm.Script with cached data (bin/pos-sync) cannot run import().
-  supported: { 'dynamic-import': false },
-  // Loaded from node_modules when used: Kafka and a config file are rare on a tick; typescript
-  // only for a config written in TypeScript, which pos-sync does not read.
-  external: ['kafkajs', 'cosmiconfig', 'typescript'],
-  define: { 'import.meta.url': '__bundle_url' },
-  banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [commanderBuiltins],
-  logLevel: 'warning',
-});
+/**
+ * What the bundle leaves to node_modules, loaded when used: Kafka and a config file are rare on a
+ * tick; typescript only for a config written in TypeScript, which pos-sync does not read. The
+ * Debian package ships these (but typescript) and their dependencies (examples/debian/build-deb.sh
+ * reads this list).
+ */
+export const EXTERNAL: readonly string[] = ['kafkajs', 'cosmiconfig', 'typescript'];
+
+async function bundle(): Promise<void> {
+  await build({
+    entryPoints: [join(here, 'main.js')],
+    outfile: join(here, 'pos-sync.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    minify: true,
+    // The licences of what is bundled go beside it (pos-sync.cjs.LEGAL.txt): the bundle stays
+    // ASCII, which bin/pos-sync reads as latin1 in half the time of UTF-8.
+    legalComments: 'external',
+    charset: 'ascii',
+    sourcemap: true,
+    // A vm.Script with cached data (bin/pos-sync) cannot run import().
+    supported: { 'dynamic-import': false },
+    external: [...EXTERNAL],
+    define: { 'import.meta.url': '__bundle_url' },
+    banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [commanderBuiltins],
+    logLevel: 'warning',
+  });
+}
+
+// Run as a script (npm run bundle), not when imported for EXTERNAL.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await bundle();

@@ -33,26 +33,26 @@ function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Pr
     // Global options work after the command too: each command's --help lists them.
     .configureHelp({ showGlobalOptions: true });
 
-  for (const spec of COMMANDS) register(program, spec, run, optionsNeeded(spec.name, io.argv));
+  for (const spec of commandsToBuild(io.argv)) register(program, spec, run);
   return program;
 }
 
 /**
- * Whether commander needs the options of command `name` for this command line. Building every
- * command's options costs a cold start about a millisecond, and a timer tick runs one command
- * (SPEC §10). Every command is registered with its name and description, so the command list and
- * unknown-command errors stay whole; its options and help text are added when its name is on the
- * command line, or for all commands when help may be shown.
+ * The commands commander is given for this command line. A timer tick runs one command, and every
+ * command and option commander builds costs a cold start (about a millisecond for all of them;
+ * SPEC §10). So: the commands named on the command line; all of them when help may be shown or
+ * none is named (commander then lists them, or suggests one for a misspelt word).
  */
-export function optionsNeeded(name: string, argv: readonly string[]): boolean {
-  return argv.length === 0 || argv.some((a) => a === name || a === 'help' || a === '-h' || a === '--help');
+export function commandsToBuild(argv: readonly string[]): readonly CommandSpec[] {
+  const help = argv.length === 0 || argv.some((a) => a === 'help' || a === '-h' || a === '--help');
+  const named = COMMANDS.filter((c) => argv.includes(c.name));
+  return help || named.length === 0 ? COMMANDS : named;
 }
 
-/** One command of the table on the program: its options and its help after them (when needed), its run. */
-function register(program: Command, spec: CommandSpec, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>, withOptions: boolean): void {
+/** One command of the table on the program: its options, its help after them, its run. */
+function register(program: Command, spec: CommandSpec, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>): void {
   const command = program.command(spec.name).description(spec.description);
   command.action((opts: Record<string, unknown>) => run((ctx) => spec.run(ctx, opts)));
-  if (!withOptions) return;
   for (const o of spec.options) {
     if (o.parse) command.option(o.flags, o.description, o.parse, o.defaultValue);
     else command.option(o.flags, o.description);

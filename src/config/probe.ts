@@ -10,7 +10,6 @@
 // change, so an upgrade that moves them cannot silently make the probe skip a config file.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 /** Where cosmiconfig looks for its own meta configuration, in the process's working directory. */
@@ -28,6 +27,14 @@ export const META_PLACES: readonly string[] = [
 
 /** What cosmiconfig looks for in the global config folder. */
 export const GLOBAL_PLACES: readonly string[] = ['config', 'config.json', 'config.yaml', 'config.yml', 'config.js', 'config.ts', 'config.cjs', 'config.mjs'];
+
+/**
+ * os.homedir() as cosmiconfig gets it: $HOME when set (libuv reads it first), else the password
+ * database. Reading $HOME here spares every tick loading node:os for the same answer (SPEC §10).
+ */
+function homedir(): string {
+  return process.env['HOME'] ?? process.getBuiltinModule('node:os').homedir();
+}
 
 /** env-paths(name, { suffix: '' }).config, which is cosmiconfig's global config folder. */
 export function globalConfigDir(name: string, env: NodeJS.ProcessEnv = process.env, home = homedir(), platform: NodeJS.Platform = process.platform): string {

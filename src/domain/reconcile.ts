@@ -120,15 +120,9 @@ export interface Range {
 
 const HOUR = 3_600_000;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
+/** A formatter giving every field of the wall clock in `timeZone` (throws RangeError for an unknown zone). */
 function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    formatters.set(timeZone, f);
-  }
-  return f;
+  return new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
 /** True when `name` is a time zone this Node knows (IANA name such as "Europe/Berlin", or "UTC"). */

@@ -86,6 +86,11 @@ export function asLocalIoError(err: unknown, dbPath: string, doing: string): Loc
   return new LocalIoError(`cannot ${doing} ${dbPath}: ${detail}`, { cause: err, ...(hint ? { hint } : {}) });
 }
 
+/** The addon's `timeout` option: whole milliseconds, 0 to 2^31 − 1 (it refuses anything else). */
+function busyTimeout(ms: number): number {
+  return Math.min(0x7fffffff, Math.max(0, Math.round(ms)));
+}
+
 export function openDatabase(options: OpenOptions): Database {
   const file = options.path;
   if (options.readonly) return openReadOnly(file, options.busyTimeoutMs);
@@ -101,12 +106,17 @@ export function openDatabase(options: OpenOptions): Database {
   }
   let db: Database;
   try {
-    db = new Sqlite(file, { fileMustExist: !options.create, readonly: options.readonly ?? false, ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}) });
+    // The busy timeout as an option: set by the addon at open, not by one more statement.
+    db = new Sqlite(file, {
+      fileMustExist: !options.create,
+      readonly: options.readonly ?? false,
+      timeout: busyTimeout(options.busyTimeoutMs),
+      ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}),
+    });
   } catch (err) {
     throw asLocalIoError(err, file, 'open the database');
   }
   try {
-    db.pragma(`busy_timeout = ${Math.max(0, Math.round(options.busyTimeoutMs))}`);
     // Reading the schema fails at once on a file that is not a database.
     const facts = inspectSchema(db);
     if (facts.version > SCHEMA_VERSION) {
@@ -149,12 +159,11 @@ export function openReadOnly(file: string, busyTimeoutMs: number): Database {
   }
   let db: Database;
   try {
-    db = new Sqlite(file, { fileMustExist: true, readonly: true, ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}) });
+    db = new Sqlite(file, { fileMustExist: true, readonly: true, timeout: busyTimeout(busyTimeoutMs), ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}) });
   } catch (err) {
     throw asLocalIoError(err, file, 'open the database');
   }
   try {
-    db.pragma(`busy_timeout = ${Math.max(0, Math.round(busyTimeoutMs))}`);
     const facts = inspectSchema(db);
     if (facts.version > SCHEMA_VERSION) {
       throw new LocalIoError(`database ${file} has pos-sync schema version ${facts.version}, newer than this pos-sync knows (${SCHEMA_VERSION})`, { hint: 'upgrade pos-sync' });

@@ -108,12 +108,16 @@ export interface SchemaFacts {
   readonly hasPendingIndex: Readonly<Record<string, boolean>>;
 }
 
-/** What the last check or set-up on a connection found, so a pass reads sqlite_master once (SPEC §10). */
-const known = new WeakMap<Database, SchemaFacts>();
+/**
+ * Where a connection keeps what the last check or set-up on it found, so a pass reads sqlite_master
+ * once (SPEC §10): on the connection itself, which the facts describe and which they end with.
+ */
+const FACTS = Symbol('pos-sync schema facts');
+type WithFacts = Database & { [FACTS]?: SchemaFacts };
 
 /** The facts found when the connection was opened (or a fresh check when there were none). */
 export function schemaFactsOf(db: Database): SchemaFacts {
-  return known.get(db) ?? inspectSchema(db);
+  return (db as WithFacts)[FACTS] ?? inspectSchema(db);
 }
 
 /** One sqlite_master read (and one read of our version when our table is there): cheap enough for every tick. */
@@ -128,7 +132,7 @@ export function inspectSchema(db: Database): SchemaFacts {
     hasState: present.has(STATE_TABLE),
     hasPendingIndex: Object.fromEntries(BUSINESS.map((t) => [t, present.has(pendingIndex(t))])),
   };
-  known.set(db, facts);
+  (db as WithFacts)[FACTS] = facts;
   return facts;
 }
 

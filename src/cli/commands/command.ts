@@ -17,7 +17,7 @@ export interface CommandSpec {
   readonly name: string;
   readonly description: string;
   readonly options: readonly OptionSpec[];
-  /** Examples and exit codes, shown after the options in its --help (src/cli/help.ts). */
+  /** Examples and exit codes, shown after the options in its --help (its module's HELP). */
   readonly help: string | undefined;
   /** Runs the command; returns its exit code, throws for the CLI to map (src/cli/errors.ts). */
   run(ctx: Context, options: Record<string, unknown>): Promise<number>;
@@ -27,3 +27,9 @@ export interface CommandSpec {
 export function defineCommand<O>(spec: Omit<CommandSpec, 'run'> & { run(ctx: Context, options: O): Promise<number> }): CommandSpec {
   return spec as CommandSpec;
 }
+
+/** The exit codes most commands share, for the end of their --help (SPEC §9). */
+export const COMMON_EXIT_CODES = `  64  usage error
+  74  the database is missing or unreadable
+  78  configuration error
+  1   a bug (--verbose shows the stack)`;

@@ -1,14 +1,24 @@
 // `pos-sync config`: the effective configuration and where each value came from (src/commands/config.ts).
 
 import type { LoadedConfig } from '../../config/load.js';
-import { COMMAND_HELP } from '../help.js';
 import { defineCommand } from './command.js';
+
+/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+const HELP = `
+Examples:
+  pos-sync config                          every setting, its value and where it came from
+  Kafka__ProducerConfig__sasl.password=… pos-sync --config appsettings.json config
+
+Exit codes:
+  0   the configuration is valid
+  78  invalid: the table marks every invalid value
+  64  usage error`;
 
 export const config = defineCommand<Record<string, never>>({
   name: 'config',
   description: 'print the effective configuration and where each value came from (secrets redacted)',
   options: [],
-  help: COMMAND_HELP['config'],
+  help: HELP,
   run: async (ctx) => {
     let loaded: LoadedConfig;
     try {

@@ -3,14 +3,25 @@
 
 import { systemClock } from '../../domain/time.js';
 import { centralClient } from '../clients.js';
-import { COMMAND_HELP } from '../help.js';
 import { defineCommand } from './command.js';
+
+/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+const HELP = `
+Examples:
+  pos-sync health                          for NRPE / Icinga: a status line, a line per check, perfdata
+  pos-sync --json health
+
+Exit codes (Monitoring Plugins):
+  0   OK
+  1   WARNING
+  2   CRITICAL: database or central unreachable, credentials refused, configuration or I/O error in the last pass, Kafka trouble that waiting cannot heal
+  3   UNKNOWN: the checks could not run (bad configuration or option)`;
 
 export const health = defineCommand<Record<string, never>>({
   name: 'health',
   description: 'checks for monitoring (Monitoring Plugins exit codes 0-3)',
   options: [],
-  help: COMMAND_HELP['health'],
+  help: HELP,
   run: async (ctx) => {
     const { runHealth, unknownHealth, kafkaReachable } = await import('../../commands/health.js');
     const { renderHealth } = await import('../render.js');

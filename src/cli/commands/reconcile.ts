@@ -6,10 +6,26 @@ import type { Config } from '../../config/types.js';
 import { systemClock } from '../../domain/time.js';
 import { checkTls } from '../clients.js';
 import type { Context } from '../context.js';
-import { COMMAND_HELP } from '../help.js';
 import { positiveNumber } from '../options.js';
 import { defineCommand } from './command.js';
 import type { ReconcileOptions } from '../../commands/reconcile.js';
+
+/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+const HELP = `
+Examples:
+  pos-sync reconcile                       yesterday and today, in Sync.TimeZone
+  pos-sync reconcile --date 2026-11-24
+  pos-sync reconcile --from 2026-11-01 --to 2026-12-01 --resend
+  pos-sync --json reconcile | jq .entities
+
+Exit codes:
+  0   everything matches
+  65  a difference was found (the same answer comes back until someone acts)
+  64  bad dates or options
+  74  the database cannot be read
+  75  the central is unreachable, answers 5xx, or the budget ran out
+  77  the central refused the credentials
+  78  the central does not offer reconciliation (404/405 from the summary endpoint), or another configuration error`;
 
 export const reconcile = defineCommand<{ date?: string; from?: string; to?: string; resend?: boolean; maxRunSeconds?: number }>({
   name: 'reconcile',
@@ -21,7 +37,7 @@ export const reconcile = defineCommand<{ date?: string; from?: string; to?: stri
     { flags: '--resend', description: 'put the rows the central lacks back in the queue for the next pass' },
     { flags: '--max-run-seconds <s>', description: 'time budget of the reconciliation (default 60)', parse: positiveNumber('--max-run-seconds', 3600) },
   ],
-  help: COMMAND_HELP['reconcile'],
+  help: HELP,
   run: async (ctx, opts) => {
     const { config } = await ctx.loadConfig();
     await checkTls(config);

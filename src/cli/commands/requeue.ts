@@ -1,7 +1,19 @@
 // `pos-sync requeue`: dead-lettered rows back in the queue (src/commands/requeue.ts).
 
-import { COMMAND_HELP } from '../help.js';
 import { defineCommand } from './command.js';
+
+/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+const HELP = `
+Examples:
+  pos-sync status --dead-letters           find the ids and the reasons first
+  pos-sync requeue --id 651ECA5B-96B0-4CD4-ADCC-FAA022B44AAF
+  pos-sync requeue --all
+
+Exit codes:
+  0   requeued (or nothing to requeue)
+  64  an id names no row (the others are requeued), or neither/both of --all and --id
+  74  the database is missing or unreadable
+  78  configuration error`;
 
 export const requeue = defineCommand<{ all?: boolean; id?: string[] }>({
   name: 'requeue',
@@ -10,7 +22,7 @@ export const requeue = defineCommand<{ all?: boolean; id?: string[] }>({
     { flags: '--all', description: 'every dead-lettered row' },
     { flags: '--id <id...>', description: 'these row ids' },
   ],
-  help: COMMAND_HELP['requeue'],
+  help: HELP,
   run: async (ctx, opts) => {
     const { runRequeue, checkRequeueOptions } = await import('../../commands/requeue.js');
     checkRequeueOptions({ all: opts.all, ids: opts.id }); // a usage error before anything is opened

@@ -1,9 +1,17 @@
 // `pos-sync seed`: realistic unsynced sample rows, for testing (src/commands/seed.ts).
 
 import { systemClock } from '../../domain/time.js';
-import { COMMAND_HELP } from '../help.js';
 import { nonNegativeInt } from '../options.js';
-import { defineCommand } from './command.js';
+import { COMMON_EXIT_CODES, defineCommand } from './command.js';
+
+/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+const HELP = `
+Examples:
+  pos-sync --db /tmp/lab.db seed --transactions 100 --inventory 20 --random-seed 7
+
+Exit codes:
+  0   seeded (the database is created when missing)
+${COMMON_EXIT_CODES}`;
 
 export const seed = defineCommand<{ transactions: number; inventory: number; randomSeed?: number; force?: boolean }>({
   name: 'seed',
@@ -14,7 +22,7 @@ export const seed = defineCommand<{ transactions: number; inventory: number; ran
     { flags: '--random-seed <n>', description: 'seed of the random generator, for a repeatable set', parse: nonNegativeInt('--random-seed', 2 ** 31 - 1) },
     { flags: '--force', description: 'seed even a database holding rows seed did not make (a real POS database)' },
   ],
-  help: COMMAND_HELP['seed'],
+  help: HELP,
   run: async (ctx, opts) => {
     const { config } = await ctx.loadConfig();
     const openDb = await ctx.databases();

@@ -11,7 +11,6 @@ import { scrub } from '../../log.js';
 import type { PassResult, StopRequest } from '../../pass/pass.js';
 import { checkTls, centralClient } from '../clients.js';
 import type { Context } from '../context.js';
-import { COMMAND_HELP } from '../help.js';
 import { positiveInt, positiveNumber } from '../options.js';
 import { createProgress, noProgress } from '../progress.js';
 import { stopOnSignals } from '../signals.js';
@@ -26,6 +25,26 @@ interface SyncFlags {
   watch?: boolean;
 }
 
+const SYNC_EXIT_CODES = `Exit codes:
+  0   every row tried was delivered, or nothing was due
+  65  the central refused some rows (the rest were delivered)
+  74  local I/O: the database is missing (no file is created unless Sync.AutoCreateDatabase), unreadable or full
+  75  try later: central unreachable, circuit breaker open, another pass holds the lock
+  77  the central refused the credentials
+  78  configuration error
+  64  usage error; 1 a bug`;
+
+/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+const HELP = `
+Examples:
+  pos-sync --db /var/lib/pos/POS_Local.db --central-url https://central.example sync
+  pos-sync sync --dry-run                  what would be sent, nothing changed
+  pos-sync sync --force                    try now although the circuit breaker is open
+  pos-sync --json sync | jq .delivered
+
+${SYNC_EXIT_CODES}
+A failed pass ends with one line: pos-sync: <what failed> — <what to do>.`;
+
 export const sync = defineCommand<SyncFlags>({
   name: 'sync',
   description: 'deliver pending rows to the central API (one bounded pass)',
@@ -37,7 +56,7 @@ export const sync = defineCommand<SyncFlags>({
     { flags: '--metrics-file <path>', description: 'write Prometheus metrics after the pass (Sync.MetricsFile)' },
     { flags: '--watch', description: 'run a pass every Sync.SyncIntervalSeconds until SIGTERM/SIGINT' },
   ],
-  help: COMMAND_HELP['sync'],
+  help: HELP,
   run: async (ctx, opts) => {
     const { config } = await ctx.loadConfig();
     await checkTls(config);
