@@ -17,7 +17,8 @@ const MODULE = new URL('../src/pass/young-generation.js', import.meta.url).href;
 function run(withCap: boolean): { largest: number; capped: boolean } {
   const script = `
     import v8 from 'node:v8';
-    import { capYoungGeneration } from ${JSON.stringify(MODULE)};
+    import { YoungGenerationCap } from ${JSON.stringify(MODULE)};
+    const cap = new YoungGenerationCap();
     const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
     const withCap = ${String(withCap)};
     const alive = new Array(300);
@@ -26,7 +27,7 @@ function run(withCap: boolean): { largest: number; capped: boolean } {
     for (let i = 0; i < 600_000; i++) {
       alive[i % alive.length] = { i, text: 'row '.repeat(200) + i };
       if (i % 500 === 0) {
-        if (withCap) capped = capYoungGeneration() || capped;
+        if (withCap) capped = cap.afterBatch() || capped;
         largest = Math.max(largest, newSpace());
       }
     }

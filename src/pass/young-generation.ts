@@ -18,19 +18,22 @@
 /** The largest semi-space a pass lets V8 grow to. A power of two, as V8 doubles it. */
 export const SEMI_SPACE_CAP_BYTES = 8 * 1024 * 1024;
 
-let capped = false;
-
 /**
- * Called after each delivered batch: once the new space (both semi-spaces) has grown to two
- * semi-spaces of the cap, stops its growth for the rest of the process (also the later passes of
- * --watch). Returns whether the growth is stopped now.
+ * One per pass, told after each delivered batch: once the new space (both semi-spaces) has grown to
+ * two semi-spaces of the cap, stops its growth. The flag holds for the whole process, so a later
+ * pass of --watch finds the new space at the cap and only sets it again, once.
  */
-export function capYoungGeneration(): boolean {
-  if (capped) return true;
-  const v8 = process.getBuiltinModule('node:v8');
-  const newSpace = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
-  if (newSpace === undefined || newSpace.space_size < 2 * SEMI_SPACE_CAP_BYTES) return false;
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-  capped = true;
-  return true;
+export class YoungGenerationCap {
+  #capped = false;
+
+  /** Whether the growth is stopped now. */
+  afterBatch(): boolean {
+    if (this.#capped) return true;
+    const v8 = process.getBuiltinModule('node:v8');
+    const newSpace = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    if (newSpace === undefined || newSpace.space_size < 2 * SEMI_SPACE_CAP_BYTES) return false;
+    v8.setFlagsFromString('--semi-space-growth-factor=1');
+    this.#capped = true;
+    return true;
+  }
 }
