@@ -134,6 +134,15 @@ function defaultStateFile(dbPath: string, _env: LoadInput['env']): string {
   return join(dirname(dbPath), 'pos-sync.state.json');
 }
 
+/**
+ * Where pos-sync 0.x kept the state file under systemd: the first folder of $STATE_DIRECTORY
+ * (StateDirectory=; several are separated by ':'). Only ever read to take it over once.
+ */
+function legacyStateFile(env: LoadInput['env']): string | null {
+  const first = (env['STATE_DIRECTORY'] ?? '').split(':')[0] ?? '';
+  return first.startsWith('/') ? join(first, 'pos-sync.state.json') : null;
+}
+
 export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[], token: TokenChoice | null = resolveToken(settings, env, warnings)): Config {
   const dbPath = get<string>(settings, 'Database.Path');
   const s = <T>(key: string): T => get<T>(settings, key);
@@ -159,6 +168,7 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
       busyTimeoutMs: s<number>('Database.CommandTimeoutSeconds') * 1000,
     },
     stateFile: s<string | null>('Sync.StateFile') ?? defaultStateFile(dbPath, env),
+    legacyStateFile: s<string | null>('Sync.StateFile') === null ? legacyStateFile(env) : null,
     metricsFile: s('Sync.MetricsFile'),
     http: {
       format: s<ApiFormat>('Sync.ApiFormat'),

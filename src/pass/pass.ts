@@ -98,7 +98,7 @@ interface PassContext {
 export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<PassResult> {
   const start = deps.clock.now();
   const maxRunMs = options.maxRunSeconds !== undefined ? options.maxRunSeconds * 1000 : deps.config.sync.maxRunMs;
-  const stateStore = deps.state ?? openStateFile(deps.config.stateFile, { log: deps.log, now: () => deps.clock.now() });
+  const stateStore = deps.state ?? openStateFile(deps.config.stateFile, { log: deps.log, now: () => deps.clock.now(), legacy: deps.config.legacyStateFile });
   const pass: PassContext = { options, deps, start, deadline: start + maxRunMs, stateStore };
   if (options.dryRun) {
     // A dry run changes nothing, not even a corrupt state file; it shows the breaker as it is.

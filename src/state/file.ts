@@ -3,12 +3,13 @@
 // missing file means a closed breaker, and an unreadable or corrupt one is moved aside, reported
 // once, and treated as closed.
 
-import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EMPTY_STATE, MAX_STATE_BYTES, parseState, serializeState, type SavedState } from './format.js';
 
 export interface StateWarnings {
   warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
+  info?(message: string, fields?: Readonly<Record<string, unknown>>): void;
 }
 
 /** The state file as a pass uses it: load once (or twice), save once. */
@@ -64,7 +65,11 @@ export function asideName(file: string, now: number): string {
   return `${file}.corrupt-${new Date(now).toISOString().replace(/[-:.]/g, '')}`;
 }
 
-export function openStateFile(file: string, options: { readonly log: StateWarnings; readonly now: () => number }): StateStore {
+/**
+ * `legacy`: pos-sync 0.x's state file (config.legacyStateFile), taken over by the first load that
+ * finds no file at `file`, so an open breaker and the last pass survive the upgrade.
+ */
+export function openStateFile(file: string, options: { readonly log: StateWarnings; readonly now: () => number; readonly legacy?: string | null | undefined }): StateStore {
   // One warning per invocation, whatever goes wrong with the file and however often it is touched.
   let reported = false;
   const warnOnce = (message: string, fields?: Readonly<Record<string, unknown>>): void => {
@@ -76,7 +81,11 @@ export function openStateFile(file: string, options: { readonly log: StateWarnin
   return {
     path: file,
     load() {
-      const peeked = peekState(file);
+      let peeked = peekState(file);
+      if (!peeked.found && options.legacy && takeOver(options.legacy, file)) {
+        (options.log.info ?? options.log.warn).call(options.log, `took over the state file of pos-sync 0.x: moved ${options.legacy} to ${file}`, { stateFile: file, movedFrom: options.legacy });
+        peeked = peekState(file);
+      }
       if (peeked.problem === null) return peeked.state;
       const aside = asideName(file, options.now());
       try {
@@ -116,6 +125,29 @@ export function openStateFile(file: string, options: { readonly log: StateWarnin
       return true;
     },
   };
+}
+
+/**
+ * Moves `from` to `to` when `from` is there and `to` is not: a rename, or a copy and delete across
+ * file systems. False when there is nothing to take over (or another pass took it first).
+ */
+function takeOver(from: string, to: string): boolean {
+  try {
+    // A link, not a rename: it fails rather than replace a state file another pass wrote meanwhile.
+    linkSync(from, to);
+    rmSync(from, { force: true });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') return false;
+  }
+  try {
+    // 'wx': never over a state file another pass wrote meanwhile.
+    writeFileSync(to, readFileSync(from), { mode: 0o600, flag: 'wx' });
+    rmSync(from, { force: true });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Makes the rename itself durable. Best effort: some file systems refuse to fsync a folder. */
