@@ -1,11 +1,13 @@
-// The central API over HTTP (ky). One call = one request and a classified outcome; ky's own retry
-// is off because retries live in one place (central/retry.ts).
+// The central API over HTTP (node-fetch.ts: node:http(s), not Node's global fetch, whose requests
+// stay reachable until a full garbage collection). One call = one request and a classified
+// outcome; no retry here because retries live in one place (central/retry.ts), and no redirect
+// is followed.
 
-import ky from 'ky';
 import { isSecretHeader } from '../config/secrets.js';
 import { classifyNetworkError, classifyResponse, type Outcome } from '../domain/classify.js';
 import { scrub } from '../domain/redact.js';
 import { readBounded, requestSignal } from './bounded.js';
+import { createNodeFetch, type NodeFetch } from './node-fetch.js';
 
 export interface CentralSettings {
   readonly eventsUrl: string;
@@ -13,14 +15,15 @@ export interface CentralSettings {
   readonly storeId: string;
   readonly token: string | null;
   readonly headers: Readonly<Record<string, string>>;
-  /** A fetch that knows the TLS settings (custom CA, client certificate); global fetch otherwise. */
+  /** A fetch that knows the TLS settings (custom CA, client certificate); node-fetch.ts's otherwise. */
   readonly fetch?: typeof fetch;
   /** Closes what `fetch` keeps open (the TLS path's agent). */
   readonly close?: () => void;
 }
 
 export interface PostRequest {
-  readonly body: string;
+  /** JSON text, or its UTF-8 bytes (a batch's body: see pass/deliverer.ts's encode). */
+  readonly body: string | Uint8Array;
   readonly idempotencyKey: string;
   readonly ids: ReadonlySet<string>;
   readonly timeoutMs: number;
@@ -120,16 +123,19 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
     ...(settings.token ? [`Bearer ${settings.token}`, settings.token] : []),
     ...Object.entries(settings.headers).filter(([name, value]) => isSecretHeader(name) && value !== '').map(([, value]) => value),
   ];
-  const http = ky.create({ retry: 0, throwHttpErrors: false, redirect: 'manual', ...(settings.fetch ? { fetch: settings.fetch } : {}) });
+  // The TLS path brings its own fetch (and closes it); otherwise this client makes one.
+  let own: NodeFetch | undefined;
+  const send = settings.fetch ?? (own = createNodeFetch());
 
   return {
     async post(request, now) {
-      // One deadline for connect, headers and body: ky's own timeout stops at the headers.
+      // One deadline for connect, headers and body (requestSignal), the body read under it too.
       const bound = requestSignal(request.timeoutMs);
       try {
-        const response = await http.post(settings.eventsUrl, {
+        const response = await send(settings.eventsUrl, {
+          method: 'POST',
           body: request.body,
-          timeout: false,
+          redirect: 'manual',
           signal: bound.signal,
           headers: { ...baseHeaders, 'Content-Type': 'application/json', 'Idempotency-Key': request.idempotencyKey },
         });
@@ -146,7 +152,7 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
     async health(timeoutMs) {
       const bound = requestSignal(timeoutMs);
       try {
-        const response = await http.get(settings.healthUrl, { timeout: false, signal: bound.signal, headers: baseHeaders });
+        const response = await send(settings.healthUrl, { method: 'GET', redirect: 'manual', signal: bound.signal, headers: baseHeaders });
         const body = await readBounded(response, bound.signal, timeoutMs, secrets);
         if (!body.complete && response.ok) return { ok: false, status: null, error: `HTTP ${response.status} but the answer was ${body.problem ?? 'cut short'}` };
         return response.ok ? { ok: true, status: response.status, error: null } : { ok: false, status: response.status, error: `HTTP ${response.status}` };
@@ -158,6 +164,7 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
     },
     close() {
       settings.close?.();
+      own?.close();
     },
   };
 }

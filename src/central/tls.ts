@@ -5,14 +5,13 @@
 // package's Agent passed as fetch's `dispatcher`, or a small fetch over node:https. Measured on
 // this project's Node 20: loading undici costs about 90–120 ms, node:https about 11 ms, and
 // undici's Agent must match the undici version bundled inside Node. So this is a fetch over
-// node:https: no dependency, loaded only when a TLS file is configured.
+// node:https (node-fetch.ts, which every request to the central goes through), with the trust
+// read here only when a TLS file is configured.
 
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { ConfigError } from '../errors.js';
+import { createNodeFetch, type NodeFetch } from './node-fetch.js';
 import { explain, KEYS, type TlsFiles } from './tls-files.js';
 
 export { checkTlsFiles, tlsConfigured, type TlsFiles } from './tls-files.js';
@@ -67,61 +66,11 @@ export function loadTlsOptions(files: TlsFiles): { ca?: Buffer; cert?: Buffer; k
   return options;
 }
 
-function headersOf(incoming: http.IncomingMessage): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(incoming.headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
-  }
-  return headers;
-}
-
 /**
- * A fetch (what ky needs of it) over node:https with the configured trust. A server certificate
- * the CA does not vouch for fails the request; with Sync.CaFile the system's CAs are not used
- * for the central API, so a private CA is the only one trusted.
+ * A fetch (what the central client needs of it) over node:https with the configured trust. A server
+ * certificate the CA does not vouch for fails the request; with Sync.CaFile the system's CAs are
+ * not used for the central API, so a private CA is the only one trusted.
  */
-export function createTlsFetch(files: TlsFiles): typeof fetch & { close(): void } {
-  const agent = new https.Agent({ ...loadTlsOptions(files), keepAlive: true });
-  const tlsFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const request = new Request(input, init);
-    const url = new URL(request.url);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`fetch failed: unsupported protocol ${url.protocol}`);
-    const body = request.body === null ? undefined : Buffer.from(await request.arrayBuffer());
-    const headers: Record<string, string> = Object.fromEntries(request.headers);
-    if (body !== undefined) headers['content-length'] = String(body.length);
-    const signal = request.signal;
-    return new Promise<Response>((resolve, reject) => {
-      if (signal.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const options = { method: request.method, headers, ...(url.protocol === 'https:' ? { agent } : {}) };
-      const req = (url.protocol === 'https:' ? https : http).request(url, options, (res) => {
-        const status = res.statusCode ?? 0;
-        const noBody = request.method === 'HEAD' || status === 204 || status === 304;
-        if (noBody) res.resume();
-        // Response accepts 200–599 only; anything else is not an answer we can use.
-        if (status < 200 || status > 599) {
-          res.destroy();
-          reject(new TypeError(`fetch failed: HTTP status ${status}`));
-          return;
-        }
-        const stream = noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
-        resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers: headersOf(res) }));
-      });
-      // Shaped like global fetch's failures (TypeError with the socket error as cause), so the
-      // client's classification of TLS and network errors is the same for both.
-      req.on('error', (err) => reject(signal.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
-      // The signal reaches the body too: aborting after the headers destroys the socket, so a
-      // stalled or slow-drip body ends with the request's deadline.
-      const abort = (): void => {
-        req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      };
-      signal.addEventListener('abort', abort, { once: true });
-      req.end(body);
-    });
-  };
-  // Closing the agent ends kept-alive connections, so `health` exits as soon as it has its verdict.
-  return Object.assign(tlsFetch as typeof fetch, { close: () => agent.destroy() });
+export function createTlsFetch(files: TlsFiles): NodeFetch {
+  return createNodeFetch(loadTlsOptions(files));
 }

@@ -10,7 +10,8 @@ import type { Queue } from '../store/queue.js';
 
 /** A request body and its Idempotency-Key. */
 export interface Encoded {
-  readonly body: string;
+  /** JSON text; a batch's as its UTF-8 bytes (deliverer.ts's encode says why). */
+  readonly body: string | Uint8Array;
   readonly key: string;
 }
 

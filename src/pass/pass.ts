@@ -19,6 +19,7 @@ import { Deliverer } from './deliverer.js';
 import { Ledger, outOfTime, StopPass, type PerEntity, type StopReason } from './ledger.js';
 import { Refusals } from './refusals.js';
 import { failedState, nextState, saveRefreshMs } from './saved.js';
+import { YoungGenerationCap } from './young-generation.js';
 import { Queue } from '../store/queue.js';
 import { recordPass, waitingRows } from '../store/history.js';
 import { assertWritable } from '../store/writable.js';
@@ -155,6 +156,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
     const entities = ENTITIES.filter((e) => (e === 'transaction' ? config.sync.transactions : config.sync.inventory));
     const source = new BatchSource(queue, entities, clock, deliverer.encode);
     const batchSize = options.batchSize ?? config.sync.batchSize;
+    const youngGeneration = new YoungGenerationCap();
     try {
       while (!source.exhausted) {
         for (const entity of source.round()) {
@@ -172,6 +174,8 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
           // Not while probing: a half-open breaker's one trial batch decides whether to go on.
           const next = breaker.inProbe ? undefined : source.following(entity);
           await deliverer.deliverBatch(batch, next === undefined ? undefined : () => source.readAhead(next, batchSize));
+          // A long drain must not grow V8's young generation with its backlog (young-generation.ts).
+          youngGeneration.afterBatch();
         }
         refusals.judgeRound();
       }
