@@ -481,3 +481,43 @@ describe('connection strings (Microsoft.Data.Sqlite keywords)', () => {
     });
   }
 });
+
+describe('an appsettings.json named by --config or POS_SYNC_CONFIG', () => {
+  test('with the UTF-8 byte-order mark Visual Studio writes: read, as .NET reads it', async () => {
+    const dir = tmp.make();
+    const file = path.join(dir, 'appsettings.json');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ Sync: { StoreId: 'BOM01' } }))]));
+    const { config } = await load(dir, { config: 'appsettings.json' });
+    assert.equal(config.storeId, 'BOM01');
+  });
+
+  test('UTF-16 with its byte-order mark, as cosmiconfig reads it', async () => {
+    const dir = tmp.make();
+    const file = path.join(dir, 'appsettings.json');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify({ Sync: { StoreId: 'UTF16' } }), 'utf16le')]));
+    const { config } = await load(dir, {}, { POS_SYNC_CONFIG: file });
+    assert.equal(config.storeId, 'UTF16');
+  });
+
+  test('an empty file is no configuration: the defaults', async () => {
+    const { dir } = withFile('  \n');
+    const { config } = await load(dir, { config: 'appsettings.json' });
+    assert.equal(config.storeId, 'STORE001');
+  });
+
+  test('not JSON: one line naming the file and what is wrong', async () => {
+    const { dir, file } = withFile('{ "Sync": { "BatchSize": 5, } ');
+    const err = await configError(load(dir, { config: 'appsettings.json' }));
+    assert.ok(err.message.startsWith(`cannot read the config file: JSON Error in ${file}: `), err.message);
+    assert.match(err.message, /JSON/);
+  });
+
+  test('one that imports another ($import): merged by cosmiconfig, the importing file winning', async () => {
+    const dir = tmp.make();
+    writeFile(dir, 'base.json', { Sync: { StoreId: 'BASE', BatchSize: 42 } });
+    writeFile(dir, 'appsettings.json', { $import: './base.json', Sync: { StoreId: 'OWN' } });
+    const { config } = await load(dir, { config: 'appsettings.json' });
+    assert.equal(config.storeId, 'OWN');
+    assert.equal(config.sync.batchSize, 42);
+  });
+});

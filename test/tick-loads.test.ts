@@ -1,0 +1,43 @@
+// What a timer tick loads when the service names its appsettings.json (--config): not cosmiconfig,
+// whose loaders cost a tick about ten milliseconds (SPEC §10) — recorded, not timed, on the real
+// CLI's compiled modules; a YAML config file is the control that does load it.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { lines, MODULES_BIN, runCli } from './helpers/cli.js';
+import { MODULE_LOG_ENV } from './helpers/module-record.js';
+import { tmpDirs } from './helpers/tmp.js';
+
+const tmp = tmpDirs('tick-loads');
+after(tmp.cleanup);
+
+const RECORDER = new URL('./helpers/module-record.js', import.meta.url).href;
+
+/** An idle tick (a new, empty database; nothing is sent) with `configName` holding `content`; the modules it loaded. */
+async function tick(configName: string, content: string): Promise<string[]> {
+  const cwd = tmp.make();
+  fs.writeFileSync(path.join(cwd, configName), content);
+  const log = path.join(cwd, 'modules.log');
+  const r = await runCli(['--config', configName, '--central-url', 'http://127.0.0.1:9', 'sync'], {
+    cwd,
+    bin: MODULES_BIN,
+    env: { NODE_OPTIONS: `--import=${RECORDER}`, [MODULE_LOG_ENV]: log, Sync__AutoCreateDatabase: 'true' },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /nothing pending/);
+  const entries = lines(fs.readFileSync(log, 'utf8'));
+  assert.ok(entries.some((e) => e.includes('/dist/src/config/load.js')), `the recorder saw the config loaded (${entries.length} entries)`);
+  return entries.filter((e) => /[/\\]node_modules[/\\]cosmiconfig[/\\]/.test(e));
+}
+
+test('control: a YAML config file is read by cosmiconfig (the recorder sees it)', async () => {
+  const cosmiconfig = await tick('pos-sync.yaml', 'Sync:\n  StoreId: YAML1\nConnectionStrings:\n  DefaultConnection: Data Source=data.db\n');
+  assert.ok(cosmiconfig.length > 0, 'cosmiconfig was loaded');
+});
+
+test('appsettings.json named by --config: cosmiconfig is never loaded', async () => {
+  const cosmiconfig = await tick('appsettings.json', JSON.stringify({ Sync: { StoreId: 'JSON1' }, ConnectionStrings: { DefaultConnection: 'Data Source=data.db' } }));
+  assert.deepEqual(cosmiconfig, []);
+});
