@@ -155,37 +155,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
     const deliverer = new Deliverer({ ...deps, queue, ledger, breaker, refusals, deadline: pass.deadline });
     const entities = ENTITIES.filter((e) => (e === 'transaction' ? config.sync.transactions : config.sync.inventory));
     const source = new BatchSource(queue, entities, clock, deliverer.encode);
-    const batchSize = options.batchSize ?? config.sync.batchSize;
-    const youngGeneration = new YoungGenerationCap();
-    try {
-      while (!source.exhausted) {
-        for (const entity of source.round()) {
-          if (!ledger.timeForABatch(pass.deadline - clock.now())) throw outOfTime();
-          if (options.signal?.aborted) throw new StopPass('stopped', 'asked to stop: the rows left wait for the next run', ExitCode.ok);
-          const batch = source.take(entity, breaker.inProbe ? Math.min(batchSize, PROBE_ROWS) : batchSize);
-          if (batch === null) continue;
-          if (options.dryRun) {
-            ledger.markWouldSend(entity, batch.events);
-            continue;
-          }
-          // A row the POS wrote wrongly cannot be sent faithfully: refused locally, like a refusal
-          // by the central, so it ends dead-lettered and visible instead of stuck.
-          refusals.record(entity, batch.invalid);
-          // Not while probing: a half-open breaker's one trial batch decides whether to go on.
-          const next = breaker.inProbe ? undefined : source.following(entity);
-          await deliverer.deliverBatch(batch, next === undefined ? undefined : () => source.readAhead(next, batchSize));
-          // A long drain must not grow V8's young generation with its backlog (young-generation.ts).
-          youngGeneration.afterBatch();
-        }
-        refusals.judgeRound();
-      }
-      if (breaker.inProbe && ledger.requests === 0) await deliverer.probeHealth();
-    } catch (err) {
-      if (!(err instanceof StopPass)) throw err;
-      refusals.passStopped();
-      ledger.stop(err);
-      if (!err.failure) log.info(err.message);
-    }
+    await deliverBatches(pass, { source, deliverer, refusals, ledger, breaker });
     refusals.recordHeld();
     deliverer.close();
     // Kafka comes after delivery and never changes the pass's outcome: an outage of the broker
@@ -214,6 +184,55 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
 }
 
 /** The pass lock beside the database; a dry run reads only (SPEC §4): no lock file appears. */
+/** What the batch loop works with: one of each part of the pipeline. */
+interface Pipeline {
+  readonly source: BatchSource;
+  readonly deliverer: Deliverer;
+  readonly refusals: Refusals;
+  readonly ledger: Ledger;
+  readonly breaker: BreakerSession;
+}
+
+/**
+ * Batch after batch from the source to the deliverer, entity by entity in rounds, until the
+ * source is exhausted or the pass must stop (out of time, asked to, or what the ledger records).
+ */
+async function deliverBatches(pass: PassContext, { source, deliverer, refusals, ledger, breaker }: Pipeline): Promise<void> {
+  const { options, deps } = pass;
+  const { config, clock, log } = deps;
+  const batchSize = options.batchSize ?? config.sync.batchSize;
+  const youngGeneration = new YoungGenerationCap();
+  try {
+    while (!source.exhausted) {
+      for (const entity of source.round()) {
+        if (!ledger.timeForABatch(pass.deadline - clock.now())) throw outOfTime();
+        if (options.signal?.aborted) throw new StopPass('stopped', 'asked to stop: the rows left wait for the next run', ExitCode.ok);
+        const batch = source.take(entity, breaker.inProbe ? Math.min(batchSize, PROBE_ROWS) : batchSize);
+        if (batch === null) continue;
+        if (options.dryRun) {
+          ledger.markWouldSend(entity, batch.events);
+          continue;
+        }
+        // A row the POS wrote wrongly cannot be sent faithfully: refused locally, like a refusal
+        // by the central, so it ends dead-lettered and visible instead of stuck.
+        refusals.record(entity, batch.invalid);
+        // Not while probing: a half-open breaker's one trial batch decides whether to go on.
+        const next = breaker.inProbe ? undefined : source.following(entity);
+        await deliverer.deliverBatch(batch, next === undefined ? undefined : () => source.readAhead(next, batchSize));
+        // A long drain must not grow V8's young generation with its backlog (young-generation.ts).
+        youngGeneration.afterBatch();
+      }
+      refusals.judgeRound();
+    }
+    if (breaker.inProbe && ledger.requests === 0) await deliverer.probeHealth();
+  } catch (err) {
+    if (!(err instanceof StopPass)) throw err;
+    refusals.passStopped();
+    ledger.stop(err);
+    if (!err.failure) log.info(err.message);
+  }
+}
+
 async function lockThePass(pass: PassContext, db: Database): Promise<PassLock> {
   if (pass.options.dryRun) return { path: '', release: () => undefined, refresh: () => true };
   try {
