@@ -121,7 +121,7 @@ describe('mightFindConfig', () => {
   });
 
   test('a config file in a folder that can be searched but not listed: true', () => {
-    // The probe lists folders; one it may not list (mode 711) must still be checked name by name.
+    // cosmiconfig finds a file by name in a folder it may not list (mode 711): so must the probe.
     // root may list anything, so as root the probe runs in a child as nobody.
     const { top, start } = tree();
     fs.writeFileSync(path.join(top, 'a', 'pos-sync.config.yml'), 'Sync:\n  StoreId: X\n');

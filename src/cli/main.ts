@@ -1,7 +1,7 @@
 // The command line: builds the commander program from the command table (src/commands/index.ts),
-// loading only the modules of the commands it is given; gives each command its context (config, logger, database opener, printer; clients are made on
-// first use) and hands every error to the one place that maps it to a line and an exit code
-// (src/cli/errors.ts; SPEC §8, §9).
+// loading only the modules of the commands it is given; gives each command its context (config,
+// logger, database opener, printer; clients are made on first use) and hands every error to the
+// one place that maps it to a line and an exit code (src/cli/errors.ts; SPEC §8, §9).
 
 import { Command, Option } from 'commander';
 import { ExitCode } from '../errors.js';

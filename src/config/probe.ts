@@ -1,4 +1,4 @@
-// Whether cosmiconfig's search could find anything, answered with one directory read per folder. Most
+// Whether cosmiconfig's search could find anything, answered with a few dozen stat calls. Most
 // runs have no config file at all — settings come from flags and the environment, as on every
 // idle timer tick — and loading cosmiconfig with its loaders only to learn that costs a sizeable
 // part of a tick (SPEC §10). The answer is a superset: "maybe" hands the search to cosmiconfig,
@@ -9,8 +9,8 @@
 // test/config-probe.test.ts reads cosmiconfig's own defaults and env-paths and fails when they
 // change, so an upgrade that moves them cannot silently make the probe skip a config file.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** Where cosmiconfig looks for its own meta configuration, in the process's working directory. */
 export const META_PLACES: readonly string[] = [
@@ -57,32 +57,12 @@ export function searchedDirs(start: string, home = homedir()): string[] {
   return dirs;
 }
 
-/**
- * What a folder holds, to look names up in: one directory read instead of a stat per place (a
- * cold stat per place cost most of a millisecond of every tick). `exists` when the folder cannot
- * be listed but may still be searchable (execute without read permission): then each name is
- * checked on its own, as cosmiconfig would. A name listed but not openable (a dangling link) only
- * makes the answer "maybe", which cosmiconfig then settles.
- */
-function listing(dir: string): { has(name: string): boolean } {
-  try {
-    const names = new Set(readdirSync(dir));
-    return { has: (name) => names.has(name) };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { has: () => false };
-    return { has: (name) => existsSync(`${dir}/${name}`) };
-  }
-}
-
 /** A file there that could hold configuration; package.json only when it has `prop` (or is unreadable). */
-function candidate(dir: string, names: { has(name: string): boolean }, place: string, packageProp: string | null): boolean {
-  // A place in a subfolder (.config/config.json): only worth a stat when the subfolder is there.
-  const first = place.split('/')[0]!;
-  if (!names.has(first) || (first !== place && !existsSync(join(dir, place)))) return false;
-  if (packageProp === null || place !== 'package.json') return true;
+function candidate(file: string, packageProp: string | null): boolean {
+  if (!existsSync(file)) return false;
+  if (packageProp === null || basename(file) !== 'package.json') return true;
   try {
-    const pkg: unknown = JSON.parse(readFileSync(join(dir, place), 'utf8'));
+    const pkg: unknown = JSON.parse(readFileSync(file, 'utf8'));
     return pkg === null || typeof pkg !== 'object' || Object.hasOwn(pkg, packageProp);
   } catch {
     return true; // let cosmiconfig read it and report what is wrong
@@ -97,13 +77,10 @@ function candidate(dir: string, names: { has(name: string): boolean }, place: st
  */
 export function mightFindConfig(name: string, places: readonly string[], start: string): boolean {
   const cwd = process.cwd();
-  const inCwd = listing(cwd);
-  if (META_PLACES.some((p) => candidate(cwd, inCwd, p, 'cosmiconfig'))) return true;
+  if (META_PLACES.some((p) => candidate(join(cwd, p), 'cosmiconfig'))) return true;
   for (const dir of searchedDirs(start)) {
-    const names = dir === cwd ? inCwd : listing(dir);
-    if (places.some((p) => candidate(dir, names, p, name))) return true;
+    if (places.some((p) => candidate(join(dir, p), name))) return true;
   }
   const global = globalConfigDir(name);
-  const inGlobal = listing(global);
-  return GLOBAL_PLACES.some((p) => candidate(global, inGlobal, p, null));
+  return GLOBAL_PLACES.some((p) => existsSync(join(global, p)));
 }

@@ -17,7 +17,7 @@ interface Wall {
 }
 
 /** A formatter giving every field of the wall clock in `zone` (throws RangeError for an unknown zone). */
-function partsFormatter(zone: string): Intl.DateTimeFormat {
+export function partsFormatter(zone: string): Intl.DateTimeFormat {
   return new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 

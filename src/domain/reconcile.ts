@@ -6,6 +6,8 @@
 // sum mod 2^256 of sha-256(upper-case id) — so a range's right half is the whole minus the left half:
 // narrowing costs one request per level, not two.
 
+import { partsFormatter } from './localtime.js';
+
 // node:crypto is taken when a digest is made, not with this module: the bundled CLI loads every
 // module it holds on every timer tick, and node:crypto (with the stream modules it pulls in) costs
 // an idle tick milliseconds (SPEC §10). getBuiltinModule is a plain lookup, no I/O.
@@ -120,15 +122,10 @@ export interface Range {
 
 const HOUR = 3_600_000;
 
-/** A formatter giving every field of the wall clock in `timeZone` (throws RangeError for an unknown zone). */
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  return new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-}
-
 /** True when `name` is a time zone this Node knows (IANA name such as "Europe/Berlin", or "UTC"). */
 export function isTimeZone(name: string): boolean {
   try {
-    formatter(name);
+    partsFormatter(name);
     return true;
   } catch {
     return false;
@@ -138,7 +135,7 @@ export function isTimeZone(name: string): boolean {
 /** Local wall-clock fields of an instant in a zone. */
 function localParts(ms: number, timeZone: string): { y: number; m: number; d: number; h: number; mi: number; s: number } {
   const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(ms))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  for (const p of partsFormatter(timeZone).formatToParts(new Date(ms))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
   return { y: parts['year']!, m: parts['month']!, d: parts['day']!, h: parts['hour']!, mi: parts['minute']!, s: parts['second']! };
 }
 

@@ -83,7 +83,7 @@ export function openStateFile(file: string, options: { readonly log: StateWarnin
     load() {
       let peeked = peekState(file);
       if (!peeked.found && options.legacy && takeOver(options.legacy, file)) {
-        (options.log.info ?? options.log.warn).call(options.log, `took over the state file of pos-sync 0.x: moved ${options.legacy} to ${file}`, { stateFile: file, movedFrom: options.legacy });
+        options.log.info?.(`took over the state file of pos-sync 0.x: moved ${options.legacy} to ${file}`, { stateFile: file, movedFrom: options.legacy });
         peeked = peekState(file);
       }
       if (peeked.problem === null) return peeked.state;
@@ -128,8 +128,9 @@ export function openStateFile(file: string, options: { readonly log: StateWarnin
 }
 
 /**
- * Moves `from` to `to` when `from` is there and `to` is not: a rename, or a copy and delete across
- * file systems. False when there is nothing to take over (or another pass took it first).
+ * Moves `from` to `to` when `from` is there and `to` is not: a hard link and an unlink, or a copy
+ * and an unlink across file systems. False when there is nothing to take over (or another pass
+ * took it first).
  */
 function takeOver(from: string, to: string): boolean {
   try {
