@@ -64,6 +64,17 @@ describe('bin/pos-sync starts the bundle, and only the bundle', () => {
     assert.equal(script.cachedDataRejected, false);
   });
 
+  test('a cache file cut short or not a cache at all is passed over: the bundle still runs', () => {
+    const { bin, cli } = install(standIn('alpha', 4));
+    run(bin, { POS_SYNC_WRITE_CODE_CACHE: '1' });
+    const cacheFile = path.join(cli, 'pos-sync.cjs.cache');
+    const whole = fs.readFileSync(cacheFile);
+    for (const bad of [whole.subarray(0, 20), Buffer.from('not a cache'), Buffer.alloc(0)]) {
+      fs.writeFileSync(cacheFile, bad);
+      assert.deepEqual(run(bin), { status: 4, stdout: 'alpha\n', stderr: '' });
+    }
+  });
+
   test('no bundle is an error naming the fix, not a silent second path', () => {
     const { bin } = install(null);
     const r = run(bin);

@@ -520,4 +520,11 @@ describe('an appsettings.json named by --config or POS_SYNC_CONFIG', () => {
     assert.equal(config.storeId, 'OWN');
     assert.equal(config.sync.batchSize, 42);
   });
+
+  test('a .json path that cannot be read (a folder): one line naming it, exit 78', async () => {
+    const dir = tmp.make();
+    fs.mkdirSync(path.join(dir, 'appsettings.json'));
+    const err = await configError(load(dir, { config: 'appsettings.json' }));
+    assert.match(err.message, /^cannot read the config file: EISDIR/);
+  });
 });

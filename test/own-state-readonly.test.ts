@@ -188,4 +188,16 @@ describe("pos-sync 0.x's state file in $STATE_DIRECTORY", () => {
     assert.equal(e.code, 0, e.stderr);
     assert.ok(fs.existsSync(legacy), 'an explicit state file is never swapped for the old one');
   });
+
+  test('an unreadable old state file is taken over like any corrupt one: moved aside, one warning, the pass delivers', async () => {
+    const s = efStore();
+    const stateDir = tmp.make();
+    fs.writeFileSync(path.join(stateDir, 'pos-sync.state.json'), '{"version": 1, "breaker": ');
+    const r = await runCli(['--db', 'data/POS_Local.db', '--central-url', central.url, 'sync'], { cwd: s.cwd, env: { STATE_DIRECTORY: stateDir } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /took over the state file of pos-sync 0\.x/);
+    assert.match(r.stderr, /moved aside/);
+    assert.deepEqual(fs.readdirSync(stateDir), []);
+    assert.ok(fs.readdirSync(s.data).some((n) => n.startsWith('pos-sync.state.json.corrupt-')), 'the bad file is kept aside');
+  });
 });
