@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { hostName } from '../host.js';
 import { mightFindConfig } from './probe.js';
 import { mapProducerConfig } from '../kafka/settings.js';
 import { resolveSettings, type GlobalFlags, type ResolvedSettings } from './resolve.js';
@@ -200,6 +201,7 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
   }
   return {
     storeId: s('Sync.StoreId'),
+    tillId: s<string | null>('Sync.TillId') ?? hostName(),
     endpoints: { events: s('Sync.CentralApiEndpoint'), health: s('Sync.HealthCheckEndpoint'), summary: s('Sync.SummaryEndpoint') },
     timeZone: s('Sync.TimeZone'),
     db: {

@@ -35,6 +35,7 @@ export const SUMMARY_PATH = '/api/inventory/summary';
 export const SETTINGS: readonly SettingSpec[] = [
   // --- Sync: the seed's keys ---
   setting({ key: 'Sync.StoreId', kind: storeIdText, default: 'STORE001', env: ['STORE_ID'], doc: 'This store\'s id, sent as X-Store-Id.' }),
+  setting({ key: 'Sync.TillId', kind: optional(storeIdText), default: null, doc: 'This till\'s name within its store (install.sh writes it: the --till name, else the host name at install time); unset: the host name.' }),
   setting({ key: 'Sync.CentralApiEndpoint', kind: httpUrl, default: DEFAULT_CENTRAL_BASE + EVENTS_PATH, doc: 'URL events are POSTed to (CENTRAL_API_URL or --central-url set its base).' }),
   setting({ key: 'Sync.HealthCheckEndpoint', kind: httpUrl, default: DEFAULT_CENTRAL_BASE + HEALTH_PATH, doc: 'URL of the central API\'s health check (GET).' }),
   setting({ key: 'Sync.MaxRetryAttempts', kind: integer(0, 10), default: 3, doc: 'Retries of a failed request within one pass.' }),

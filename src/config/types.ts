@@ -4,6 +4,8 @@ export type ApiFormat = 'batch' | 'single';
 
 export interface Config {
   readonly storeId: string;
+  /** This till within the store: Sync.TillId, else the host name. */
+  readonly tillId: string;
   readonly endpoints: { readonly events: string; readonly health: string; readonly summary: string };
   /** IANA zone of the store's calendar days; null: unset (reconcile then uses UTC). */
   readonly timeZone: string | null;

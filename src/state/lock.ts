@@ -9,18 +9,7 @@ import { readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { LocalIoError, TempFailError } from '../errors.js';
-
-/**
- * The machine's name (os.hostname(): the kernel's UTS node name), read from /proc where it is:
- * loading node:os for it costs every pass more than the read (SPEC §10).
- */
-function hostname(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
-  } catch {
-    return process.getBuiltinModule('node:os').hostname();
-  }
-}
+import { hostName as hostname } from '../host.js';
 
 export interface LockInfo {
   readonly pid: number;
