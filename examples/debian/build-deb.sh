@@ -98,6 +98,8 @@ install -m 0755 examples/systemd/install.sh "$lib/install.sh"
 install -m 0644 examples/systemd/metrics.conf "$lib/metrics.conf"
 install -m 0644 examples/systemd/*.service examples/systemd/*.timer "$root/lib/systemd/system/"
 gzip -9n < man/pos-sync.1 > "$root/usr/share/man/man1/pos-sync.1.gz"
+install -d "$root/usr/share/man/man7"
+for page in man/pos-sync-*.7; do gzip -9n < "$page" > "$root/usr/share/man/man7/$(basename "$page").gz"; done
 install -d "$root/usr/share/doc/pos-sync/schemas"
 install -m 0644 man/schemas/*.schema.json "$root/usr/share/doc/pos-sync/schemas/"
 
