@@ -122,7 +122,6 @@ describe('the breaker across invocations of bin/pos-sync', () => {
     const first = await s.sync();
     assert.equal(first.code, 75, first.stderr);
     assert.match(first.stdout, /circuit breaker opened, next probe at \S+ \(in \d+ s\)/);
-    assert.ok(lines(first.stderr).some((l) => /"message":"circuit breaker opened"/.test(l)), first.stderr);
     const opened = breakerOf(s.state);
     assert.equal(opened.state, 'open');
     assert.equal(opened.consecutiveFailures, 1);
@@ -158,7 +157,6 @@ describe('the breaker across invocations of bin/pos-sync', () => {
     const third = await s.sync();
     assert.equal(third.code, 0, third.stderr);
     assert.match(third.stdout, /^delivered 40 .*circuit breaker closed\n$/);
-    assert.ok(lines(third.stderr).some((l) => /half-open: probing/.test(l)), third.stderr);
     const posts = central.requests();
     assert.ok(posts.length >= 2, `probe then the rest: ${posts.length}`);
     assert.equal(posts[0]!.ids!.length, 10, 'the probe batch holds 10 rows');
@@ -174,9 +172,8 @@ describe('the breaker across invocations of bin/pos-sync', () => {
     timePasses(s.state, 15_000);
     const probe = await s.sync();
     assert.equal(probe.code, 75, probe.stderr);
-    assert.match(probe.stdout, /circuit breaker open again, next probe at/);
-    assert.ok(lines(probe.stderr).some((l) => /the probe failed: circuit breaker open again/.test(l)), probe.stderr);
     const reopened = breakerOf(s.state);
+    assert.equal(reopened.state, 'open');
     assert.equal(reopened.consecutiveOpens, 2);
     const breakMs = Date.parse(reopened.nextProbeAt!) - Date.parse(reopened.openedAt!);
     assert.ok(breakMs >= 16_000 && breakMs <= 24_000, `20 s ± 20 %: ${breakMs}`);
@@ -186,9 +183,8 @@ describe('the breaker across invocations of bin/pos-sync', () => {
     assert.equal(central.stats().posts, 0);
     const forced = await s.sync('--force');
     assert.equal(forced.code, 0, forced.stderr);
-    assert.ok(lines(forced.stderr).some((l) => /ignoring the open circuit breaker for this pass \(--force\)/.test(l)), forced.stderr);
     assert.deepEqual(pendingIds(s.db), []);
-    assert.equal(breakerOf(s.state).state, 'closed');
+    assert.deepEqual(breakerOf(s.state), { state: 'closed', consecutiveFailures: 0, openedAt: null, nextProbeAt: null, consecutiveOpens: 0, lastFailure: null });
   });
 
   test('half-open with nothing pending: a GET of the health endpoint is the probe, either way', async () => {

@@ -36,7 +36,7 @@ test('the named codes are the sysexits values the man page lists', () => {
   assert.deepEqual(ExitCode, { ok: 0, internal: 1, usage: 64, rejected: 65, io: 74, tempFail: 75, noPermission: 77, config: 78 });
 });
 
-// What a failed pass records in the state file is what the process exits with (issue 15: a
+// What a failed pass records in the state file is what the process exits with (a
 // failure recorded as 1, "a bug", while the process exited 75).
 const thrown: Array<{ name: string; err: unknown; exit: number }> = [
   { name: 'a TempFailError (the lock is held)', err: new TempFailError('another pos-sync sync holds the lock'), exit: 75 },

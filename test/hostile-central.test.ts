@@ -99,7 +99,7 @@ interface RowState {
 
 function rows(db: string): RowState[] {
   const cols = `"Id", "Synced", "SyncRejections", "NextAttemptAt", "DeadLetteredAt"`;
-  // pos-sync's bookkeeping is in its own table (issue 11): the helper view puts it beside each row.
+  // pos-sync's bookkeeping is in its own table: the helper view puts it beside each row.
   return query<RowState>(db, `SELECT ${cols} FROM ${withState('PosTransactions')} UNION ALL SELECT ${cols} FROM ${withState('InventoryUpdates')}`);
 }
 
@@ -333,7 +333,7 @@ describe('a refusal that is not about the rows penalises no row', { skip: skip ?
     assert.equal(r.code, 78);
     assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(r.stderr), `raw control characters on stderr: ${JSON.stringify(r.stderr)}`);
     const status = await s.run(central.url, ['status']);
-    // Exit 2 since issue 15: status's exit code is its verdict, and a pass that ended 78 is NOT SYNCING.
+    // Exit 2: status's exit code is its verdict, and a pass that ended 78 is NOT SYNCING.
     assert.equal(status.code, 2, status.stderr);
     assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(status.stdout), `raw control characters in status: ${JSON.stringify(status.stdout)}`);
     assert.match(status.stdout, /\\u001b\]0;owned\\u0007\\u001b\[2J/);

@@ -200,7 +200,7 @@ describe('publishPending', () => {
     assert.equal(kafka.state.created, 0);
   });
 
-  // Changed on purpose (issue 15): the rows are delivered by then, so a Kafka file that cannot be
+  // On purpose: the rows are delivered by then, so a Kafka file that cannot be
   // read no longer fails the pass with 78 after the fact (unrecorded); it is named as what
   // waiting cannot heal, reported, and the rows wait for Kafka.
   test('a file ProducerConfig names that cannot be read: named, reported, not thrown; the rows stay', async () => {

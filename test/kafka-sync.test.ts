@@ -1,4 +1,4 @@
-// Kafka end to end (issue 4, SPEC §6): the real binary (node bin/pos-sync) with Kafka enabled,
+// Kafka end to end (SPEC §6): the real binary (node bin/pos-sync) with Kafka enabled,
 // the reference central on 127.0.0.1 and a real Apache Kafka broker (bash test/kafka/broker.sh
 // start; KAFKA_TEST_BROKERS picks another). A test consumer reads what the passes published:
 // one event per delivered row, in the seed's format; an outage delays events and neither loses

@@ -1,4 +1,4 @@
-// Telling the truth to the people who watch pos-sync (issue 15), through the real bin/pos-sync and
+// Telling the truth to the people who watch pos-sync, through the real bin/pos-sync and
 // the reference central: health reads how the passes ended; status's verdict, since when and what
 // to do, in two time zones with the "today" boundary; dead letters listed; --json documents
 // checked against man/schemas/*.schema.json; the terminal output under a pseudo-terminal, colours
@@ -148,7 +148,7 @@ describe('health sees what the passes see', () => {
     const id = query<{ Id: string }>(s.db, 'SELECT "Id" FROM "PosTransactions" LIMIT 1')[0]!.Id;
     central.setFaults({ refuseIds: [id] });
     assert.equal((await s.run(['sync'])).code, 65);
-    // The backoff is pos-sync's own bookkeeping (PosSync_RowState, issue 11).
+    // The backoff is pos-sync's own bookkeeping (PosSync_RowState).
     const next = query<{ NextAttemptAt: string }>(s.db, `SELECT "NextAttemptAt" FROM "PosSync_RowState" WHERE "Entity" = 'transaction' AND "Id" = ?`, id)[0]!.NextAttemptAt;
     const idle = await s.run(['sync']);
     assert.equal(idle.code, 0, idle.stderr);

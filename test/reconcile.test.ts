@@ -65,7 +65,7 @@ function till(env: Record<string, string> = {}) {
       `INSERT INTO "InventoryUpdates" ("Id", "StoreId", "ProductId", "PreviousStock", "NewStock", "UpdateType", "UpdateDate", "CreatedAt", "Synced",
          "SyncAttempts") VALUES (?, 'STORE001', 'PROD001', 50, 48, 'Sale', ?, ?, ?, 0)`,
     );
-    // Dead letters are pos-sync's own bookkeeping (PosSync_RowState, issue 11).
+    // Dead letters are pos-sync's own bookkeeping (PosSync_RowState).
     const dead_ = conn.prepare(`INSERT INTO "PosSync_RowState" ("Entity", "Id", "Rejections", "DeadLetteredAt") VALUES (?, ?, 3, ?)`);
     const ids: string[] = [];
     conn.transaction(() => {

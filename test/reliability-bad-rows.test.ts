@@ -1,4 +1,4 @@
-// Rows a buggy POS really can write (issue 7), through the real binary. SQLite's column affinity
+// Rows a buggy POS really can write, through the real binary. SQLite's column affinity
 // decides what can land in a column: the seed's money and date columns have TEXT affinity (a
 // REAL 12.5 becomes the text '12.5'), its quantities INTEGER affinity (the text 'two' stays
 // text), and a BLOB stays a BLOB anywhere — even in the Id primary key. NOT NULL columns cannot

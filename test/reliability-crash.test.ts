@@ -1,4 +1,4 @@
-// Crash test (issue 7): the real binary is SIGKILLed at random (seeded) moments — while starting,
+// Crash test: the real binary is SIGKILLed at random (seeded) moments — while starting,
 // with a request in flight, right after an answer (while it commits or reads the next batch) —
 // a few hundred times, then left to finish. Nothing may be lost, nothing marked synced that the
 // central does not have, the database must stay intact, the state file whole, and every killed

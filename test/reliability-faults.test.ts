@@ -1,4 +1,4 @@
-// Fault matrix (issue 7): the real binary against the reference central with one kind of fault
+// Fault matrix: the real binary against the reference central with one kind of fault
 // at a time (and all at once). Every temporary fault must converge, within a bounded number of
 // passes, to every row delivered exactly once after deduplication, nothing dead-lettered and no
 // row's refusal count touched; passes exit only 0 or 75 on the way (SPEC §5, §9).

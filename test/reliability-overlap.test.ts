@@ -1,4 +1,4 @@
-// Overlap test (issue 7): twenty `pos-sync sync` processes started at once on one database, round
+// Overlap test: twenty `pos-sync sync` processes started at once on one database, round
 // after round, while a separate POS process keeps inserting till transactions. One pass per
 // database at a time: no id is ever sent twice without a fault, no two passes' requests
 // interleave, the others exit 75 naming the holder, nobody crashes on SQLITE_BUSY, the POS never
@@ -28,7 +28,7 @@ import {
 
 const SEED = testSeed(7_002);
 const ROUNDS = SOAK ? 150 : 10;
-// SPEC §7 (issue 11): 20 passes started at once, round after round, never two holders.
+// SPEC §7: 20 passes started at once, round after round, never two holders.
 const PARALLEL = 20;
 const WRITER = fileURLToPath(new URL('./helpers/pos-writer.js', import.meta.url));
 

@@ -1,4 +1,4 @@
-// Fuzzing the edges (issue 7): fast-check properties for the pure decisions a lost or doubled sale
+// Fuzzing the edges: fast-check properties for the pure decisions a lost or doubled sale
 // would come from. They complement the tables and properties of the unit tests (domain-*.test.ts,
 // breaker.test.ts, state-file.test.ts) with end-to-end invariants: random settings through the
 // real resolver, random SQLite values through a real table and the real pending-row query, random

@@ -83,8 +83,8 @@ describe('parseState', () => {
   for (const b of bad) {
     test(`rejects: ${b.name}`, () => {
       const parsed = parseState(b.text);
-      assert.equal(parsed.ok, false);
-      if (!parsed.ok) assert.match(parsed.reason, b.reason);
+      assert.ok(!parsed.ok, 'parsed');
+      assert.match(parsed.reason, b.reason);
     });
   }
 

@@ -37,7 +37,7 @@ import { REPO_ROOT, makeTmpDir, removeDir } from './helpers/tmp.js';
 const run = promisify(execFile);
 /**
  * pos-sync.service's state file, as a shell word: beside the database once pos-sync no longer
- * reads $STATE_DIRECTORY (issue 11), in /var/lib/pos-sync (StateDirectory=) before.
+ * reads $STATE_DIRECTORY, in /var/lib/pos-sync (StateDirectory=) before.
  */
 const MAIN_STATE = '"$(f=/var/lib/pos/main/pos-sync.state.json; [ -e "$f" ] || f=/var/lib/pos-sync/pos-sync.state.json; echo "$f")"';
 const TOKEN = 'live-systemd-token-6f1d2c';
@@ -306,7 +306,7 @@ describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: w
     central.setFaults({ requireToken: TOKEN });
 
     // systemctl stop mid-pass: a backlog and a central answering every batch after 1.5 s.
-    // --force: the POS writer's sales are in this database, and seed refuses rows it did not make (issue 11).
+    // --force: the POS writer's sales are in this database, and seed refuses rows it did not make.
     await hostCli(['--db', mainDb, 'seed', '--force', '--transactions', '400', '--random-seed', '99']);
     for (const f of fs.readdirSync(path.join(pos, 'main'))) fs.chownSync(path.join(pos, 'main', f), 0, gid);
     central.setFaults({ slowRate: 1, slowMs: 1500 });

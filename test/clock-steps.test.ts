@@ -1,4 +1,4 @@
-// Monotonic time (issue 11, SPEC §11): the wall clock of a real pos-sync process is stepped with
+// Monotonic time (SPEC §11): the wall clock of a real pos-sync process is stepped with
 // libfaketime (Debian's faketime package, installed by .ci/run) while a pass runs and while
 // --watch runs. A step in either direction never eats the pass's budget, never makes a negative
 // duration or a corrupt state file, and never skips a watch interval or stretches one to hours.
@@ -14,7 +14,7 @@ import { lines, startCli } from './helpers/cli.js';
 import { centralForFile } from './helpers/central.js';
 import { tmpDirs } from './helpers/tmp.js';
 
-const tmp = tmpDirs('own-state-clock');
+const tmp = tmpDirs('clock-steps');
 const central = centralForFile({});
 after(tmp.cleanup);
 

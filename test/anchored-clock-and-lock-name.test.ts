@@ -1,4 +1,4 @@
-// The small parts of issue 11 on their own: the anchored clock (wall time read once, carried
+// Small parts on their own: the anchored clock (wall time read once, carried
 // forward by the monotonic clock), and the kernel lock's naming (resolved path, symlinks) and its
 // upgrade from pos-sync 0.x's JSON lock file.
 
@@ -14,7 +14,7 @@ import { acquireLock } from '../src/store/db.js';
 import { holdLock, lockIsFree } from './helpers/lock.js';
 import { tmpDirs } from './helpers/tmp.js';
 
-const tmp = tmpDirs('own-state-units');
+const tmp = tmpDirs('anchored-clock');
 after(() => tmp.cleanup());
 
 describe('anchoredClock', () => {

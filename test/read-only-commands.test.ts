@@ -1,5 +1,5 @@
 // Read-only commands read only, seed never mixes sample rows into a real POS database, and the
-// service and a technician share one state file (issue 11, SPEC §4, §7). Every check is on the
+// service and a technician share one state file (SPEC §4, §7). Every check is on the
 // real bin/pos-sync against a database made from the seed's EF Core fixture.
 
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { lines, runCli } from './helpers/cli.js';
 import { centralForFile } from './helpers/central.js';
 import { tmpDirs } from './helpers/tmp.js';
 
-const tmp = tmpDirs('own-state-ro');
+const tmp = tmpDirs('read-only-commands');
 const central = centralForFile({});
 after(tmp.cleanup);
 

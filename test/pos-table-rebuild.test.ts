@@ -1,4 +1,4 @@
-// The POS application's own migrations (issue 11, SPEC §4): EF Core's SQLite provider applies
+// The POS application's own migrations (SPEC §4): EF Core's SQLite provider applies
 // AlterColumn/DropColumn by rebuilding the table from its model — CREATE TABLE "ef_temp_X" with the
 // model's columns, INSERT … SELECT, DROP, RENAME, the model's indexes — and anything pos-sync added
 // to the table is lost. pos-sync keeps its bookkeeping in tables of its own and recreates its
@@ -19,7 +19,7 @@ import { consumeTopic, kafkaBrokerOrSkip, uniqueTopic } from './helpers/kafka.js
 import { centralForFile, closedPort } from './helpers/central.js';
 import { tmpDirs } from './helpers/tmp.js';
 
-const tmp = tmpDirs('own-state-ef');
+const tmp = tmpDirs('pos-table-rebuild');
 const central = centralForFile({});
 after(tmp.cleanup);
 
