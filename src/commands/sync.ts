@@ -125,7 +125,7 @@ export const sync = defineCommand<SyncFlags>({
       }
       if (!result.dryRun && config.heartbeatSeconds > 0) {
         const maxRunMs = opts.maxRunSeconds !== undefined ? opts.maxRunSeconds * 1000 : config.sync.maxRunMs;
-        await heartbeat(ctx, config, result, () => maxRunMs - (monotonicClock.now() - startedMs));
+        await heartbeat(ctx, config, result, signal?.aborted === true, () => maxRunMs - (monotonicClock.now() - startedMs));
       }
       return { result, exitCode };
     };
@@ -160,7 +160,7 @@ export const sync = defineCommand<SyncFlags>({
  * The heartbeat after a pass (man page, HEARTBEAT), when one is due: after delivery, within what
  * is left of the budget; whatever happens to it, the pass's exit code stays as it is.
  */
-async function heartbeat(ctx: Context, config: Config, result: PassResult, remainingMs: () => number): Promise<void> {
+async function heartbeat(ctx: Context, config: Config, result: PassResult, stopping: boolean, remainingMs: () => number): Promise<void> {
   const { maybeSendHeartbeat } = await import('../heartbeat/send.js');
   let client: Awaited<ReturnType<typeof centralClient>> | undefined;
   try {
@@ -174,7 +174,7 @@ async function heartbeat(ctx: Context, config: Config, result: PassResult, remai
         central: async () => (client = await centralClient(config)),
         remainingMs,
       },
-      { quiet, exitCode: result.exitCode, breakerOpen: result.stoppedBy === 'breakerOpen' },
+      { quiet, exitCode: result.exitCode, breakerOpen: result.stoppedBy === 'breakerOpen', stopping: stopping || result.stoppedBy === 'stopped' },
     );
     if (outcome.sent) ctx.log.debug('heartbeat sent', { status: outcome.status, verdict: outcome.document.verdict });
   } catch (err) {

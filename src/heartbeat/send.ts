@@ -37,6 +37,8 @@ export interface PassFacts {
   readonly quiet: boolean;
   readonly exitCode: number;
   readonly breakerOpen: boolean;
+  /** SIGTERM/SIGINT arrived: the process is to end promptly. */
+  readonly stopping: boolean;
 }
 
 export type HeartbeatOutcome =
@@ -47,8 +49,10 @@ export async function maybeSendHeartbeat(deps: HeartbeatDeps, pass: PassFacts): 
   const { config, clock } = deps;
   const intervalMs = config.heartbeatSeconds * 1000;
   // An open breaker means no network traffic; a central that could not be reached in this very
-  // pass would not take a heartbeat either (and trying would only hold the process up).
-  if (pass.breakerOpen || pass.exitCode === 75) return { sent: false, why: 'unreachable' };
+  // pass (75), or not trusted or not understood (78: TLS, a proxy's page), would not take a
+  // heartbeat either, and trying would only hold the process up; nor would a stop request. A
+  // refused token (77) is sent: the head office lists the till among the refused heartbeats.
+  if (pass.breakerOpen || pass.exitCode === 75 || pass.exitCode === 78 || pass.stopping) return { sent: false, why: 'unreachable' };
   const peeked = peekState(config.stateFile);
   if (peeked.problem !== null) return { sent: false, why: 'noState' };
   const memory = peeked.state.heartbeat ?? NO_HEARTBEAT;
