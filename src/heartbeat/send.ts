@@ -48,11 +48,12 @@ export type HeartbeatOutcome =
 export async function maybeSendHeartbeat(deps: HeartbeatDeps, pass: PassFacts): Promise<HeartbeatOutcome> {
   const { config, clock } = deps;
   const intervalMs = config.heartbeatSeconds * 1000;
-  // An open breaker means no network traffic; a central that could not be reached in this very
-  // pass (75), or not trusted or not understood (78: TLS, a proxy's page), would not take a
-  // heartbeat either, and trying would only hold the process up; nor would a stop request. A
-  // refused token (77) is sent: the head office lists the till among the refused heartbeats.
-  if (pass.breakerOpen || pass.exitCode === 75 || pass.exitCode === 78 || pass.stopping) return { sent: false, why: 'unreachable' };
+  // An open breaker means no network traffic; a central not trusted or not understood in this
+  // very pass (78: TLS, a proxy's page, a wrong endpoint) would not take a heartbeat either; a stop
+  // request wants the process to end. A pass that could not deliver (75) does send one: the events
+  // endpoint may be down while head office still listens, and NOT SYNCING is what it must see. A
+  // refused token (77) is sent too: head office lists the till among the refused heartbeats.
+  if (pass.breakerOpen || pass.exitCode === 78 || pass.stopping) return { sent: false, why: 'unreachable' };
   const peeked = peekState(config.stateFile);
   if (peeked.problem !== null) return { sent: false, why: 'noState' };
   const memory = peeked.state.heartbeat ?? NO_HEARTBEAT;
