@@ -2,8 +2,11 @@
 // state file and the clock — and how its memory survives the state file.
 
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { afterHeartbeat, clockOffset, heartbeatDue, NO_HEARTBEAT, UNSUPPORTED_RETRY_MS, type HeartbeatMemory } from '../src/domain/heartbeat.js';
+import { after, describe, test } from 'node:test';
+import { afterHeartbeat, clockOffset, heartbeatDue, heartbeatMayBeDue, NO_HEARTBEAT, UNSUPPORTED_RETRY_MS, type HeartbeatMemory } from '../src/domain/heartbeat.js';
+import { loadConfig } from '../src/config/load.js';
+import { configHash } from '../src/heartbeat/document.js';
+import { tmpDirs } from './helpers/tmp.js';
 import { EMPTY_STATE, parseState, serializeState } from '../src/state/format.js';
 
 const T = Date.parse('2026-12-07T10:00:00.000Z');
@@ -63,5 +66,44 @@ describe('the state file keeps the heartbeat', () => {
   test('a bad heartbeat object makes the file unusable like any other bad field', () => {
     const text = serializeState({ ...EMPTY_STATE, heartbeat: sent() }).replace('"verdict": "OK"', '"verdict": "FINE"');
     assert.deepEqual(parseState(text), { ok: false, reason: 'heartbeat.verdict is not a verdict' });
+  });
+});
+
+describe('heartbeatMayBeDue: what an idle tick asks (state file and clock only)', () => {
+  test('nothing due 10 s after the last heartbeat when no pass ended differently since', () => {
+    assert.equal(heartbeatMayBeDue(sent(), T - 3600_000, T + 10_000, MIN), false);
+  });
+  test('a pass that ended differently after the last heartbeat: the verdict may have changed', () => {
+    assert.equal(heartbeatMayBeDue(sent(), T + 5000, T + 10_000, MIN), true);
+  });
+  test('due by time, or never sent: yes; off or no endpoint: no', () => {
+    assert.equal(heartbeatMayBeDue(sent(), null, T + MIN, MIN), true);
+    assert.equal(heartbeatMayBeDue(NO_HEARTBEAT, null, T, MIN), true);
+    assert.equal(heartbeatMayBeDue(NO_HEARTBEAT, T, T, 0), false);
+    assert.equal(heartbeatMayBeDue(sent({ unsupportedUntil: T + UNSUPPORTED_RETRY_MS }), T + 5000, T + 10_000, MIN), false);
+  });
+});
+
+describe('configHash', () => {
+  const tmp = tmpDirs('heartbeat-config-hash');
+  after(tmp.cleanup);
+  // One folder for every till here: the database's path is part of the settings.
+  const cwd = tmp.make();
+  const hashOf = async (env: Record<string, string>): Promise<string> => configHash((await loadConfig({ flags: {}, env: { Sync__AutoCreateDatabase: 'true', ...env }, cwd })).config);
+  test('the same settings on two tills of two stores: the same hash; another setting: another hash', async () => {
+    const a = await hashOf({ STORE_ID: 'S1', Sync__TillId: 'till-1', CENTRAL_API_URL: 'http://127.0.0.1:9' });
+    const b = await hashOf({ STORE_ID: 'S2', Sync__TillId: 'till-2', CENTRAL_API_URL: 'http://127.0.0.1:9' });
+    const c = await hashOf({ STORE_ID: 'S1', Sync__TillId: 'till-1', CENTRAL_API_URL: 'http://127.0.0.1:9', Sync__BatchSize: '200' });
+    assert.match(a, /^[0-9a-f]{16}$/);
+    assert.equal(a, b);
+    assert.notEqual(a, c);
+  });
+  test('secrets do not show: another token or secret header value, the same hash; a token or none, another', async () => {
+    const base = { CENTRAL_API_URL: 'http://127.0.0.1:9' };
+    const one = await hashOf({ ...base, Sync__ApiToken: 'token-one' });
+    const two = await hashOf({ ...base, Sync__ApiToken: 'token-two' });
+    const none = await hashOf(base);
+    assert.equal(one, two);
+    assert.notEqual(one, none);
   });
 });

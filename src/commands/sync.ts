@@ -176,7 +176,7 @@ async function heartbeat(ctx: Context, config: Config, result: PassResult, stopp
       },
       { quiet, exitCode: result.exitCode, breakerOpen: result.stoppedBy === 'breakerOpen', stopping: stopping || result.stoppedBy === 'stopped' },
     );
-    if (outcome.sent) ctx.log.debug('heartbeat sent', { status: outcome.status, verdict: outcome.document.verdict });
+    if (outcome.sent) ctx.log.debug('heartbeat answered', { status: outcome.status, verdict: outcome.document.verdict });
   } catch (err) {
     // Never a pass's failure: the standing is sent again with the next heartbeat.
     ctx.log.info(`heartbeat not sent: ${err instanceof Error ? err.message : String(err)}; delivery is not affected`);

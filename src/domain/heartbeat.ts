@@ -44,6 +44,18 @@ export function heartbeatDue(memory: HeartbeatMemory, now: number, intervalMs: n
   return { send: false, reason: 'recent' };
 }
 
+/**
+ * The idle tick's whole question, from the state file and the clock alone: is a heartbeat due by
+ * time, or did a pass end differently (its run of exit codes, `lastPass.since`, began after the
+ * last heartbeat) so that the verdict may have changed? True: take the full path (judge the
+ * verdict, maybe send); false: nothing to do for the heartbeat.
+ */
+export function heartbeatMayBeDue(memory: HeartbeatMemory, lastPassSince: number | null, now: number, intervalMs: number): boolean {
+  const byTime = heartbeatDue(memory, now, intervalMs, null);
+  if (byTime.send) return true;
+  return byTime.reason === 'recent' && lastPassSince !== null && memory.lastAt !== null && lastPassSince > memory.lastAt;
+}
+
 /** How the central answered a heartbeat, as far as the next decision cares. */
 export type HeartbeatAnswer =
   | { readonly kind: 'accepted'; readonly clockOffsetMs: number | null }

@@ -130,11 +130,13 @@ export function buildHeartbeat(config: Config, f: StandingFacts, extras: Documen
 
 /**
  * sha256 (first 16 hex digits) of the effective configuration with every secret replaced by a
- * marker: two tills with the same hash run the same settings; a changed secret does not show.
+ * marker and the till's identity (store, till) left out: two tills with the same hash run the
+ * same settings; a changed secret does not show.
  */
 export function configHash(config: Config): string {
+  const { storeId: _store, tillId: _till, ...settings } = config;
   const redacted = {
-    ...config,
+    ...settings,
     http: {
       ...config.http,
       token: config.http.token === null ? null : '<redacted>',

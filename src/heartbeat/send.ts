@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { CentralClient } from '../central/client.js';
 import type { Config } from '../config/types.js';
-import { afterHeartbeat, clockOffset, heartbeatDue, NO_HEARTBEAT, verdictSince, type HeartbeatAnswer, type HeartbeatDecision } from '../domain/heartbeat.js';
+import { afterHeartbeat, clockOffset, heartbeatDue, heartbeatMayBeDue, NO_HEARTBEAT, verdictSince, type HeartbeatAnswer, type HeartbeatDecision } from '../domain/heartbeat.js';
 import type { Clock } from '../domain/time.js';
 import type { Logger } from '../log.js';
 import { openStateFile, peekState } from '../state/file.js';
@@ -59,7 +59,9 @@ export async function maybeSendHeartbeat(deps: HeartbeatDeps, pass: PassFacts): 
   const memory = peeked.state.heartbeat ?? NO_HEARTBEAT;
   const now = clock.now();
   const byTime = heartbeatDue(memory, now, intervalMs, null);
-  if (!byTime.send && (byTime.reason !== 'recent' || (pass.quiet && !outcomeChanged(peeked.state.lastPass?.since ?? null, memory.lastAt)))) {
+  // A quiet pass asks what an idle tick asks; a pass that did something may have changed the
+  // verdict, which only the database can tell.
+  if (!byTime.send && (byTime.reason !== 'recent' || (pass.quiet && !heartbeatMayBeDue(memory, peeked.state.lastPass?.since ?? null, now, intervalMs)))) {
     return { sent: false, why: byTime.reason };
   }
   const db = await deps.openDb();
@@ -93,11 +95,6 @@ export async function maybeSendHeartbeat(deps: HeartbeatDeps, pass: PassFacts): 
   }
   remember(config, deps, afterHeartbeat(memory, now, verdict, answer));
   return { sent: true, status, document };
-}
-
-/** Whether a pass ended differently since the last heartbeat (its run of exit codes began later). */
-function outcomeChanged(lastPassSince: number | null, lastHeartbeatAt: number | null): boolean {
-  return lastPassSince !== null && lastHeartbeatAt !== null && lastPassSince > lastHeartbeatAt;
 }
 
 /**
