@@ -48,6 +48,10 @@ Examples:
   pos-sync sync --force                    try now although the circuit breaker is open
   pos-sync --json sync | jq .delivered
 
+After the pass, when one is due, a heartbeat (the till's standing) goes to Sync.HeartbeatEndpoint:
+at most every Sync.HeartbeatSeconds and at once when the verdict changes; it never changes the
+exit code (man pos-sync, HEARTBEAT).
+
 ${SYNC_EXIT_CODES}
 A failed pass ends with one line: pos-sync: <what failed> — <what to do>.`;
 
