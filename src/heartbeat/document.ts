@@ -8,7 +8,6 @@ import type { Database } from 'better-sqlite3';
 import type { Config } from '../config/types.js';
 import { isSecretHeader, isSecretProducerKey } from '../config/secrets.js';
 import { describeBreaker } from '../domain/breaker.js';
-import { machineTimeZone } from '../domain/localtime.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
 import { judgeStatus, type Verdict } from '../domain/verdict.js';
 import type { Peeked } from '../state/file.js';
@@ -62,7 +61,9 @@ export function judge(config: Config, f: StandingFacts): ReturnType<typeof judge
   const sum = (g: (b: EntityBacklog) => number): number => ENTITIES.reduce((n, e) => n + g(f.pending[e]), 0);
   return judgeStatus({
     now: f.now,
-    timeZone: config.timeZone ?? machineTimeZone(),
+    // The texts go to head office, which reads many tills: the store's zone when configured, else
+    // UTC rather than each machine's own (which would also start ICU on every heartbeat, ~50 ms).
+    timeZone: config.timeZone ?? 'UTC',
     lastPass: saved.lastPass,
     lastSuccessAt: saved.lastSuccessAt,
     stateProblem: f.peeked.problem,
