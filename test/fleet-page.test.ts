@@ -22,8 +22,11 @@ after(tmp.cleanup);
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'fleet-token-good';
-/** Well above a tick (a pass every second or so here), so live tills never flap on a loaded machine. */
-const SILENCE_SECONDS = 30;
+/**
+ * Well above a tick (a pass every second or so here) and above the time the browser takes for the
+ * renders after the last ticks, so live tills never flap on a loaded machine.
+ */
+const SILENCE_SECONDS = 120;
 
 /** The rendered DOM of `url` (chromium --headless --dump-dom): what a browser shows, not the raw bytes. */
 function renderedDom(url: string): Promise<string> {
