@@ -162,6 +162,10 @@ test('the fleet page: four tills of two stores, worst first, with their figures,
   assert.equal(received(central, degraded).at(-1)?.verdict, 'DEGRADED');
   assert.equal(received(central, degraded).at(-1)?.deadLettered, 1);
 
+  // Control: before the silence, the till about to stop is shown as what it said.
+  const beforeSilence = (await (await fetch(`${central.url}/api/fleet?store=STORE-A`)).json()) as { tills: Array<{ tillId: string; shown: string }> };
+  assert.equal(beforeSilence.tills.find((x) => x.tillId === 'till-3')?.shown, 'OK');
+
   // till-3 stops. The central's clock moves past the silence; the live tills keep ticking (their
   // HeartbeatSeconds, 1 s, has passed on their own clocks).
   skewMs += (SILENCE_SECONDS + 5) * 1000;
