@@ -53,7 +53,7 @@ test('npm run bench -- --quick measures every case against a same-run baseline a
   const machine = report['machine'] as Record<string, unknown>;
   assert.ok(isNumber(machine['cores']) && machine['cores'] >= 1);
   const cases = report['cases'] as { name: string; status: string; figures: Record<string, unknown>[]; notes: string[] }[];
-  assert.deepEqual(cases.map((c) => c.name), ['idle', 'breaker', 'seed', 'drain', 'memory', 'reconcile']);
+  assert.deepEqual(cases.map((c) => c.name), ['idle', 'breaker', 'seed', 'drain', 'memory', 'reconcile', 'fleet']);
   for (const c of cases) {
     assert.ok(c.status === 'ok' || (c.name === 'breaker' && c.status === 'pending'), `${c.name}: ${c.status} ${c.notes.join('; ')}`);
     if (c.status !== 'ok') continue;
@@ -77,5 +77,8 @@ test('npm run bench -- --quick measures every case against a same-run baseline a
   // reconcile counts requests, not only time: a matching day costs exactly two.
   assert.match(byName.get('reconcile')!.notes.join('\n'), /matching day of \d+ sales: 2 requests/);
   assert.match(byName.get('reconcile')!.notes.join('\n'), /3 missing: located in \d+ requests \(documented bound \d+\)/);
+  // fleet replays real pos-sync heartbeats under 2,000 names and checks the page lists them all.
+  assert.match(byName.get('fleet')!.notes.join('\n'), /captured 3 heartbeats of real pos-sync processes \(OK, DEGRADED, NOT SYNCING\)/);
+  assert.match(byName.get('fleet')!.notes.join('\n'), /\/fleet for 2000 tills \(200 NOT REPORTING\)/);
   assert.match(r.stdout, /ratio .*target/);
 });

@@ -104,7 +104,7 @@ describe("the seed's appsettings.json", () => {
     const { config, settings, file } = await load(dir, { config: 'appsettings.json' });
     assert.equal(file, path.join(dir, 'appsettings.json'));
     assert.equal(config.storeId, 'STORE001');
-    assert.deepEqual(config.endpoints, { events: 'http://store_api:8080/api/inventory/events', health: 'http://store_api:8080/health', summary: 'http://store_api:8080/api/inventory/summary' });
+    assert.deepEqual(config.endpoints, { events: 'http://store_api:8080/api/inventory/events', health: 'http://store_api:8080/health', summary: 'http://store_api:8080/api/inventory/summary', heartbeat: 'http://store_api:8080/api/inventory/heartbeat' });
     assert.equal(config.http.maxRetries, 3);
     assert.equal(config.sync.retryDelayMs, 5 * 60_000);
     assert.equal(config.sync.intervalSeconds, 10);
@@ -271,6 +271,7 @@ describe('the seed\'s environment variables and .NET-style overrides', () => {
       events: 'https://central.example.com:8443/api/inventory/events',
       health: 'https://central.example.com:8443/health',
       summary: 'https://central.example.com:8443/api/inventory/summary',
+      heartbeat: 'https://central.example.com:8443/api/inventory/heartbeat',
     });
     assert.deepEqual(settings.get('Sync.CentralApiEndpoint')?.source, { kind: 'environment', name: 'CENTRAL_API_URL' });
   });
@@ -297,7 +298,7 @@ describe('the seed\'s environment variables and .NET-style overrides', () => {
       Sync__CentralApiEndpoint: 'http://explicit:7000/v2/events',
       Sync__HealthCheckEndpoint: 'http://explicit:7000/v2/health',
     });
-    assert.deepEqual(config.endpoints, { events: 'http://127.0.0.1:1234/api/inventory/events', health: 'http://127.0.0.1:1234/health', summary: 'http://127.0.0.1:1234/api/inventory/summary' });
+    assert.deepEqual(config.endpoints, { events: 'http://127.0.0.1:1234/api/inventory/events', health: 'http://127.0.0.1:1234/health', summary: 'http://127.0.0.1:1234/api/inventory/summary', heartbeat: 'http://127.0.0.1:1234/api/inventory/heartbeat' });
   });
 
   test('map entries: Sync__ApiHeaders__X-Api-Key and Kafka__ProducerConfig__client.id', async () => {

@@ -24,6 +24,7 @@ import { parseJsonBody, readBody } from './body.js';
 import { IdSet, idsSignature } from './ids.js';
 import { CentralStore, type StoredBatch } from './store.js';
 import { occurredMs } from './summary.js';
+import { FleetHeartbeats, type FleetOptions } from './heartbeat.js';
 import { checkBatchEvent, checkSingleEvent } from './validate.js';
 
 export { NO_FAULTS, type Faults, type FaultsUpdate, type ScriptStep } from './faults.js';
@@ -31,6 +32,7 @@ export { NO_FAULTS, type Faults, type FaultsUpdate, type ScriptStep } from './fa
 export const EVENTS_PATH = '/api/inventory/events';
 export const HEALTH_PATH = '/health';
 export const SUMMARY_PATH = '/api/inventory/summary';
+export { HEARTBEAT_PATH } from './heartbeat.js';
 /** The most rows one listing answers; a larger range gets 422 (ask for a smaller one). */
 export const MAX_LISTED_ROWS = 10_000;
 const HOST = '127.0.0.1';
@@ -55,6 +57,8 @@ export interface CentralOptions {
   onRequest?: (record: RequestRecord) => void;
   /** Offer the summary endpoint (default true); false: a central without it (404). */
   summary?: boolean;
+  /** The heartbeat endpoint and the fleet view (README "The fleet"); `heartbeat: false`: a central without them (404). */
+  fleet?: FleetOptions;
 }
 
 /** What the central saw of one request. Secrets are never kept: only a token's fingerprint. */
@@ -158,6 +162,8 @@ export interface RunningCentral {
   forget(ids: readonly string[]): string[];
   /** Changes a stored transaction's totalAmount behind the clients' back; returns whether it was found. */
   alterAmount(id: string, totalAmount: string): boolean;
+  /** The fleet's memory of heartbeats (README "The fleet"). */
+  readonly fleet: FleetHeartbeats;
 }
 
 /** The fingerprint the central records for a bearer token, so tests can compare without it. */
@@ -175,6 +181,7 @@ interface Settings {
   faults: FaultsUpdate | undefined;
   onRequest: ((record: RequestRecord) => void) | undefined;
   summary: boolean;
+  fleet: FleetOptions;
 }
 
 /** What the central answers to a processed request, and the write that makes it stick. */
@@ -211,6 +218,7 @@ class Central {
   /** faultsNow.refuseIds as a set, rebuilt whenever the faults change. */
   private refuseSet: ReadonlySet<string>;
   readonly server: http.Server;
+  readonly fleet: FleetHeartbeats;
   private closed = false;
 
   constructor(private readonly options: Settings) {
@@ -219,6 +227,7 @@ class Central {
     this.refuseSet = new Set(this.startFaults.refuseIds);
     this.random = seededRandom(options.faults?.seed ?? options.seed);
     this.store = new CentralStore(options.dbPath);
+    this.fleet = new FleetHeartbeats(options.fleet, options.now);
     this.loadFromStore();
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => this.internalError(res, error));
@@ -249,6 +258,10 @@ class Central {
     if (url.pathname === SUMMARY_PATH && this.options.summary) {
       if (req.method === 'GET') return this.summary(req, res, url);
       return sendJson(res, 405, { error: `use GET on ${SUMMARY_PATH}` }, { allow: 'GET' });
+    }
+    // The fleet (heartbeat.ts): the heartbeat endpoint, judged like the events endpoint.
+    if (this.fleet.handles(url.pathname)) {
+      return this.fleet.route(req, res, url, { down: this.faultsNow.down, tokenOk: this.faultsNow.requireToken === null || bearerToken(req) === this.faultsNow.requireToken });
     }
     if (url.pathname.startsWith('/_admin/')) return this.admin(req, res, url);
     return sendJson(res, 404, { error: `no route ${req.method ?? ''} ${url.pathname}` });
@@ -869,6 +882,7 @@ export async function startCentral(options: CentralOptions = {}): Promise<Runnin
     faults: options.faults,
     onRequest: options.onRequest,
     summary: options.summary ?? true,
+    fleet: options.fleet ?? {},
   });
   await new Promise<void>((resolve, reject) => {
     central.server.once('error', reject);
@@ -901,6 +915,7 @@ export async function startCentral(options: CentralOptions = {}): Promise<Runnin
     reset: () => central.reset(),
     forget: (ids) => central.forget(ids),
     alterAmount: (id, totalAmount) => central.alterAmount(id, totalAmount),
+    fleet: central.fleet,
   };
 }
 
@@ -942,7 +957,7 @@ const USAGE = `usage: node dist/examples/central/server.js [--port 8080] [--db c
        [--malformed-rejected-rate R] [--refuse-ids ID,ID] [--partial-rejects] [--max-batch N]
        [--force-status CODE] [--success-status 200] [--down] [--hang-health]
        [--health-body ok|stall|drip] [--refuse-reason TEXT] [--echo-authorization-at N]
-       [--max-body-bytes N] [--no-summary] [--verbose]
+       [--max-body-bytes N] [--no-summary] [--no-heartbeat] [--silence-seconds 300] [--verbose]
 See examples/central/README.md.`;
 
 export interface ProgramSettings {
@@ -951,17 +966,21 @@ export interface ProgramSettings {
   maxBodyBytes: number | undefined;
   verbose: boolean;
   summary: boolean;
+  /** The fleet: --no-heartbeat, --silence-seconds (or CENTRAL_SILENCE_SECONDS). */
+  fleet: FleetOptions;
   faults: FaultsUpdate;
 }
 
 /** Reads the program's arguments; throws FaultsError with a one-line message when one is wrong. */
-export function parseProgramArgs(args: readonly string[]): ProgramSettings | 'help' {
+export function parseProgramArgs(args: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ProgramSettings | 'help' {
   const options: Record<string, { type: 'string' | 'boolean' }> = {
     port: { type: 'string' },
     db: { type: 'string' },
     'max-body-bytes': { type: 'string' },
     verbose: { type: 'boolean' },
     'no-summary': { type: 'boolean' },
+    'no-heartbeat': { type: 'boolean' },
+    'silence-seconds': { type: 'string' },
     help: { type: 'boolean' },
   };
   for (const [flag, spec] of Object.entries(FAULT_FLAGS)) {
@@ -987,6 +1006,10 @@ export function parseProgramArgs(args: readonly string[]): ProgramSettings | 'he
       values['max-body-bytes'] === undefined ? undefined : wholeNumber('max-body-bytes', values['max-body-bytes'], 0),
     verbose: values['verbose'] === true,
     summary: values['no-summary'] !== true,
+    fleet: {
+      heartbeat: values['no-heartbeat'] !== true,
+      silenceSeconds: silenceSeconds(values['silence-seconds'] ?? env['CENTRAL_SILENCE_SECONDS']),
+    },
     faults: faults as FaultsUpdate,
   };
 }
@@ -996,6 +1019,14 @@ function flagValue(flag: string, raw: string | boolean, kind: 'number' | 'string
   if (kind === 'list') return String(raw).split(',').map((id) => id.trim()).filter((id) => id !== '');
   const value = Number(raw);
   if (raw === '' || !Number.isFinite(value)) throw new FaultsError(`--${flag} must be a number, got "${String(raw)}"`);
+  return value;
+}
+
+/** --silence-seconds / CENTRAL_SILENCE_SECONDS: seconds of silence before a till is NOT REPORTING. */
+function silenceSeconds(raw: string | boolean | undefined): number {
+  if (raw === undefined || raw === '') return 300;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new FaultsError(`--silence-seconds (or CENTRAL_SILENCE_SECONDS) must be a number of seconds above 0, got "${String(raw)}"`);
   return value;
 }
 
@@ -1011,7 +1042,7 @@ function wholeNumber(flag: string, raw: string | boolean | undefined, fallback: 
 async function main(args: readonly string[]): Promise<void> {
   let settings: ProgramSettings | 'help';
   try {
-    settings = parseProgramArgs(args);
+    settings = parseProgramArgs(args, process.env);
     if (settings !== 'help') mergeFaults(NO_FAULTS, settings.faults); // refuse bad values before listening
   } catch (error) {
     process.stderr.write(`central: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
@@ -1028,6 +1059,7 @@ async function main(args: readonly string[]): Promise<void> {
     dbPath: settings.dbPath,
     faults: settings.faults,
     summary: settings.summary,
+    fleet: settings.fleet,
     ...(settings.maxBodyBytes === undefined ? {} : { maxBodyBytes: settings.maxBodyBytes }),
     ...(verbose ? { onRequest: logRequest } : {}),
   });

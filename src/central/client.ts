@@ -35,9 +35,25 @@ export interface HealthAnswer {
   readonly error: string | null;
 }
 
+/** What another endpoint of the central (the heartbeat) answered to a JSON document. */
+export interface DocumentAnswer {
+  /** The HTTP status, or null when no answer came (timeout, connection error). */
+  readonly status: number | null;
+  /** The answer's Date header (the central's clock), or null. */
+  readonly date: string | null;
+  /** Epoch ms (on the caller's clock) when the answer's headers arrived. */
+  readonly receivedAt: number;
+  readonly error: string | null;
+}
+
 export interface CentralClient {
   post(request: PostRequest, now: () => number): Promise<Outcome>;
   health(timeoutMs: number): Promise<HealthAnswer>;
+  /**
+   * POSTs a JSON document to `url` with the headers every request carries (token, X-Store-Id,
+   * Sync.ApiHeaders) over the same connection settings (TLS, proxy): the heartbeat.
+   */
+  postDocument?(url: string, body: string, timeoutMs: number, now: () => number): Promise<DocumentAnswer>;
   /** Closes kept-alive connections so nothing keeps the process running (health, end of a pass). */
   close?(): void;
 }
@@ -158,6 +174,20 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
         return response.ok ? { ok: true, status: response.status, error: null } : { ok: false, status: response.status, error: `HTTP ${response.status}` };
       } catch (err) {
         return { ok: false, status: null, error: scrub(describeNetworkError(err, settings.healthUrl, timeoutMs).message, secrets) };
+      } finally {
+        bound.clear();
+      }
+    },
+    async postDocument(url, body, timeoutMs, now) {
+      const bound = requestSignal(timeoutMs);
+      try {
+        const response = await send(url, { method: 'POST', body, redirect: 'manual', signal: bound.signal, headers: { ...baseHeaders, 'Content-Type': 'application/json' } });
+        const receivedAt = now();
+        // The answer is not used beyond its status; read (bounded) so the connection is freed.
+        await readBounded(response, bound.signal, timeoutMs, secrets);
+        return { status: response.status, date: response.headers.get('date'), receivedAt, error: response.ok ? null : `HTTP ${response.status}` };
+      } catch (err) {
+        return { status: null, date: null, receivedAt: now(), error: scrub(describeNetworkError(err, url, timeoutMs).message, secrets) };
       } finally {
         bound.clear();
       }

@@ -48,6 +48,10 @@ Examples:
   pos-sync sync --force                    try now although the circuit breaker is open
   pos-sync --json sync | jq .delivered
 
+After the pass, when one is due, a heartbeat (the till's standing) goes to Sync.HeartbeatEndpoint:
+at most every Sync.HeartbeatSeconds and at once when the verdict changes; it never changes the
+exit code (man pos-sync, HEARTBEAT).
+
 ${SYNC_EXIT_CODES}
 A failed pass ends with one line: pos-sync: <what failed> — <what to do>.`;
 
@@ -84,6 +88,7 @@ export const sync = defineCommand<SyncFlags>({
       const progress = spinner ? createProgress(process.stderr, true) : noProgress;
       // stop() in finally: a spinner left running would keep the process alive after an error.
       let result: Awaited<ReturnType<typeof runSync>>;
+      const startedMs = monotonicClock.now();
       try {
         result = await runSync(
           { batchSize: opts.batchSize, maxRunSeconds: opts.maxRunSeconds, dryRun: opts.dryRun, force: opts.force, signal },
@@ -122,6 +127,10 @@ export const sync = defineCommand<SyncFlags>({
           exitCode = worstExitCode([exitCode, err.exitCode]);
         }
       }
+      if (!result.dryRun && config.heartbeatSeconds > 0) {
+        const maxRunMs = opts.maxRunSeconds !== undefined ? opts.maxRunSeconds * 1000 : config.sync.maxRunMs;
+        await heartbeat(ctx, config, result, signal?.aborted === true, () => maxRunMs - (monotonicClock.now() - startedMs));
+      }
       return { result, exitCode };
     };
     if (!opts.watch) {
@@ -150,6 +159,35 @@ export const sync = defineCommand<SyncFlags>({
     });
   },
 });
+
+/**
+ * The heartbeat after a pass (man page, HEARTBEAT), when one is due: after delivery, within what
+ * is left of the budget; whatever happens to it, the pass's exit code stays as it is.
+ */
+async function heartbeat(ctx: Context, config: Config, result: PassResult, stopping: boolean, remainingMs: () => number): Promise<void> {
+  const { maybeSendHeartbeat } = await import('../heartbeat/send.js');
+  let client: Awaited<ReturnType<typeof centralClient>> | undefined;
+  try {
+    const quiet = result.exitCode === 0 && result.requests === 0 && result.rejected.transaction + result.rejected.inventory === 0;
+    const outcome = await maybeSendHeartbeat(
+      {
+        config,
+        clock: systemClock,
+        log: ctx.log,
+        openDb: async () => (await ctx.databases())(config, false, true),
+        central: async () => (client = await centralClient(config)),
+        remainingMs,
+      },
+      { quiet, exitCode: result.exitCode, breakerOpen: result.stoppedBy === 'breakerOpen', stopping: stopping || result.stoppedBy === 'stopped' },
+    );
+    if (outcome.sent) ctx.log.debug('heartbeat answered', { status: outcome.status, verdict: outcome.document.verdict });
+  } catch (err) {
+    // Never a pass's failure: the standing is sent again with the next heartbeat.
+    ctx.log.info(`heartbeat not sent: ${err instanceof Error ? err.message : String(err)}; delivery is not affected`);
+  } finally {
+    client?.close?.();
+  }
+}
 
 function metricsPath(raw: string, cwd: string): string {
   if (raw.trim() === '') throw new UsageError('--metrics-file needs a path');

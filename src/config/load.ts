@@ -202,7 +202,8 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
   return {
     storeId: s('Sync.StoreId'),
     tillId: s<string | null>('Sync.TillId') ?? hostName(),
-    endpoints: { events: s('Sync.CentralApiEndpoint'), health: s('Sync.HealthCheckEndpoint'), summary: s('Sync.SummaryEndpoint') },
+    endpoints: { events: s('Sync.CentralApiEndpoint'), health: s('Sync.HealthCheckEndpoint'), summary: s('Sync.SummaryEndpoint'), heartbeat: s('Sync.HeartbeatEndpoint') },
+    heartbeatSeconds: s('Sync.HeartbeatSeconds'),
     timeZone: s('Sync.TimeZone'),
     db: {
       path: dbPath,

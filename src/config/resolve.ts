@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { URL_CREDENTIALS } from './kinds.js';
 import { hideUrlPassword } from './secrets.js';
-import { CONNECTION_STRINGS_KEY, EVENTS_PATH, HEALTH_PATH, SECTIONS, SETTINGS, SUMMARY_PATH, type SettingSpec } from './schema.js';
+import { CONNECTION_STRINGS_KEY, EVENTS_PATH, HEALTH_PATH, HEARTBEAT_PATH, SECTIONS, SETTINGS, SUMMARY_PATH, type SettingSpec } from './schema.js';
 import type { Resolved, ValueSource } from './types.js';
 
 export interface GlobalFlags {
@@ -343,6 +343,15 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
     result.set('Sync.SummaryEndpoint', { value: base.url + SUMMARY_PATH, source: base.source });
   } else if (summary.value === null) {
     result.set('Sync.SummaryEndpoint', { value: new URL('summary', String(result.get('Sync.CentralApiEndpoint')!.value)).href, source: { kind: 'derived', name: 'Sync.CentralApiEndpoint' } });
+  }
+
+  // The heartbeat endpoint (the fleet view): derived the same way, last segment "heartbeat".
+  const heartbeat = result.get('Sync.HeartbeatEndpoint')!;
+  const explicitHeartbeatEnv = heartbeat.source.kind === 'environment' && heartbeat.source.name.includes('__');
+  if (heartbeat.value !== null && base && (base.source.kind === 'flag' || !explicitHeartbeatEnv)) {
+    result.set('Sync.HeartbeatEndpoint', { value: base.url + HEARTBEAT_PATH, source: base.source });
+  } else if (heartbeat.value === null) {
+    result.set('Sync.HeartbeatEndpoint', { value: new URL('heartbeat', String(result.get('Sync.CentralApiEndpoint')!.value)).href, source: { kind: 'derived', name: 'Sync.CentralApiEndpoint' } });
   }
 
   if (input.flags.storeId !== undefined) {

@@ -31,6 +31,7 @@ export const DEFAULT_CENTRAL_BASE = 'http://store_api:8080';
 export const EVENTS_PATH = '/api/inventory/events';
 export const HEALTH_PATH = '/health';
 export const SUMMARY_PATH = '/api/inventory/summary';
+export const HEARTBEAT_PATH = '/api/inventory/heartbeat';
 
 export const SETTINGS: readonly SettingSpec[] = [
   // --- Sync: the seed's keys ---
@@ -71,6 +72,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   setting({ key: 'Sync.ClientCertFile', kind: filePath, default: null, path: true, doc: 'PEM client certificate (mutual TLS).' }),
   setting({ key: 'Sync.ClientKeyFile', kind: filePath, default: null, path: true, doc: 'PEM client key (mutual TLS).' }),
   setting({ key: 'Sync.SummaryEndpoint', kind: optional(httpUrl), default: null, doc: 'reconcile: URL of the central\'s summary endpoint (GET); unset: CentralApiEndpoint with its last path segment replaced by "summary".' }),
+  setting({ key: 'Sync.HeartbeatEndpoint', kind: optional(httpUrl), default: null, doc: 'sync: URL of the central\'s heartbeat endpoint (POST, the till\'s standing); unset: CentralApiEndpoint with its last path segment replaced by "heartbeat".' }),
+  setting({ key: 'Sync.HeartbeatSeconds', kind: integer(0, 86400), default: 60, doc: 'sync: a heartbeat at most this often (and at once when the verdict changes); 0: no heartbeat.' }),
   setting({ key: 'Sync.TimeZone', kind: optional(timeZone), default: null, doc: 'The store\'s IANA time zone: status\'s times and "today", reconcile\'s days ("yesterday", "today", --date); unset: the machine\'s zone for status, UTC for reconcile.' }),
   setting({ key: 'Sync.Health.TimeoutSeconds', kind: decimal(0.1, 10), default: 3, doc: 'health: timeout of each network check.' }),
   setting({ key: 'Sync.Health.BacklogWarning', kind: integer(0, 1e9), default: 1000, doc: 'health: pending rows that make a WARNING.' }),

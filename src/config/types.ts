@@ -6,7 +6,9 @@ export interface Config {
   readonly storeId: string;
   /** This till within the store: Sync.TillId, else the host name. */
   readonly tillId: string;
-  readonly endpoints: { readonly events: string; readonly health: string; readonly summary: string };
+  readonly endpoints: { readonly events: string; readonly health: string; readonly summary: string; readonly heartbeat: string };
+  /** Sync.HeartbeatSeconds: a heartbeat at most this often; 0: none. */
+  readonly heartbeatSeconds: number;
   /** IANA zone of the store's calendar days; null: unset (reconcile then uses UTC). */
   readonly timeZone: string | null;
   readonly db: {

@@ -35,7 +35,8 @@ export function nextState(prev: SavedState, breaker: BreakerState, r: PassOutcom
   const succeeded = r.exitCode === ExitCode.ok || r.exitCode === ExitCode.rejected;
   // An answer not about the rows stays on show (status, health, metrics) until a pass succeeds.
   const notAboutRows = r.stoppedBy === 'notAboutRows' ? { at, reason: r.error ?? '' } : succeeded ? null : (prev.notAboutRows ?? null);
-  return { breaker: leave(breaker), lastPass, lastSuccessAt: succeeded ? at : prev.lastSuccessAt, ...(notAboutRows ? { notAboutRows } : {}) };
+  // The heartbeat's memory is the heartbeat's (heartbeat/send.ts): carried over untouched.
+  return { breaker: leave(breaker), lastPass, lastSuccessAt: succeeded ? at : prev.lastSuccessAt, ...(notAboutRows ? { notAboutRows } : {}), ...(prev.heartbeat ? { heartbeat: prev.heartbeat } : {}) };
 }
 
 /** A pass that failed outright (database error, bug) still keeps what it learnt about the central. */

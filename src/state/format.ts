@@ -4,6 +4,8 @@
 // cannot fully vouch for is "corrupt" so the caller moves it aside and starts closed.
 
 import { CLOSED, type BreakerMode, type BreakerState } from '../domain/breaker.js';
+import type { HeartbeatMemory } from '../domain/heartbeat.js';
+import type { Verdict } from '../domain/verdict.js';
 
 export const STATE_VERSION = 1;
 
@@ -47,6 +49,8 @@ export interface SavedState {
    * Optional: files written before it existed have none.
    */
   readonly notAboutRows?: NotAboutRows | null;
+  /** The heartbeat's memory (src/domain/heartbeat.ts). Optional: files written before it have none. */
+  readonly heartbeat?: HeartbeatMemory;
 }
 
 /** A pass stopped by an answer that was not about the rows (SPEC §5), exit 78. */
@@ -93,6 +97,7 @@ export function serializeState(state: SavedState): string {
           },
     lastSuccessAt: iso(state.lastSuccessAt),
     ...(state.notAboutRows ? { notAboutRows: { at: iso(state.notAboutRows.at), reason: state.notAboutRows.reason.slice(0, MAX_ERROR_CHARS) } } : {}),
+    ...(state.heartbeat ? { heartbeat: serializeHeartbeat(state.heartbeat) } : {}),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
@@ -185,6 +190,27 @@ function parseNotAboutRows(v: unknown): NotAboutRows {
   return { at, reason };
 }
 
+function serializeHeartbeat(h: HeartbeatMemory): Record<string, unknown> {
+  return { lastAt: iso(h.lastAt), verdict: h.verdict, verdictSince: iso(h.verdictSince), unsupportedUntil: iso(h.unsupportedUntil), clockOffsetMs: h.clockOffsetMs };
+}
+
+const VERDICTS: readonly Verdict[] = ['OK', 'DEGRADED', 'NOT SYNCING'];
+
+function parseHeartbeat(v: unknown): HeartbeatMemory {
+  const h = record(v, 'heartbeat');
+  const verdict = h['verdict'] ?? null;
+  if (verdict !== null && !VERDICTS.includes(verdict as Verdict)) throw new Invalid('heartbeat.verdict is not a verdict');
+  const offset = h['clockOffsetMs'] ?? null;
+  if (offset !== null && (typeof offset !== 'number' || !Number.isSafeInteger(offset))) throw new Invalid('heartbeat.clockOffsetMs is not a whole number');
+  return {
+    lastAt: time(h['lastAt'] ?? null, 'heartbeat.lastAt'),
+    verdict: verdict as Verdict | null,
+    verdictSince: time(h['verdictSince'] ?? null, 'heartbeat.verdictSince'),
+    unsupportedUntil: time(h['unsupportedUntil'] ?? null, 'heartbeat.unsupportedUntil'),
+    clockOffsetMs: offset as number | null,
+  };
+}
+
 /**
  * The state in a file's text, or why it is not a valid state file. Never throws, whatever the
  * bytes (decode them as UTF-8 first; a byte-order mark is allowed). Unknown keys are ignored so a
@@ -212,6 +238,7 @@ export function parseState(text: string): ParseResult {
         lastPass: parsePass(d['lastPass'] ?? null),
         lastSuccessAt: time(d['lastSuccessAt'] ?? null, 'lastSuccessAt'),
         ...(d['notAboutRows'] ? { notAboutRows: parseNotAboutRows(d['notAboutRows']) } : {}),
+        ...(d['heartbeat'] ? { heartbeat: parseHeartbeat(d['heartbeat']) } : {}),
       },
     };
   } catch (err) {

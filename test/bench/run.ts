@@ -1,6 +1,6 @@
 // `npm run bench`: the figures of SPEC §10, each against a baseline measured in the same run.
 //
-//   node dist/test/bench/run.js bench [--quick] [--only idle,breaker,seed,drain,memory,reconcile]
+//   node dist/test/bench/run.js bench [--quick] [--only idle,breaker,seed,drain,memory,reconcile,fleet]
 //                                     [--runs N] [--heavy-runs M] [--out DIR] [--bin FILE]
 //
 // --bin measures another build's bin/pos-sync (say, a worktree of an older commit) against the
@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { startCentral, type RunningCentral } from '../../examples/central/server.js';
 import { requestBound, writeBulkSales } from '../helpers/bulk-sales.js';
+import { fleetCase } from './fleet.js';
 import { detectRssMethod, machine, measure, stats, type NodeRun, type RssMethod, type Sample, type Stats } from './measure.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -31,7 +32,7 @@ let BIN = path.join(REPO, 'bin', 'pos-sync');
 const RAW_DRAIN = path.join(HERE, 'raw-drain.js');
 const RAW_SEED = path.join(HERE, 'raw-seed.js');
 
-export const CASES = ['idle', 'breaker', 'seed', 'drain', 'memory', 'reconcile'] as const;
+export const CASES = ['idle', 'breaker', 'seed', 'drain', 'memory', 'reconcile', 'fleet'] as const;
 export type CaseName = (typeof CASES)[number];
 
 interface Sizes {
@@ -474,6 +475,8 @@ const RUNNERS: Record<CaseName, (bench: Bench) => Promise<Omit<CaseResult, 'name
   drain: drainCase,
   memory: memoryCase,
   reconcile: reconcileCase,
+  // The reference head office's fleet page (fleet.ts): 2,000 tills, also with --quick.
+  fleet: (b) => fleetCase({ work: b.work, env: b.env, bin: BIN, runs: b.sizes.tickRuns, tills: 2000 }),
 };
 
 // --- output ---
@@ -593,5 +596,5 @@ if (process.argv[2] === 'bench') {
     },
   );
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  process.stdout.write('usage: node dist/test/bench/run.js bench [--quick] [--only idle,breaker,seed,drain,memory,reconcile] [--runs N] [--heavy-runs M] [--out DIR] [--bin FILE]\n');
+  process.stdout.write('usage: node dist/test/bench/run.js bench [--quick] [--only idle,breaker,seed,drain,memory,reconcile,fleet] [--runs N] [--heavy-runs M] [--out DIR] [--bin FILE]\n');
 }

@@ -1,0 +1,163 @@
+// The heartbeat document (man page, HEARTBEAT; man/schemas/heartbeat.schema.json): the till's
+// standing for the head office, built from the same facts `status --json` reads — the state file,
+// the database's backlog and the same verdict rules (domain/verdict.ts) — plus what only a fleet
+// needs: which till, free disk, the clock against the central's, and which configuration.
+
+import { createHash } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { Config } from '../config/types.js';
+import { isSecretHeader, isSecretProducerKey } from '../config/secrets.js';
+import { describeBreaker } from '../domain/breaker.js';
+import { ENTITIES, type Entity } from '../domain/rows.js';
+import { judgeStatus, type Verdict } from '../domain/verdict.js';
+import type { Peeked } from '../state/file.js';
+import { entityBacklog, type EntityBacklog } from '../store/history.js';
+import { inspectSchema } from '../store/migrations.js';
+import { VERSION } from '../version.js';
+
+export const HEARTBEAT_SCHEMA_VERSION = 1;
+
+export interface HeartbeatDocument {
+  readonly schemaVersion: typeof HEARTBEAT_SCHEMA_VERSION;
+  readonly kind: 'pos-sync.heartbeat';
+  readonly sentAt: string;
+  readonly version: string;
+  readonly storeId: string;
+  readonly tillId: string;
+  readonly verdict: Verdict;
+  readonly verdictSince: string;
+  readonly headline: string;
+  readonly problems: readonly string[];
+  readonly pending: Record<Entity, { readonly pending: number; readonly oldestPendingAt: string | null }>;
+  readonly oldestPendingAgeSeconds: number | null;
+  readonly deadLettered: number;
+  readonly breaker: { readonly state: 'closed' | 'open' | 'halfOpen'; readonly consecutiveFailures: number; readonly openedAt: string | null; readonly nextProbeAt: string | null };
+  readonly lastSuccessAt: string | null;
+  readonly lastPass: { readonly at: string; readonly exitCode: number; readonly outcome: string; readonly since: string } | null;
+  readonly kafka: { readonly enabled: boolean; readonly backlog: number | null; readonly trouble: string | null };
+  readonly disk: { readonly freeBytes: number | null; readonly totalBytes: number | null };
+  readonly clockOffsetMs: number | null;
+  readonly configHash: string;
+}
+
+/** What the verdict and the document are built from, read once per heartbeat. */
+export interface StandingFacts {
+  readonly now: number;
+  readonly peeked: Peeked;
+  readonly pending: Record<Entity, EntityBacklog>;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Reads the backlog the way `status` does (read-only, on a database maybe not yet set up). */
+export function readBacklog(db: Database, now: number): Record<Entity, EntityBacklog> {
+  const facts = inspectSchema(db);
+  return Object.fromEntries(ENTITIES.map((e) => [e, entityBacklog(db, e, now, facts)])) as Record<Entity, EntityBacklog>;
+}
+
+/** The verdict `status` would give on these facts (same rules, same thresholds). */
+export function judge(config: Config, f: StandingFacts): ReturnType<typeof judgeStatus> {
+  const saved = f.peeked.state;
+  const sum = (g: (b: EntityBacklog) => number): number => ENTITIES.reduce((n, e) => n + g(f.pending[e]), 0);
+  return judgeStatus({
+    now: f.now,
+    // The texts go to head office, which reads many tills: the store's zone when configured, else
+    // UTC rather than each machine's own (which would also start ICU on every heartbeat, ~50 ms).
+    timeZone: config.timeZone ?? 'UTC',
+    lastPass: saved.lastPass,
+    lastSuccessAt: saved.lastSuccessAt,
+    stateProblem: f.peeked.problem,
+    breaker: saved.breaker,
+    breakerSettings: config.breaker,
+    pending: sum((b) => b.pending),
+    waiting: sum((b) => b.waiting),
+    deadLettered: sum((b) => b.deadLettered),
+    oldestPendingAt: oldestOf(f.pending),
+    kafkaBacklog: config.kafka.enabled ? sum((b) => b.kafkaBacklog) : null,
+    kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
+    thresholds: config.health,
+  });
+}
+
+function oldestOf(pending: Record<Entity, EntityBacklog>): number | null {
+  return ENTITIES.map((e) => pending[e].oldestPendingAt)
+    .filter((t): t is string => t !== null)
+    .map((t) => Date.parse(t))
+    .reduce<number | null>((a, b) => (a === null || b < a ? b : a), null);
+}
+
+export interface DocumentExtras {
+  readonly verdictSince: number;
+  readonly clockOffsetMs: number | null;
+  readonly disk: { readonly freeBytes: number | null; readonly totalBytes: number | null };
+}
+
+export function buildHeartbeat(config: Config, f: StandingFacts, extras: DocumentExtras): HeartbeatDocument {
+  const saved = f.peeked.state;
+  const verdict = judge(config, f);
+  const oldest = oldestOf(f.pending);
+  const dead = ENTITIES.reduce((n, e) => n + f.pending[e].deadLettered, 0);
+  const b = describeBreaker(saved.breaker, f.now, config.breaker);
+  const p = saved.lastPass;
+  const kafkaError = config.kafka.enabled ? (p?.kafkaError ?? null) : null;
+  return {
+    schemaVersion: HEARTBEAT_SCHEMA_VERSION,
+    kind: 'pos-sync.heartbeat',
+    sentAt: iso(f.now),
+    version: VERSION,
+    storeId: config.storeId,
+    tillId: config.tillId,
+    verdict: verdict.verdict,
+    verdictSince: iso(Math.min(extras.verdictSince, f.now)),
+    headline: verdict.headline,
+    problems: verdict.problems.map((x) => x.problem),
+    pending: Object.fromEntries(ENTITIES.map((e) => [e, { pending: f.pending[e].pending, oldestPendingAt: f.pending[e].oldestPendingAt }])) as HeartbeatDocument['pending'],
+    oldestPendingAgeSeconds: oldest === null ? null : Math.max(0, Math.round((f.now - oldest) / 1000)),
+    deadLettered: dead,
+    breaker: { state: b.state, consecutiveFailures: b.consecutiveFailures, openedAt: b.openedAt, nextProbeAt: b.nextProbeAt },
+    lastSuccessAt: saved.lastSuccessAt === null ? null : iso(saved.lastSuccessAt),
+    lastPass: p === null ? null : { at: iso(p.at), exitCode: p.exitCode, outcome: p.outcome, since: iso(p.since) },
+    kafka: {
+      enabled: config.kafka.enabled,
+      backlog: config.kafka.enabled ? ENTITIES.reduce((n, e) => n + f.pending[e].kafkaBacklog, 0) : null,
+      // The text can quote a broker's error: cut to what a fleet row can show.
+      trouble: kafkaError === null ? null : kafkaError.slice(0, 300),
+    },
+    disk: extras.disk,
+    clockOffsetMs: extras.clockOffsetMs,
+    configHash: configHash(config),
+  };
+}
+
+/**
+ * sha256 (first 16 hex digits) of the effective configuration with every secret replaced by a
+ * marker and the till's identity (store, till) left out: two tills with the same hash run the
+ * same settings; a changed secret does not show.
+ */
+export function configHash(config: Config): string {
+  const { storeId: _store, tillId: _till, ...settings } = config;
+  const redacted = {
+    ...settings,
+    http: {
+      ...config.http,
+      token: config.http.token === null ? null : '<redacted>',
+      headers: redact(config.http.headers, isSecretHeader),
+    },
+    kafka: { ...config.kafka, producerConfig: redact(config.kafka.producerConfig, isSecretProducerKey) },
+  };
+  return createHash('sha256').update(canonical(redacted)).digest('hex').slice(0, 16);
+}
+
+function redact(map: Readonly<Record<string, string>>, secret: (key: string) => boolean): Record<string, string> {
+  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, secret(k) ? '<redacted>' : v]));
+}
+
+/** JSON with keys sorted at every level, so the hash does not depend on the order they were built in. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
