@@ -14,7 +14,7 @@ import type { Entity } from '../domain/rows.js';
 import { formatDbTime, type Clock, type Random } from '../domain/time.js';
 import { ExitCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Queue } from '../store/queue.js';
+import type { Queue, SentRow } from '../store/queue.js';
 import type { Batch, Encoded } from './batch-source.js';
 import type { BreakerSession } from './breaker-session.js';
 import { StopPass, outOfTime, type Ledger } from './ledger.js';
@@ -58,7 +58,9 @@ export class Deliverer {
     const single = this.deps.config.http.format === 'single';
     return {
       body: single ? JSON.stringify(singlePayload(events[0]!)) : Buffer.from(JSON.stringify(events)),
-      key: single ? events[0]!.id : idempotencyKey(events.map((e) => e.id)),
+      // An edit of a row is a new request, not a retry of the old one: the key covers each
+      // event's content hash (man page, central API).
+      key: single ? events[0]!.id : idempotencyKey(events.map((e) => (e.contentHash === undefined ? e.id : `${e.id}:${e.contentHash}`))),
     };
   };
 
@@ -68,13 +70,13 @@ export class Deliverer {
    * so the two overlap; the batch's own outcome, success or stop, is what this returns or throws.
    */
   async deliverBatch(batch: Batch, meanwhile?: () => void): Promise<void> {
-    const { entity, events, rowids } = batch;
+    const { entity, events, rows } = batch;
     if (this.deps.config.http.format === 'single') {
-      for (const event of events) await this.deliver(entity, [event], rowids);
+      for (const event of events) await this.deliver(entity, [event], rows);
       return;
     }
     if (events.length === 0) return;
-    const sending = this.deliver(entity, events, rowids, batch.encoded);
+    const sending = this.deliver(entity, events, rows, batch.encoded);
     if (meanwhile) {
       sending.catch(() => undefined); // not unhandled while we wait: the await below takes it
       await requestOnItsWay();
@@ -115,7 +117,7 @@ export class Deliverer {
   }
 
   /** Delivers one group of events (all one entity); splits on refusals. */
-  async deliver(entity: Entity, events: readonly CentralEvent[], rowids: ReadonlyMap<string, number>, encoded = this.encode(events)): Promise<void> {
+  async deliver(entity: Entity, events: readonly CentralEvent[], rows: ReadonlyMap<string, SentRow>, encoded = this.encode(events)): Promise<void> {
     const { config, clock, log, queue, ledger, breaker, refusals } = this.deps;
     const ids = events.map((e) => e.id);
     const failuresBefore = ledger.failedRequests;
@@ -131,7 +133,11 @@ export class Deliverer {
       case 'accepted': {
         const refused = new Set(outcome.rejected.map((r) => r.id));
         const ok = refused.size === 0 ? ids : ids.filter((id) => !refused.has(id));
-        ledger.markDelivered(entity, queue.markSynced(entity, ok, nowText, config.kafka.enabled, rowids));
+        const sent = ok.map((id) => rows.get(id)).filter((r): r is SentRow => r !== undefined);
+        const marked = queue.markSynced(entity, sent, nowText, config.kafka.enabled);
+        ledger.markDelivered(entity, marked);
+        // What was marked is what was sent: a row the POS changed meanwhile goes out again.
+        if (marked < sent.length) log.info('rows changed while their batch was in flight stay pending', { entity, rows: sent.length - marked });
         this.deps.onProgress?.(ledger.delivered.transaction + ledger.delivered.inventory);
         refusals.accepted(ok.length);
         refusals.refusedByCentral(entity, outcome.rejected.map((r) => ({ ...r, httpStatus: 200 })));
@@ -151,7 +157,7 @@ export class Deliverer {
           return;
         }
         log.debug('splitting a batch the central refused', { entity, rows: events.length, status: outcome.status });
-        for (const half of splitBatch(events)) await this.deliver(entity, half, rowids);
+        for (const half of splitBatch(events)) await this.deliver(entity, half, rows);
         return;
       }
       case 'notAboutRows':

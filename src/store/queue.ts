@@ -19,6 +19,24 @@ const COLUMNS: Readonly<Record<Entity, string>> = {
     'rowid AS rowid, "Id", "StoreId", "ProductId", "PreviousStock", "NewStock", "UpdateType", "UpdateDate", "CreatedAt", "Reason", "TransactionId"',
 };
 
+/**
+ * The row's business columns as stored, as one text: each column's SQL literal (quote(): text
+ * quoted, numbers exact, a BLOB as X'…'), joined. A row whose image changed since it was read for
+ * a batch was edited while the batch was in flight: marking leaves it pending (its new content
+ * goes out next), and the content hash sent beside its id (pass/batch-source.ts) is a hash of it.
+ */
+export function imageOf(entity: Entity, alias: string): string {
+  const names = [...COLUMNS[entity].matchAll(/"(\w+)"/g)].map((m) => m[1]!);
+  return names.map((n) => `quote(${alias}."${n}")`).join(` || ',' || `);
+}
+
+/** A row sent in a batch: where it is, and its image when it was read. */
+export interface SentRow {
+  readonly id: string;
+  readonly rowid: number;
+  readonly image: string;
+}
+
 export interface RowFate {
   readonly id: string;
   readonly error: string;
@@ -39,8 +57,10 @@ interface EntityStatements {
   readonly nextPending: Statement;
   /** The same without the bookkeeping probe, while the entity has no bookkeeping row at all. */
   readonly nextPendingBare: Statement;
+  /** Marks the rows of a JSON array of [rowid, image] whose image is unchanged; returns their Ids. */
   readonly markSynced: Statement;
-  readonly markSyncedRow: Statement;
+  /** The same by [Id, image], for rows a VACUUM renumbered. */
+  readonly markSyncedById: Statement;
   readonly markAttempt: Statement;
   readonly attempt: Statement;
   readonly attemptByRowid: Statement;
@@ -91,7 +111,7 @@ export class Queue {
              AND (s."DeadLetteredAt" IS NOT NULL OR s."NextAttemptAt" > ?))`
         : `AND ? IS NOT NULL`;
       const noop = (): Statement => db.prepare('SELECT 0');
-      const columns = COLUMNS[entity].replace(/"(\w+)"/g, 'p."$1"').replace('rowid AS rowid', 'p.rowid AS rowid');
+      const columns = `${COLUMNS[entity].replace(/"(\w+)"/g, 'p."$1"').replace('rowid AS rowid', 'p.rowid AS rowid')}, ${imageOf(entity, 'p')} AS image`;
       return preparedOnUse<EntityStatements>({
         nextPendingBare: () => db.prepare(`SELECT ${columns} FROM "${t}" AS p ${indexed} WHERE p."Synced" = 0 AND p.rowid > ? AND ? IS NOT NULL ORDER BY p.rowid LIMIT ?`),
         // The partial index on Synced = 0 keeps this fast when most of the table is synced;
@@ -101,17 +121,25 @@ export class Queue {
            WHERE p."Synced" = 0 AND p.rowid > ? ${due}
            ORDER BY p.rowid LIMIT ?`,
         ),
+        // One statement per batch (a statement per row cost ~20 % of a drain), by rowid — rowids of
+        // one batch are neighbours in the table, where random GUID Ids land on random index pages —
+        // and only where the row's image is still the one read: a row the POS changed while its
+        // batch was in flight stays pending. The image holds the Id, so a rowid a VACUUM gave to
+        // another row matches nothing; markSyncedById finds those.
         markSynced: () => db.prepare(
-          `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?,
-             "LastSyncError" = NULL WHERE "Id" = ? AND "Synced" = 0`,
-        ),
-        // The same by rowid (the read gave it) and Id together: rowids of one batch are neighbours
-        // in the table, where random GUID Ids land on random index pages (a third less CPU for
-        // marking 100,000 rows); the Id must match too, should a VACUUM have renumbered rowids.
-        markSyncedRow: () => db.prepare(
-          `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?,
-             "LastSyncError" = NULL WHERE rowid = ? AND "Id" = ? AND "Synced" = 0`,
-        ),
+          `UPDATE "${t}" AS p SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?,
+             "LastSyncError" = NULL
+           FROM (SELECT j.value ->> 0 AS r, j.value ->> 1 AS image FROM json_each(?) AS j) AS s
+           WHERE p.rowid = s.r AND p."Synced" = 0 AND ${imageOf(entity, 'p')} = s.image
+           RETURNING "Id"`,
+        ).pluck(),
+        markSyncedById: () => db.prepare(
+          `UPDATE "${t}" AS p SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?,
+             "LastSyncError" = NULL
+           FROM (SELECT j.value ->> 0 AS id, j.value ->> 1 AS image FROM json_each(?) AS j) AS s
+           WHERE p."Id" = s.id AND p."Synced" = 0 AND ${imageOf(entity, 'p')} = s.image
+           RETURNING "Id"`,
+        ).pluck(),
         markAttempt: () => db.prepare(
           `UPDATE "${t}" SET "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = ? WHERE "Id" = ? AND "Synced" = 0`,
         ),
@@ -166,24 +194,25 @@ export class Queue {
   }
 
   /**
-   * Marks delivered rows synced in one transaction; returns how many changed. `rowids` (id → rowid
-   * from nextPending) makes each update a rowid lookup; a row not found that way is looked up by Id.
+   * Marks delivered rows synced in one transaction, each only if its content is still what was
+   * read for the batch (SentRow.image); returns how many were marked. A row changed meanwhile
+   * stays pending, and its new content goes out with a later batch.
    */
-  markSynced(entity: Entity, ids: readonly string[], nowText: string, kafkaPending: boolean, rowids?: ReadonlyMap<string, number>): number {
-    const { markSynced: byId, markSyncedRow: byRowid, clearState, kafkaPending: queueForKafka } = this.statements[entity];
+  markSynced(entity: Entity, sent: readonly SentRow[], nowText: string, kafkaPending: boolean): number {
+    if (sent.length === 0) return 0;
+    const { markSynced: byRowid, markSyncedById: byId, clearState, kafkaPending: queueForKafka } = this.statements[entity];
     const after = kafkaPending ? queueForKafka : clearState;
     const bookkeeping = this.hasState && (kafkaPending || this.stateRows[entity]);
     if (kafkaPending && this.hasState) this.stateRows[entity] = true;
     return this.db.transaction(() => {
-      let changed = 0;
-      for (const id of ids) {
-        const rowid = rowids?.get(id);
-        const n = rowid === undefined ? 0 : byRowid.run(nowText, nowText, rowid, id).changes;
-        const m = n > 0 ? n : byId.run(nowText, nowText, id).changes;
-        if (m > 0 && bookkeeping) after.run(id);
-        changed += m;
+      const marked = byRowid.all(nowText, nowText, JSON.stringify(sent.map((r) => [r.rowid, r.image]))) as string[];
+      if (marked.length < sent.length) {
+        const done = new Set(marked);
+        const rest = sent.filter((r) => !done.has(r.id));
+        marked.push(...(byId.all(nowText, nowText, JSON.stringify(rest.map((r) => [r.id, r.image]))) as string[]));
       }
-      return changed;
+      if (bookkeeping) for (const id of marked) after.run(id);
+      return marked.length;
     })();
   }
 
