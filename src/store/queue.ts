@@ -127,17 +127,17 @@ export class Queue {
         // batch was in flight stays pending. The image holds the Id, so a rowid a VACUUM gave to
         // another row matches nothing; markSyncedById finds those.
         markSynced: () => db.prepare(
-          `UPDATE "${t}" AS p SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?,
-             "LastSyncError" = NULL
-           FROM (SELECT j.value ->> 0 AS r, j.value ->> 1 AS image FROM json_each(?) AS j) AS s
-           WHERE p.rowid = s.r AND p."Synced" = 0 AND ${imageOf(entity, 'p')} = s.image
+          `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = NULL
+           WHERE "Synced" = 0 AND rowid IN (
+             SELECT j.value ->> 0 FROM json_each(?) AS j
+             WHERE j.value ->> 1 = (SELECT ${imageOf(entity, 'q')} FROM "${t}" AS q WHERE q.rowid = j.value ->> 0))
            RETURNING "Id"`,
         ).pluck(),
         markSyncedById: () => db.prepare(
-          `UPDATE "${t}" AS p SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?,
-             "LastSyncError" = NULL
-           FROM (SELECT j.value ->> 0 AS id, j.value ->> 1 AS image FROM json_each(?) AS j) AS s
-           WHERE p."Id" = s.id AND p."Synced" = 0 AND ${imageOf(entity, 'p')} = s.image
+          `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = NULL
+           WHERE "Synced" = 0 AND "Id" IN (
+             SELECT j.value ->> 0 FROM json_each(?) AS j
+             WHERE j.value ->> 1 = (SELECT ${imageOf(entity, 'q')} FROM "${t}" AS q WHERE q."Id" = j.value ->> 0))
            RETURNING "Id"`,
         ).pluck(),
         markAttempt: () => db.prepare(
