@@ -113,6 +113,8 @@ export class BatchSource {
 
   /** Up to `limit` pending rows of `entity` after the cursor, mapped; null when none are left. */
   #read(entity: Entity, limit: number, encodeNow: boolean): Batch | null {
+    // Before the read: a write by the POS after this number shows at marking time (queue.ts).
+    const readVersion = this.queue.dataVersion();
     const rows: (TransactionRow | InventoryRow)[] = this.queue.nextPending(entity, this.#cursor[entity], formatDbTime(this.clock.now()), limit);
     if (rows.length === 0) return null;
     this.#cursor[entity] = rows[rows.length - 1]!.rowid;
@@ -124,7 +126,7 @@ export class BatchSource {
       const mapped = toEvent(entity, row, this.tillId, contentHash(image));
       if (mapped.ok) {
         events.push(mapped.value);
-        sent.set(mapped.value.id, { id: mapped.value.id, rowid: row.rowid, image });
+        sent.set(mapped.value.id, { id: mapped.value.id, rowid: row.rowid, image, readVersion });
       } else {
         invalid.push({ id: mapped.id, error: mapped.error, httpStatus: null, rowid: row.rowid });
       }

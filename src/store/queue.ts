@@ -35,6 +35,8 @@ export interface SentRow {
   readonly id: string;
   readonly rowid: number;
   readonly image: string;
+  /** PRAGMA data_version taken before the row was read (Queue.dataVersion). */
+  readonly readVersion?: number;
 }
 
 export interface RowFate {
@@ -61,6 +63,8 @@ interface EntityStatements {
   readonly markSynced: Statement;
   /** The same by [Id, image], for rows a VACUUM renumbered. */
   readonly markSyncedById: Statement;
+  /** Marks the rows of a JSON array of rowids, unchecked: only when no other connection wrote since they were read. */
+  readonly markSyncedUnchanged: Statement;
   readonly markAttempt: Statement;
   readonly attempt: Statement;
   readonly attemptByRowid: Statement;
@@ -84,6 +88,7 @@ function preparedOnUse<T extends object>(makers: { readonly [K in keyof T]: () =
 export class Queue {
   private readonly statements: Record<Entity, EntityStatements>;
   private readonly retryLogs: { readonly insert: Statement };
+  #dataVersion: Statement | undefined;
   private readonly hasState: boolean;
   /**
    * Whether the entity has any bookkeeping row. A pass holds the lock, so only this pass adds any
@@ -128,9 +133,15 @@ export class Queue {
         // another row matches nothing; markSyncedById finds those.
         markSynced: () => db.prepare(
           `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = NULL
-           WHERE "Synced" = 0 AND rowid IN (
+           WHERE +"Synced" = 0 AND rowid IN (
              SELECT j.value ->> 0 FROM json_each(?) AS j
              WHERE j.value ->> 1 = (SELECT ${imageOf(entity, 'q')} FROM "${t}" AS q WHERE q.rowid = j.value ->> 0))
+           RETURNING "Id"`,
+        ).pluck(),
+        // `+"Synced"`: by rowid, not through the partial index on Synced.
+        markSyncedUnchanged: () => db.prepare(
+          `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = NULL
+           WHERE +"Synced" = 0 AND rowid IN (SELECT value FROM json_each(?))
            RETURNING "Id"`,
         ).pluck(),
         markSyncedById: () => db.prepare(
@@ -194,9 +205,20 @@ export class Queue {
   }
 
   /**
+   * SQLite's count of commits by other connections (PRAGMA data_version): taken before a batch is
+   * read, the same number at marking time proves no other connection — the POS — wrote in between.
+   */
+  dataVersion(): number {
+    return (this.#dataVersion ??= this.db.prepare('PRAGMA data_version').pluck()).get() as number;
+  }
+
+  /**
    * Marks delivered rows synced in one transaction, each only if its content is still what was
    * read for the batch (SentRow.image); returns how many were marked. A row changed meanwhile
-   * stays pending, and its new content goes out with a later batch.
+   * stays pending, and its new content goes out with a later batch. When nothing but this pass
+   * wrote since the rows were read (the same data_version), no row can have changed and the
+   * content is not compared: a drain with the POS quiet marks at the cost of a bare UPDATE by
+   * rowid (the comparison doubled marking's cost, ~10 % of a 100,000-row drain).
    */
   markSynced(entity: Entity, sent: readonly SentRow[], nowText: string, kafkaPending: boolean): number {
     if (sent.length === 0) return 0;
@@ -205,7 +227,11 @@ export class Queue {
     const bookkeeping = this.hasState && (kafkaPending || this.stateRows[entity]);
     if (kafkaPending && this.hasState) this.stateRows[entity] = true;
     return this.db.transaction(() => {
-      const marked = byRowid.all(nowText, nowText, JSON.stringify(sent.map((r) => [r.rowid, r.image]))) as string[];
+      const version = this.dataVersion();
+      const unchanged = sent.every((r) => r.readVersion === version);
+      const marked = unchanged
+        ? (this.statements[entity].markSyncedUnchanged.all(nowText, nowText, JSON.stringify(sent.map((r) => r.rowid))) as string[])
+        : (byRowid.all(nowText, nowText, JSON.stringify(sent.map((r) => [r.rowid, r.image]))) as string[]);
       if (marked.length < sent.length) {
         const done = new Set(marked);
         const rest = sent.filter((r) => !done.has(r.id));
