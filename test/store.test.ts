@@ -298,8 +298,11 @@ describe('a large table where most rows are synced', () => {
 
 /** The rows as a batch read them (rowid and image), for markSynced. */
 function sentRows(db: Database, ids: readonly string[]): SentRow[] {
-  const read = db.prepare(`SELECT rowid AS rowid, "Id" AS id, ${imageOf('transaction', 'p')} AS image FROM "PosTransactions" AS p WHERE "Id" = ?`);
-  return ids.map((id) => read.get(id) as SentRow);
+  const read = db.prepare(`SELECT rowid AS rowid, * FROM "PosTransactions" WHERE "Id" = ?`);
+  return ids.map((id) => {
+    const row = read.get(id) as { rowid: number };
+    return { id, rowid: row.rowid, image: imageOf('transaction', row) };
+  });
 }
 
 describe('Queue writes only the sync columns', () => {

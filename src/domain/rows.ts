@@ -24,8 +24,6 @@ export interface TransactionRow {
   readonly Metadata: SqlValue;
   readonly Reference: SqlValue;
   readonly Notes: SqlValue;
-  /** The row's stored content as one text (store/queue.ts): what marking checks is unchanged. */
-  readonly image?: SqlValue;
 }
 
 export interface InventoryRow {
@@ -40,7 +38,6 @@ export interface InventoryRow {
   readonly CreatedAt: SqlValue;
   readonly Reason: SqlValue;
   readonly TransactionId: SqlValue;
-  readonly image?: SqlValue;
 }
 
 export type PendingRow =

@@ -6,7 +6,7 @@
 import { toEvent, type CentralEvent } from '../domain/events.js';
 import type { Entity, InventoryRow, TransactionRow } from '../domain/rows.js';
 import { formatDbTime, type Clock } from '../domain/time.js';
-import type { Queue, SentRow } from '../store/queue.js';
+import { imageOf, type Queue, type SentRow } from '../store/queue.js';
 
 /** A request body and its Idempotency-Key. */
 export interface Encoded {
@@ -122,7 +122,7 @@ export class BatchSource {
     const sent = new Map<string, SentRow>();
     const invalid: InvalidRow[] = [];
     for (const row of rows) {
-      const image = typeof row.image === 'string' ? row.image : '';
+      const image = imageOf(entity, row);
       const mapped = toEvent(entity, row, this.tillId, contentHash(image));
       if (mapped.ok) {
         events.push(mapped.value);

@@ -224,8 +224,11 @@ async function deliverBatches(pass: PassContext, { source, deliverer, refusals, 
       }
       refusals.judgeRound();
     }
+    deliverer.settle();
     if (breaker.inProbe && ledger.requests === 0) await deliverer.probeHealth();
   } catch (err) {
+    // The batch acknowledged last is marked whatever stopped the pass (deliverer.ts, settle).
+    deliverer.settle();
     if (!(err instanceof StopPass)) throw err;
     refusals.passStopped();
     ledger.stop(err);

@@ -19,15 +19,22 @@ const COLUMNS: Readonly<Record<Entity, string>> = {
     'rowid AS rowid, "Id", "StoreId", "ProductId", "PreviousStock", "NewStock", "UpdateType", "UpdateDate", "CreatedAt", "Reason", "TransactionId"',
 };
 
+/** The business columns of each entity, in the order the row image lists them. */
+const BUSINESS: Readonly<Record<Entity, readonly string[]>> = {
+  transaction: [...COLUMNS.transaction.matchAll(/"(\w+)"/g)].map((m) => m[1]!),
+  inventory: [...COLUMNS.inventory.matchAll(/"(\w+)"/g)].map((m) => m[1]!),
+};
+
 /**
- * The row's business columns as stored, as one text: each column's SQL literal (quote(): text
- * quoted, numbers exact, a BLOB as X'…'), joined. A row whose image changed since it was read for
- * a batch was edited while the batch was in flight: marking leaves it pending (its new content
- * goes out next), and the content hash sent beside its id (pass/batch-source.ts) is a hash of it.
+ * The row's business columns as read, as one text (JSON of the values in column order; a BLOB as
+ * its bytes, a bigint as text): what marking compares to tell whether the POS changed the row
+ * since it was read for a batch, and what the content hash sent beside its id (pass/batch-source.ts)
+ * is a hash of. Made in JavaScript from the values read: SQLite's quote() of every column cost as
+ * much as the read itself.
  */
-export function imageOf(entity: Entity, alias: string): string {
-  const names = [...COLUMNS[entity].matchAll(/"(\w+)"/g)].map((m) => m[1]!);
-  return names.map((n) => `quote(${alias}."${n}")`).join(` || ',' || `);
+export function imageOf(entity: Entity, row: object): string {
+  const r = row as Record<string, unknown>;
+  return JSON.stringify(BUSINESS[entity].map((c) => r[c]), (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 }
 
 /** A row sent in a batch: where it is, and its image when it was read. */
@@ -59,12 +66,12 @@ interface EntityStatements {
   readonly nextPending: Statement;
   /** The same without the bookkeeping probe, while the entity has no bookkeeping row at all. */
   readonly nextPendingBare: Statement;
-  /** Marks the rows of a JSON array of [rowid, image] whose image is unchanged; returns their Ids. */
+  /** Marks the pending rows of a JSON array of rowids; returns their Ids. */
   readonly markSynced: Statement;
-  /** The same by [Id, image], for rows a VACUUM renumbered. */
-  readonly markSyncedById: Statement;
-  /** Marks the rows of a JSON array of rowids, unchecked: only when no other connection wrote since they were read. */
-  readonly markSyncedUnchanged: Statement;
+  /** The rows of a JSON array of rowids, as nextPending reads them. */
+  readonly currentByRowid: Statement;
+  /** The same by a JSON array of Ids, for rows a VACUUM renumbered. */
+  readonly currentById: Statement;
   readonly markAttempt: Statement;
   readonly attempt: Statement;
   readonly attemptByRowid: Statement;
@@ -116,7 +123,7 @@ export class Queue {
              AND (s."DeadLetteredAt" IS NOT NULL OR s."NextAttemptAt" > ?))`
         : `AND ? IS NOT NULL`;
       const noop = (): Statement => db.prepare('SELECT 0');
-      const columns = `${COLUMNS[entity].replace(/"(\w+)"/g, 'p."$1"').replace('rowid AS rowid', 'p.rowid AS rowid')}, ${imageOf(entity, 'p')} AS image`;
+      const columns = COLUMNS[entity].replace(/"(\w+)"/g, 'p."$1"').replace('rowid AS rowid', 'p.rowid AS rowid');
       return preparedOnUse<EntityStatements>({
         nextPendingBare: () => db.prepare(`SELECT ${columns} FROM "${t}" AS p ${indexed} WHERE p."Synced" = 0 AND p.rowid > ? AND ? IS NOT NULL ORDER BY p.rowid LIMIT ?`),
         // The partial index on Synced = 0 keeps this fast when most of the table is synced;
@@ -127,30 +134,15 @@ export class Queue {
            ORDER BY p.rowid LIMIT ?`,
         ),
         // One statement per batch (a statement per row cost ~20 % of a drain), by rowid — rowids of
-        // one batch are neighbours in the table, where random GUID Ids land on random index pages —
-        // and only where the row's image is still the one read: a row the POS changed while its
-        // batch was in flight stays pending. The image holds the Id, so a rowid a VACUUM gave to
-        // another row matches nothing; markSyncedById finds those.
+        // one batch are neighbours in the table, where random GUID Ids land on random index pages;
+        // `+"Synced"` keeps SQLite from going through the partial index on Synced instead.
         markSynced: () => db.prepare(
-          `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = NULL
-           WHERE +"Synced" = 0 AND rowid IN (
-             SELECT j.value ->> 0 FROM json_each(?) AS j
-             WHERE j.value ->> 1 = (SELECT ${imageOf(entity, 'q')} FROM "${t}" AS q WHERE q.rowid = j.value ->> 0))
-           RETURNING "Id"`,
-        ).pluck(),
-        // `+"Synced"`: by rowid, not through the partial index on Synced.
-        markSyncedUnchanged: () => db.prepare(
           `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = NULL
            WHERE +"Synced" = 0 AND rowid IN (SELECT value FROM json_each(?))
            RETURNING "Id"`,
         ).pluck(),
-        markSyncedById: () => db.prepare(
-          `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = NULL
-           WHERE "Synced" = 0 AND "Id" IN (
-             SELECT j.value ->> 0 FROM json_each(?) AS j
-             WHERE j.value ->> 1 = (SELECT ${imageOf(entity, 'q')} FROM "${t}" AS q WHERE q."Id" = j.value ->> 0))
-           RETURNING "Id"`,
-        ).pluck(),
+        currentByRowid: () => db.prepare(`SELECT ${columns} FROM "${t}" AS p WHERE p.rowid IN (SELECT value FROM json_each(?))`),
+        currentById: () => db.prepare(`SELECT ${columns} FROM "${t}" AS p WHERE p."Id" IN (SELECT value FROM json_each(?))`),
         markAttempt: () => db.prepare(
           `UPDATE "${t}" SET "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = ? WHERE "Id" = ? AND "Synced" = 0`,
         ),
@@ -215,31 +207,42 @@ export class Queue {
   /**
    * Marks delivered rows synced in one transaction, each only if its content is still what was
    * read for the batch (SentRow.image); returns how many were marked. A row changed meanwhile
-   * stays pending, and its new content goes out with a later batch. When nothing but this pass
-   * wrote since the rows were read (the same data_version), no row can have changed and the
-   * content is not compared: a drain with the POS quiet marks at the cost of a bare UPDATE by
-   * rowid (the comparison doubled marking's cost, ~10 % of a 100,000-row drain).
+   * stays pending, and its new content goes out with a later batch. The transaction is IMMEDIATE:
+   * nobody writes between the comparison and the update. When no other connection wrote since
+   * the rows were read (the same data_version), no row can have changed and nothing is compared:
+   * a drain with the POS quiet marks at the cost of a bare UPDATE by rowid.
    */
   markSynced(entity: Entity, sent: readonly SentRow[], nowText: string, kafkaPending: boolean): number {
     if (sent.length === 0) return 0;
-    const { markSynced: byRowid, markSyncedById: byId, clearState, kafkaPending: queueForKafka } = this.statements[entity];
+    const { markSynced: mark, currentByRowid, currentById, clearState, kafkaPending: queueForKafka } = this.statements[entity];
     const after = kafkaPending ? queueForKafka : clearState;
     const bookkeeping = this.hasState && (kafkaPending || this.stateRows[entity]);
     if (kafkaPending && this.hasState) this.stateRows[entity] = true;
-    return this.db.transaction(() => {
-      const version = this.dataVersion();
-      const unchanged = sent.every((r) => r.readVersion === version);
-      const marked = unchanged
-        ? (this.statements[entity].markSyncedUnchanged.all(nowText, nowText, JSON.stringify(sent.map((r) => r.rowid))) as string[])
-        : (byRowid.all(nowText, nowText, JSON.stringify(sent.map((r) => [r.rowid, r.image]))) as string[]);
-      if (marked.length < sent.length) {
-        const done = new Set(marked);
-        const rest = sent.filter((r) => !done.has(r.id));
-        marked.push(...(byId.all(nowText, nowText, JSON.stringify(rest.map((r) => [r.id, r.image]))) as string[]));
-      }
-      if (bookkeeping) for (const id of marked) after.run(id);
-      return marked.length;
-    })();
+    return this.db
+      .transaction(() => {
+        const version = this.dataVersion();
+        let rowids = sent.map((r) => r.rowid);
+        if (!sent.every((r) => r.readVersion === version)) {
+          // Only rows whose image is unchanged; looked up by Id too, should a VACUUM have renumbered rowids.
+          const same = (current: readonly object[]): Map<string, number> => {
+            const found = new Map<string, number>();
+            for (const row of current) {
+              const r = row as { rowid: number; Id: unknown };
+              if (typeof r.Id === 'string' && images.get(r.Id) === imageOf(entity, row)) found.set(r.Id, r.rowid);
+            }
+            return found;
+          };
+          const images = new Map(sent.map((r) => [r.id, r.image]));
+          const unchanged = same(currentByRowid.all(JSON.stringify(rowids)) as object[]);
+          const missing = sent.filter((r) => !unchanged.has(r.id)).map((r) => r.id);
+          if (missing.length > 0) for (const [id, rowid] of same(currentById.all(JSON.stringify(missing)) as object[])) unchanged.set(id, rowid);
+          rowids = [...unchanged.values()];
+        }
+        const marked = mark.all(nowText, nowText, JSON.stringify(rowids)) as string[];
+        if (bookkeeping) for (const id of marked) after.run(id);
+        return marked.length;
+      })
+      .immediate();
   }
 
   /** A temporary failure: counts the attempt (the seed's meaning) without penalising the rows. */

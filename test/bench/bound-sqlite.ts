@@ -18,9 +18,6 @@ import Database from 'better-sqlite3';
 
 type Row = [number, string, string, string, string, string, number, string, string, string, string, string | null, string | null, string | null];
 
-/** SQLite's quote() of a text or integer, as the row image (store/queue.ts) is made of. */
-const quote = (v: string | number | null): string => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${v.replaceAll("'", "''")}'`);
-
 function drain(dbPath: string, batch: number, tillId: string, bodiesPath: string | undefined): number {
   const db = new Database(dbPath);
   db.pragma('journal_mode = WAL');
@@ -57,7 +54,7 @@ function drain(dbPath: string, batch: number, tillId: string, bodiesPath: string
       reference: r[12],
       notes: r[13],
       metadata: r[11],
-      contentHash: hash('sha1', r.slice(1).map(quote).join(','), 'base64url').slice(0, 16),
+      contentHash: hash('sha1', JSON.stringify(r.slice(1)), 'base64url').slice(0, 16),
       tillId,
     }));
     const body = Buffer.from(JSON.stringify(events));
