@@ -71,6 +71,7 @@ const DECIMAL_MAX_MANTISSA = '79228162514264337593543950335';
 export function isDotNetDecimal(text: string): boolean {
   const m = DECIMAL.exec(text);
   if (m === null) return false;
+  if (text.length < DECIMAL_MAX_MANTISSA.length) return true; // fewer than 29 digits: always fits
   const digits = (m[1]! + (m[2] ?? '')).replace(/^0+/, '');
   if (digits.length !== DECIMAL_MAX_MANTISSA.length) return digits.length < DECIMAL_MAX_MANTISSA.length;
   return digits <= DECIMAL_MAX_MANTISSA; // same length: text order is numeric order

@@ -46,6 +46,8 @@ export class BatchSource {
   readonly #cursor: Record<Entity, number> = { transaction: 0, inventory: 0 };
   readonly #drained = new Set<Entity>();
   #ahead: ReadAhead | null = null;
+  /** Whether a read of this pass found rows (this is no idle tick). */
+  #found = false;
 
   constructor(
     private readonly queue: Queue,
@@ -113,10 +115,13 @@ export class BatchSource {
 
   /** Up to `limit` pending rows of `entity` after the cursor, mapped; null when none are left. */
   #read(entity: Entity, limit: number, encodeNow: boolean): Batch | null {
-    // Before the read: a write by the POS after this number shows at marking time (queue.ts).
-    const readVersion = this.queue.dataVersion();
+    // Before the read: a write by the POS after this number shows at marking time (queue.ts). Not
+    // before a pass's first read, which an idle tick makes and nothing else: the first batch's rows
+    // have no number, and marking compares their content instead.
+    const readVersion = this.#found ? this.queue.dataVersion() : undefined;
     const rows: (TransactionRow | InventoryRow)[] = this.queue.nextPending(entity, this.#cursor[entity], formatDbTime(this.clock.now()), limit);
     if (rows.length === 0) return null;
+    this.#found = true;
     this.#cursor[entity] = rows[rows.length - 1]!.rowid;
     const events: CentralEvent[] = [];
     const sent = new Map<string, SentRow>();

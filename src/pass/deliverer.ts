@@ -160,11 +160,13 @@ export class Deliverer {
           // What was marked is what was sent: a row the POS changed meanwhile goes out again.
           if (marked < sent.length) log.info('rows changed while their batch was in flight stay pending', { entity, rows: sent.length - marked });
           this.deps.onProgress?.(ledger.delivered.transaction + ledger.delivered.inventory);
-          refusals.accepted(ok.length);
-          refusals.refusedByCentral(entity, outcome.rejected.map((r) => ({ ...r, httpStatus: 200 })));
         };
         if (deferMarking) this.#unmarked = mark;
         else mark();
+        // Not deferred: what the central accepted and refused counts at once (a round's judgement
+        // of refusals, refusals.ts, must see this batch's acceptance).
+        refusals.accepted(ok.length);
+        refusals.refusedByCentral(entity, outcome.rejected.map((r) => ({ ...r, httpStatus: 200 })));
         return;
       }
       case 'refused':
