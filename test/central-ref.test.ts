@@ -107,6 +107,30 @@ describe('batch format', () => {
     assert.equal(stats.duplicateIds, 3);
   });
 
+  test('an id again with the same content hash is a duplicate; with a new one an update that replaces what is stored', async (t) => {
+    const central = await useCentral(t);
+    const sale = transactionEvent({ totalAmount: '10.00', contentHash: 'AAAAAAAAAAAAAAAA' });
+    assert.deepEqual((await post(central, [sale], { 'idempotency-key': 'k1' })).json, { accepted: 1, duplicates: 0 });
+    assert.deepEqual((await post(central, [sale], { 'idempotency-key': 'k1' })).json, { accepted: 1, duplicates: 1 }, 'a repeat');
+    const edit = { ...sale, totalAmount: '8.00', contentHash: 'BBBBBBBBBBBBBBBB' };
+    assert.deepEqual((await post(central, [edit], { 'idempotency-key': 'k2' })).json, { accepted: 1, duplicates: 0, updated: 1 }, 'an edit');
+    assert.deepEqual((await post(central, [edit], { 'idempotency-key': 'k2' })).json, { accepted: 1, duplicates: 1 }, 'the edit repeated');
+    const stored = central.events();
+    assert.equal(stored.length, 1, 'one event per id');
+    assert.deepEqual(stored[0]!.event, edit, 'the edit replaced the first content, exactly');
+    assert.equal(central.stats().eventsUpdated, 1);
+    assert.equal(central.stats().eventsStored, 1);
+  });
+
+  test('money as a .NET decimal holds it (29 significant digits) is stored exactly as sent', async (t) => {
+    const central = await useCentral(t);
+    const sale = transactionEvent({ unitPrice: '3.3333333333333333333333333333', totalAmount: '-79228162514264337593543950335' });
+    assert.equal((await post(central, [sale], { 'idempotency-key': 'm' })).status, 200);
+    const event = central.events()[0]!.event as Record<string, unknown>;
+    assert.equal(event['unitPrice'], '3.3333333333333333333333333333');
+    assert.equal(event['totalAmount'], '-79228162514264337593543950335');
+  });
+
   test('an invalid event makes the whole batch 422, naming the bad ids, and nothing of it is stored', async (t) => {
     const central = await useCentral(t);
     const good = transactionEvent();

@@ -63,6 +63,13 @@ describe('transaction rows → events', () => {
     ['0.1', 'a float would print 0.1 too, but 0.1+0.2 would not'],
     ['999999999999999999.9999999999', '18 integer and 10 fraction digits: more than a double holds'],
     ['1234567.89', 'large till total'],
+    ['3.3333333333333333333333333333', '10m/3m: 29 significant digits, scale 28'],
+    ['79228162514264337593543950335', 'decimal.MaxValue'],
+    ['-79228162514264337593543950335', 'decimal.MinValue'],
+    ['7.9228162514264337593543950335', 'the largest mantissa at scale 28'],
+    ['0.0000000000000000000000000001', 'the smallest step, scale 28'],
+    ['1.0000000000000000000000000000', 'trailing zeros kept: a decimal keeps its scale'],
+    ['-0.00', 'a negative zero with scale, as .NET may print it'],
   ];
   for (const [text, why] of money) {
     test(`UnitPrice/TotalAmount "${text}" is sent as exactly that string (${why})`, () => {
@@ -89,6 +96,12 @@ describe('transaction rows → events', () => {
     { column: 'TotalAmount', value: '', why: 'empty money' },
     { column: 'TotalAmount', value: ' 54.99', why: 'padded money' },
     { column: 'TotalAmount', value: 'NaN', why: 'not a number' },
+    { column: 'TotalAmount', value: '79228162514264337593543950336', why: 'one past decimal.MaxValue' },
+    { column: 'TotalAmount', value: '792281625142643375935439503350', why: '30 digits' },
+    { column: 'TotalAmount', value: '0.33333333333333333333333333333', why: 'scale 29: beyond a decimal' },
+    { column: 'TotalAmount', value: '7.92281625142643375935439503351', why: 'a mantissa past the 96-bit limit at scale 29' },
+    { column: 'TotalAmount', value: '1.', why: 'a point without digits' },
+    { column: 'TotalAmount', value: '+1.00', why: 'a plus sign (.NET never writes one)' },
     { column: 'Quantity', value: null, why: 'NULL quantity' },
     { column: 'Quantity', value: '2', why: 'quantity as text' },
     { column: 'Quantity', value: 1.5, why: 'a fractional quantity' },

@@ -75,6 +75,6 @@ describe('the batch source', () => {
     assert.match(batch.invalid[0]!.error, /^invalid row: NewStock\b/);
     assert.equal(batch.invalid[0]!.httpStatus, null);
     assert.equal(typeof batch.invalid[0]!.rowid, 'number');
-    assert.equal(batch.rowids.size, 2);
+    assert.equal(batch.rows.size, 2);
   });
 });

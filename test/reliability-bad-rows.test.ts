@@ -85,9 +85,8 @@ const BAD: readonly BadRow[] = [
   { what: 'a decimal comma (a till with the wrong locale)', table: 'PosTransactions', values: txRow(1, { UnitPrice: `'54,99'` }), column: 'UnitPrice' },
   { what: 'money with an exponent', table: 'PosTransactions', values: txRow(2, { UnitPrice: `'1.2e3'` }), column: 'UnitPrice' },
   { what: 'empty money', table: 'PosTransactions', values: txRow(3, { TotalAmount: `''` }), column: 'TotalAmount' },
-  // TEXT affinity keeps a REAL's round-trip digits: 0.1 + 0.2 lands as '0.30000000000000004'.
-  { what: 'a binary float written as REAL (0.1 + 0.2)', table: 'PosTransactions', values: txRow(4, { UnitPrice: String(0.1 + 0.2) }), column: 'UnitPrice' },
-  { what: 'money with more decimals than a decimal(18,10) holds', table: 'PosTransactions', values: txRow(18, { TotalAmount: `'25.00000000001'` }), column: 'TotalAmount' },
+  { what: 'money with 29 decimals (a .NET decimal stops at 28)', table: 'PosTransactions', values: txRow(4, { UnitPrice: `'0.${'3'.repeat(29)}'` }), column: 'UnitPrice' },
+  { what: 'money past a .NET decimal (79228162514264337593543950336)', table: 'PosTransactions', values: txRow(18, { TotalAmount: `'79228162514264337593543950336'` }), column: 'TotalAmount' },
   { what: 'money as a BLOB', table: 'PosTransactions', values: txRow(5, { TotalAmount: `x'3132'` }), column: 'TotalAmount' },
   { what: 'text in the INTEGER Quantity', table: 'PosTransactions', values: txRow(6, { Quantity: `'two'` }), column: 'Quantity' },
   { what: 'a fractional Quantity', table: 'PosTransactions', values: txRow(7, { Quantity: '2.5' }), column: 'Quantity' },
@@ -123,6 +122,22 @@ const ODD_BUT_VALID: readonly OddRow[] = [
   { what: 'Unicode and a NUL in Notes', table: 'PosTransactions', values: txRow(104, { Notes: `'Café ☕ — 𝄞 ' || char(0) || ' end'` }), expect: { notes: 'Café ☕ — 𝄞 \u0000 end' } },
   { what: 'a seven-digit fraction in the date', table: 'PosTransactions', values: txRow(105), expect: { occurredAt: '2025-10-21T14:03:11.1234567Z' } },
   { what: 'money with ten decimals', table: 'PosTransactions', values: txRow(106, { UnitPrice: `'0.0000000001'`, TotalAmount: `'0.0000000002'` }), expect: { unitPrice: '0.0000000001' } },
+  // What EF Core writes for .NET decimals: 10m/3m (28 decimals), the largest, the smallest, scale 28.
+  {
+    what: 'a .NET decimal of 29 significant digits (10m/3m and decimal.MaxValue)',
+    table: 'PosTransactions',
+    values: txRow(107, { UnitPrice: `'3.3333333333333333333333333333'`, TotalAmount: `'79228162514264337593543950335'` }),
+    expect: { unitPrice: '3.3333333333333333333333333333', totalAmount: '79228162514264337593543950335' },
+  },
+  {
+    what: 'decimal.MinValue and a scale of 28',
+    table: 'PosTransactions',
+    values: txRow(108, { UnitPrice: `'0.0000000000000000000000000001'`, TotalAmount: `'-79228162514264337593543950335'` }),
+    expect: { unitPrice: '0.0000000000000000000000000001', totalAmount: '-79228162514264337593543950335' },
+  },
+  // TEXT affinity keeps a REAL's round-trip digits: 0.1 + 0.2 lands as '0.30000000000000004', which
+  // is a value a decimal holds: it goes out exactly as stored, as any decimal text does.
+  { what: 'a REAL 0.1 + 0.2, stored as the text "0.30000000000000004"', table: 'PosTransactions', values: txRow(109, { UnitPrice: String(0.1 + 0.2) }), expect: { unitPrice: '0.30000000000000004' } },
   { what: 'stock going negative (an oversold shelf)', table: 'InventoryUpdates', values: invRow(101, { PreviousStock: '0', NewStock: '-3' }), expect: { quantityChange: -3 } },
 ];
 

@@ -14,7 +14,7 @@ import { ConfigError, LocalIoError } from '../src/errors.js';
 import { openDatabase } from '../src/store/db.js';
 import { countPending, entityBacklog, formatTimeSpan, parseTimeSpan } from '../src/store/history.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from '../src/store/migrations.js';
-import { Queue } from '../src/store/queue.js';
+import { imageOf, Queue, type SentRow } from '../src/store/queue.js';
 import { buildFixtureDb, FIXTURE, readTable, withState } from './helpers/db.js';
 import { tmpDirs } from './helpers/tmp.js';
 
@@ -296,6 +296,15 @@ describe('a large table where most rows are synced', () => {
   });
 });
 
+/** The rows as a batch read them (rowid and image), for markSynced. */
+function sentRows(db: Database, ids: readonly string[]): SentRow[] {
+  const read = db.prepare(`SELECT rowid AS rowid, * FROM "PosTransactions" WHERE "Id" = ?`);
+  return ids.map((id) => {
+    const row = read.get(id) as { rowid: number };
+    return { id, rowid: row.rowid, image: imageOf('transaction', row) };
+  });
+}
+
 describe('Queue writes only the sync columns', () => {
   const FIXED = '2025-10-22 08:00:00.5';
 
@@ -309,7 +318,7 @@ describe('Queue writes only the sync columns', () => {
     const { db, queue } = freshFixture();
     try {
       const [a, b] = FIXTURE.pendingTransactions;
-      const changed = queue.markSynced('transaction', [a, FIXTURE.pendingTransactions[2], FIXTURE.syncedTransaction], FIXED, true);
+      const changed = queue.markSynced('transaction', sentRows(db, [a!, FIXTURE.pendingTransactions[2]!, FIXTURE.syncedTransaction]), FIXED, true);
       assert.equal(changed, 2, 'the already-synced row is not counted or touched');
       const rows = db.prepare(`SELECT * FROM "PosTransactions" ORDER BY rowid`).all() as Array<Record<string, unknown>>;
       const byId = new Map(rows.map((r) => [r['Id'], r]));

@@ -125,6 +125,7 @@ describe('the seed fixture', () => {
     const first = events.get('9B0C2F1E-6A51-4C9D-8E0B-1F6A2D3C4B5A')!;
     assert.deepEqual([first['unitPrice'], first['totalAmount'], first['occurredAt']], ['12.5', '25.0', '2025-10-21T14:03:11.1234567Z']);
     const inv = events.get('5E6F7A8B-9C0D-4E1F-A2B3-C4D5E6F7A8B9')!;
+    assert.match(String(inv['contentHash']), /^[\w-]{16}$/, 'a content hash beside the id');
     assert.deepEqual(inv, {
       id: '5E6F7A8B-9C0D-4E1F-A2B3-C4D5E6F7A8B9',
       entity: 'inventory',
@@ -137,6 +138,8 @@ describe('the seed fixture', () => {
       quantityChange: -2,
       reason: 'Sale TX-20251021-0001',
       transactionId: '9B0C2F1E-6A51-4C9D-8E0B-1F6A2D3C4B5A',
+      contentHash: inv['contentHash'],
+      tillId: config.tillId,
     });
   });
 
@@ -225,6 +228,8 @@ describe('the request', () => {
     assert.deepEqual(requests.map((r) => r.format), Array(5).fill('single'));
     assert.deepEqual(requests.map((r) => r.idempotencyKey).sort(), [...FIXTURE.pendingTransactions, ...FIXTURE.pendingInventory].sort());
     const stored = new Map(central.events().map((e) => [e.idempotencyKey, e.event as Event]));
+    const hashOf = (id: string): unknown => stored.get(id)?.['contentHash'];
+    assert.match(String(hashOf('1D4E5F60-7A8B-4C9D-9E0F-A1B2C3D4E5F6')), /^[\w-]{16}$/);
     assert.deepEqual(stored.get('1D4E5F60-7A8B-4C9D-9E0F-A1B2C3D4E5F6'), {
       transactionId: 'TX-20251021-0002',
       storeId: 'STORE001',
@@ -233,6 +238,8 @@ describe('the request', () => {
       productId: 'PROD003',
       quantity: 1,
       price: 54.99,
+      contentHash: hashOf('1D4E5F60-7A8B-4C9D-9E0F-A1B2C3D4E5F6'),
+      tillId: config.tillId,
     });
     assert.deepEqual(stored.get('7F8E9D0C-1B2A-4394-8576-A5B4C3D2E1F0'), {
       transactionId: null,
@@ -242,6 +249,8 @@ describe('the request', () => {
       productId: 'PROD004',
       quantity: 24,
       price: 0,
+      contentHash: hashOf('7F8E9D0C-1B2A-4394-8576-A5B4C3D2E1F0'),
+      tillId: config.tillId,
     });
   });
 });

@@ -7,17 +7,28 @@
 const SHARDS = 256;
 
 export class IdSet {
-  private readonly shards: Array<Set<string>> = Array.from({ length: SHARDS }, () => new Set<string>());
+  // Each id maps to the content hash it was last stored with (undefined: sent without one), so a
+  // repeat of an id can be told from an edit (man page, central API).
+  private readonly shards: Array<Map<string, string | undefined>> = Array.from({ length: SHARDS }, () => new Map<string, string | undefined>());
   private count = 0;
 
-  /** Adds `id`; false when it was already there. */
-  add(id: string): boolean {
+  /** Adds `id` with its content hash; false when it was already there (its hash is left alone). */
+  add(id: string, contentHash?: string): boolean {
     const shard = this.shardOf(id);
-    const before = shard.size;
-    shard.add(id);
-    if (shard.size === before) return false;
+    if (shard.has(id)) return false;
+    shard.set(id, contentHash);
     this.count++;
     return true;
+  }
+
+  /** The content hash `id` was last stored with. */
+  hashOf(id: string): string | undefined {
+    return this.shardOf(id).get(id);
+  }
+
+  /** Records an edit: `id` is now stored with this content. */
+  setHash(id: string, contentHash: string): void {
+    this.shardOf(id).set(id, contentHash);
   }
 
   delete(id: string): boolean {
@@ -40,10 +51,10 @@ export class IdSet {
   }
 
   /** The last two characters vary most in both GUIDs and counters. */
-  private shardOf(id: string): Set<string> {
+  private shardOf(id: string): Map<string, string | undefined> {
     const n = id.length;
     const code = (id.charCodeAt(n - 1) * 31 + id.charCodeAt(n - 2)) & (SHARDS - 1);
-    return this.shards[code] as Set<string>;
+    return this.shards[code] as Map<string, string | undefined>;
   }
 }
 

@@ -114,6 +114,8 @@ export interface CentralStats {
   duplicateReceipts: number;
   /** Ids received more than once. */
   duplicateIds: number;
+  /** Events that carried an id already held with a different content hash: edits, stored over the old. */
+  eventsUpdated: number;
   /** Events refused, by 422 or in a `rejected` list. */
   eventsRejected: number;
   emptyBatches: number;
@@ -207,7 +209,7 @@ class Central {
   private readonly ids = new IdSet();
   /** The same ids in first-arrival order. */
   private idsInOrder: string[] = [];
-  /** Receipts beyond the first, for the few ids that came more than once. */
+  /** Receipts beyond the first (repeats of the same content), for the few ids that came more than once. */
   private readonly extraReceipts = new Map<string, number>();
   private readonly keyToIds = new Map<string, string>();
   private readonly idsToKey = new Map<string, string>();
@@ -236,8 +238,9 @@ class Central {
 
   /** A database file from an earlier run: its ids and receipts count as received. */
   private loadFromStore(): void {
-    this.idsInOrder = this.store.storedIds();
-    for (const id of this.idsInOrder) this.ids.add(id);
+    const stored = this.store.events();
+    this.idsInOrder = stored.map((row) => row.id);
+    for (const row of stored) this.ids.add(row.id, contentHashOf(row.event));
     for (const [id, extra] of this.store.extraReceipts()) this.extraReceipts.set(id, extra);
     const c = this.counters;
     c.eventsStored = this.ids.size;
@@ -414,14 +417,20 @@ class Central {
     const kept = <T>(list: T[]): T[] => (refusedIndexes.size === 0 ? list : list.filter((_, i) => !refusedIndexes.has(i)));
     const accepted = kept(events);
     const acceptedIds = kept(ids) as string[];
-    const { fresh, repeated } = this.countReceipts(acceptedIds);
+    const { fresh, repeated, edited } = this.countReceipts(acceptedIds, accepted.map(contentHashOf));
     // The raw body is stored as is when every event in it is new: no re-serialising on the hot path.
     const allNew = fresh.length === events.length;
     const eventsJson = fresh.length === 0 ? null : allNew ? body : JSON.stringify(fresh.map((i) => accepted[i]));
     const stored = this.toStore(record, 'batch', eventsJson, fresh.length, repeated);
     const answer: Record<string, unknown> = { accepted: accepted.length, duplicates: repeated.length };
+    if (edited.length > 0) answer['updated'] = edited.length;
     if (rejected.length > 0) answer['rejected'] = rejected.map((r) => ({ id: r.id, error: r.error }));
-    return { status: 200, body: answer, persist: () => this.store.record(stored) };
+    const persist = (): void => {
+      this.store.record(stored);
+      // An edit replaces what is stored for its id (rare: a row the POS changed after sending).
+      for (const i of edited) this.store.rewrite([acceptedIds[i]!], () => accepted[i] as Record<string, unknown>);
+    };
+    return { status: 200, body: answer, persist };
   }
 
   private findRejections(events: unknown[], ids: ReadonlyArray<string | null>): Rejection[] {
@@ -474,16 +483,26 @@ class Central {
     return { receivedAt, format, idempotencyKey, storeHeader, eventsJson, count, repeatedIds };
   }
 
-  /** Counts one receipt per id; returns the indexes of first receipts and the repeated ids. */
-  private countReceipts(ids: readonly string[]): { fresh: number[]; repeated: string[] } {
+  /**
+   * Counts one receipt per id; returns the indexes of first receipts, the repeated ids, and the
+   * indexes of edits: an id already held whose event carries a different content hash (man page,
+   * central API) is an update of what is stored, not a duplicate.
+   */
+  private countReceipts(ids: readonly string[], hashes: ReadonlyArray<string | undefined> = []): { fresh: number[]; repeated: string[]; edited: number[] } {
     const fresh: number[] = [];
     const repeated: string[] = [];
+    const edited: number[] = [];
     const c = this.counters;
     for (let index = 0; index < ids.length; index++) {
       const id = ids[index] as string;
-      if (this.ids.add(id)) {
+      const hash = hashes[index];
+      if (this.ids.add(id, hash)) {
         fresh.push(index);
         this.idsInOrder.push(id);
+      } else if (hash !== undefined && this.ids.hashOf(id) !== hash) {
+        this.ids.setHash(id, hash);
+        edited.push(index);
+        c.eventsUpdated++;
       } else {
         const extra = this.extraReceipts.get(id) ?? 0;
         this.extraReceipts.set(id, extra + 1);
@@ -494,7 +513,7 @@ class Central {
     }
     c.eventsReceived += ids.length;
     c.eventsStored += fresh.length;
-    return { fresh, repeated };
+    return { fresh, repeated, edited };
   }
 
   /** The key must name one set of ids, and one set of ids must keep its key across retries. */
@@ -830,6 +849,7 @@ function emptyCounters(): Counters {
     eventsStored: 0,
     duplicateReceipts: 0,
     duplicateIds: 0,
+    eventsUpdated: 0,
     eventsRejected: 0,
     emptyBatches: 0,
     missingIdempotencyKey: 0,
@@ -845,6 +865,13 @@ function idOf(event: unknown): string | null {
   if (typeof event !== 'object' || event === null) return null;
   const id = (event as { id?: unknown }).id;
   return typeof id === 'string' && id !== '' ? id : null;
+}
+
+/** An event's content hash: what tells an edit of an id from a repeat (man page, central API). */
+function contentHashOf(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const hash = (event as { contentHash?: unknown }).contentHash;
+  return typeof hash === 'string' && hash !== '' ? hash : undefined;
 }
 
 function bearerToken(req: http.IncomingMessage): string | null {

@@ -19,6 +19,10 @@ export interface TransactionEvent {
   readonly reference: string | null;
   readonly notes: string | null;
   readonly metadata: string | null;
+  /** Changes whenever the row's stored content changes: a central tells an edit from a repeat by it. */
+  readonly contentHash?: string;
+  /** Sync.TillId: which till of the store sent it (optional for a central; last, so the rest reads as before). */
+  readonly tillId?: string;
 }
 
 export interface InventoryEvent {
@@ -33,6 +37,8 @@ export interface InventoryEvent {
   readonly quantityChange: number;
   readonly reason: string | null;
   readonly transactionId: string | null;
+  readonly contentHash?: string;
+  readonly tillId?: string;
 }
 
 export type CentralEvent = TransactionEvent | InventoryEvent;
@@ -46,11 +52,30 @@ export interface SinglePayload {
   readonly productId: string;
   readonly quantity: number;
   readonly price: number;
+  /** Added after the seed's fields; a central built for the seed ignores them. */
+  readonly contentHash?: string;
+  readonly tillId?: string;
 }
 
 export type Mapped<T> = { ok: true; value: T } | { ok: false; id: string; error: string };
 
-const DECIMAL = /^-?\d{1,18}(\.\d{1,10})?$/;
+/**
+ * A .NET `decimal` as EF Core writes it (invariant culture, no exponent): a 96-bit integer
+ * mantissa (at most 79228162514264337593543950335, 29 digits) and a scale of 0 to 28 fraction
+ * digits, e.g. 10m/3m = "3.3333333333333333333333333333". Any value it can hold goes out as is.
+ */
+const DECIMAL = /^-?(\d+)(?:\.(\d{1,28}))?$/;
+const DECIMAL_MAX_MANTISSA = '79228162514264337593543950335';
+
+/** Whether `text` is a value a .NET decimal holds, written as EF Core writes it. */
+export function isDotNetDecimal(text: string): boolean {
+  const m = DECIMAL.exec(text);
+  if (m === null) return false;
+  if (text.length < DECIMAL_MAX_MANTISSA.length) return true; // fewer than 29 digits: always fits
+  const digits = (m[1]! + (m[2] ?? '')).replace(/^0+/, '');
+  if (digits.length !== DECIMAL_MAX_MANTISSA.length) return digits.length < DECIMAL_MAX_MANTISSA.length;
+  return digits <= DECIMAL_MAX_MANTISSA; // same length: text order is numeric order
+}
 
 class BadColumn extends Error {}
 
@@ -72,8 +97,8 @@ function int(column: string, value: SqlValue): number {
 
 function money(column: string, value: SqlValue): string {
   // EF Core stores decimals as TEXT; a number here means a POS wrote a float: refuse to guess.
-  if (typeof value === 'string' && DECIMAL.test(value)) return value;
-  throw new BadColumn(`${column} is ${describe(value)}, expected decimal text like "12.50"`);
+  if (typeof value === 'string' && isDotNetDecimal(value)) return value;
+  throw new BadColumn(`${column} is ${describe(value)}, expected decimal text like "12.50" (a .NET decimal: at most 29 digits, 28 after the point)`);
 }
 
 function time(column: string, value: SqlValue): string {
@@ -105,7 +130,12 @@ function guard<T>(id: SqlValue, build: () => T): Mapped<T> {
   }
 }
 
-export function transactionEvent(row: TransactionRow): Mapped<TransactionEvent> {
+/** `{tillId}` when there is one, to spread last into an event. */
+const till = (tillId: string | undefined): { tillId?: string } => (tillId === undefined ? {} : { tillId });
+/** `{contentHash}` when there is one. */
+const hashed = (contentHash: string | undefined): { contentHash?: string } => (contentHash === undefined ? {} : { contentHash });
+
+export function transactionEvent(row: TransactionRow, tillId?: string, contentHash?: string): Mapped<TransactionEvent> {
   return guard(row.Id, () => ({
     id: row.Id as string,
     entity: 'transaction' as const,
@@ -120,10 +150,12 @@ export function transactionEvent(row: TransactionRow): Mapped<TransactionEvent> 
     reference: optStr('Reference', row.Reference),
     notes: optStr('Notes', row.Notes),
     metadata: optStr('Metadata', row.Metadata),
+    ...hashed(contentHash),
+    ...till(tillId),
   }));
 }
 
-export function inventoryEvent(row: InventoryRow): Mapped<InventoryEvent> {
+export function inventoryEvent(row: InventoryRow, tillId?: string, contentHash?: string): Mapped<InventoryEvent> {
   return guard(row.Id, () => {
     const previousStock = int('PreviousStock', row.PreviousStock);
     const newStock = int('NewStock', row.NewStock);
@@ -139,12 +171,14 @@ export function inventoryEvent(row: InventoryRow): Mapped<InventoryEvent> {
       quantityChange: newStock - previousStock,
       reason: optStr('Reason', row.Reason),
       transactionId: optStr('TransactionId', row.TransactionId),
+      ...hashed(contentHash),
+      ...till(tillId),
     };
   });
 }
 
-export function toEvent(entity: Entity, row: TransactionRow | InventoryRow): Mapped<CentralEvent> {
-  return entity === 'transaction' ? transactionEvent(row as TransactionRow) : inventoryEvent(row as InventoryRow);
+export function toEvent(entity: Entity, row: TransactionRow | InventoryRow, tillId?: string, contentHash?: string): Mapped<CentralEvent> {
+  return entity === 'transaction' ? transactionEvent(row as TransactionRow, tillId, contentHash) : inventoryEvent(row as InventoryRow, tillId, contentHash);
 }
 
 /** The seed's payload: numbers as the seed sends them (its decimals become JSON numbers). */
@@ -158,6 +192,8 @@ export function singlePayload(event: CentralEvent): SinglePayload {
       productId: event.productId,
       quantity: event.quantity,
       price: Number(event.unitPrice),
+      ...hashed(event.contentHash),
+      ...till(event.tillId),
     };
   }
   return {
@@ -168,5 +204,7 @@ export function singlePayload(event: CentralEvent): SinglePayload {
     productId: event.productId,
     quantity: event.quantityChange,
     price: 0,
+    ...hashed(event.contentHash),
+    ...till(event.tillId),
   };
 }

@@ -59,6 +59,23 @@ export function formatDbTime(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction ? `.${fraction}` : ''}`;
 }
 
+/** The last calendar date found real: the rows of a batch mostly share their day (4 % of a drain). */
+let lastRealDate = '';
+
+/** Whether y-mo-d is a date of the calendar (2025-02-30 is not). */
+function realDate(y: string, mo: string, d: string): boolean {
+  const key = `${y}-${mo}-${d}`;
+  if (key === lastRealDate) return true;
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999, which would refuse
+  // DateTime.MinValue (0001-01-01), a date a POS can write and the central can be sent as is.
+  const date = new Date(0);
+  date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+  // Reject impossible dates like 2025-02-30 instead of letting Date roll them over.
+  if (date.getUTCFullYear() !== Number(y) || date.getUTCMonth() !== Number(mo) - 1 || date.getUTCDate() !== Number(d)) return false;
+  lastRealDate = key;
+  return true;
+}
+
 /**
  * EF Core datetime text → ISO 8601 UTC, keeping every digit of the fraction (up to 7) so no
  * precision is lost on the way to the central. Returns undefined for anything else.
@@ -67,12 +84,7 @@ export function dbTimeToIso(text: string): string | undefined {
   const m = EF_DATETIME.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac] = m;
-  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999, which would refuse
-  // DateTime.MinValue (0001-01-01), a date a POS can write and the central can be sent as is.
-  const date = new Date(0);
-  date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
-  // Reject impossible dates like 2025-02-30 instead of letting Date roll them over.
-  if (date.getUTCFullYear() !== Number(y) || date.getUTCMonth() !== Number(mo) - 1 || date.getUTCDate() !== Number(d)) return undefined;
+  if (!realDate(y!, mo!, d!)) return undefined;
   if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
   return `${y}-${mo}-${d}T${h}:${mi}:${s}${frac ? `.${frac}` : ''}Z`;
 }

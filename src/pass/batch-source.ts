@@ -6,7 +6,7 @@
 import { toEvent, type CentralEvent } from '../domain/events.js';
 import type { Entity, InventoryRow, TransactionRow } from '../domain/rows.js';
 import { formatDbTime, type Clock } from '../domain/time.js';
-import type { Queue } from '../store/queue.js';
+import { imageOf, type Queue, type SentRow } from '../store/queue.js';
 
 /** A request body and its Idempotency-Key. */
 export interface Encoded {
@@ -27,8 +27,8 @@ export interface InvalidRow {
 export interface Batch {
   readonly entity: Entity;
   readonly events: readonly CentralEvent[];
-  /** Event id → rowid: marking by rowid is the cheap lookup. */
-  readonly rowids: ReadonlyMap<string, number>;
+  /** Event id → the row as read (rowid, image): marking checks the row is still what was sent. */
+  readonly rows: ReadonlyMap<string, SentRow>;
   readonly invalid: readonly InvalidRow[];
   /** Encoded already when it was read ahead. */
   readonly encoded: Encoded | undefined;
@@ -46,6 +46,8 @@ export class BatchSource {
   readonly #cursor: Record<Entity, number> = { transaction: 0, inventory: 0 };
   readonly #drained = new Set<Entity>();
   #ahead: ReadAhead | null = null;
+  /** Whether a read of this pass found rows (this is no idle tick). */
+  #found = false;
 
   constructor(
     private readonly queue: Queue,
@@ -53,6 +55,8 @@ export class BatchSource {
     private readonly entities: readonly Entity[],
     private readonly clock: Clock,
     private readonly encode: (events: readonly CentralEvent[]) => Encoded,
+    /** Sync.TillId, carried in every event. */
+    private readonly tillId?: string,
   ) {}
 
   /** Every entity has run out of pending rows. */
@@ -111,21 +115,37 @@ export class BatchSource {
 
   /** Up to `limit` pending rows of `entity` after the cursor, mapped; null when none are left. */
   #read(entity: Entity, limit: number, encodeNow: boolean): Batch | null {
+    // Before the read: a write by the POS after this number shows at marking time (queue.ts). Not
+    // before a pass's first read, which an idle tick makes and nothing else: the first batch's rows
+    // have no number, and marking compares their content instead.
+    const readVersion = this.#found ? this.queue.dataVersion() : undefined;
     const rows: (TransactionRow | InventoryRow)[] = this.queue.nextPending(entity, this.#cursor[entity], formatDbTime(this.clock.now()), limit);
     if (rows.length === 0) return null;
+    this.#found = true;
     this.#cursor[entity] = rows[rows.length - 1]!.rowid;
     const events: CentralEvent[] = [];
-    const rowids = new Map<string, number>();
+    const sent = new Map<string, SentRow>();
     const invalid: InvalidRow[] = [];
     for (const row of rows) {
-      const mapped = toEvent(entity, row);
+      const image = imageOf(entity, row);
+      const mapped = toEvent(entity, row, this.tillId, contentHash(image));
       if (mapped.ok) {
         events.push(mapped.value);
-        rowids.set(mapped.value.id, row.rowid);
+        sent.set(mapped.value.id, { id: mapped.value.id, rowid: row.rowid, image, readVersion });
       } else {
         invalid.push({ id: mapped.id, error: mapped.error, httpStatus: null, rowid: row.rowid });
       }
     }
-    return { entity, events, rowids, invalid, encoded: encodeNow && events.length > 0 ? this.encode(events) : undefined };
+    return { entity, events, rows: sent, invalid, encoded: encodeNow && events.length > 0 ? this.encode(events) : undefined };
   }
+}
+
+/**
+ * The event's `contentHash` (man page, central API): 16 characters of the SHA-1 of the row's image
+ * (store/queue.ts), so an edited row goes out with a new one and a repeat with the same. Not a
+ * security measure — it tells an edit of one row from a repeat. node:crypto through
+ * getBuiltinModule: an idle tick never makes one and must not load it (central/key.ts says why).
+ */
+export function contentHash(image: string): string {
+  return process.getBuiltinModule('node:crypto').hash('sha1', image, 'base64url').slice(0, 16);
 }

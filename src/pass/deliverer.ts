@@ -14,7 +14,7 @@ import type { Entity } from '../domain/rows.js';
 import { formatDbTime, type Clock, type Random } from '../domain/time.js';
 import { ExitCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Queue } from '../store/queue.js';
+import type { Queue, SentRow } from '../store/queue.js';
 import type { Batch, Encoded } from './batch-source.js';
 import type { BreakerSession } from './breaker-session.js';
 import { StopPass, outOfTime, type Ledger } from './ledger.js';
@@ -43,6 +43,8 @@ const requestOnItsWay = (): Promise<void> => new Promise<void>((resolve) => setI
 
 export class Deliverer {
   #client: CentralClient | undefined;
+  /** The marking of the batch acknowledged last, held until the next batch's request is out. */
+  #unmarked: (() => void) | null = null;
 
   constructor(private readonly deps: DelivererDeps) {}
 
@@ -58,29 +60,47 @@ export class Deliverer {
     const single = this.deps.config.http.format === 'single';
     return {
       body: single ? JSON.stringify(singlePayload(events[0]!)) : Buffer.from(JSON.stringify(events)),
-      key: single ? events[0]!.id : idempotencyKey(events.map((e) => e.id)),
+      // An edit of a row is a new request, not a retry of the old one: the key covers each
+      // event's content hash (man page, central API).
+      key: single ? events[0]!.id : idempotencyKey(events.map((e) => (e.contentHash === undefined ? e.id : `${e.id}:${e.contentHash}`))),
     };
   };
 
   /**
-   * Delivers a batch: one request per row in the single format, else one for the batch. `meanwhile`
-   * runs once the batch's request has gone out and before its answer is awaited (the read-ahead),
-   * so the two overlap; the batch's own outcome, success or stop, is what this returns or throws.
+   * Delivers a batch: one request per row in the single format, else one for the batch. Once the
+   * batch's request has gone out and before its answer is awaited, the previous batch's marking
+   * runs (it was acknowledged; see settle) and then `meanwhile` (the read-ahead), so the central's
+   * work on this batch overlaps both — the drain then runs at the pace of the slower side, not of
+   * the two one after the other. This batch's own marking waits in turn for the next request, or
+   * for settle(). The batch's own outcome, success or stop, is what this returns or throws.
    */
   async deliverBatch(batch: Batch, meanwhile?: () => void): Promise<void> {
-    const { entity, events, rowids } = batch;
+    const { entity, events, rows } = batch;
     if (this.deps.config.http.format === 'single') {
-      for (const event of events) await this.deliver(entity, [event], rowids);
+      this.settle();
+      for (const event of events) await this.deliver(entity, [event], rows);
       return;
     }
     if (events.length === 0) return;
-    const sending = this.deliver(entity, events, rowids, batch.encoded);
-    if (meanwhile) {
-      sending.catch(() => undefined); // not unhandled while we wait: the await below takes it
+    const sending = this.deliver(entity, events, rows, batch.encoded, true);
+    sending.catch(() => undefined); // not unhandled while we wait: the await below takes it
+    try {
       await requestOnItsWay();
-      meanwhile();
+    } finally {
+      this.settle();
     }
+    meanwhile?.();
     await sending;
+  }
+
+  /**
+   * Marks the batch acknowledged last, if its marking still waits. Marking always follows the
+   * central's acknowledgement; the pass calls this before it ends, whatever ends it.
+   */
+  settle(): void {
+    const mark = this.#unmarked;
+    this.#unmarked = null;
+    mark?.();
   }
 
   /** Half-open with nothing pending: a GET of the health endpoint is the probe. */
@@ -115,13 +135,15 @@ export class Deliverer {
   }
 
   /** Delivers one group of events (all one entity); splits on refusals. */
-  async deliver(entity: Entity, events: readonly CentralEvent[], rowids: ReadonlyMap<string, number>, encoded = this.encode(events)): Promise<void> {
+  async deliver(entity: Entity, events: readonly CentralEvent[], rows: ReadonlyMap<string, SentRow>, encoded = this.encode(events), deferMarking = false): Promise<void> {
     const { config, clock, log, queue, ledger, breaker, refusals } = this.deps;
     const ids = events.map((e) => e.id);
     const failuresBefore = ledger.failedRequests;
     const requestsBefore = ledger.requests;
     const trial = breaker.inProbe;
     const outcome = await this.#send(encoded, new Set(ids));
+    // An earlier batch's marking comes first, whatever this answer is: batches are marked in order.
+    this.settle();
     const nowText = formatDbTime(clock.now());
     // What the answer says about the central's availability (401/403/404 say nothing).
     if (outcome.kind === 'accepted' || outcome.kind === 'refused' || outcome.kind === 'tooLarge') breaker.answered();
@@ -131,8 +153,18 @@ export class Deliverer {
       case 'accepted': {
         const refused = new Set(outcome.rejected.map((r) => r.id));
         const ok = refused.size === 0 ? ids : ids.filter((id) => !refused.has(id));
-        ledger.markDelivered(entity, queue.markSynced(entity, ok, nowText, config.kafka.enabled, rowids));
-        this.deps.onProgress?.(ledger.delivered.transaction + ledger.delivered.inventory);
+        const sent = ok.map((id) => rows.get(id)).filter((r): r is SentRow => r !== undefined);
+        const mark = (): void => {
+          const marked = queue.markSynced(entity, sent, nowText, config.kafka.enabled);
+          ledger.markDelivered(entity, marked);
+          // What was marked is what was sent: a row the POS changed meanwhile goes out again.
+          if (marked < sent.length) log.info('rows changed while their batch was in flight stay pending', { entity, rows: sent.length - marked });
+          this.deps.onProgress?.(ledger.delivered.transaction + ledger.delivered.inventory);
+        };
+        if (deferMarking) this.#unmarked = mark;
+        else mark();
+        // Not deferred: what the central accepted and refused counts at once (a round's judgement
+        // of refusals, refusals.ts, must see this batch's acceptance).
         refusals.accepted(ok.length);
         refusals.refusedByCentral(entity, outcome.rejected.map((r) => ({ ...r, httpStatus: 200 })));
         return;
@@ -151,7 +183,7 @@ export class Deliverer {
           return;
         }
         log.debug('splitting a batch the central refused', { entity, rows: events.length, status: outcome.status });
-        for (const half of splitBatch(events)) await this.deliver(entity, half, rowids);
+        for (const half of splitBatch(events)) await this.deliver(entity, half, rows);
         return;
       }
       case 'notAboutRows':

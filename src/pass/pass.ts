@@ -154,7 +154,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
     const refusals = new Refusals(queue, ledger, { maxRejections: config.sync.maxRejections, retryDelayMs: config.sync.retryDelayMs, storeId: config.storeId }, clock, log, newId);
     const deliverer = new Deliverer({ ...deps, queue, ledger, breaker, refusals, deadline: pass.deadline });
     const entities = ENTITIES.filter((e) => (e === 'transaction' ? config.sync.transactions : config.sync.inventory));
-    const source = new BatchSource(queue, entities, clock, deliverer.encode);
+    const source = new BatchSource(queue, entities, clock, deliverer.encode, config.tillId);
     await deliverBatches(pass, { source, deliverer, refusals, ledger, breaker });
     refusals.recordHeld();
     deliverer.close();
@@ -224,8 +224,11 @@ async function deliverBatches(pass: PassContext, { source, deliverer, refusals, 
       }
       refusals.judgeRound();
     }
+    deliverer.settle();
     if (breaker.inProbe && ledger.requests === 0) await deliverer.probeHealth();
   } catch (err) {
+    // The batch acknowledged last is marked whatever stopped the pass (deliverer.ts, settle).
+    deliverer.settle();
     if (!(err instanceof StopPass)) throw err;
     refusals.passStopped();
     ledger.stop(err);
