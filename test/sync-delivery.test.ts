@@ -137,7 +137,9 @@ describe('the seed fixture', () => {
       quantityChange: -2,
       reason: 'Sale TX-20251021-0001',
       transactionId: '9B0C2F1E-6A51-4C9D-8E0B-1F6A2D3C4B5A',
+      tillId: config.tillId,
     });
+    assert.equal(sale['tillId'], config.tillId, 'Sync.TillId in every event');
   });
 
   test('X-Store-Id is the configured store; each event\'s storeId is the row\'s own', async () => {
@@ -233,6 +235,7 @@ describe('the request', () => {
       productId: 'PROD003',
       quantity: 1,
       price: 54.99,
+      tillId: config.tillId,
     });
     assert.deepEqual(stored.get('7F8E9D0C-1B2A-4394-8576-A5B4C3D2E1F0'), {
       transactionId: null,
@@ -242,6 +245,7 @@ describe('the request', () => {
       productId: 'PROD004',
       quantity: 24,
       price: 0,
+      tillId: config.tillId,
     });
   });
 });

@@ -19,6 +19,8 @@ export interface TransactionEvent {
   readonly reference: string | null;
   readonly notes: string | null;
   readonly metadata: string | null;
+  /** Sync.TillId: which till of the store sent it (optional for a central; last, so the rest reads as before). */
+  readonly tillId?: string;
 }
 
 export interface InventoryEvent {
@@ -33,6 +35,7 @@ export interface InventoryEvent {
   readonly quantityChange: number;
   readonly reason: string | null;
   readonly transactionId: string | null;
+  readonly tillId?: string;
 }
 
 export type CentralEvent = TransactionEvent | InventoryEvent;
@@ -46,6 +49,8 @@ export interface SinglePayload {
   readonly productId: string;
   readonly quantity: number;
   readonly price: number;
+  /** Added after the seed's fields; a central built for the seed ignores it. */
+  readonly tillId?: string;
 }
 
 export type Mapped<T> = { ok: true; value: T } | { ok: false; id: string; error: string };
@@ -105,7 +110,10 @@ function guard<T>(id: SqlValue, build: () => T): Mapped<T> {
   }
 }
 
-export function transactionEvent(row: TransactionRow): Mapped<TransactionEvent> {
+/** `{tillId}` when there is one, to spread last into an event. */
+const till = (tillId: string | undefined): { tillId?: string } => (tillId === undefined ? {} : { tillId });
+
+export function transactionEvent(row: TransactionRow, tillId?: string): Mapped<TransactionEvent> {
   return guard(row.Id, () => ({
     id: row.Id as string,
     entity: 'transaction' as const,
@@ -120,10 +128,11 @@ export function transactionEvent(row: TransactionRow): Mapped<TransactionEvent> 
     reference: optStr('Reference', row.Reference),
     notes: optStr('Notes', row.Notes),
     metadata: optStr('Metadata', row.Metadata),
+    ...till(tillId),
   }));
 }
 
-export function inventoryEvent(row: InventoryRow): Mapped<InventoryEvent> {
+export function inventoryEvent(row: InventoryRow, tillId?: string): Mapped<InventoryEvent> {
   return guard(row.Id, () => {
     const previousStock = int('PreviousStock', row.PreviousStock);
     const newStock = int('NewStock', row.NewStock);
@@ -139,12 +148,13 @@ export function inventoryEvent(row: InventoryRow): Mapped<InventoryEvent> {
       quantityChange: newStock - previousStock,
       reason: optStr('Reason', row.Reason),
       transactionId: optStr('TransactionId', row.TransactionId),
+      ...till(tillId),
     };
   });
 }
 
-export function toEvent(entity: Entity, row: TransactionRow | InventoryRow): Mapped<CentralEvent> {
-  return entity === 'transaction' ? transactionEvent(row as TransactionRow) : inventoryEvent(row as InventoryRow);
+export function toEvent(entity: Entity, row: TransactionRow | InventoryRow, tillId?: string): Mapped<CentralEvent> {
+  return entity === 'transaction' ? transactionEvent(row as TransactionRow, tillId) : inventoryEvent(row as InventoryRow, tillId);
 }
 
 /** The seed's payload: numbers as the seed sends them (its decimals become JSON numbers). */
@@ -158,6 +168,7 @@ export function singlePayload(event: CentralEvent): SinglePayload {
       productId: event.productId,
       quantity: event.quantity,
       price: Number(event.unitPrice),
+      ...till(event.tillId),
     };
   }
   return {
@@ -168,5 +179,6 @@ export function singlePayload(event: CentralEvent): SinglePayload {
     productId: event.productId,
     quantity: event.quantityChange,
     price: 0,
+    ...till(event.tillId),
   };
 }

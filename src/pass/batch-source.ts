@@ -53,6 +53,8 @@ export class BatchSource {
     private readonly entities: readonly Entity[],
     private readonly clock: Clock,
     private readonly encode: (events: readonly CentralEvent[]) => Encoded,
+    /** Sync.TillId, carried in every event. */
+    private readonly tillId?: string,
   ) {}
 
   /** Every entity has run out of pending rows. */
@@ -118,7 +120,7 @@ export class BatchSource {
     const rowids = new Map<string, number>();
     const invalid: InvalidRow[] = [];
     for (const row of rows) {
-      const mapped = toEvent(entity, row);
+      const mapped = toEvent(entity, row, this.tillId);
       if (mapped.ok) {
         events.push(mapped.value);
         rowids.set(mapped.value.id, row.rowid);

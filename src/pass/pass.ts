@@ -154,7 +154,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
     const refusals = new Refusals(queue, ledger, { maxRejections: config.sync.maxRejections, retryDelayMs: config.sync.retryDelayMs, storeId: config.storeId }, clock, log, newId);
     const deliverer = new Deliverer({ ...deps, queue, ledger, breaker, refusals, deadline: pass.deadline });
     const entities = ENTITIES.filter((e) => (e === 'transaction' ? config.sync.transactions : config.sync.inventory));
-    const source = new BatchSource(queue, entities, clock, deliverer.encode);
+    const source = new BatchSource(queue, entities, clock, deliverer.encode, config.tillId);
     await deliverBatches(pass, { source, deliverer, refusals, ledger, breaker });
     refusals.recordHeld();
     deliverer.close();
