@@ -49,8 +49,11 @@ function guid(n: number, prefix = '00000000'): string {
   return `${prefix}-0000-4000-8000-${n.toString(16).toUpperCase().padStart(12, '0')}`;
 }
 
+const TILL = 'TILL-1';
+
 /** A till: a pos-sync database with rows at chosen times, and the CLI pointed at the central. */
-function till(env: Record<string, string> = {}) {
+function till(extraEnv: Record<string, string> = {}) {
+  const env = { Sync__TillId: TILL, ...extraEnv };
   const cwd = tmp.make();
   const db = path.join(cwd, 'pos.db');
   openDatabase({ path: db, create: true, autoMigrate: true, busyTimeoutMs: 1000 }).close();
@@ -152,7 +155,7 @@ describe('reconcile against the reference central', () => {
 
   test('ids at the central that this till never delivered are listed as extra', async () => {
     const { t } = await deliveredDay(20, 0);
-    const extra = transactionEvent({ occurredAt: '2026-03-10T12:34:56.789Z', totalAmount: '7.77' });
+    const extra = transactionEvent({ occurredAt: '2026-03-10T12:34:56.789Z', totalAmount: '7.77', tillId: TILL });
     const posted = await fetch(central.eventsUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-store-id': 'STORE001', 'idempotency-key': 'extra-1' },
@@ -162,7 +165,7 @@ describe('reconcile against the reference central', () => {
     const r = await reconcile(t, '--date', '2026-03-10');
     assert.equal(r.code, 65);
     const tx = entity(r.json, 'transaction');
-    assert.deepEqual(tx.extraAtCentral, [{ id: extra['id'], amount: '7.77' }]);
+    assert.deepEqual(tx.extraAtCentral, [{ id: extra['id'], amount: '7.77', till: TILL }]);
     assert.deepEqual(tx.missingAtCentral, []);
     assert.equal(tx.moneyDifference, '-7.77');
     const human = await t.cli(['reconcile', '--date', '2026-03-10']);
