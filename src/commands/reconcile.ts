@@ -27,6 +27,7 @@ import {
   type Summary,
 } from '../domain/reconcile.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
+import { storeTimeZone } from '../domain/localtime.js';
 import { systemClock, type Clock } from '../domain/time.js';
 import { ExitCode, PosSyncError, TempFailError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -38,7 +39,7 @@ import { defineCommand } from './command.js';
 /** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
 const HELP = `
 Examples:
-  pos-sync reconcile                       yesterday and today, in Sync.TimeZone
+  pos-sync reconcile                       yesterday and today in the store's zone (Sync.TimeZone, else the machine's)
   pos-sync reconcile --date 2026-11-24
   pos-sync reconcile --from 2026-11-01 --to 2026-12-01 --resend
   pos-sync --json reconcile | jq .entities
@@ -54,7 +55,7 @@ Exit codes:
 
 export const reconcile = defineCommand<{ date?: string; from?: string; to?: string; resend?: boolean; maxRunSeconds?: number }>({
   options: [
-    { flags: '--date <date>', description: 'one local day YYYY-MM-DD (default: yesterday and today in Sync.TimeZone)' },
+    { flags: '--date <date>', description: 'one local day YYYY-MM-DD (default: yesterday and today in Sync.TimeZone, else the machine\'s zone)' },
     { flags: '--from <time>', description: 'start of the window: YYYY-MM-DD or ISO 8601 time with zone (with --to)' },
     { flags: '--to <time>', description: 'end of the window, exclusive (with --from)' },
     { flags: '--resend', description: 'put the rows the central lacks back in the queue for the next pass' },
@@ -227,8 +228,7 @@ const MAX_UNREADABLE = 100;
 export async function runReconcile(options: ReconcileOptions, deps: ReconcileDeps): Promise<ReconcileResult> {
   const { config, clock, log } = deps;
   const started = clock.now();
-  // The issue asks for UTC when the store has not said which zone it is in.
-  const timeZone = config.timeZone ?? 'UTC';
+  const timeZone = storeTimeZone(config.timeZone);
   const window = reconcileWindow(options, started, timeZone);
   const deadline = started + (options.maxRunSeconds ?? DEFAULT_RECONCILE_SECONDS) * 1000;
   const timeout = (): number => {

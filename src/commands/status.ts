@@ -9,7 +9,7 @@ import { positiveInt } from '../cli/options.js';
 import { seconds, type Paint } from '../cli/render.js';
 import type { Config, ValueSource } from '../config/types.js';
 import { describeKafkaTrouble } from '../domain/kafka-trouble.js';
-import { formatLocalTime, formatRelative, formatWhen, machineTimeZone, plural, startOfLocalDay } from '../domain/localtime.js';
+import { formatLocalTime, formatRelative, formatWhen, storeTimeZone, plural, startOfLocalDay } from '../domain/localtime.js';
 import { escapeControl } from '../domain/redact.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
 import { parseDbTime, systemClock, type Clock } from '../domain/time.js';
@@ -147,7 +147,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export function runStatus(deps: StatusDeps): StatusResult {
   const { config } = deps;
   const now = deps.clock.now();
-  const zone = config.timeZone ?? machineTimeZone();
+  const zone = storeTimeZone(config.timeZone);
   // Read-only: a corrupt state file is shown, not moved (the next sync does that).
   const peeked = (deps.readState ?? (() => peekState(config.stateFile)))();
   const saved = peeked.state;

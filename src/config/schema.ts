@@ -71,7 +71,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   setting({ key: 'Sync.ClientCertFile', kind: filePath, default: null, path: true, doc: 'PEM client certificate (mutual TLS).' }),
   setting({ key: 'Sync.ClientKeyFile', kind: filePath, default: null, path: true, doc: 'PEM client key (mutual TLS).' }),
   setting({ key: 'Sync.SummaryEndpoint', kind: optional(httpUrl), default: null, doc: 'reconcile: URL of the central\'s summary endpoint (GET); unset: CentralApiEndpoint with its last path segment replaced by "summary".' }),
-  setting({ key: 'Sync.TimeZone', kind: optional(timeZone), default: null, doc: 'The store\'s IANA time zone: status\'s times and "today", reconcile\'s days ("yesterday", "today", --date); unset: the machine\'s zone for status, UTC for reconcile.' }),
+  setting({ key: 'Sync.TimeZone', kind: optional(timeZone), default: null, doc: 'The store\'s IANA time zone: status\'s times and "today", reconcile\'s days ("yesterday", "today", --date); unset: the machine\'s zone (TZ, else /etc/localtime), for every command alike.' }),
   setting({ key: 'Sync.Health.TimeoutSeconds', kind: decimal(0.1, 10), default: 3, doc: 'health: timeout of each network check.' }),
   setting({ key: 'Sync.Health.BacklogWarning', kind: integer(0, 1e9), default: 1000, doc: 'health: pending rows that make a WARNING.' }),
   setting({ key: 'Sync.Health.BacklogCritical', kind: integer(0, 1e9), default: 10000, doc: 'health: pending rows that make a CRITICAL.' }),
