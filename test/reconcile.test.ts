@@ -53,7 +53,8 @@ const TILL = 'TILL-1';
 
 /** A till: a pos-sync database with rows at chosen times, and the CLI pointed at the central. */
 function till(extraEnv: Record<string, string> = {}) {
-  const env = { Sync__TillId: TILL, ...extraEnv };
+  // The machine's zone is the default (man page, reconcile): pinned here so the days are UTC's.
+  const env = { TZ: 'UTC', Sync__TillId: TILL, ...extraEnv };
   const cwd = tmp.make();
   const db = path.join(cwd, 'pos.db');
   openDatabase({ path: db, create: true, autoMigrate: true, busyTimeoutMs: 1000 }).close();
@@ -335,6 +336,38 @@ describe('reconcile failure modes', () => {
     assert.equal(hung.code, 75, hung.stderr);
     assert.match(hung.stderr, /no answer from .* within \d+ ms/);
     assert.ok(Date.now() - started < 6000, `ended ${Date.now() - started} ms after it started`);
+  });
+
+  test('a connection the central closes under a request is asked once more; closed twice, exit 75', async (t) => {
+    // In front of the reference central: the first `drops` summary requests lose their connection
+    // (as a kept-alive connection does when the central's idle timeout ends it just then).
+    let drops = 1;
+    const target = new URL(central.url);
+    const server = http.createServer((req, res) => {
+      if (drops > 0) {
+        drops--;
+        req.socket.destroy();
+        return;
+      }
+      req.pipe(http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const { t: s } = await deliveredDay(5, 0);
+    const once = await s.cli(['--json', 'reconcile', '--date', '2026-03-10'], url);
+    assert.equal(once.code, 0, once.stderr);
+    assert.equal((JSON.parse(once.stdout) as Result).requests, 3, 'the lost request counts as sent');
+    drops = 2;
+    const twice = await s.cli(['reconcile', '--date', '2026-03-10'], url);
+    assert.equal(twice.code, 75, twice.stderr);
+    assert.match(twice.stderr, /^pos-sync: cannot reach .*summary/);
   });
 
   test('a database that is not there: exit 74, nothing created', async () => {

@@ -29,6 +29,9 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export class NoSummaryEndpointError extends ConfigError {}
 
+/** The connection closed under a request (internal: the request is sent once more). */
+class ClosedConnection extends Error {}
+
 export interface SummaryClient {
   summary(entity: Entity, range: Range, timeoutMs: number): Promise<Summary>;
   rows(entity: Entity, range: Range, timeoutMs: number): Promise<ListedRow[]>;
@@ -92,6 +95,19 @@ export function createSummaryClient(settings: SummarySettings): SummaryClient {
     url.searchParams.set('from', new Date(range.from).toISOString());
     url.searchParams.set('to', new Date(range.to).toISOString());
     if (list) url.searchParams.set('list', 'ids');
+    const started = performance.now();
+    try {
+      return await getOnce(url, timeoutMs);
+    } catch (err) {
+      // A kept-alive connection the central closed just as this request went out on it (its idle
+      // timeout, often 5 s: reconcile computes the local side between two requests). A summary GET is
+      // idempotent, so it is asked once more, on a fresh connection, within the same budget.
+      if (!(err instanceof ClosedConnection)) throw err;
+      return getOnce(url, timeoutMs - (performance.now() - started), err);
+    }
+  };
+
+  const getOnce = async (url: URL, timeoutMs: number, retried?: ClosedConnection): Promise<unknown> => {
     requests++;
     const timeout = Math.max(1, Math.round(timeoutMs));
     // One deadline for connect, headers and body, and a byte cap (central/bounded.ts, as for POSTs):
@@ -110,6 +126,7 @@ export function createSummaryClient(settings: SummarySettings): SummaryClient {
         ? { message: `no answer from ${settings.url} within ${timeout} ms`, tls: false, code: undefined }
         : describeNetworkError(err, settings.url, timeout);
       if (tls) throw new ConfigError(`${message} (${tlsHint(code ?? '')})`);
+      if (retried === undefined && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) throw new ClosedConnection(message);
       throw new TempFailError(scrub(message, secrets), { hint: 'try again later' });
     } finally {
       bound.clear();
