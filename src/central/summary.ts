@@ -103,6 +103,8 @@ export function createSummaryClient(settings: SummarySettings): SummaryClient {
       // timeout, often 5 s: reconcile computes the local side between two requests). A summary GET is
       // idempotent, so it is asked once more, on a fresh connection, within the same budget.
       if (!(err instanceof ClosedConnection)) throw err;
+      // Counted once: the lost attempt got no answer (in that race the central never read it).
+      requests--;
       return getOnce(url, timeoutMs - (performance.now() - started), err);
     }
   };
