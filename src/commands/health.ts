@@ -196,6 +196,7 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     breakerSettings: config.breaker,
     thresholds: config.health,
     ...(reconcile ? { reconcile } : {}),
+    offlineDeadlineSeconds: config.sync.offlineDeadlineSeconds,
   });
   return {
     schemaVersion: 1,

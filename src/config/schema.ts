@@ -71,6 +71,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   setting({ key: 'Sync.ClientCertFile', kind: filePath, default: null, path: true, doc: 'PEM client certificate (mutual TLS).' }),
   setting({ key: 'Sync.ClientKeyFile', kind: filePath, default: null, path: true, doc: 'PEM client key (mutual TLS).' }),
   setting({ key: 'Sync.SummaryEndpoint', kind: optional(httpUrl), default: null, doc: 'reconcile: URL of the central\'s summary endpoint (GET); unset: CentralApiEndpoint with its last path segment replaced by "summary".' }),
+  setting({ key: 'Sync.OfflineDeadlineHours', kind: optional(decimal(1, 8760)), default: null, doc: 'How long a sale may wait on this till before head office must have it: the oldest pending sale past half of it makes status DEGRADED and health WARNING, past 80 % CRITICAL (off when unset).' }),
   setting({ key: 'Sync.TimeZone', kind: optional(timeZone), default: null, doc: 'The store\'s IANA time zone: status\'s times and "today", reconcile\'s days ("yesterday", "today", --date); unset: the machine\'s zone (TZ, else /etc/localtime), for every command alike.' }),
   setting({ key: 'Sync.Health.TimeoutSeconds', kind: decimal(0.1, 10), default: 3, doc: 'health: timeout of each network check.' }),
   setting({ key: 'Sync.Health.BacklogWarning', kind: integer(0, 1e9), default: 1000, doc: 'health: pending rows that make a WARNING.' }),

@@ -7,7 +7,7 @@ export interface Config {
   /** This till within the store: Sync.TillId, else the host name. */
   readonly tillId: string;
   readonly endpoints: { readonly events: string; readonly health: string; readonly summary: string };
-  /** IANA zone of the store's calendar days; null: unset (reconcile then uses UTC). */
+  /** IANA zone of the store's calendar days; null: unset (every command then uses the machine's zone). */
   readonly timeZone: string | null;
   readonly db: {
     readonly path: string;
@@ -40,6 +40,8 @@ export interface Config {
     readonly intervalSeconds: number;
     readonly transactions: boolean;
     readonly inventory: boolean;
+    /** Sync.OfflineDeadlineHours in seconds; null: no deadline (domain/offline-deadline.ts). */
+    readonly offlineDeadlineSeconds: number | null;
   };
   readonly breaker: {
     readonly failureThreshold: number;
