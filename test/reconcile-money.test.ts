@@ -8,6 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
+import { CentralStore } from '../examples/central/store.js';
 import { openDatabase } from '../src/store/db.js';
 import { centralForFile, transactionEvent } from './helpers/central.js';
 import { runCli } from './helpers/cli.js';
@@ -166,5 +167,35 @@ describe('reconcile compares money', () => {
     assert.match(human.stdout, /the totals differ by -2 more than the rows listed explain/);
     // The same till against the reference central itself: a match.
     assert.equal((await till_.cli(central.url, ['reconcile', '--date', '2026-03-10'])).code, 0);
+  });
+});
+
+describe('a central file from before', () => {
+  test('its summary index of the older shape (no till, money in two parts) is rebuilt from the stored batches on start', () => {
+    const file = path.join(tmp.make(), 'central.db');
+    const amounts = ['0.1234567890123456789012345678', '999999999999999999.9999999999', '-2.5'];
+    const store = new CentralStore(file);
+    store.record({
+      receivedAt: new Date().toISOString(), format: 'batch', idempotencyKey: 'old-1', storeHeader: 'STORE040', count: amounts.length, repeatedIds: [],
+      eventsJson: JSON.stringify(amounts.map((totalAmount, i) => transactionEvent({ storeId: 'STORE040', occurredAt: new Date(DAY + 1000 * (i + 1)).toISOString(), totalAmount, unitPrice: totalAmount }))),
+    });
+    store.close();
+    // As the reference central of the previous release left it: its index table and meta, seq only.
+    const old = new Sqlite(file);
+    old.exec(`DROP TABLE summary_rows; DELETE FROM summary_meta;
+      CREATE TABLE summary_rows (id TEXT NOT NULL, store TEXT NOT NULL, entity TEXT NOT NULL, at INTEGER NOT NULL, amount TEXT NOT NULL, whole INTEGER NOT NULL, frac INTEGER NOT NULL,
+        h0 INTEGER NOT NULL, h1 INTEGER NOT NULL, h2 INTEGER NOT NULL, h3 INTEGER NOT NULL, h4 INTEGER NOT NULL, h5 INTEGER NOT NULL, h6 INTEGER NOT NULL, h7 INTEGER NOT NULL);
+      CREATE INDEX summary_rows_range ON summary_rows (store, entity, at);
+      INSERT INTO summary_meta (k, v) VALUES ('seq', 1);`);
+    old.close();
+    const reopened = new CentralStore(file);
+    try {
+      const answer = reopened.summary('STORE040', null, 'transaction', DAY, DAY + 86_400_000, false, 500);
+      assert.notEqual(answer, 'tooMany');
+      const { count, totalAmount } = answer as { count: number; totalAmount: string };
+      assert.deepEqual({ count, totalAmount }, { count: 3, totalAmount: exactSum(amounts) });
+    } finally {
+      reopened.close();
+    }
   });
 });
