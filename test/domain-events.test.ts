@@ -303,3 +303,30 @@ describe('EF Core datetime text', () => {
     );
   });
 });
+
+describe('the till in every event', () => {
+  test('tillId comes last in both batch events; without one the event is as before', () => {
+    const sale = transactionEvent(TX, 'till-2');
+    const update = inventoryEvent(INV, 'till-2');
+    assert.ok(sale.ok && update.ok);
+    assert.equal(Object.keys(sale.value).at(-1), 'tillId');
+    assert.equal(Object.keys(update.value).at(-1), 'tillId');
+    assert.equal(sale.value.tillId, 'till-2');
+    const { tillId: _sale, ...saleRest } = sale.value;
+    assert.deepEqual(saleRest, (transactionEvent(TX) as { value: unknown }).value);
+    assert.equal('tillId' in (transactionEvent(TX) as { value: object }).value, false);
+    assert.equal(toEvent('inventory', INV, 'T9').ok && (toEvent('inventory', INV, 'T9') as { value: { tillId?: string } }).value.tillId, 'T9');
+  });
+
+  test('the seed\'s payload gains tillId after its own fields, unchanged otherwise', () => {
+    const mapped = transactionEvent(TX, 'till-2');
+    assert.ok(mapped.ok);
+    assert.equal(
+      JSON.stringify(singlePayload(mapped.value)),
+      '{"transactionId":"TX-20251021-0002","storeId":"STORE001","type":"Sale","timestamp":"2025-10-21T14:05:42.5Z","productId":"PROD003","quantity":1,"price":54.99,"tillId":"till-2"}',
+    );
+    const restock = inventoryEvent({ ...INV, TransactionId: null }, 'till-2');
+    assert.ok(restock.ok);
+    assert.deepEqual(Object.keys(singlePayload(restock.value)), ['transactionId', 'storeId', 'type', 'timestamp', 'productId', 'quantity', 'price', 'tillId']);
+  });
+});

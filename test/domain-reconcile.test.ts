@@ -35,10 +35,13 @@ describe('exact money', () => {
     assert.notEqual(values.reduce((a, v) => a + Number(v), 0), 1, 'the float sum is not 1: the reason for all this');
   });
   test('parse and format round trip; bad text is undefined', () => {
-    for (const [text, canonical] of [['12.50', '12.5'], ['-3', '-3'], ['0.0000000001', '0.0000000001'], ['-0.00', '0'], ['+7.10', '7.1'], ['99999999999999999999.99', '99999999999999999999.99']]) {
+    for (const [text, canonical] of [['12.50', '12.5'], ['-3', '-3'], ['0.0000000001', '0.0000000001'], ['-0.00', '0'], ['+7.10', '7.1'], ['99999999999999999999.99', '99999999999999999999.99'],
+      // .NET's decimal: 28 fraction digits, 29 whole digits; zeros past the 28th are only spelling.
+      ['0.1234567890123456789012345678', '0.1234567890123456789012345678'], ['79228162514264337593543950335', '79228162514264337593543950335'],
+      ['-7.9228162514264337593543950335', '-7.9228162514264337593543950335'], [`1.${'0'.repeat(40)}`, '1']]) {
       assert.equal(formatDecimal(parseDecimal(text!)!), canonical, text);
     }
-    for (const bad of ['', '1e3', '12,50', 'NaN', '1.', '.5', '0.00000000001', 'abc']) assert.equal(parseDecimal(bad), undefined, bad);
+    for (const bad of ['', '1e3', '12,50', 'NaN', '1.', '.5', `0.${'0'.repeat(28)}1`, 'abc']) assert.equal(parseDecimal(bad), undefined, bad);
   });
 });
 
@@ -175,8 +178,8 @@ describe('human output', () => {
       command: 'reconcile', exitCode: 65, requests: 3, durationMs: 1, resent: [],
       window: { from: '2026-03-10T00:00:00.000Z', to: '2026-03-11T00:00:00.000Z', timeZone: 'UTC' },
       entities: [{
-        entity: 'transaction', status: 'mismatch', here: { count: 1, totalAmount: '1' }, central: { count: 2, totalAmount: '2' }, moneyDifference: '-1',
-        missingAtCentral: [], extraAtCentral: [{ id: 'EVIL\u001b[2J\u0007', amount: '1' }], amountDiffers: [], atCentralNotMarkedHere: [],
+        entity: 'transaction', status: 'mismatch', here: { count: 1, totalAmount: '1' }, central: { count: 2, totalAmount: '2' }, moneyDifference: '-1', unexplainedDifference: '0',
+        missingAtCentral: [], extraAtCentral: [{ id: 'EVIL\u001b[2J\u0007', amount: '1' }], amountDiffers: [], atCentralNotMarkedHere: [], atCentralWithoutTill: [],
         pending: 0, deadLettered: 0, unreadable: [], listedRanges: [],
       }],
     };

@@ -49,8 +49,12 @@ function guid(n: number, prefix = '00000000'): string {
   return `${prefix}-0000-4000-8000-${n.toString(16).toUpperCase().padStart(12, '0')}`;
 }
 
+const TILL = 'TILL-1';
+
 /** A till: a pos-sync database with rows at chosen times, and the CLI pointed at the central. */
-function till(env: Record<string, string> = {}) {
+function till(extraEnv: Record<string, string> = {}) {
+  // The machine's zone is the default (man page, reconcile): pinned here so the days are UTC's.
+  const env = { TZ: 'UTC', Sync__TillId: TILL, ...extraEnv };
   const cwd = tmp.make();
   const db = path.join(cwd, 'pos.db');
   openDatabase({ path: db, create: true, autoMigrate: true, busyTimeoutMs: 1000 }).close();
@@ -152,7 +156,7 @@ describe('reconcile against the reference central', () => {
 
   test('ids at the central that this till never delivered are listed as extra', async () => {
     const { t } = await deliveredDay(20, 0);
-    const extra = transactionEvent({ occurredAt: '2026-03-10T12:34:56.789Z', totalAmount: '7.77' });
+    const extra = transactionEvent({ occurredAt: '2026-03-10T12:34:56.789Z', totalAmount: '7.77', tillId: TILL });
     const posted = await fetch(central.eventsUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-store-id': 'STORE001', 'idempotency-key': 'extra-1' },
@@ -162,7 +166,7 @@ describe('reconcile against the reference central', () => {
     const r = await reconcile(t, '--date', '2026-03-10');
     assert.equal(r.code, 65);
     const tx = entity(r.json, 'transaction');
-    assert.deepEqual(tx.extraAtCentral, [{ id: extra['id'], amount: '7.77' }]);
+    assert.deepEqual(tx.extraAtCentral, [{ id: extra['id'], amount: '7.77', till: TILL }]);
     assert.deepEqual(tx.missingAtCentral, []);
     assert.equal(tx.moneyDifference, '-7.77');
     const human = await t.cli(['reconcile', '--date', '2026-03-10']);
@@ -332,6 +336,38 @@ describe('reconcile failure modes', () => {
     assert.equal(hung.code, 75, hung.stderr);
     assert.match(hung.stderr, /no answer from .* within \d+ ms/);
     assert.ok(Date.now() - started < 6000, `ended ${Date.now() - started} ms after it started`);
+  });
+
+  test('a connection the central closes under a request is asked once more; closed twice, exit 75', async (t) => {
+    // In front of the reference central: the first `drops` summary requests lose their connection
+    // (as a kept-alive connection does when the central's idle timeout ends it just then).
+    let drops = 1;
+    const target = new URL(central.url);
+    const server = http.createServer((req, res) => {
+      if (drops > 0) {
+        drops--;
+        req.socket.destroy();
+        return;
+      }
+      req.pipe(http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const { t: s } = await deliveredDay(5, 0);
+    const once = await s.cli(['--json', 'reconcile', '--date', '2026-03-10'], url);
+    assert.equal(once.code, 0, once.stderr);
+    assert.equal((JSON.parse(once.stdout) as Result).requests, 2, 'a request asked once more counts once');
+    drops = 2;
+    const twice = await s.cli(['reconcile', '--date', '2026-03-10'], url);
+    assert.equal(twice.code, 75, twice.stderr);
+    assert.match(twice.stderr, /^pos-sync: cannot reach .*summary/);
   });
 
   test('a database that is not there: exit 74, nothing created', async () => {

@@ -141,6 +141,7 @@ describe('the seed fixture', () => {
       contentHash: inv['contentHash'],
       tillId: config.tillId,
     });
+    assert.equal(sale['tillId'], config.tillId, 'Sync.TillId in every event');
   });
 
   test('X-Store-Id is the configured store; each event\'s storeId is the row\'s own', async () => {

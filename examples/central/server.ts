@@ -290,11 +290,14 @@ class Central {
     const from = occurredMs(url.searchParams.get('from'));
     const to = occurredMs(url.searchParams.get('to'));
     const list = url.searchParams.get('list');
+    // Optional: the till whose rows are asked for (pos-sync sends Sync.TillId); absent, the whole store.
+    const till = url.searchParams.get('till');
     if (!store) return sendJson(res, 400, { error: 'store is required' });
+    if (till === '') return sendJson(res, 400, { error: 'till, when given, must not be empty' });
     if (entity !== 'transaction' && entity !== 'inventory') return sendJson(res, 400, { error: 'entity must be "transaction" or "inventory"' });
     if (from === null || to === null || !(from < to)) return sendJson(res, 400, { error: 'from and to must be ISO 8601 times with a zone, from before to' });
     if (list !== null && list !== 'ids') return sendJson(res, 400, { error: 'list must be "ids"' });
-    const answer = this.store.summary(store, entity, from, to, list === 'ids', MAX_LISTED_ROWS);
+    const answer = this.store.summary(store, till, entity, from, to, list === 'ids', MAX_LISTED_ROWS);
     if (answer === 'tooMany') return sendJson(res, 422, { error: `more than ${MAX_LISTED_ROWS} rows in the range: ask for a smaller one` });
     sendJson(res, 200, answer);
   }

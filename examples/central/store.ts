@@ -90,6 +90,8 @@ export class CentralStore {
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.summaries = new SummaryIndex(this.db);
+    // Index what an existing file holds now, not in the first summary request's time budget.
+    this.summaries.catchUp();
     this.insertBatch = this.db.prepare(
       // Bytes are stored as TEXT, so json_each reads them as JSON (a BLOB would be read as JSONB).
       'INSERT INTO batches (received_at, format, idempotency_key, store_header, n, events) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))',
@@ -175,9 +177,9 @@ export class CentralStore {
     this.summaries.clear();
   }
 
-  /** Figures for the summary endpoint (see summary.ts). */
-  summary(store: string, entity: string, from: number, to: number, list: boolean, maxRows: number): SummaryAnswer | 'tooMany' {
-    return this.summaries.summary(store, entity, from, to, list, maxRows);
+  /** Figures for the summary endpoint (see summary.ts); `till` null: the whole store. */
+  summary(store: string, till: string | null, entity: string, from: number, to: number, list: boolean, maxRows: number): SummaryAnswer | 'tooMany' {
+    return this.summaries.summary(store, till, entity, from, to, list, maxRows);
   }
 
   /** Removes stored events (null) or replaces them, behind the clients' back; returns the ids found. */

@@ -2,8 +2,8 @@
 // question, bounded in time (connect, headers and body within the request's timeout) and in size
 // (the body is read with a byte cap), the answer validated before anything trusts it.
 //
-//   GET <Sync.SummaryEndpoint>?store=S&entity=transaction|inventory&from=ISO&to=ISO[&list=ids]
-//   → 200 {"count": n, "totalAmount": "decimal", "digest": "64 hex"[, "rows": [{"id", "amount"}]]}
+//   GET <Sync.SummaryEndpoint>?store=S&till=T&entity=transaction|inventory&from=ISO&to=ISO[&list=ids]
+//   → 200 {"count": n, "totalAmount": "decimal", "digest": "64 hex"[, "rows": [{"id", "amount", "till"?}]]}
 
 import ky from 'ky';
 import { readBounded, requestSignal } from './bounded.js';
@@ -17,6 +17,8 @@ import { parseDecimal, parseDigest, type ListedRow, type Range, type Summary } f
 export interface SummarySettings {
   readonly url: string;
   readonly storeId: string;
+  /** Sync.TillId: the central answers for this till's rows (and those sent before tills were named). */
+  readonly tillId: string;
   readonly token: string | null;
   readonly headers: Readonly<Record<string, string>>;
   readonly fetch?: typeof fetch;
@@ -26,6 +28,9 @@ export interface SummarySettings {
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export class NoSummaryEndpointError extends ConfigError {}
+
+/** The connection closed under a request (internal: the request is sent once more). */
+class ClosedConnection extends Error {}
 
 export interface SummaryClient {
   summary(entity: Entity, range: Range, timeoutMs: number): Promise<Summary>;
@@ -57,7 +62,10 @@ export function parseRows(body: unknown): ListedRow[] | string {
     if (!isRecord(r) || typeof r['id'] !== 'string' || r['id'] === '') return 'a row has no "id"';
     const amount = r['amount'];
     if (amount !== null && (typeof amount !== 'string' || parseDecimal(amount) === undefined)) return `row ${r['id'].slice(0, 60)} has no decimal "amount"`;
-    rows.push({ id: r['id'], amount: amount as string | null });
+    // `till`: absent (a central that does not tell), a till, or null (a row sent without one).
+    const till = r['till'];
+    if (till !== undefined && till !== null && typeof till !== 'string') return `row ${r['id'].slice(0, 60)} has a "till" that is not text`;
+    rows.push(till === undefined ? { id: r['id'], amount: amount as string | null } : { id: r['id'], amount: amount as string | null, till });
   }
   return rows;
 }
@@ -82,10 +90,26 @@ export function createSummaryClient(settings: SummarySettings): SummaryClient {
   const get = async (entity: Entity, range: Range, list: boolean, timeoutMs: number): Promise<unknown> => {
     const url = new URL(settings.url);
     url.searchParams.set('store', settings.storeId);
+    url.searchParams.set('till', settings.tillId);
     url.searchParams.set('entity', entity);
     url.searchParams.set('from', new Date(range.from).toISOString());
     url.searchParams.set('to', new Date(range.to).toISOString());
     if (list) url.searchParams.set('list', 'ids');
+    const started = performance.now();
+    try {
+      return await getOnce(url, timeoutMs);
+    } catch (err) {
+      // A kept-alive connection the central closed just as this request went out on it (its idle
+      // timeout, often 5 s: reconcile computes the local side between two requests). A summary GET is
+      // idempotent, so it is asked once more, on a fresh connection, within the same budget.
+      if (!(err instanceof ClosedConnection)) throw err;
+      // Counted once: the lost attempt got no answer (in that race the central never read it).
+      requests--;
+      return getOnce(url, timeoutMs - (performance.now() - started), err);
+    }
+  };
+
+  const getOnce = async (url: URL, timeoutMs: number, retried?: ClosedConnection): Promise<unknown> => {
     requests++;
     const timeout = Math.max(1, Math.round(timeoutMs));
     // One deadline for connect, headers and body, and a byte cap (central/bounded.ts, as for POSTs):
@@ -104,6 +128,7 @@ export function createSummaryClient(settings: SummarySettings): SummaryClient {
         ? { message: `no answer from ${settings.url} within ${timeout} ms`, tls: false, code: undefined }
         : describeNetworkError(err, settings.url, timeout);
       if (tls) throw new ConfigError(`${message} (${tlsHint(code ?? '')})`);
+      if (retried === undefined && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) throw new ClosedConnection(message);
       throw new TempFailError(scrub(message, secrets), { hint: 'try again later' });
     } finally {
       bound.clear();

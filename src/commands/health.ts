@@ -19,7 +19,7 @@ import {
   type KafkaFacts,
   type PerfValue,
 } from '../domain/health.js';
-import { machineTimeZone } from '../domain/localtime.js';
+import { storeTimeZone } from '../domain/localtime.js';
 import { escapeControl } from '../domain/redact.js';
 import { systemClock, type Clock } from '../domain/time.js';
 import { plainHttpCredentialWarning } from '../config/secrets.js';
@@ -191,11 +191,12 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     database: db,
     central: c,
     kafka: k,
-    timeZone: config.timeZone ?? machineTimeZone(),
+    timeZone: storeTimeZone(config.timeZone),
     state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, path: config.stateFile, lastPass: peeked.state.lastPass },
     breakerSettings: config.breaker,
     thresholds: config.health,
     ...(reconcile ? { reconcile } : {}),
+    offlineDeadlineSeconds: config.sync.offlineDeadlineSeconds,
   });
   return {
     schemaVersion: 1,

@@ -17,6 +17,7 @@ import {
   formatDecimal,
   isDate,
   narrow,
+  parseDecimal,
   sameSummary,
   startOfDay,
   zoneOffset,
@@ -26,6 +27,7 @@ import {
   type Summary,
 } from '../domain/reconcile.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
+import { storeTimeZone } from '../domain/localtime.js';
 import { systemClock, type Clock } from '../domain/time.js';
 import { ExitCode, PosSyncError, TempFailError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -37,7 +39,7 @@ import { defineCommand } from './command.js';
 /** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
 const HELP = `
 Examples:
-  pos-sync reconcile                       yesterday and today, in Sync.TimeZone
+  pos-sync reconcile                       yesterday and today in the store's zone (Sync.TimeZone, else the machine's)
   pos-sync reconcile --date 2026-11-24
   pos-sync reconcile --from 2026-11-01 --to 2026-12-01 --resend
   pos-sync --json reconcile | jq .entities
@@ -53,7 +55,7 @@ Exit codes:
 
 export const reconcile = defineCommand<{ date?: string; from?: string; to?: string; resend?: boolean; maxRunSeconds?: number }>({
   options: [
-    { flags: '--date <date>', description: 'one local day YYYY-MM-DD (default: yesterday and today in Sync.TimeZone)' },
+    { flags: '--date <date>', description: 'one local day YYYY-MM-DD (default: yesterday and today in Sync.TimeZone, else the machine\'s zone)' },
     { flags: '--from <time>', description: 'start of the window: YYYY-MM-DD or ISO 8601 time with zone (with --to)' },
     { flags: '--to <time>', description: 'end of the window, exclusive (with --from)' },
     { flags: '--resend', description: 'put the rows the central lacks back in the queue for the next pass' },
@@ -97,6 +99,7 @@ async function reconcileCommand(ctx: Context, config: Config, options: Reconcile
       return createSummaryClient({
         url: config.endpoints.summary,
         storeId: config.storeId,
+        tillId: config.tillId,
         token: config.http.token,
         headers: config.http.headers,
         ...(tlsFetch ? { fetch: tlsFetch } : {}),
@@ -151,11 +154,21 @@ export interface EntityReport {
   readonly central: SideFigures | null;
   /** here − central, decimal text. */
   readonly moneyDifference: string | null;
+  /**
+   * The part of the money difference no listed row explains (a central whose sums disagree with its
+   * own rows): "0" when every cent is accounted for; anything else is a mismatch.
+   */
+  readonly unexplainedDifference: string | null;
   readonly missingAtCentral: ListedRow[];
   readonly extraAtCentral: ListedRow[];
   readonly amountDiffers: AmountDifference[];
   /** At the central, still pending or dead-lettered here: delivered, its local mark not yet written. */
   readonly atCentralNotMarkedHere: ListedRow[];
+  /**
+   * At the central without a till (sent before events carried tillId), not delivered from here: in
+   * a store with several tills, another till's older rows. Listed apart, not a difference.
+   */
+  readonly atCentralWithoutTill: ListedRow[];
   readonly pending: number;
   readonly deadLettered: number;
   readonly unreadable: UnreadableRow[];
@@ -215,8 +228,7 @@ const MAX_UNREADABLE = 100;
 export async function runReconcile(options: ReconcileOptions, deps: ReconcileDeps): Promise<ReconcileResult> {
   const { config, clock, log } = deps;
   const started = clock.now();
-  // The issue asks for UTC when the store has not said which zone it is in.
-  const timeZone = config.timeZone ?? 'UTC';
+  const timeZone = storeTimeZone(config.timeZone);
   const window = reconcileWindow(options, started, timeZone);
   const deadline = started + (options.maxRunSeconds ?? DEFAULT_RECONCILE_SECONDS) * 1000;
   const timeout = (): number => {
@@ -260,7 +272,9 @@ export async function runReconcile(options: ReconcileOptions, deps: ReconcileDep
       const notDelivered = local.notDelivered(entity, window);
       const figures = (s: Summary): SideFigures => ({ count: s.count, totalAmount: formatDecimal(s.total) });
       if (sameSummary(here, there)) {
-        reports.push({ ...emptyReport(entity, unreadable.length > 0 ? 'mismatch' : 'match'), here: figures(here), central: figures(there), moneyDifference: '0', unreadable, ...notDelivered });
+        reports.push({
+          ...emptyReport(entity, unreadable.length > 0 ? 'mismatch' : 'match'), here: figures(here), central: figures(there), moneyDifference: '0', unexplainedDifference: '0', unreadable, ...notDelivered,
+        });
         continue;
       }
       const diff = await narrow(window, here, there, {
@@ -274,11 +288,16 @@ export async function runReconcile(options: ReconcileOptions, deps: ReconcileDep
       // deduplicates. Not a loss, so not a mismatch.
       const extra: ListedRow[] = [];
       const notMarked: ListedRow[] = [];
+      const withoutTill: ListedRow[] = [];
       for (const row of diff.extraAtCentral) {
         const state = local.stateOf(entity, row.id);
-        (state === 'pending' || state === 'deadLettered' ? notMarked : extra).push(row);
+        (state === 'pending' || state === 'deadLettered' ? notMarked : row.till === null ? withoutTill : extra).push(row);
       }
-      const mismatch = diff.missingAtCentral.length + extra.length + diff.amountDiffers.length + unreadable.length > 0;
+      // The money: the rows set apart above explain their share of the difference; what is left must be
+      // zero. Otherwise the totals disagree although every row matches (a central that sums inexactly),
+      // which is a mismatch like any other.
+      const unexplained = unexplainedMoney(here.total - there.total, { ...diff, extraAtCentral: extra }, [...notMarked, ...withoutTill]);
+      const mismatch = diff.missingAtCentral.length + extra.length + diff.amountDiffers.length + unreadable.length > 0 || unexplained !== 0n;
       if (options.resend && diff.missingAtCentral.length > 0) {
         const done = local.requeue(entity, diff.missingAtCentral.map((r) => r.id));
         for (const id of done) {
@@ -292,10 +311,12 @@ export async function runReconcile(options: ReconcileOptions, deps: ReconcileDep
         here: figures(here),
         central: figures(there),
         moneyDifference: formatDecimal(here.total - there.total),
+        unexplainedDifference: formatDecimal(unexplained),
         missingAtCentral: diff.missingAtCentral,
         extraAtCentral: extra,
         amountDiffers: diff.amountDiffers,
         atCentralNotMarkedHere: notMarked,
+        atCentralWithoutTill: withoutTill,
         ...notDelivered,
         unreadable,
         listedRanges: diff.ranges.map((r) => ({ from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString() })),
@@ -328,14 +349,36 @@ export async function runReconcile(options: ReconcileOptions, deps: ReconcileDep
   }
 }
 
+/** The exact sum of listed amounts (central rows always carry one; an unreadable one counts 0). */
+function amountSum(rows: readonly ListedRow[]): bigint {
+  let total = 0n;
+  for (const r of rows) total += r.amount === null ? 0n : (parseDecimal(r.amount) ?? 0n);
+  return total;
+}
+
+/**
+ * The money (here − central) no listed row explains: every row missing, extra, differing or set
+ * apart explains its own share; what is left is a difference in the totals themselves.
+ */
+function unexplainedMoney(
+  difference: bigint,
+  diff: { missingAtCentral: readonly ListedRow[]; extraAtCentral: readonly ListedRow[]; amountDiffers: readonly AmountDifference[] },
+  setApart: readonly ListedRow[],
+): bigint {
+  const amount = (a: string | null): bigint => (a === null ? 0n : (parseDecimal(a) ?? 0n));
+  let rest = difference - amountSum(diff.missingAtCentral) + amountSum(diff.extraAtCentral) + amountSum(setApart);
+  for (const d of diff.amountDiffers) rest -= amount(d.here) - amount(d.central);
+  return rest;
+}
+
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
 
 function emptyReport(entity: Entity, status: EntityReport['status']): EntityReport {
   return {
-    entity, status, here: null, central: null, moneyDifference: null, missingAtCentral: [], extraAtCentral: [], amountDiffers: [],
-    atCentralNotMarkedHere: [], pending: 0, deadLettered: 0, unreadable: [], listedRanges: [],
+    entity, status, here: null, central: null, moneyDifference: null, unexplainedDifference: null, missingAtCentral: [], extraAtCentral: [], amountDiffers: [],
+    atCentralNotMarkedHere: [], atCentralWithoutTill: [], pending: 0, deadLettered: 0, unreadable: [], listedRanges: [],
   };
 }
 
@@ -376,6 +419,10 @@ export function renderReconcile(result: ReconcileResult, paint: { ok(s: string):
     list('amount differs', r.amountDiffers.map((x) => `${x.id} here ${amount(x.here)}, central ${amount(x.central)}`));
     list('unreadable amount here', r.unreadable.map((x) => `${x.id}: ${x.why}`));
     list('at the central, still pending here (the next pass marks them)', r.atCentralNotMarkedHere.map((x) => x.id));
+    list('at the central without a till (sent before tillId; another till\'s, not counted)', r.atCentralWithoutTill.map((x) => `${x.id} ${amount(x.amount)}`));
+    if (r.unexplainedDifference !== null && r.unexplainedDifference !== '0') {
+      out.push(`  ${paint.bad(`the totals differ by ${r.unexplainedDifference} more than the rows listed explain`)} (the central's sum disagrees with its own rows)`);
+    }
   }
   if (result.resent.length > 0) out.push(paint.warn(`put back in the queue: ${result.resent.length} rows (the next pass sends them)`));
   return `${out.join('\n')}\n`;

@@ -4,12 +4,13 @@
 // The whole command: its options and --help, its run, the reading, and its human output (the
 // verdict line, since when, what to do; then the figures, times in the store's zone).
 
+import { offlineDeadline, type DeadlineLevel, type DeadlineStanding } from '../domain/offline-deadline.js';
 import type { Database } from 'better-sqlite3';
 import { positiveInt } from '../cli/options.js';
 import { seconds, type Paint } from '../cli/render.js';
 import type { Config, ValueSource } from '../config/types.js';
 import { describeKafkaTrouble } from '../domain/kafka-trouble.js';
-import { formatLocalTime, formatRelative, formatWhen, machineTimeZone, plural, startOfLocalDay } from '../domain/localtime.js';
+import { formatLocalTime, formatRelative, formatWhen, storeTimeZone, plural, startOfLocalDay } from '../domain/localtime.js';
 import { escapeControl } from '../domain/redact.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
 import { parseDbTime, systemClock, type Clock } from '../domain/time.js';
@@ -105,6 +106,8 @@ export interface StatusResult {
   /** Totals since the store's local midnight (`since`), from the run history (idle passes are not recorded). */
   readonly today: TodayTotals & { readonly since: string };
   readonly kafka: { readonly enabled: boolean; readonly backlog: number | null; readonly error: string | null };
+  /** The oldest pending sale against Sync.OfflineDeadlineHours; null when no deadline is set. */
+  readonly offlineDeadline: StatusDeadline | null;
   /** Which files and sources this answer came from. */
   readonly sources: {
     readonly database: string;
@@ -121,6 +124,26 @@ export interface StatusResult {
   readonly sampleRows: number;
   /** With --dead-letters: the rows, oldest first (at most `limit`). */
   readonly deadLetters?: { readonly total: number; readonly rows: readonly DeadLetter[]; readonly requeue: string | null };
+}
+
+export interface StatusDeadline {
+  readonly hours: number;
+  readonly level: DeadlineLevel;
+  readonly oldestPendingSaleAt: string | null;
+  readonly dueAt: string | null;
+  readonly secondsLeft: number;
+}
+
+/** The deadline as status --json shows it (and the heartbeat can send it). */
+export function deadlineView(d: DeadlineStanding | null): StatusDeadline | null {
+  if (d === null) return null;
+  return {
+    hours: d.deadlineSeconds / 3600,
+    level: d.level,
+    oldestPendingSaleAt: d.oldestPendingSaleAt === null ? null : iso(d.oldestPendingSaleAt),
+    dueAt: d.dueAt === null ? null : iso(d.dueAt),
+    secondsLeft: d.secondsLeft,
+  };
 }
 
 export interface StatusDeps {
@@ -147,7 +170,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export function runStatus(deps: StatusDeps): StatusResult {
   const { config } = deps;
   const now = deps.clock.now();
-  const zone = config.timeZone ?? machineTimeZone();
+  const zone = storeTimeZone(config.timeZone);
   // Read-only: a corrupt state file is shown, not moved (the next sync does that).
   const peeked = (deps.readState ?? (() => peekState(config.stateFile)))();
   const saved = peeked.state;
@@ -164,6 +187,8 @@ export function runStatus(deps: StatusDeps): StatusResult {
       .map((t) => Date.parse(t))
       .reduce<number | null>((a, b) => (a === null || b < a ? b : a), null);
     const dayStart = startOfLocalDay(now, zone);
+    const saleAt = pending.transaction.oldestPendingAt;
+    const deadline = offlineDeadline(saleAt === null ? null : Date.parse(saleAt), config.sync.offlineDeadlineSeconds, now);
     const kafkaBacklog = config.kafka.enabled ? sum((b) => b.kafkaBacklog) : null;
     const verdict = judgeStatus({
       now,
@@ -180,6 +205,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
       kafkaBacklog,
       kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
       thresholds: config.health,
+      offlineDeadline: deadline,
     });
     const p = saved.lastPass;
     const listed = deps.deadLetters && facts.hasState ? listDeadLetters(db, deps.deadLetters.limit) : deps.deadLetters ? { total: 0, rows: [] } : null;
@@ -203,6 +229,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
       breaker: describeBreaker(saved.breaker, now, config.breaker),
       today: { ...todayTotals(db, now, dayStart), since: iso(dayStart) },
       kafka: { enabled: config.kafka.enabled, backlog: kafkaBacklog, error: config.kafka.enabled ? (p?.kafkaError ?? null) : null },
+      offlineDeadline: deadlineView(deadline),
       sources: {
         database: config.db.path,
         stateFile: config.stateFile,

@@ -13,7 +13,7 @@ import { stopOnSignals } from '../cli/signals.js';
 import type { Config } from '../config/types.js';
 import type { BreakerView } from '../domain/breaker.js';
 import { kafkaTrouble } from '../domain/kafka-trouble.js';
-import { formatLocalTime, machineTimeZone, plural } from '../domain/localtime.js';
+import { formatLocalTime, storeTimeZone, plural } from '../domain/localtime.js';
 import { escapeControl } from '../domain/redact.js';
 import { monotonicClock, systemClock } from '../domain/time.js';
 import { passTrouble } from '../domain/verdict.js';
@@ -141,7 +141,7 @@ export const sync = defineCommand<SyncFlags>({
         // "refused", as status, health and the state file name the central's refusals.
         const { rejected, ...rest } = result;
         const doc = { ...rest, refused: rejected, exitCode };
-        ctx.print(doc, () => renderSync(result, ctx.paint, () => config.timeZone ?? machineTimeZone()));
+        ctx.print(doc, () => renderSync(result, ctx.paint, () => storeTimeZone(config.timeZone)));
         const closing = syncClosingLine(result, ctx.io.stderr.isTTY === true);
         if (closing !== null) ctx.io.stderr.write(scrub(`${ctx.io.stderr.isTTY === true ? ctx.paint.bad(closing) : closing}\n`, ctx.secrets));
         return exitCode;

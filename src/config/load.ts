@@ -232,6 +232,7 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
       intervalSeconds: s('Sync.SyncIntervalSeconds'),
       transactions: s('Sync.EnableTransactionSync'),
       inventory: s('Sync.EnableInventorySync'),
+      offlineDeadlineSeconds: s<number | null>('Sync.OfflineDeadlineHours') === null ? null : Math.round(s<number>('Sync.OfflineDeadlineHours') * 3600),
     },
     breaker: {
       failureThreshold: s('Sync.CircuitBreaker.FailureThreshold'),

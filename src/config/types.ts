@@ -9,7 +9,7 @@ export interface Config {
   readonly endpoints: { readonly events: string; readonly health: string; readonly summary: string; readonly heartbeat: string };
   /** Sync.HeartbeatSeconds: a heartbeat at most this often; 0: none. */
   readonly heartbeatSeconds: number;
-  /** IANA zone of the store's calendar days; null: unset (reconcile then uses UTC). */
+  /** IANA zone of the store's calendar days; null: unset (every command then uses the machine's zone). */
   readonly timeZone: string | null;
   readonly db: {
     readonly path: string;
@@ -42,6 +42,8 @@ export interface Config {
     readonly intervalSeconds: number;
     readonly transactions: boolean;
     readonly inventory: boolean;
+    /** Sync.OfflineDeadlineHours in seconds; null: no deadline (domain/offline-deadline.ts). */
+    readonly offlineDeadlineSeconds: number | null;
   };
   readonly breaker: {
     readonly failureThreshold: number;

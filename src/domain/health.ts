@@ -2,6 +2,7 @@
 // each check gathered to a status per check, the overall status and the perfdata, so every rule
 // is a row in a test table. Statuses and exit codes follow the Monitoring Plugins convention.
 
+import { DEADLINE_CRITICAL_FRACTION, DEADLINE_WARNING_FRACTION, describeDeadline, offlineDeadline, type DeadlineLevel, type DeadlineStanding } from './offline-deadline.js';
 import type { PassSummary } from '../state/format.js';
 import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
 import { formatWhen, plural } from './localtime.js';
@@ -28,7 +29,7 @@ export function againstThresholds(value: number, warning: number, critical: numb
   return 'OK';
 }
 
-export type CheckName = 'database' | 'central' | 'kafka' | 'kafkaBacklog' | 'breaker' | 'lastPass' | 'lastSuccess' | 'backlog' | 'deadLetters' | 'oldestPending' | 'reconcile';
+export type CheckName = 'database' | 'central' | 'kafka' | 'kafkaBacklog' | 'breaker' | 'lastPass' | 'lastSuccess' | 'backlog' | 'deadLetters' | 'oldestPending' | 'offlineDeadline' | 'reconcile';
 
 export interface CheckResult {
   readonly name: CheckName;
@@ -55,6 +56,8 @@ export type DatabaseFacts =
       readonly quickCheck: string;
       readonly pending: number;
       readonly oldestPendingAt: number | null;
+      /** CreatedAt of the oldest pending sale (a transaction; epoch ms), or null: the offline deadline's measure. */
+      readonly oldestPendingSaleAt?: number | null;
       readonly deadLettered: number;
       readonly kafkaBacklog: number;
       /** SyncedAt of the oldest row delivered and not yet on Kafka (epoch ms), or null. */
@@ -121,6 +124,8 @@ export interface HealthFacts {
   readonly thresholds: HealthThresholds;
   /** Only when the reconcile check is on. */
   readonly reconcile?: { readonly facts: ReconcileFacts; readonly maxAgeSeconds: number };
+  /** Sync.OfflineDeadlineHours in seconds; null or absent: the check is off. */
+  readonly offlineDeadlineSeconds?: number | null;
 }
 
 export interface HealthVerdict {
@@ -277,6 +282,8 @@ export function reconcileCheck(facts: ReconcileFacts, now: number, maxAgeSeconds
 }
 
 /** Each check's verdict, the overall status, a one-line summary and the perfdata. */
+const DEADLINE_STATUS: Readonly<Record<DeadlineLevel, HealthStatus>> = { ok: 'OK', warning: 'WARNING', critical: 'CRITICAL' };
+
 export function judgeHealth(f: HealthFacts): HealthVerdict {
   const t = f.thresholds;
   const d = f.database;
@@ -317,6 +324,18 @@ export function judgeHealth(f: HealthFacts): HealthVerdict {
     checks.push({ name: 'oldestPending', status: 'UNKNOWN', message: 'not known: the database check failed' });
   }
 
+  // The offline deadline beside the oldest-pending thresholds, not instead of them: each is its own
+  // check, and the worse one sets the status (man page, Sync.OfflineDeadlineHours).
+  let deadline: DeadlineStanding | null = null;
+  if (f.offlineDeadlineSeconds !== undefined && f.offlineDeadlineSeconds !== null) {
+    if (d.kind === 'ok') {
+      deadline = offlineDeadline(d.oldestPendingSaleAt ?? null, f.offlineDeadlineSeconds, f.now)!;
+      checks.push({ name: 'offlineDeadline', status: DEADLINE_STATUS[deadline.level], message: describeDeadline(deadline) });
+    } else {
+      checks.push({ name: 'offlineDeadline', status: 'UNKNOWN', message: 'not known: the database check failed' });
+    }
+  }
+
   if (f.reconcile) checks.push(reconcileCheck(f.reconcile.facts, f.now, f.reconcile.maxAgeSeconds));
 
   const status = worstStatus(checks.map((c) => c.status));
@@ -336,6 +355,10 @@ export function judgeHealth(f: HealthFacts): HealthVerdict {
     { label: 'consecutive_failures', value: b.consecutiveFailures, uom: '', warn: null, crit: null, min: 0 },
     { label: 'central_response', value: f.central.kind === 'answered' ? Math.round(f.central.ms) / 1000 : null, uom: 's', warn: null, crit: null, min: 0 },
   ];
+  if (f.offlineDeadlineSeconds !== undefined && f.offlineDeadlineSeconds !== null) {
+    const used = deadline === null ? null : Math.floor(deadline.fractionUsed * 100);
+    perfdata.push({ label: 'offline_deadline_used', value: used, uom: '', warn: DEADLINE_WARNING_FRACTION * 100, crit: DEADLINE_CRITICAL_FRACTION * 100, min: 0 });
+  }
   if (f.kafka.kind !== 'disabled') {
     perfdata.push({ label: 'kafka_backlog', value: d.kind === 'ok' ? d.kafkaBacklog : null, uom: '', warn: t.kafkaBacklogWarning, crit: t.kafkaBacklogCritical, min: 0 });
   }
@@ -353,6 +376,7 @@ export const LABELS: Readonly<Record<CheckName, string>> = {
   backlog: 'backlog',
   deadLetters: 'dead letters',
   oldestPending: 'oldest pending row',
+  offlineDeadline: 'offline deadline',
   reconcile: 'last reconciliation',
 };
 

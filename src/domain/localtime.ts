@@ -7,6 +7,16 @@ export function machineTimeZone(): string {
   return new Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
+/**
+ * The store's time zone, one rule for every command (status, health, sync, reconcile): Sync.TimeZone,
+ * else the machine's. A till's clock is set to the store's local time (its receipts say so), so
+ * the machine's zone is the store's unless someone said otherwise; UTC would put reconcile's "today"
+ * hours away from the "today" status counts.
+ */
+export function storeTimeZone(configured: string | null): string {
+  return configured ?? machineTimeZone();
+}
+
 interface Wall {
   readonly year: number;
   readonly month: number;

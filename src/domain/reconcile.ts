@@ -14,8 +14,12 @@ import { partsFormatter } from './localtime.js';
 const sha256Hex = (text: string): string => process.getBuiltinModule('node:crypto').hash('sha256', text, 'hex');
 const sha256Bytes = (text: string): Buffer => process.getBuiltinModule('node:crypto').hash('sha256', text, 'buffer');
 
-/** Money and quantities are summed as integers scaled by 10^SCALE: exact, never binary floats. */
-export const SCALE = 10;
+/**
+ * Money and quantities are summed as integers scaled by 10^SCALE: exact, never binary floats.
+ * 28: .NET's decimal has at most 28 fraction digits, so any total a central sums from decimals is
+ * read exactly; a digit beyond (only zeros are accepted there) would be no .NET decimal.
+ */
+export const SCALE = 28;
 const SCALE_FACTOR = 10n ** BigInt(SCALE);
 const MOD = 1n << 256n;
 
@@ -29,13 +33,16 @@ export interface Summary {
 
 export const EMPTY_SUMMARY: Summary = { count: 0, total: 0n, digest: 0n };
 
-const DECIMAL = /^([+-]?)(\d{1,28})(?:\.(\d{1,10}))?$/;
+/** Up to 40 whole digits: a sum of many of .NET's largest decimals (29 digits) still reads. */
+const DECIMAL = /^([+-]?)(\d{1,40})(?:\.(\d{1,200}))?$/;
 
 /** Decimal text ("12.50", "-3", "0.0000000001") → scaled integer; undefined when it is not one. */
 export function parseDecimal(text: string): bigint | undefined {
   const m = DECIMAL.exec(text.trim());
   if (!m) return undefined;
-  const [, sign, whole, fraction = ''] = m;
+  const [, sign, whole] = m;
+  const fraction = (m[3] ?? '').replace(/0+$/, '');
+  if (fraction.length > SCALE) return undefined;
   const scaled = BigInt(whole!) * SCALE_FACTOR + BigInt(fraction.padEnd(SCALE, '0'));
   return sign === '-' ? -scaled : scaled;
 }
@@ -217,6 +224,8 @@ export function splitPoint(range: Range, timeZone: string): number | null {
 export interface ListedRow {
   readonly id: string;
   readonly amount: string | null;
+  /** From the central: the till it came from; null when it came without one (before tillId). */
+  readonly till?: string | null;
 }
 
 export interface Probe {

@@ -6,6 +6,7 @@ import type { PassSummary } from '../state/format.js';
 import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
 import { formatWhen, plural } from './localtime.js';
 import { kafkaTrouble } from './kafka-trouble.js';
+import { describeDeadline, type DeadlineStanding } from './offline-deadline.js';
 
 /** A trouble that waiting does not heal: someone has to act. */
 export interface PassTrouble {
@@ -65,6 +66,8 @@ export interface VerdictFacts {
   readonly kafkaBacklog: number | null;
   /** Why the last pass could not publish to Kafka, or null. */
   readonly kafkaError: string | null;
+  /** The oldest pending sale against Sync.OfflineDeadlineHours; null or absent: no deadline. */
+  readonly offlineDeadline?: DeadlineStanding | null;
   readonly thresholds: {
     readonly backlogWarning: number;
     readonly oldestPendingWarningSeconds: number;
@@ -135,6 +138,16 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
       severity: 'degraded',
       problem: f.pending > f.thresholds.backlogWarning ? 'the backlog is past its warning threshold' : 'the oldest pending row is past its warning age',
       hint: 'a backlog that does not shrink means passes fail or are not run: check pos-sync health and the timer',
+    });
+  }
+  // Beside the oldest-pending age above, never instead of it: that one says the queue is slow, this
+  // one how long until a sale misses head office's deadline (both show when both hold).
+  const deadline = f.offlineDeadline ?? null;
+  if (deadline !== null && deadline.level !== 'ok') {
+    problems.push({
+      severity: 'degraded',
+      problem: `offline deadline: ${describeDeadline(deadline)}`,
+      hint: 'get the pending sales to head office before the deadline: pos-sync health shows what stops them (the central, the network, the breaker)',
     });
   }
   // Only when nothing above explains it: a stalled timer shows no failing pass at all.

@@ -26,6 +26,17 @@ async function readBacklog(config: Config): Promise<Record<'transaction' | 'inve
 }
 
 export async function writeMetricsAfterPass(file: string, config: Config, result: PassResult): Promise<void> {
-  const [{ writePassMetrics }, backlog, { lastReconcile }] = await Promise.all([import('./pass.js'), readBacklog(config), import('../state/reconcile-record.js')]);
-  writePassMetrics({ file, store: config.storeId, version: VERSION, result, backlog, kafkaEnabled: config.kafka.enabled, now: Date.now(), reconcile: lastReconcile(config.stateFile) });
+  const [{ writePassMetrics }, backlog, { lastReconcile }, { offlineDeadline }] = await Promise.all([
+    import('./pass.js'),
+    readBacklog(config),
+    import('../state/reconcile-record.js'),
+    import('../domain/offline-deadline.js'),
+  ]);
+  const now = Date.now();
+  const saleAt = backlog?.transaction.oldestPendingAt ?? null;
+  const deadline = backlog === null ? null : offlineDeadline(saleAt === null ? null : Date.parse(saleAt), config.sync.offlineDeadlineSeconds, now);
+  writePassMetrics({
+    file, store: config.storeId, version: VERSION, result, backlog, kafkaEnabled: config.kafka.enabled, now, reconcile: lastReconcile(config.stateFile),
+    offlineDeadline: deadline === null ? null : { deadlineSeconds: deadline.deadlineSeconds, secondsLeft: deadline.secondsLeft },
+  });
 }

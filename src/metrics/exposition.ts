@@ -75,6 +75,8 @@ export interface MetricsSnapshot {
   readonly lastSuccessAt: number | null;
   /** The last `pos-sync reconcile`, when one is recorded. */
   readonly reconcile?: ReconcileFacts | null;
+  /** The oldest pending sale against Sync.OfflineDeadlineHours; null or absent when none is set. */
+  readonly offlineDeadline?: { readonly deadlineSeconds: number; readonly secondsLeft: number } | null;
 }
 
 /** What the metrics show of the last reconciliation (state/reconcile-record.ts). */
@@ -185,6 +187,11 @@ export function renderMetrics(s: MetricsSnapshot): string {
     family(out, 'pos_sync_pending_rows', 'gauge', 'Rows waiting to be delivered (dead letters excluded), by entity.', ENTITIES.map((entity) => ({ labels: { entity }, value: b[entity].pending })));
     family(out, 'pos_sync_oldest_pending_age_seconds', 'gauge', 'Age of the oldest pending row (0 when none), by entity.', ENTITIES.map((entity) => ({ labels: { entity }, value: b[entity].oldestPendingAgeSeconds ?? 0 })));
     family(out, 'pos_sync_dead_letter_rows', 'gauge', 'Rows in the dead letter queue now (requeue brings them back), by entity.', ENTITIES.map((entity) => ({ labels: { entity }, value: b[entity].deadLettered })));
+    if (s.offlineDeadline) {
+      // Both, so an alert can say "half of the deadline gone" (remaining < 0.5 × deadline) in PromQL.
+      family(out, 'pos_sync_offline_deadline_seconds', 'gauge', 'Sync.OfflineDeadlineHours in seconds: how long a sale may wait here.', [{ value: s.offlineDeadline.deadlineSeconds }]);
+      family(out, 'pos_sync_offline_deadline_remaining_seconds', 'gauge', 'Time until the oldest pending sale reaches the offline deadline (negative once past; the whole deadline when none is pending).', [{ value: s.offlineDeadline.secondsLeft }]);
+    }
     if (s.kafkaEnabled) {
       family(out, 'pos_sync_kafka_backlog_rows', 'gauge', 'Delivered rows not yet published to Kafka, by entity.', ENTITIES.map((entity) => ({ labels: { entity }, value: b[entity].kafkaBacklog })));
     }

@@ -17,6 +17,8 @@ export interface PassMetricsInput {
   readonly now: number;
   /** The last reconciliation, when one is recorded. */
   readonly reconcile?: import('./exposition.js').ReconcileFacts | null;
+  /** The oldest pending sale against Sync.OfflineDeadlineHours, when one is set. */
+  readonly offlineDeadline?: { readonly deadlineSeconds: number; readonly secondsLeft: number } | null;
 }
 
 function breakerFacts(result: PassResult): BreakerFacts | null {
@@ -53,6 +55,7 @@ export function writePassMetrics(input: PassMetricsInput): void {
     totals: nextTotals(previous, pass, breaker),
     lastSuccessAt: isSuccess(result.exitCode) ? input.now : previous.lastSuccessAt,
     reconcile: input.reconcile ?? null,
+    offlineDeadline: input.offlineDeadline ?? null,
   });
   writeMetricsFile(input.file, text);
 }

@@ -36,6 +36,7 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
     let deadLettered = 0;
     let kafkaBacklog = 0;
     let oldest: number | null = null;
+    let oldestSale: number | null = null;
     if (schemaVersion <= SCHEMA_VERSION && !facts.missing.includes('PosTransactions') && !facts.missing.includes('InventoryUpdates')) {
       for (const entity of ENTITIES) {
         const b = entityBacklog(db, entity, now, facts);
@@ -44,6 +45,7 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
         kafkaBacklog += b.kafkaBacklog;
         const at = b.oldestPendingAt === null ? null : Date.parse(b.oldestPendingAt);
         if (at !== null && (oldest === null || at < oldest)) oldest = at;
+        if (entity === 'transaction') oldestSale = at;
       }
     }
     // One indexed probe per table: a file with no sale and no inventory update ever is likely
@@ -62,7 +64,7 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
       }
     }
     const empty = ['PosTransactions', 'InventoryUpdates'].every((t) => db!.prepare(`SELECT NOT EXISTS (SELECT 1 FROM "${t}")`).pluck().get() === 1);
-    return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, deadLettered, kafkaBacklog, kafkaOldestAt, empty };
+    return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, oldestPendingSaleAt: oldestSale, deadLettered, kafkaBacklog, kafkaOldestAt, empty };
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const hint = code === 'SQLITE_NOTADB' ? ' (not a SQLite database: restore it from a backup)' : code === 'SQLITE_BUSY' ? ' (locked by another process)' : '';
