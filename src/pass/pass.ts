@@ -7,6 +7,7 @@ import type { CentralClient } from '../central/client.js';
 import type { Sleep } from '../central/retry.js';
 import type { Config } from '../config/types.js';
 import type { CentralEvent } from '../domain/events.js';
+import { MAX_QUARANTINE_DELAY_MS } from '../domain/quarantine.js';
 import { ENTITIES } from '../domain/rows.js';
 import type { Clock, Random } from '../domain/time.js';
 import { admit, describeBreaker, PROBE_ROWS, type Admission, type BreakerView } from '../domain/breaker.js';
@@ -17,6 +18,7 @@ import { BatchSource } from './batch-source.js';
 import { BreakerSession, type BreakerSessionDeps } from './breaker-session.js';
 import { Deliverer } from './deliverer.js';
 import { Ledger, outOfTime, StopPass, type PerEntity, type StopReason } from './ledger.js';
+import { Isolation } from './quarantine.js';
 import { Refusals } from './refusals.js';
 import { failedState, nextState, saveRefreshMs } from './saved.js';
 import { YoungGenerationCap } from './young-generation.js';
@@ -152,7 +154,8 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
     // The global Web Crypto, loaded on first use: importing node:crypto would cost every idle tick.
     const newId = deps.newId ?? (() => crypto.randomUUID().toUpperCase());
     const refusals = new Refusals(queue, ledger, { maxRejections: config.sync.maxRejections, retryDelayMs: config.sync.retryDelayMs, storeId: config.storeId }, clock, log, newId);
-    const deliverer = new Deliverer({ ...deps, queue, ledger, breaker, refusals, deadline: pass.deadline });
+    const isolation = new Isolation(db, { afterPasses: config.sync.quarantineAfterPasses, baseDelayMs: config.sync.retryDelayMs, maxDelayMs: MAX_QUARANTINE_DELAY_MS }, clock, log);
+    const deliverer = new Deliverer({ ...deps, queue, ledger, breaker, refusals, isolation, deadline: pass.deadline });
     const entities = ENTITIES.filter((e) => (e === 'transaction' ? config.sync.transactions : config.sync.inventory));
     const source = new BatchSource(queue, entities, clock, deliverer.encode);
     await deliverBatches(pass, { source, deliverer, refusals, ledger, breaker });
