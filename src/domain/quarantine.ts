@@ -45,10 +45,11 @@ export function isolatable(outcome: Outcome): boolean {
 }
 
 /**
- * Narrowing gives up and calls it an outage after this many failed requests in a row: one bad
- * row makes every other request of the narrowing succeed, two make at most three fail in a row.
+ * Narrowing gives up and calls it an outage after this many failed requests in a row. Halves are
+ * sent level by level, so m bad rows in one batch make at most about 2m fail in a row (a row
+ * alone that fails is sent once more): one or two bad rows in a batch are always found.
  */
-export const OUTAGE_AFTER_FAILURES = 5;
+export const OUTAGE_AFTER_FAILURES = 6;
 
 export function looksLikeOutage(failuresInARow: number): boolean {
   return failuresInARow >= OUTAGE_AFTER_FAILURES;

@@ -271,22 +271,32 @@ export class Deliverer {
     const { clock, log, queue, breaker, isolation } = this.deps;
     queue.markAttempt(entity, events.map((e) => e.id), formatDbTime(clock.now()), first.error);
     const culprits: { event: CentralEvent; error: string }[] = [];
+    let failuresInARow = 1;
+    let succeeded = false;
+    /** Sends a group once; a row alone that fails is sent once more at once (a chance failure is not a strike). */
+    const tryGroup = async (group: readonly CentralEvent[]): Promise<Temporary | undefined> => {
+      let failed = await this.deliver(entity, group, rowids, undefined, true);
+      if (failed !== undefined && group.length === 1) {
+        if (looksLikeOutage(++failuresInARow)) return this.#outage(failed);
+        failed = await this.deliver(entity, group, rowids, undefined, true);
+      }
+      if (failed === undefined) {
+        failuresInARow = 0;
+        succeeded = true;
+      } else if (looksLikeOutage(++failuresInARow)) return this.#outage(failed);
+      return failed;
+    };
     if (events.length === 1) {
-      culprits.push({ event: events[0]!, error: first.error });
+      // Alone already: sent once more at once, then judged.
+      const failed = await this.deliver(entity, events, rowids, undefined, true);
+      if (failed !== undefined) culprits.push({ event: events[0]!, error: failed.error });
     } else {
       log.info('a batch failed while the central answers: narrowing it down', { entity, rows: events.length, error: first.error });
-      let failuresInARow = 1;
-      let succeeded = false;
       const groups: (readonly CentralEvent[])[] = [events];
       for (let group = groups.shift(); group !== undefined; group = groups.shift()) {
         for (const half of splitBatch(group)) {
-          const failed = await this.deliver(entity, half, rowids, undefined, true);
-          if (failed === undefined) {
-            failuresInARow = 0;
-            succeeded = true;
-            continue;
-          }
-          if (looksLikeOutage(++failuresInARow)) return this.#outage(failed);
+          const failed = await tryGroup(half);
+          if (failed === undefined) continue;
           if (half.length === 1) culprits.push({ event: half[0]!, error: failed.error });
           else groups.push(half);
         }
