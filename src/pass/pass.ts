@@ -153,13 +153,20 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
     if (options.dryRun && queue.facts.version === 0) log.warn('pos-sync has not set up this database yet (the first sync does): every unsynced row is shown as pending');
     // The global Web Crypto, loaded on first use: importing node:crypto would cost every idle tick.
     const newId = deps.newId ?? (() => crypto.randomUUID().toUpperCase());
-    const refusals = new Refusals(queue, ledger, { maxRejections: config.sync.maxRejections, retryDelayMs: config.sync.retryDelayMs, storeId: config.storeId }, clock, log, newId);
+    const refusals = new Refusals(
+      queue,
+      ledger,
+      { maxRejections: config.sync.maxRejections, retryDelayMs: config.sync.retryDelayMs, storeId: config.storeId, refusedAlone: saved.refusedAlone ?? null },
+      clock,
+      log,
+      newId,
+    );
     const isolation = new Isolation(db, { afterPasses: config.sync.quarantineAfterPasses, baseDelayMs: config.sync.retryDelayMs, maxDelayMs: MAX_QUARANTINE_DELAY_MS }, clock, log);
     const deliverer = new Deliverer({ ...deps, queue, ledger, breaker, refusals, isolation, deadline: pass.deadline });
     const entities = ENTITIES.filter((e) => (e === 'transaction' ? config.sync.transactions : config.sync.inventory));
     const source = new BatchSource(queue, entities, clock, deliverer.encode);
     await deliverBatches(pass, { source, deliverer, refusals, ledger, breaker });
-    refusals.recordHeld();
+    refusals.finish();
     deliverer.close();
     // Kafka comes after delivery and never changes the pass's outcome: an outage of the broker
     // only delays events (they stay KafkaPending and go out with a later pass).
@@ -173,7 +180,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
     // An idle pass leaves no trace in the run history: it runs 8,640 times a day.
     if (!options.dryRun && !ledger.quiet) recordPass(db, config.storeId, result, newId);
     if (!options.dryRun) {
-      const next = nextState(saved, breaker.state, result, clock.now());
+      const next = nextState(saved, breaker.state, result, clock.now(), refusals.after);
       if (worthSaving(saved, next, ledger.quiet, clock.now(), saveRefreshMs(config))) pass.stateStore.save(next);
     }
     return result;
