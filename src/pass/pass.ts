@@ -8,6 +8,7 @@ import type { Sleep } from '../central/retry.js';
 import type { Config } from '../config/types.js';
 import type { CentralEvent } from '../domain/events.js';
 import { MAX_QUARANTINE_DELAY_MS } from '../domain/quarantine.js';
+import { batchCycle } from '../domain/priority.js';
 import { ENTITIES } from '../domain/rows.js';
 import type { Clock, Random } from '../domain/time.js';
 import { admit, describeBreaker, PROBE_ROWS, type Admission, type BreakerView } from '../domain/breaker.js';
@@ -204,7 +205,7 @@ interface Pipeline {
 }
 
 /**
- * Batch after batch from the source to the deliverer, entity by entity in rounds, until the
+ * Batch after batch from the source to the deliverer, sales first in cycles, until the
  * source is exhausted or the pass must stop (out of time, asked to, or what the ledger records).
  */
 async function deliverBatches(pass: PassContext, { source, deliverer, refusals, ledger, breaker }: Pipeline): Promise<void> {
@@ -214,7 +215,9 @@ async function deliverBatches(pass: PassContext, { source, deliverer, refusals, 
   const youngGeneration = new YoungGenerationCap();
   try {
     while (!source.exhausted) {
-      for (const entity of source.round()) {
+      // Sales first, inventory a share of the batches (domain/priority.ts).
+      const slots = batchCycle(source.round());
+      for (const [slot, entity] of slots.entries()) {
         if (!ledger.timeForABatch(pass.deadline - clock.now())) throw outOfTime();
         if (options.signal?.aborted) throw new StopPass('stopped', 'asked to stop: the rows left wait for the next run', ExitCode.ok);
         const batch = source.take(entity, breaker.inProbe ? Math.min(batchSize, PROBE_ROWS) : batchSize);
@@ -227,7 +230,7 @@ async function deliverBatches(pass: PassContext, { source, deliverer, refusals, 
         // by the central, so it ends dead-lettered and visible instead of stuck.
         refusals.record(entity, batch.invalid);
         // Not while probing: a half-open breaker's one trial batch decides whether to go on.
-        const next = breaker.inProbe ? undefined : source.following(entity);
+        const next = breaker.inProbe ? undefined : (slots[slot + 1] ?? batchCycle(source.round())[0]);
         await deliverer.deliverBatch(batch, next === undefined ? undefined : () => source.readAhead(next, batchSize));
         // A long drain must not grow V8's young generation with its backlog (young-generation.ts).
         youngGeneration.afterBatch();
