@@ -18,6 +18,7 @@ import { refusalReason } from '../domain/refusal.js';
 import { entityBacklog, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
 import { listDeadLetters, type DeadLetter } from '../store/deadletters.js';
 import { listQuarantined, type QuarantinedRow } from '../store/quarantine.js';
+import { listUnreadable, type ListedUnreadable } from '../store/unreadable.js';
 import { describeBreaker, type BreakerView } from '../domain/breaker.js';
 import { peekState, type Peeked } from '../state/file.js';
 import { inspectSchema } from '../store/migrations.js';
@@ -120,6 +121,8 @@ export interface StatusResult {
   readonly notSetUp: string | null;
   /** Rows `seed` made (sample data, not sales), counted in `pending`. */
   readonly sampleRows: number;
+  /** Rows holding a value pos-sync cannot read (not sent, never counted as refused), oldest first. */
+  readonly unreadable: { readonly total: number; readonly rows: readonly ListedUnreadable[] };
   /** Rows held in the quarantine, oldest first (at most `limit`, 50 by default): named always, they are few. */
   readonly quarantine: { readonly total: number; readonly rows: readonly QuarantinedRow[]; readonly requeue: string | null };
   /** With --dead-letters: the rows, oldest first (at most `limit`). */
@@ -168,6 +171,8 @@ export function runStatus(deps: StatusDeps): StatusResult {
       .reduce<number | null>((a, b) => (a === null || b < a ? b : a), null);
     const dayStart = startOfLocalDay(now, zone);
     const kafkaBacklog = config.kafka.enabled ? sum((b) => b.kafkaBacklog) : null;
+    const held = facts.hasQuarantine ? listQuarantined(db, deps.deadLetters?.limit ?? 50) : { total: 0, rows: [] };
+    const unreadable = facts.hasUnreadable ? listUnreadable(db, deps.deadLetters?.limit ?? 50) : { total: 0, rows: [] };
     const verdict = judgeStatus({
       now,
       timeZone: zone,
@@ -180,13 +185,13 @@ export function runStatus(deps: StatusDeps): StatusResult {
       waiting: sum((b) => b.waiting),
       deadLettered: sum((b) => b.deadLettered),
       quarantined: sum((b) => b.quarantined),
+      unreadable: unreadable.total,
       oldestPendingAt: oldest,
       kafkaBacklog,
       kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
       thresholds: config.health,
     });
     const p = saved.lastPass;
-    const held = facts.hasQuarantine ? listQuarantined(db, deps.deadLetters?.limit ?? 50) : { total: 0, rows: [] };
     const listed = deps.deadLetters && facts.hasState ? listDeadLetters(db, deps.deadLetters.limit) : deps.deadLetters ? { total: 0, rows: [] } : null;
     return {
       schemaVersion: STATUS_SCHEMA_VERSION,
@@ -218,6 +223,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
       notAboutRows: saved.notAboutRows ? { at: iso(saved.notAboutRows.at), reason: saved.notAboutRows.reason } : null,
       notSetUp,
       sampleRows: sampleRows(db),
+      unreadable,
       quarantine: { ...held, requeue: held.rows.length === 0 ? null : `pos-sync requeue --id ${held.rows.map((r) => r.id).join(' ')}` },
       ...(listed
         ? {
@@ -271,6 +277,10 @@ export function renderStatus(r: StatusResult, p: Paint): string {
     ),
   );
   lines.push(row('dead-lettered', r.deadLettered === 0 ? 'none' : p.bad(`${plural(r.deadLettered, 'row')} (pos-sync status --dead-letters lists them)`)));
+  if (r.unreadable.total > 0) {
+    lines.push(row('unreadable', p.bad(`${plural(r.unreadable.total, 'row')} not sent: the POS wrote a value pos-sync cannot read (not refused by the central; fixed in the POS, it goes out)`)));
+    for (const u of r.unreadable.rows) lines.push(`  ${escapeControl(`${u.entity} ${u.id}: ${u.reason}`)}`);
+  }
   if (r.quarantine.total > 0) lines.push(row('quarantined', p.warn(`${plural(r.quarantine.total, 'row')} failing alone at the central while the rest goes through (listed below)`)));
   if (r.sampleRows > 0) lines.push(row('sample data', p.warn(`${plural(r.sampleRows, 'row')} made by \`pos-sync seed\` (not sales)`)));
   const lp = r.lastPass;

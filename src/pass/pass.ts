@@ -9,7 +9,8 @@ import type { Config } from '../config/types.js';
 import type { CentralEvent } from '../domain/events.js';
 import { MAX_QUARANTINE_DELAY_MS } from '../domain/quarantine.js';
 import { batchCycle } from '../domain/priority.js';
-import { ENTITIES } from '../domain/rows.js';
+import { ENTITIES, type Entity } from '../domain/rows.js';
+import { recordUnreadable } from '../store/unreadable.js';
 import type { Clock, Random } from '../domain/time.js';
 import { admit, describeBreaker, PROBE_ROWS, type Admission, type BreakerView } from '../domain/breaker.js';
 import { ExitCode } from '../errors.js';
@@ -72,6 +73,8 @@ export interface PassResult {
   readonly delivered: PerEntity;
   readonly rejected: PerEntity;
   readonly deadLettered: PerEntity;
+  /** Rows holding a value pos-sync cannot read: not sent, never counted as refused, listed by status. */
+  readonly unreadable: PerEntity;
   readonly requests: number;
   readonly failedRequests: number;
   readonly dryRun: boolean;
@@ -166,7 +169,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
     const deliverer = new Deliverer({ ...deps, queue, ledger, breaker, refusals, isolation, deadline: pass.deadline });
     const entities = ENTITIES.filter((e) => (e === 'transaction' ? config.sync.transactions : config.sync.inventory));
     const source = new BatchSource(queue, entities, clock, deliverer.encode);
-    await deliverBatches(pass, { source, deliverer, refusals, ledger, breaker });
+    await deliverBatches(pass, { db, source, deliverer, refusals, ledger, breaker });
     refusals.finish();
     deliverer.close();
     // Kafka comes after delivery and never changes the pass's outcome: an outage of the broker
@@ -197,6 +200,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
 /** The pass lock beside the database; a dry run reads only (SPEC §4): no lock file appears. */
 /** What the batch loop works with: one of each part of the pipeline. */
 interface Pipeline {
+  readonly db: Database;
   readonly source: BatchSource;
   readonly deliverer: Deliverer;
   readonly refusals: Refusals;
@@ -208,7 +212,7 @@ interface Pipeline {
  * Batch after batch from the source to the deliverer, sales first in cycles, until the
  * source is exhausted or the pass must stop (out of time, asked to, or what the ledger records).
  */
-async function deliverBatches(pass: PassContext, { source, deliverer, refusals, ledger, breaker }: Pipeline): Promise<void> {
+async function deliverBatches(pass: PassContext, { db, source, deliverer, refusals, ledger, breaker }: Pipeline): Promise<void> {
   const { options, deps } = pass;
   const { config, clock, log } = deps;
   const batchSize = options.batchSize ?? config.sync.batchSize;
@@ -226,9 +230,9 @@ async function deliverBatches(pass: PassContext, { source, deliverer, refusals, 
           ledger.markWouldSend(entity, batch.events);
           continue;
         }
-        // A row the POS wrote wrongly cannot be sent faithfully: refused locally, like a refusal
-        // by the central, so it ends dead-lettered and visible instead of stuck.
-        refusals.record(entity, batch.invalid);
+        // A row the POS wrote with a value pos-sync cannot read cannot be sent faithfully: held and
+        // listed (store/unreadable.ts) — not the central's refusal, never dead-lettered as one.
+        if (batch.invalid.length > 0) holdUnreadable(db, pass, entity, batch.invalid, ledger);
         // Not while probing: a half-open breaker's one trial batch decides whether to go on.
         const next = breaker.inProbe ? undefined : (slots[slot + 1] ?? batchCycle(source.round())[0]);
         await deliverer.deliverBatch(batch, next === undefined ? undefined : () => source.readAhead(next, batchSize));
@@ -243,6 +247,19 @@ async function deliverBatches(pass: PassContext, { source, deliverer, refusals, 
     refusals.passStopped();
     ledger.stop(err);
     if (!err.failure) log.info(err.message);
+  }
+}
+
+function holdUnreadable(db: Database, pass: PassContext, entity: Entity, rows: readonly { rowid: number; id: string; error: string }[], ledger: Ledger): void {
+  const { config, clock, log } = pass.deps;
+  const held = recordUnreadable(db, entity, rows, clock.now(), { baseDelayMs: config.sync.retryDelayMs, maxDelayMs: MAX_QUARANTINE_DELAY_MS });
+  ledger.markUnreadable(entity, rows.length);
+  for (const [i, r] of rows.entries()) {
+    log.warn(`row not sent: pos-sync cannot read it (${r.error}); not refused by the central, never dead-lettered; pos-sync status lists it; fix it in the POS and it goes out`, {
+      entity,
+      id: r.id,
+      lookAgainAt: held[i] ? new Date(held[i].nextAt).toISOString() : null,
+    });
   }
 }
 
