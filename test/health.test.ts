@@ -147,7 +147,7 @@ describe('judgeHealth: the verdict as a table', () => {
     const v = judgeHealth(healthy);
     assert.equal(
       formatPerfdata(v.perfdata),
-      'backlog=5;1000;10000;0 oldest_pending=30s;600;3600;0 last_success_age=15s;600;3600;0 dead_lettered=0;0;;0 breaker_open=0;;;0;1 consecutive_failures=0;;;0 central_response=0.012s;;;0',
+      'backlog=5;1000;10000;0 oldest_pending=30s;600;3600;0 last_success_age=15s;600;3600;0 dead_lettered=0;0;;0 quarantined=0;0;;0 breaker_open=0;;;0;1 consecutive_failures=0;;;0 central_response=0.012s;;;0',
     );
     const down = judgeHealth({ ...healthy, database: { kind: 'error', error: 'x' }, central: { kind: 'error', error: 'y', url: 'u' }, kafka: { kind: 'ok', ms: 1 } });
     assert.match(formatPerfdata(down.perfdata), /^backlog=U;1000;10000;0 oldest_pending=U;600;3600;0 .* central_response=U;;;0 kafka_backlog=U;100;1000;0$/);
@@ -173,9 +173,9 @@ describe('health through the binary: each exit code from a real situation', () =
     assert.equal(out[0], 'POS-SYNC OK - 0 pending, central up, breaker closed');
     assert.deepEqual(
       out.slice(1, -1).map((l) => l.split(':')[0]),
-      ['OK       database', 'OK       central API', 'OK       circuit breaker', 'OK       last pass', 'OK       last successful pass', 'OK       backlog', 'OK       dead letters', 'OK       oldest pending row'],
+      ['OK       database', 'OK       central API', 'OK       circuit breaker', 'OK       last pass', 'OK       last successful pass', 'OK       backlog', 'OK       dead letters', 'OK       quarantine', 'OK       oldest pending row'],
     );
-    assert.match(out.at(-1)!, /^\| backlog=0;1000;10000;0 oldest_pending=0s;1000000000;1000000000;0 last_success_age=\d+s;600;3600;0 dead_lettered=0;0;;0 breaker_open=0;;;0;1 consecutive_failures=0;;;0 central_response=[\d.]+s;;;0$/);
+    assert.match(out.at(-1)!, /^\| backlog=0;1000;10000;0 oldest_pending=0s;1000000000;1000000000;0 last_success_age=\d+s;600;3600;0 dead_lettered=0;0;;0 quarantined=0;0;;0 breaker_open=0;;;0;1 consecutive_failures=0;;;0 central_response=[\d.]+s;;;0$/);
     assert.equal(r.stderr, '');
   });
 

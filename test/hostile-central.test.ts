@@ -169,7 +169,9 @@ describe('a 2xx counts only when its whole acknowledgement arrived', { skip: ski
         const ids = rows(s.db).map((r) => r.Id);
         const refusedIds = c.refused ? [ids[2]!, ids[7]!] : [];
         const refusing: FaultsUpdate = c.refused ? { refuseIds: refusedIds, partialRejects: true } : {};
-        fresh({ ...refusing, script: repeat(c.step, 2) });
+        // Enough bad answers for the first request and for the narrowing that follows while the
+        // health endpoint answers (man page, QUARANTINE): six failures in a row are an outage.
+        fresh({ ...refusing, script: repeat(c.step, 6) });
         const bad = await s.run(urlFor(via), ['sync'], tlsFor(via));
         assert.equal(bad.code, 75, bad.stderr);
         assert.ok(rows(s.db).every((r) => r.Synced === 0), 'nothing marked synced from an answer that did not arrive whole');

@@ -14,6 +14,7 @@ import { BatchSource } from '../src/pass/batch-source.js';
 import { BreakerSession } from '../src/pass/breaker-session.js';
 import { Deliverer } from '../src/pass/deliverer.js';
 import { Ledger, StopPass } from '../src/pass/ledger.js';
+import { Isolation } from '../src/pass/quarantine.js';
 import { Refusals } from '../src/pass/refusals.js';
 import { openDatabase } from '../src/store/db.js';
 import { Queue } from '../src/store/queue.js';
@@ -55,6 +56,7 @@ function setUp(transactions: number, answer: Answer, health: HealthAnswer = { ok
     config, clock, random: () => 0.5, sleep: async () => {}, log,
     central: async () => central,
     queue, ledger, breaker, refusals, deadline: now + 60_000,
+    isolation: new Isolation(db, { afterPasses: 3, baseDelayMs: 0, maxDelayMs: 0 }, clock, log),
     onProgress: (d) => progress.push(d),
   });
   const source = new BatchSource(queue, ['transaction'], clock, deliverer.encode);

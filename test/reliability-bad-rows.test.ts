@@ -2,9 +2,10 @@
 // decides what can land in a column: the seed's money and date columns have TEXT affinity (a
 // REAL 12.5 becomes the text '12.5'), its quantities INTEGER affinity (the text 'two' stays
 // text), and a BLOB stays a BLOB anywhere — even in the Id primary key. NOT NULL columns cannot
-// hold NULL. Every such row must be refused locally (never sent), counted, and dead-lettered
-// after Sync.MaxRejections with the reason in LastSyncError (exit 65); the rows around it are
-// delivered; odd-but-valid rows are delivered exactly as written; and no business column changes.
+// hold NULL. Every such row must be held locally (never sent), listed by status with the reason
+// (also in LastSyncError), exit 65 (a data error) — and never counted as the central's refusal nor
+// dead-lettered as one; the rows around it are delivered; odd-but-valid rows are delivered exactly
+// as written; and no business column changes.
 
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -141,7 +142,7 @@ const ODD_BUT_VALID: readonly OddRow[] = [
   { what: 'stock going negative (an oversold shelf)', table: 'InventoryUpdates', values: invRow(101, { PreviousStock: '0', NewStock: '-3' }), expect: { quantityChange: -3 } },
 ];
 
-test(`bad rows a buggy POS wrote are refused locally and dead-lettered; the rest, odd ones included, arrive exactly (seed ${SEED})`, async (t) => {
+test(`bad rows a buggy POS wrote are held and listed, never sent nor dead-lettered; the rest, odd ones included, arrive exactly (seed ${SEED})`, async (t) => {
   const dir = tmp.make();
   const db = path.join(dir, 'POS_Local.db');
   const config = writeSettings(dir, { Sync: { MaxRejections: 2, RetryDelayMinutes: 0, BatchSize: 7 } });
@@ -166,15 +167,19 @@ test(`bad rows a buggy POS wrote are refused locally and dead-lettered; the rest
   const businessBefore = businessSnapshot(db);
 
   const exits: number[] = [];
-  for (let i = 0; i < 6 && countPending(db) > 0; i++) {
+  for (let i = 0; i < 4; i++) {
     const run = await procs.startPass([...args, 'sync'], { cwd: dir, timeoutMs: 30_000 }).done;
     assert.ok(run.code === 0 || run.code === 65, `pass ${i + 1} exited ${run.code}: ${run.stderr.slice(-800)}`);
     assert.doesNotMatch(run.stderr, /internal error/);
     exits.push(run.code!);
   }
   t.diagnostic(`passes exited ${exits.join(', ')}`);
-  assert.equal(countPending(db), 0, `rows still pending after ${exits.length} passes: a bad row is stuck instead of dead-lettered`);
-  assert.deepEqual(exits.slice(0, 2), [65, 65], 'each of the first two passes refused the bad rows (exit 65)');
+  assert.equal(countPending(db), BAD.length, 'the bad rows wait, every other row was delivered');
+  assert.deepEqual(exits, [65, 65, 65, 65], 'each pass met the bad rows (RetryDelayMinutes 0): a data error, exit 65');
+  const status = await procs.startPass([...args, '--json', 'status'], { cwd: dir, timeoutMs: 30_000 }).done;
+  const listed = (JSON.parse(status.stdout) as { unreadable: { total: number; rows: { reason: string }[] } }).unreadable;
+  assert.equal(listed.total, BAD.length, 'status lists every row it cannot read');
+  for (const row of BAD) assert.ok(listed.rows.some((r) => new RegExp(`\\b${row.column}\\b`).test(r.reason)), `${row.what}: not listed with its column`);
 
   const read = new Sqlite(db, { readonly: true });
   try {
@@ -183,8 +188,8 @@ test(`bad rows a buggy POS wrote are refused locally and dead-lettered; the rest
         .prepare(`SELECT "Synced", "SyncRejections", "DeadLetteredAt", "LastSyncError" FROM ${withState(row.table as 'PosTransactions' | 'InventoryUpdates')} WHERE rowid = ?`)
         .get(badRowids.get(row)) as { Synced: number; SyncRejections: number; DeadLetteredAt: string | null; LastSyncError: string | null };
       assert.equal(state.Synced, 0, `${row.what}: marked synced`);
-      assert.equal(state.SyncRejections, 2, `${row.what}: refusals ${state.SyncRejections}, expected MaxRejections = 2`);
-      assert.ok(state.DeadLetteredAt, `${row.what}: not dead-lettered`);
+      assert.equal(state.SyncRejections, 0, `${row.what}: counted as refused`);
+      assert.equal(state.DeadLetteredAt, null, `${row.what}: dead-lettered`);
       assert.match(state.LastSyncError ?? '', new RegExp(`invalid row: ${row.column}\\b`), `${row.what}: LastSyncError does not name ${row.column}`);
     }
     const good = read.prepare(`SELECT count(*) FROM "PosTransactions" WHERE "Synced" = 1`).pluck().get() as number;

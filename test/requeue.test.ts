@@ -111,7 +111,7 @@ describe('requeue', () => {
   });
 
   const usage: { name: string; args: string[]; message: RegExp }[] = [
-    { name: 'neither --all nor --id', args: ['requeue'], message: /say which dead-lettered rows to requeue: --all, or --id <id\.\.\.>/ },
+    { name: 'neither --all nor --id', args: ['requeue'], message: /say which dead-lettered or quarantined rows to requeue: --all, or --id <id\.\.\.>/ },
     { name: 'both --all and --id', args: ['requeue', '--all', '--id', 'X'], message: /either --all or --id, not both/ },
     { name: '--id without a value', args: ['requeue', '--id'], message: /argument missing/ },
     { name: 'an empty id', args: ['requeue', '--id', ''], message: /is not a row id/ },

@@ -169,21 +169,36 @@ describe('413 and rows the POS wrote wrongly', () => {
     }
   });
 
-  test('business columns the POS wrote wrongly are refused locally, never sent; the rest arrive', async () => {
+  test('business columns the POS wrote wrongly are never sent, never counted as refused nor dead-lettered; listed; fixed, they arrive', async () => {
     const file = buildFixtureDb(path.join(tmp.make(), 'pos.db'));
     // A decimal comma from a till with the wrong locale; text in an INTEGER column.
     exec(file, `UPDATE "PosTransactions" SET "UnitPrice" = '54,99' WHERE "Id" = ?`, FIXTURE.pendingTransactions[1]);
     exec(file, `UPDATE "InventoryUpdates" SET "NewStock" = 'lots' WHERE "Id" = ?`, FIXTURE.pendingInventory[1]);
     const config = testConfig(file, central.url, { Sync: { RetryDelayMinutes: 0, MaxRejections: 2 } });
     const first = await pass(config);
-    assert.equal(first.exitCode, 65);
-    assert.deepEqual(first.rejected, { transaction: 1, inventory: 1 });
+    assert.equal(first.exitCode, 65, 'a data error');
+    assert.deepEqual(first.rejected, { transaction: 0, inventory: 0 }, 'not the central\'s refusal');
+    assert.deepEqual(first.unreadable, { transaction: 1, inventory: 1 });
     assert.deepEqual(first.delivered, { transaction: 2, inventory: 1 });
-    const second = await pass(config);
-    assert.deepEqual(second.deadLettered, { transaction: 1, inventory: 1 });
+    for (let n = 0; n < 3; n++) {
+      const again = await pass(config);
+      assert.deepEqual(again.deadLettered, { transaction: 0, inventory: 0 }, 'never dead-lettered');
+      assert.deepEqual(again.unreadable, { transaction: 1, inventory: 1 });
+    }
     assert.ok(!central.receivedIds().includes(FIXTURE.pendingTransactions[1]));
     assert.ok(!central.receivedIds().includes(FIXTURE.pendingInventory[1]));
-    assert.match(states(file).get(FIXTURE.pendingTransactions[1])!.LastSyncError ?? '', /invalid row: UnitPrice/);
+    const row = states(file).get(FIXTURE.pendingTransactions[1])!;
+    assert.match(row.LastSyncError ?? '', /cannot read this row: .*UnitPrice/);
+    assert.equal(row.SyncRejections, 0);
+    assert.equal(row.DeadLetteredAt, null);
+    assert.deepEqual(query(file, `SELECT "EntityId" FROM "SyncRetryLogs"`), [], 'nothing was attempted');
+    // The POS fixes the values: they go out with the next pass.
+    exec(file, `UPDATE "PosTransactions" SET "UnitPrice" = '54.99' WHERE "Id" = ?`, FIXTURE.pendingTransactions[1]);
+    exec(file, `UPDATE "InventoryUpdates" SET "NewStock" = 7 WHERE "Id" = ?`, FIXTURE.pendingInventory[1]);
+    const fixed = await pass(config);
+    assert.equal(fixed.exitCode, 0, fixed.error ?? '');
+    assert.deepEqual(fixed.delivered, { transaction: 1, inventory: 1 });
+    assert.deepEqual(pendingIds(file), []);
     assert.equal(central.stats().eventsRejected, 0, 'the central never saw them');
   });
 });

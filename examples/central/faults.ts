@@ -50,6 +50,10 @@ export interface Faults {
   malformedRejectedRate: number;
   /** Event ids the central refuses: 422 for a request holding any (or see partialRejects). */
   refuseIds: readonly string[];
+  /** Event ids that break the central: a request holding any of them gets `failIdsStatus`
+   *  (default 500) before anything is stored — a central-side bug triggered by one row's data. */
+  failIds: readonly string[];
+  failIdsStatus: number;
   /** Instead of 422, answer 200 with `rejected: [{id, error}]` for refused or invalid events and
    *  store the rest. */
   partialRejects: boolean;
@@ -93,6 +97,8 @@ export const NO_FAULTS: Faults = Object.freeze({
   notJsonRate: 0,
   malformedRejectedRate: 0,
   refuseIds: Object.freeze([]) as readonly string[],
+  failIds: Object.freeze([]) as readonly string[],
+  failIdsStatus: 500,
   partialRejects: false,
   maxBatch: null,
   successStatus: 200,
@@ -276,6 +282,10 @@ const CHECKS: Record<keyof Faults | 'seed', Check> = {
   malformedRejectedRate: isRate,
   refuseIds: (v) =>
     Array.isArray(v) && v.every((id) => typeof id === 'string') ? null : 'must be a list of id strings',
+  failIds: (v) =>
+    Array.isArray(v) && v.every((id) => typeof id === 'string') ? null : 'must be a list of id strings',
+  failIdsStatus: (v) =>
+    Number.isInteger(v) && (v as number) >= 500 && (v as number) <= 599 ? null : 'must be a 5xx status',
   partialRejects: isBool,
   maxBatch: orNull(isPositiveInt),
   successStatus: (v) => ([200, 201, 202, 204].includes(v as number) ? null : 'must be 200, 201, 202 or 204'),
@@ -318,6 +328,7 @@ export function mergeFaults(current: Faults, update: FaultsUpdate): Faults {
     ...current,
     ...changes,
     refuseIds: Object.freeze([...(changes.refuseIds ?? current.refuseIds)]),
+    failIds: Object.freeze([...(changes.failIds ?? current.failIds)]),
     script: Object.freeze([...(changes.script ?? current.script)]),
   };
   const total = OUTCOME_RATE_KEYS.reduce((sum, key) => sum + next[key], 0);

@@ -404,6 +404,10 @@ class Central {
     const faults = this.faultsNow;
     if (record.idempotencyKey === null) this.counters.missingIdempotencyKey++;
     else this.trackIdempotencyKey(record.idempotencyKey, record.ids);
+    if (faults.failIds.length > 0 && record.ids.some((id) => faults.failIds.includes(id))) {
+      record.fault = 'fail-ids';
+      return { status: faults.failIdsStatus, body: { error: 'internal server error (failIds)' } };
+    }
     if (faults.maxBatch !== null && events.length > faults.maxBatch) {
       const error = `batch of ${events.length} events is larger than the limit of ${faults.maxBatch}`;
       return { status: 413, body: { error } };
@@ -457,6 +461,10 @@ class Central {
       return { status: 428, body: { error: 'a single event needs an Idempotency-Key header (the row id)' } };
     }
     record.ids = [id];
+    if (this.faultsNow.failIds.includes(id)) {
+      record.fault = 'fail-ids';
+      return { status: this.faultsNow.failIdsStatus, body: { error: 'internal server error (failIds)' } };
+    }
     const problems = checkSingleEvent(event);
     if (problems.length === 0 && this.refuseSet.has(id)) problems.push(this.faultsNow.refuseReason ?? REFUSED);
     if (problems.length > 0) {
@@ -971,6 +979,8 @@ const FAULT_FLAGS: Record<string, { key: keyof Faults | 'seed'; kind: 'number' |
   'not-json-rate': { key: 'notJsonRate', kind: 'number' },
   'malformed-rejected-rate': { key: 'malformedRejectedRate', kind: 'number' },
   'refuse-ids': { key: 'refuseIds', kind: 'list' },
+  'fail-ids': { key: 'failIds', kind: 'list' },
+  'fail-ids-status': { key: 'failIdsStatus', kind: 'number' },
   'partial-rejects': { key: 'partialRejects', kind: 'boolean' },
   'max-batch': { key: 'maxBatch', kind: 'number' },
   'success-status': { key: 'successStatus', kind: 'number' },
@@ -984,7 +994,7 @@ const USAGE = `usage: node dist/examples/central/server.js [--port 8080] [--db c
        [--seed N] [--fail-rate 0.3] [--fail-status 503] [--rate-limit-rate R] [--retry-after S]
        [--retry-after-format seconds|http-date] [--drop-rate R] [--drop-after-store-rate R]
        [--hang-rate R] [--slow-rate R --slow-ms MS] [--truncate-rate R] [--not-json-rate R]
-       [--malformed-rejected-rate R] [--refuse-ids ID,ID] [--partial-rejects] [--max-batch N]
+       [--malformed-rejected-rate R] [--refuse-ids ID,ID] [--fail-ids ID,ID] [--partial-rejects] [--max-batch N]
        [--force-status CODE] [--success-status 200] [--down] [--hang-health]
        [--health-body ok|stall|drip] [--refuse-reason TEXT] [--echo-authorization-at N]
        [--max-body-bytes N] [--no-summary] [--no-heartbeat] [--silence-seconds 300] [--verbose]

@@ -1,4 +1,5 @@
-// `pos-sync requeue`: dead-lettered rows back to pending (SPEC §2), with --all or --id <id…>.
+// `pos-sync requeue`: dead-lettered rows back to pending (SPEC §2), with --all or --id <id…>;
+// quarantined rows released (man page, QUARANTINE): the next pass sends them, alone.
 // The next pass sends them like new rows; a row refused again is dead-lettered again after
 // Sync.MaxRejections refusals. The whole command: its options and --help, its run, the requeueing,
 // its human output.
@@ -11,6 +12,8 @@ import type { Entity } from '../domain/rows.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { requeueAll, requeueIds, type IdFate } from '../store/deadletters.js';
 import { acquireLock } from '../store/db.js';
+import { releaseQuarantined } from '../store/quarantine.js';
+import { ENTITIES } from '../domain/rows.js';
 import { defineCommand } from './command.js';
 
 /** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
@@ -18,7 +21,7 @@ const HELP = `
 Examples:
   pos-sync status --dead-letters           find the ids and the reasons first
   pos-sync requeue --id 651ECA5B-96B0-4CD4-ADCC-FAA022B44AAF
-  pos-sync requeue --all
+  pos-sync requeue --all                   dead letters and quarantined rows
 
 Exit codes:
   0   requeued (or nothing to requeue)
@@ -28,7 +31,7 @@ Exit codes:
 
 export const requeue = defineCommand<{ all?: boolean; id?: string[] }>({
   options: [
-    { flags: '--all', description: 'every dead-lettered row' },
+    { flags: '--all', description: 'every dead-lettered and every quarantined row' },
     { flags: '--id <id...>', description: 'these row ids' },
   ],
   help: HELP,
@@ -57,10 +60,12 @@ export interface RequeueResult {
   /** 0, or 64 when some ids given are in neither table (the known ones are requeued anyway). */
   readonly exitCode: number;
   readonly requeued: Record<Entity, number>;
+  /** Quarantined rows released: due at the next pass. */
+  readonly released: Record<Entity, number>;
   /** Parked Kafka events (their rows were delivered) queued for Kafka again. */
   readonly kafkaRequeued: number;
   /** With --id: what happened to each id given. */
-  readonly ids: readonly IdFate[];
+  readonly ids: readonly (IdFate | { readonly id: string; readonly entity: Entity; readonly result: 'released' })[];
   readonly unknownIds: readonly string[];
 }
 
@@ -68,7 +73,7 @@ export interface RequeueResult {
 export function checkRequeueOptions(options: RequeueOptions): void {
   const ids = options.ids ?? [];
   if (options.all && ids.length > 0) throw new UsageError('give either --all or --id, not both');
-  if (!options.all && ids.length === 0) throw new UsageError('say which dead-lettered rows to requeue: --all, or --id <id...>');
+  if (!options.all && ids.length === 0) throw new UsageError('say which dead-lettered or quarantined rows to requeue: --all, or --id <id...>');
   const blank = ids.find((id) => id.trim() === '' || id.length > 200);
   if (blank !== undefined) throw new UsageError(`--id "${blank.slice(0, 40)}" is not a row id`);
 }
@@ -85,11 +90,20 @@ export function runRequeue(options: RequeueOptions, deps: RequeueDeps): RequeueR
     throw err;
   }
   try {
+    const perEntity = (list: readonly { entity: Entity }[]): Record<Entity, number> => ({
+      transaction: list.filter((r) => r.entity === 'transaction').length,
+      inventory: list.filter((r) => r.entity === 'inventory').length,
+    });
     if (options.all) {
+      const released = perEntity(releaseQuarantined(db, null));
       const { kafka, ...requeued } = requeueAll(db);
-      return { command: 'requeue', exitCode: ExitCode.ok, requeued, kafkaRequeued: kafka, ids: [], unknownIds: [] };
+      return { command: 'requeue', exitCode: ExitCode.ok, requeued, released, kafkaRequeued: kafka, ids: [], unknownIds: [] };
     }
-    const fates = requeueIds(db, (options.ids ?? []).map((id) => id.trim()));
+    const given = (options.ids ?? []).map((id) => id.trim());
+    // An id typed in lower case names the POS's upper-case GUID too (as requeueIds finds it).
+    const freed = releaseQuarantined(db, given.flatMap((id) => [...new Set([id, id.toUpperCase()])].flatMap((v) => ENTITIES.map((entity) => ({ entity, id: v })))));
+    const freedIds = new Set(freed.map((f) => f.id));
+    const fates = requeueIds(db, given).map((f) => (f.entity !== null && freedIds.has(f.id) ? { id: f.id, entity: f.entity, result: 'released' as const } : f));
     const requeued = { transaction: 0, inventory: 0 };
     let kafkaRequeued = 0;
     for (const f of fates) {
@@ -97,7 +111,7 @@ export function runRequeue(options: RequeueOptions, deps: RequeueDeps): RequeueR
       else if (f.result === 'requeued') requeued[f.entity]++;
     }
     const unknownIds = fates.filter((f) => f.result === 'unknown').map((f) => f.id);
-    return { command: 'requeue', exitCode: unknownIds.length > 0 ? ExitCode.usage : ExitCode.ok, requeued, kafkaRequeued, ids: fates, unknownIds };
+    return { command: 'requeue', exitCode: unknownIds.length > 0 ? ExitCode.usage : ExitCode.ok, requeued, released: perEntity(freed), kafkaRequeued, ids: fates, unknownIds };
   } finally {
     lock.release();
     db.close();
@@ -111,6 +125,9 @@ export function renderRequeue(r: RequeueResult, p: Paint): string {
       ? 'no dead-lettered row was requeued'
       : `requeued ${plural(n, 'dead-lettered row')} (${plural(r.requeued.transaction, 'transaction')}, ${plural(r.requeued.inventory, 'inventory update')}); the next pass sends ${n === 1 ? 'it' : 'them'}`,
   ];
+  const freed = r.released.transaction + r.released.inventory;
+  if (freed > 0 && n === 0) lines.pop();
+  if (freed > 0) lines.push(`released ${plural(freed, 'quarantined row')} from the quarantine; the next pass sends ${freed === 1 ? 'it' : 'them'}, alone`);
   if (r.kafkaRequeued > 0) lines.push(`queued ${r.kafkaRequeued} parked Kafka event${r.kafkaRequeued === 1 ? '' : 's'} for Kafka again; the next pass publishes them`);
   for (const f of r.ids) {
     if (f.result === 'notDeadLettered') lines.push(`  ${escapeControl(f.id)}: not dead-lettered (${f.synced ? 'already synced' : 'still pending'}), left as it is`);

@@ -18,6 +18,8 @@ import { judgeStatus, type Verdict } from '../domain/verdict.js';
 import { refusalReason } from '../domain/refusal.js';
 import { entityBacklog, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
 import { listDeadLetters, type DeadLetter } from '../store/deadletters.js';
+import { listQuarantined, type QuarantinedRow } from '../store/quarantine.js';
+import { listUnreadable, type ListedUnreadable } from '../store/unreadable.js';
 import { describeBreaker, type BreakerView } from '../domain/breaker.js';
 import { peekState, type Peeked } from '../state/file.js';
 import { inspectSchema } from '../store/migrations.js';
@@ -122,6 +124,10 @@ export interface StatusResult {
   readonly notSetUp: string | null;
   /** Rows `seed` made (sample data, not sales), counted in `pending`. */
   readonly sampleRows: number;
+  /** Rows holding a value pos-sync cannot read (not sent, never counted as refused), oldest first. */
+  readonly unreadable: { readonly total: number; readonly rows: readonly ListedUnreadable[] };
+  /** Rows held in the quarantine, oldest first (at most `limit`, 50 by default): named always, they are few. */
+  readonly quarantine: { readonly total: number; readonly rows: readonly QuarantinedRow[]; readonly requeue: string | null };
   /** With --dead-letters: the rows, oldest first (at most `limit`). */
   readonly deadLetters?: { readonly total: number; readonly rows: readonly DeadLetter[]; readonly requeue: string | null };
 }
@@ -190,6 +196,8 @@ export function runStatus(deps: StatusDeps): StatusResult {
     const saleAt = pending.transaction.oldestPendingAt;
     const deadline = offlineDeadline(saleAt === null ? null : Date.parse(saleAt), config.sync.offlineDeadlineSeconds, now);
     const kafkaBacklog = config.kafka.enabled ? sum((b) => b.kafkaBacklog) : null;
+    const held = facts.hasQuarantine ? listQuarantined(db, deps.deadLetters?.limit ?? 50) : { total: 0, rows: [] };
+    const unreadable = facts.hasUnreadable ? listUnreadable(db, deps.deadLetters?.limit ?? 50) : { total: 0, rows: [] };
     const verdict = judgeStatus({
       now,
       timeZone: zone,
@@ -201,6 +209,8 @@ export function runStatus(deps: StatusDeps): StatusResult {
       pending: sum((b) => b.pending),
       waiting: sum((b) => b.waiting),
       deadLettered: sum((b) => b.deadLettered),
+      quarantined: sum((b) => b.quarantined),
+      unreadable: unreadable.total,
       oldestPendingAt: oldest,
       kafkaBacklog,
       kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
@@ -240,6 +250,8 @@ export function runStatus(deps: StatusDeps): StatusResult {
       notAboutRows: saved.notAboutRows ? { at: iso(saved.notAboutRows.at), reason: saved.notAboutRows.reason } : null,
       notSetUp,
       sampleRows: sampleRows(db),
+      unreadable,
+      quarantine: { ...held, requeue: held.rows.length === 0 ? null : `pos-sync requeue --id ${held.rows.map((r) => r.id).join(' ')}` },
       ...(listed
         ? {
             deadLetters: {
@@ -292,6 +304,11 @@ export function renderStatus(r: StatusResult, p: Paint): string {
     ),
   );
   lines.push(row('dead-lettered', r.deadLettered === 0 ? 'none' : p.bad(`${plural(r.deadLettered, 'row')} (pos-sync status --dead-letters lists them)`)));
+  if (r.unreadable.total > 0) {
+    lines.push(row('unreadable', p.bad(`${plural(r.unreadable.total, 'row')} not sent: the POS wrote a value pos-sync cannot read (not refused by the central; fixed in the POS, it goes out)`)));
+    for (const u of r.unreadable.rows) lines.push(`  ${escapeControl(`${u.entity} ${u.id}: ${u.reason}`)}`);
+  }
+  if (r.quarantine.total > 0) lines.push(row('quarantined', p.warn(`${plural(r.quarantine.total, 'row')} failing alone at the central while the rest goes through (listed below)`)));
   if (r.sampleRows > 0) lines.push(row('sample data', p.warn(`${plural(r.sampleRows, 'row')} made by \`pos-sync seed\` (not sales)`)));
   const lp = r.lastPass;
   if (lp === null) lines.push(row('last pass', 'none recorded'));
@@ -326,6 +343,7 @@ export function renderStatus(r: StatusResult, p: Paint): string {
   lines.push(row('state file', `${r.sources.stateFile}${r.sources.stateFileProblem ? p.warn(` (${r.sources.stateFileProblem})`) : ''}`));
   lines.push(row('config file', r.sources.configFile ?? 'none (defaults, environment and flags)'));
   lines.push(row('token', r.sources.token));
+  if (r.quarantine.total > 0) lines.push('', ...renderQuarantine(r, p));
   if (r.deadLetters) lines.push('', ...renderDeadLetters(r, p));
   return lines.join('\n') + '\n';
 }
@@ -365,6 +383,28 @@ export function renderDeadLetters(r: StatusResult, p: Paint): string[] {
   lines.push(p.dim(fmt(head)));
   for (const c of cells) lines.push(fmt(c));
   if (d.requeue) lines.push('', `after fixing the cause, send ${d.rows.length === 1 ? 'it' : 'them'} again with:`, `  ${escapeControl(d.requeue)}`);
+  return lines;
+}
+
+/** The quarantine: id, entity, amount, passes failed, next try, last answer; then the requeue line. */
+export function renderQuarantine(r: StatusResult, p: Paint): string[] {
+  const q = r.quarantine;
+  const now = Date.parse(r.now);
+  const lines = [p.bold(`quarantine: ${plural(q.total, 'row')}${q.rows.length < q.total ? `, the oldest ${q.rows.length} shown` : ''}`)];
+  const head = ['id', 'entity', 'amount', 'failed', 'next try', 'last answer'];
+  const cells = q.rows.map((x) => [
+    escapeControl(x.id),
+    x.entity,
+    escapeControl(x.amount ?? '-'),
+    `${x.strikes} passes`,
+    x.nextTryAt === null ? '-' : formatLocalTime(Date.parse(x.nextTryAt), now, r.timeZone),
+    oneLine(x.answers[0] ?? '-'),
+  ]);
+  const widths = head.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c]!.length)));
+  const fmt = (cols: string[]): string => cols.map((c, k) => (k === cols.length - 1 ? c : c.padEnd(widths[k]!))).join('  ');
+  lines.push(p.dim(fmt(head)));
+  for (const c of cells) lines.push(fmt(c));
+  if (q.requeue) lines.push('', `each is tried alone at its next try; to send ${q.rows.length === 1 ? 'it' : 'them'} at the next pass instead:`, `  ${escapeControl(q.requeue)}`);
   return lines;
 }
 

@@ -33,7 +33,7 @@ interface SyncFlags {
 
 const SYNC_EXIT_CODES = `Exit codes:
   0   every row tried was delivered, or nothing was due
-  65  the central refused some rows (the rest were delivered)
+  65  the central refused some rows, or some hold a value pos-sync cannot read (the rest were delivered)
   74  local I/O: the database is missing (no file is created unless Sync.AutoCreateDatabase), unreadable or full
   75  try later: central unreachable, circuit breaker open, another pass holds the lock
   77  the central refused the credentials
@@ -274,7 +274,7 @@ export function renderSync(r: PassResult, p: Paint, zone?: () => string): string
   const rej = r.rejected.transaction + r.rejected.inventory;
   const dead = r.deadLettered.transaction + r.deadLettered.inventory;
   const kafka = kafkaOutcome(r, p);
-  if (r.requests === 0 && rej === 0 && r.exitCode === 0) {
+  if (r.requests === 0 && rej === 0 && r.exitCode === 0 && (r.unreadable?.transaction ?? 0) + (r.unreadable?.inventory ?? 0) === 0) {
     const w = r.waiting;
     const until = w?.until ? (zone ? formatLocalTime(Date.parse(w.until), Date.parse(r.startedAt) + r.durationMs, zone()) : w.until) : 'later';
     const idle = w && w.rows > 0 ? `nothing due: ${plural(w.rows, 'refused row')} ${w.rows === 1 ? 'waits' : 'wait'} until ${until}` : 'nothing pending';
@@ -287,6 +287,8 @@ export function renderSync(r: PassResult, p: Paint, zone?: () => string): string
     seconds(r.durationMs),
   ];
   if (rej > 0) parts.push(p.warn(`${rej} refused${dead > 0 ? `, ${dead} dead-lettered` : ''}`));
+  const unreadable = (r.unreadable?.transaction ?? 0) + (r.unreadable?.inventory ?? 0);
+  if (unreadable > 0) parts.push(p.warn(`${unreadable} not sent: a value pos-sync cannot read (pos-sync status lists ${unreadable === 1 ? 'it' : 'them'})`));
   if (r.stoppedBy === 'time') parts.push('stopped at the time budget, the next pass goes on');
   if (r.probe) parts.push(r.breaker.state === 'closed' ? p.ok('circuit breaker closed') : p.bad(`circuit breaker open again, ${nextProbe(r.breaker, Date.parse(r.startedAt) + r.durationMs)}`));
   else if (r.breaker.state === 'open') parts.push(p.bad(`circuit breaker opened, ${nextProbe(r.breaker, Date.parse(r.startedAt) + r.durationMs)}`));
@@ -339,6 +341,10 @@ function closingText(r: PassResult): string {
   if (r.exitCode === 65) {
     const rej = r.rejected.transaction + r.rejected.inventory;
     const dead = r.deadLettered.transaction + r.deadLettered.inventory;
+    const unreadable = (r.unreadable?.transaction ?? 0) + (r.unreadable?.inventory ?? 0);
+    const notRead = `${plural(unreadable, 'row')} the POS wrote ${unreadable === 1 ? 'holds' : 'hold'} a value pos-sync cannot read: not sent (not refused by the central)`;
+    if (rej === 0) return `pos-sync: ${notRead}; the rest were delivered — pos-sync status lists ${unreadable === 1 ? 'it' : 'them'}; fixed in the POS, ${unreadable === 1 ? 'it goes' : 'they go'} out`;
+    if (unreadable > 0) return `pos-sync: the central API refused ${plural(rej, 'row')}${dead > 0 ? ` (${dead} dead-lettered)` : ''}, and ${notRead}; the rest were delivered — pos-sync status --dead-letters lists both`;
     return `pos-sync: the central API refused ${plural(rej, 'row')}${dead > 0 ? ` (${dead} dead-lettered)` : ''}; the rest were delivered — see why with pos-sync status --dead-letters and the "row refused" log lines`;
   }
   return `pos-sync: ${r.error ?? `the pass ended with exit ${r.exitCode}`} — nothing is lost: the next pass retries (pos-sync status shows since when)`;

@@ -228,6 +228,7 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
       batchSize: s('Sync.BatchSize'),
       maxRunMs: s<number>('Sync.MaxRunSeconds') * 1000,
       maxRejections: s('Sync.MaxRejections'),
+      quarantineAfterPasses: s('Sync.QuarantineAfterPasses'),
       retryDelayMs: s<number>('Sync.RetryDelayMinutes') * 60_000,
       intervalSeconds: s('Sync.SyncIntervalSeconds'),
       transactions: s('Sync.EnableTransactionSync'),

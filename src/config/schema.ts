@@ -60,6 +60,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   setting({ key: 'Sync.ApiFormat', kind: oneOf(['batch', 'single'] as const), default: 'batch' as 'batch' | 'single', doc: '"batch": one request per batch; "single": the seed\'s one request per row.' }),
   setting({ key: 'Sync.MaxRunSeconds', kind: decimal(1, 3600), default: 8, doc: 'Time budget of one pass; it ends before the next timer tick.' }),
   setting({ key: 'Sync.MaxRejections', kind: integer(1, 1000), default: 3, doc: 'Refusals of one row before it is dead-lettered.' }),
+  setting({ key: 'Sync.QuarantineAfterPasses', kind: integer(1, 100), default: 3, doc: 'Passes in which one row alone failed (5xx, reset, timeout) while other requests succeeded before it is quarantined: held back and tried alone after a growing wait.' }),
   setting({ key: 'Sync.CircuitBreaker.FailureThreshold', kind: integer(1, 1000), default: 3, doc: 'Consecutive failed requests that open the breaker.' }),
   setting({ key: 'Sync.CircuitBreaker.BreakSeconds', kind: decimal(0.1, 86400), default: 30, doc: 'First open period; doubles with each consecutive opening.' }),
   setting({ key: 'Sync.CircuitBreaker.MaxBreakSeconds', kind: decimal(0.1, 604800), default: 600, doc: 'Cap of the open period.' }),

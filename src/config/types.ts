@@ -38,6 +38,8 @@ export interface Config {
     readonly batchSize: number;
     readonly maxRunMs: number;
     readonly maxRejections: number;
+    /** Passes with a strike before a row that fails alone is quarantined (domain/quarantine.ts). */
+    readonly quarantineAfterPasses: number;
     readonly retryDelayMs: number;
     readonly intervalSeconds: number;
     readonly transactions: boolean;

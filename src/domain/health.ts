@@ -29,7 +29,7 @@ export function againstThresholds(value: number, warning: number, critical: numb
   return 'OK';
 }
 
-export type CheckName = 'database' | 'central' | 'kafka' | 'kafkaBacklog' | 'breaker' | 'lastPass' | 'lastSuccess' | 'backlog' | 'deadLetters' | 'oldestPending' | 'offlineDeadline' | 'reconcile';
+export type CheckName = 'database' | 'central' | 'kafka' | 'kafkaBacklog' | 'breaker' | 'lastPass' | 'lastSuccess' | 'backlog' | 'deadLetters' | 'quarantine' | 'oldestPending' | 'offlineDeadline' | 'reconcile';
 
 export interface CheckResult {
   readonly name: CheckName;
@@ -59,6 +59,9 @@ export type DatabaseFacts =
       /** CreatedAt of the oldest pending sale (a transaction; epoch ms), or null: the offline deadline's measure. */
       readonly oldestPendingSaleAt?: number | null;
       readonly deadLettered: number;
+      /** Rows held in the quarantine, and the first few of them named (absent from an older worker). */
+      readonly quarantined?: number;
+      readonly quarantinedRows?: readonly { readonly id: string; readonly entity: string; readonly amount: string | null; readonly answer: string | null; readonly nextTryAt: string | null }[];
       readonly kafkaBacklog: number;
       /** SyncedAt of the oldest row delivered and not yet on Kafka (epoch ms), or null. */
       readonly kafkaOldestAt?: number | null;
@@ -312,6 +315,16 @@ export function judgeHealth(f: HealthFacts): HealthVerdict {
           ? 'none'
           : `${plural(d.deadLettered, 'row')} dead-lettered: list them with pos-sync status --dead-letters (warning above ${t.deadLetteredWarning})`,
     });
+    const held = d.quarantined ?? 0;
+    const named = (d.quarantinedRows ?? []).map((r) => `${r.entity} ${r.id}${r.amount === null ? '' : ` (${r.amount})`}: ${r.answer ?? 'failed'}, next try ${r.nextTryAt ?? 'at the next pass'}`);
+    checks.push({
+      name: 'quarantine',
+      status: held > 0 ? 'WARNING' : 'OK',
+      message:
+        held === 0
+          ? 'none'
+          : `${plural(held, 'row')} failing alone at the central while the rest goes through — ${named.join('; ')}${named.length < held ? '; …' : ''} (pos-sync status lists them)`,
+    });
     oldestAge = d.oldestPendingAt === null ? 0 : Math.max(0, Math.round((f.now - d.oldestPendingAt) / 1000));
     checks.push({
       name: 'oldestPending',
@@ -321,6 +334,7 @@ export function judgeHealth(f: HealthFacts): HealthVerdict {
   } else {
     checks.push({ name: 'backlog', status: 'UNKNOWN', message: 'not known: the database check failed' });
     checks.push({ name: 'deadLetters', status: 'UNKNOWN', message: 'not known: the database check failed' });
+    checks.push({ name: 'quarantine', status: 'UNKNOWN', message: 'not known: the database check failed' });
     checks.push({ name: 'oldestPending', status: 'UNKNOWN', message: 'not known: the database check failed' });
   }
 
@@ -351,6 +365,7 @@ export function judgeHealth(f: HealthFacts): HealthVerdict {
     { label: 'oldest_pending', value: oldestAge, uom: 's', warn: t.oldestPendingWarningSeconds, crit: t.oldestPendingCriticalSeconds, min: 0 },
     { label: 'last_success_age', value: last.ageSeconds, uom: 's', warn: t.lastSuccessWarningSeconds, crit: t.lastSuccessCriticalSeconds, min: 0 },
     { label: 'dead_lettered', value: d.kind === 'ok' ? d.deadLettered : null, uom: '', warn: t.deadLetteredWarning, crit: null, min: 0 },
+    { label: 'quarantined', value: d.kind === 'ok' ? (d.quarantined ?? 0) : null, uom: '', warn: 0, crit: null, min: 0 },
     { label: 'breaker_open', value: effectiveMode(b, f.now, f.breakerSettings) === 'closed' ? 0 : 1, uom: '', warn: null, crit: null, min: 0, max: 1 },
     { label: 'consecutive_failures', value: b.consecutiveFailures, uom: '', warn: null, crit: null, min: 0 },
     { label: 'central_response', value: f.central.kind === 'answered' ? Math.round(f.central.ms) / 1000 : null, uom: 's', warn: null, crit: null, min: 0 },
@@ -375,6 +390,7 @@ export const LABELS: Readonly<Record<CheckName, string>> = {
   lastSuccess: 'last successful pass',
   backlog: 'backlog',
   deadLetters: 'dead letters',
+  quarantine: 'quarantine',
   oldestPending: 'oldest pending row',
   offlineDeadline: 'offline deadline',
   reconcile: 'last reconciliation',

@@ -62,6 +62,10 @@ export interface VerdictFacts {
   /** Pending rows waiting out a refusal backoff. */
   readonly waiting: number;
   readonly deadLettered: number;
+  /** Rows held in the quarantine (they fail alone while the rest goes through). */
+  readonly quarantined?: number;
+  /** Rows holding a value pos-sync cannot read (never sent until the POS fixes them). */
+  readonly unreadable?: number;
   readonly oldestPendingAt: number | null;
   readonly kafkaBacklog: number | null;
   /** Why the last pass could not publish to Kafka, or null. */
@@ -123,6 +127,20 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
       severity: 'degraded',
       problem: `${plural(f.deadLettered, 'row')} dead-lettered`,
       hint: 'see which and why: pos-sync status --dead-letters; after fixing the cause: pos-sync requeue --id <id>',
+    });
+  }
+  if ((f.unreadable ?? 0) > 0) {
+    problems.push({
+      severity: 'degraded',
+      problem: `${plural(f.unreadable ?? 0, 'row')} not sent: the POS wrote a value pos-sync cannot read`,
+      hint: 'pos-sync status names each row and the value; fix it in the POS (or its vendor) and it goes out on its own',
+    });
+  }
+  if ((f.quarantined ?? 0) > 0) {
+    problems.push({
+      severity: 'degraded',
+      problem: `${plural(f.quarantined ?? 0, 'row')} quarantined: failing alone at the central while the rest goes through`,
+      hint: 'pos-sync status names them with the central\'s answer; they are tried alone again on their own; ask the central\'s team about the answer; pos-sync requeue --id <id> sends one at the next pass',
     });
   }
   if (f.waiting > 0) {

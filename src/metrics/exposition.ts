@@ -16,6 +16,8 @@ export interface EntityBacklog {
   readonly pending: number;
   readonly oldestPendingAgeSeconds: number | null;
   readonly deadLettered: number;
+  /** Rows held in the quarantine (absent from a backlog read by an older pos-sync). */
+  readonly quarantined?: number;
   readonly kafkaBacklog: number;
 }
 
@@ -187,6 +189,7 @@ export function renderMetrics(s: MetricsSnapshot): string {
     family(out, 'pos_sync_pending_rows', 'gauge', 'Rows waiting to be delivered (dead letters excluded), by entity.', ENTITIES.map((entity) => ({ labels: { entity }, value: b[entity].pending })));
     family(out, 'pos_sync_oldest_pending_age_seconds', 'gauge', 'Age of the oldest pending row (0 when none), by entity.', ENTITIES.map((entity) => ({ labels: { entity }, value: b[entity].oldestPendingAgeSeconds ?? 0 })));
     family(out, 'pos_sync_dead_letter_rows', 'gauge', 'Rows in the dead letter queue now (requeue brings them back), by entity.', ENTITIES.map((entity) => ({ labels: { entity }, value: b[entity].deadLettered })));
+    family(out, 'pos_sync_quarantined_rows', 'gauge', 'Rows held in the quarantine now: they failed alone while the rest went through (pos-sync status names them), by entity.', ENTITIES.map((entity) => ({ labels: { entity }, value: b[entity].quarantined ?? 0 })));
     if (s.offlineDeadline) {
       // Both, so an alert can say "half of the deadline gone" (remaining < 0.5 × deadline) in PromQL.
       family(out, 'pos_sync_offline_deadline_seconds', 'gauge', 'Sync.OfflineDeadlineHours in seconds: how long a sale may wait here.', [{ value: s.offlineDeadline.deadlineSeconds }]);

@@ -40,6 +40,8 @@ export interface LedgerSummary {
   readonly delivered: PerEntity;
   readonly rejected: PerEntity;
   readonly deadLettered: PerEntity;
+  /** Rows holding a value pos-sync cannot read: not sent, not refused by the central, listed by status. */
+  readonly unreadable: PerEntity;
   readonly requests: number;
   readonly failedRequests: number;
   readonly error: string | null;
@@ -49,6 +51,7 @@ export class Ledger {
   readonly delivered = zero();
   readonly rejected = zero();
   readonly deadLettered = zero();
+  readonly unreadable = zero();
   readonly wouldSend: WouldSend = { batches: 0, rows: zero(), firstBatch: [] };
   #requests = 0;
   #failedRequests = 0;
@@ -94,6 +97,11 @@ export class Ledger {
     if (deadLettered) this.deadLettered[entity]++;
   }
 
+  /** Rows pos-sync cannot read (the POS wrote a value it cannot represent faithfully): held, listed. */
+  markUnreadable(entity: Entity, rows: number): void {
+    this.unreadable[entity] += rows;
+  }
+
   markWouldSend(entity: Entity, events: readonly CentralEvent[]): void {
     this.wouldSend.batches++;
     this.wouldSend.rows[entity] += events.length;
@@ -113,10 +121,10 @@ export class Ledger {
     return this.#stop?.failure ? this.#stop.message : null;
   }
 
-  /** The pass's exit code: the stop's, and 65 at least when some row was refused. */
+  /** The pass's exit code: the stop's, and 65 (data error) at least when some row was refused or could not be read. */
   get exitCode(): number {
     const stopped = this.#stop?.failure ? this.#stop.exitCode : ExitCode.ok;
-    return total(this.rejected) > 0 ? worstExitCode([stopped, ExitCode.rejected]) : stopped;
+    return total(this.rejected) + total(this.unreadable) > 0 ? worstExitCode([stopped, ExitCode.rejected]) : stopped;
   }
 
   /** A pass that failed outright (database error, bug) exits as its error says (SQLITE_BUSY is 75). */
@@ -126,7 +134,7 @@ export class Ledger {
 
   /** Nothing sent, nothing refused, nothing delivered: an idle pass, which leaves no trace in the history. */
   get quiet(): boolean {
-    return this.#requests === 0 && total(this.rejected) === 0 && total(this.delivered) === 0;
+    return this.#requests === 0 && total(this.rejected) === 0 && total(this.delivered) === 0 && total(this.unreadable) === 0;
   }
 
   summary(): LedgerSummary {
@@ -136,6 +144,7 @@ export class Ledger {
       delivered: this.delivered,
       rejected: this.rejected,
       deadLettered: this.deadLettered,
+      unreadable: this.unreadable,
       requests: this.#requests,
       failedRequests: this.#failedRequests,
       error: this.error,

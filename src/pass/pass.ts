@@ -7,7 +7,10 @@ import type { CentralClient } from '../central/client.js';
 import type { Sleep } from '../central/retry.js';
 import type { Config } from '../config/types.js';
 import type { CentralEvent } from '../domain/events.js';
-import { ENTITIES } from '../domain/rows.js';
+import { MAX_QUARANTINE_DELAY_MS } from '../domain/quarantine.js';
+import { batchCycle } from '../domain/priority.js';
+import { ENTITIES, type Entity } from '../domain/rows.js';
+import { recordUnreadable } from '../store/unreadable.js';
 import type { Clock, Random } from '../domain/time.js';
 import { admit, describeBreaker, PROBE_ROWS, type Admission, type BreakerView } from '../domain/breaker.js';
 import { ExitCode } from '../errors.js';
@@ -17,6 +20,7 @@ import { BatchSource } from './batch-source.js';
 import { BreakerSession, type BreakerSessionDeps } from './breaker-session.js';
 import { Deliverer } from './deliverer.js';
 import { Ledger, outOfTime, StopPass, type PerEntity, type StopReason } from './ledger.js';
+import { Isolation } from './quarantine.js';
 import { Refusals } from './refusals.js';
 import { failedState, nextState, saveRefreshMs } from './saved.js';
 import { YoungGenerationCap } from './young-generation.js';
@@ -69,6 +73,8 @@ export interface PassResult {
   readonly delivered: PerEntity;
   readonly rejected: PerEntity;
   readonly deadLettered: PerEntity;
+  /** Rows holding a value pos-sync cannot read: not sent, never counted as refused, listed by status. */
+  readonly unreadable: PerEntity;
   readonly requests: number;
   readonly failedRequests: number;
   readonly dryRun: boolean;
@@ -151,12 +157,20 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
     if (options.dryRun && queue.facts.version === 0) log.warn('pos-sync has not set up this database yet (the first sync does): every unsynced row is shown as pending');
     // The global Web Crypto, loaded on first use: importing node:crypto would cost every idle tick.
     const newId = deps.newId ?? (() => crypto.randomUUID().toUpperCase());
-    const refusals = new Refusals(queue, ledger, { maxRejections: config.sync.maxRejections, retryDelayMs: config.sync.retryDelayMs, storeId: config.storeId }, clock, log, newId);
-    const deliverer = new Deliverer({ ...deps, queue, ledger, breaker, refusals, deadline: pass.deadline });
+    const refusals = new Refusals(
+      queue,
+      ledger,
+      { maxRejections: config.sync.maxRejections, retryDelayMs: config.sync.retryDelayMs, storeId: config.storeId, refusedAlone: saved.refusedAlone ?? null },
+      clock,
+      log,
+      newId,
+    );
+    const isolation = new Isolation(db, { afterPasses: config.sync.quarantineAfterPasses, baseDelayMs: config.sync.retryDelayMs, maxDelayMs: MAX_QUARANTINE_DELAY_MS }, clock, log);
+    const deliverer = new Deliverer({ ...deps, queue, ledger, breaker, refusals, isolation, deadline: pass.deadline });
     const entities = ENTITIES.filter((e) => (e === 'transaction' ? config.sync.transactions : config.sync.inventory));
     const source = new BatchSource(queue, entities, clock, deliverer.encode, config.tillId);
-    await deliverBatches(pass, { source, deliverer, refusals, ledger, breaker });
-    refusals.recordHeld();
+    await deliverBatches(pass, { db, source, deliverer, refusals, ledger, breaker });
+    refusals.finish();
     deliverer.close();
     // Kafka comes after delivery and never changes the pass's outcome: an outage of the broker
     // only delays events (they stay KafkaPending and go out with a later pass).
@@ -170,7 +184,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
     // An idle pass leaves no trace in the run history: it runs 8,640 times a day.
     if (!options.dryRun && !ledger.quiet) recordPass(db, config.storeId, result, newId);
     if (!options.dryRun) {
-      const next = nextState(saved, breaker.state, result, clock.now());
+      const next = nextState(saved, breaker.state, result, clock.now(), refusals.after);
       if (worthSaving(saved, next, ledger.quiet, clock.now(), saveRefreshMs(config))) pass.stateStore.save(next);
     }
     return result;
@@ -186,6 +200,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
 /** The pass lock beside the database; a dry run reads only (SPEC §4): no lock file appears. */
 /** What the batch loop works with: one of each part of the pipeline. */
 interface Pipeline {
+  readonly db: Database;
   readonly source: BatchSource;
   readonly deliverer: Deliverer;
   readonly refusals: Refusals;
@@ -194,17 +209,19 @@ interface Pipeline {
 }
 
 /**
- * Batch after batch from the source to the deliverer, entity by entity in rounds, until the
+ * Batch after batch from the source to the deliverer, sales first in cycles, until the
  * source is exhausted or the pass must stop (out of time, asked to, or what the ledger records).
  */
-async function deliverBatches(pass: PassContext, { source, deliverer, refusals, ledger, breaker }: Pipeline): Promise<void> {
+async function deliverBatches(pass: PassContext, { db, source, deliverer, refusals, ledger, breaker }: Pipeline): Promise<void> {
   const { options, deps } = pass;
   const { config, clock, log } = deps;
   const batchSize = options.batchSize ?? config.sync.batchSize;
   const youngGeneration = new YoungGenerationCap();
   try {
     while (!source.exhausted) {
-      for (const entity of source.round()) {
+      // Sales first, inventory a share of the batches (domain/priority.ts).
+      const slots = batchCycle(source.round());
+      for (const [slot, entity] of slots.entries()) {
         if (!ledger.timeForABatch(pass.deadline - clock.now())) throw outOfTime();
         if (options.signal?.aborted) throw new StopPass('stopped', 'asked to stop: the rows left wait for the next run', ExitCode.ok);
         const batch = source.take(entity, breaker.inProbe ? Math.min(batchSize, PROBE_ROWS) : batchSize);
@@ -213,11 +230,11 @@ async function deliverBatches(pass: PassContext, { source, deliverer, refusals, 
           ledger.markWouldSend(entity, batch.events);
           continue;
         }
-        // A row the POS wrote wrongly cannot be sent faithfully: refused locally, like a refusal
-        // by the central, so it ends dead-lettered and visible instead of stuck.
-        refusals.record(entity, batch.invalid);
+        // A row the POS wrote with a value pos-sync cannot read cannot be sent faithfully: held and
+        // listed (store/unreadable.ts) — not the central's refusal, never dead-lettered as one.
+        if (batch.invalid.length > 0) holdUnreadable(db, pass, entity, batch.invalid, ledger);
         // Not while probing: a half-open breaker's one trial batch decides whether to go on.
-        const next = breaker.inProbe ? undefined : source.following(entity);
+        const next = breaker.inProbe ? undefined : (slots[slot + 1] ?? batchCycle(source.round())[0]);
         await deliverer.deliverBatch(batch, next === undefined ? undefined : () => source.readAhead(next, batchSize));
         // A long drain must not grow V8's young generation with its backlog (young-generation.ts).
         youngGeneration.afterBatch();
@@ -233,6 +250,19 @@ async function deliverBatches(pass: PassContext, { source, deliverer, refusals, 
     refusals.passStopped();
     ledger.stop(err);
     if (!err.failure) log.info(err.message);
+  }
+}
+
+function holdUnreadable(db: Database, pass: PassContext, entity: Entity, rows: readonly { rowid: number; id: string; error: string }[], ledger: Ledger): void {
+  const { config, clock, log } = pass.deps;
+  const held = recordUnreadable(db, entity, rows, clock.now(), { baseDelayMs: config.sync.retryDelayMs, maxDelayMs: MAX_QUARANTINE_DELAY_MS });
+  ledger.markUnreadable(entity, rows.length);
+  for (const [i, r] of rows.entries()) {
+    log.warn(`row not sent: pos-sync cannot read it (${r.error}); not refused by the central, never dead-lettered; pos-sync status lists it; fix it in the POS and it goes out`, {
+      entity,
+      id: r.id,
+      lookAgainAt: held[i] ? new Date(held[i].nextAt).toISOString() : null,
+    });
   }
 }
 

@@ -6,7 +6,7 @@
 import { decideRejection } from '../domain/backoff.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
 import { refusalReason } from '../domain/refusal.js';
-import { judgeHeld, type HeldRefusal } from '../domain/refusals.js';
+import { judgeHeld, penaliseWaiting, reasonOf, refusedAloneAfter, type HeldRefusal, type RefusedAlone } from '../domain/refusals.js';
 import { ExitCode } from '../errors.js';
 import { formatDbTime, type Clock } from '../domain/time.js';
 import type { Logger } from '../log.js';
@@ -25,6 +25,8 @@ export interface RefusalSettings {
   readonly maxRejections: number;
   readonly retryDelayMs: number;
   readonly storeId: string;
+  /** What earlier passes left: every row they tried refused for this reason (the state file). */
+  readonly refusedAlone?: RefusedAlone | null;
 }
 
 interface Held {
@@ -35,6 +37,10 @@ interface Held {
 export class Refusals {
   #acceptedRows = 0;
   #held: Held[] = [];
+  /** Whether a refusal by the central was recorded as a row's own. */
+  #recordedCentral = false;
+  /** Set when the pass ended with refusals judged across passes (see after). */
+  #after: RefusedAlone | null | undefined = undefined;
 
   constructor(
     private readonly queue: Queue,
@@ -64,7 +70,11 @@ export class Refusals {
 
   /** The central refused these rows: recorded at once once a row was accepted, else held back. */
   refusedByCentral(entity: Entity, fates: readonly RefusedRow[]): void {
-    if (this.#acceptedRows > 0) return this.record(entity, fates);
+    if (fates.length === 0) return;
+    if (this.#acceptedRows > 0) {
+      this.#recordedCentral = true;
+      return this.record(entity, fates);
+    }
     this.#held.push(...fates.map((fate) => ({ entity, fate: { ...fate, refusedBefore: this.queue.rejectionsOf(entity, fate.id) > 0 } })));
   }
 
@@ -80,24 +90,62 @@ export class Refusals {
    * far was refused for one reason.
    */
   judgeRound(): void {
-    const verdict = judgeHeld(this.#held.map((h): HeldRefusal => h.fate), this.#acceptedRows);
+    const fates = this.#held.map((h): HeldRefusal => h.fate);
+    const before = this.settings.refusedAlone ?? null;
+    const verdict = judgeHeld(fates, this.#acceptedRows, before);
     if (verdict.kind === 'record') this.recordHeld();
     if (verdict.kind === 'shared') {
       const n = this.#held.length;
+      this.#after = refusedAloneAfter(before, fates, 0, false, this.clock.now());
       this.#held = [];
-      throw new StopPass('notAboutRows', `the central API refused all ${n} rows of this pass for the same reason, so it is not about the rows (no row penalised): ${verdict.reason}`, ExitCode.config);
+      const earlier = n < 2 ? ' and of the passes before it' : '';
+      throw new StopPass(
+        'notAboutRows',
+        `the central API refused all ${n === 1 ? 'the rows' : `${n} rows`} of this pass${earlier} for the same reason, so it is not about the rows (no row penalised): ${verdict.reason}`,
+        ExitCode.config,
+      );
     }
   }
 
   /** The pass stopped for another reason: held refusals that are all alike still penalise no row. */
   passStopped(): void {
-    if (judgeHeld(this.#held.map((h) => h.fate), this.#acceptedRows).kind === 'shared') this.#held = [];
+    const fates = this.#held.map((h) => h.fate);
+    const before = this.settings.refusedAlone ?? null;
+    if (judgeHeld(fates, this.#acceptedRows, before).kind !== 'record' && !penaliseWaiting(fates)) {
+      this.#after = refusedAloneAfter(before, fates, 0, false, this.clock.now());
+      this.#held = [];
+    }
+  }
+
+  /**
+   * The end of the pass: a lone refusal with nothing accepted waits for the next pass's judgement
+   * (no row penalised yet, remembered in the state file); anything else still held is recorded.
+   */
+  finish(): void {
+    const fates = this.#held.map((h) => h.fate);
+    const before = this.settings.refusedAlone ?? null;
+    if (fates.length > 0 && this.#acceptedRows === 0 && judgeHeld(fates, 0, before).kind === 'wait' && !penaliseWaiting(fates)) {
+      this.#after = refusedAloneAfter(before, fates, 0, false, this.clock.now());
+      this.#held = [];
+      this.log.warn(`the central API refused the only row of this pass and none was accepted; it is not counted against the row until the next row tells whether the reason is about the row: ${reasonOf(fates[0]!)}`, {
+        id: fates[0]!.id,
+      });
+      return;
+    }
+    this.recordHeld();
+  }
+
+  /** What this pass leaves in the state file for the next to judge a lone refusal with (undefined: unchanged). */
+  get after(): RefusedAlone | null | undefined {
+    if (this.#after !== undefined) return this.#after;
+    return refusedAloneAfter(this.settings.refusedAlone ?? null, [], this.#acceptedRows, this.#recordedCentral, this.clock.now());
   }
 
   /** Records what is still held (a single refusal with nothing else tried is the row's own). */
   recordHeld(): void {
     const held = this.#held;
     this.#held = [];
+    if (held.length > 0) this.#recordedCentral = true;
     for (const entity of ENTITIES) this.record(entity, held.filter((h) => h.entity === entity).map((h) => h.fate));
   }
 }

@@ -6,6 +6,7 @@ import type { BreakerState } from '../domain/breaker.js';
 import { ExitCode } from '../errors.js';
 import { withSince, type PassSummary, type SavedState } from '../state/format.js';
 import { leave } from '../domain/breaker.js';
+import type { RefusedAlone } from '../domain/refusals.js';
 import { total, type LedgerSummary } from './ledger.js';
 
 /** What of a pass's result the state file keeps. */
@@ -20,7 +21,11 @@ export function saveRefreshMs(config: Config): number {
   return Math.min(60_000, config.health.lastSuccessWarningSeconds * 500);
 }
 
-export function nextState(prev: SavedState, breaker: BreakerState, r: PassOutcome, at: number): SavedState {
+/**
+ * `refusedAlone`: what the pass's refusals leave for the next pass to judge with (domain/refusals.ts);
+ * undefined keeps what the file had.
+ */
+export function nextState(prev: SavedState, breaker: BreakerState, r: PassOutcome, at: number, refusedAlone?: RefusedAlone | null): SavedState {
   const lastPass: PassSummary = withSince(prev.lastPass, {
     at,
     exitCode: r.exitCode,
@@ -35,8 +40,16 @@ export function nextState(prev: SavedState, breaker: BreakerState, r: PassOutcom
   const succeeded = r.exitCode === ExitCode.ok || r.exitCode === ExitCode.rejected;
   // An answer not about the rows stays on show (status, health, metrics) until a pass succeeds.
   const notAboutRows = r.stoppedBy === 'notAboutRows' ? { at, reason: r.error ?? '' } : succeeded ? null : (prev.notAboutRows ?? null);
+  const alone = refusedAlone === undefined ? (prev.refusedAlone ?? null) : refusedAlone;
   // The heartbeat's memory is the heartbeat's (heartbeat/send.ts): carried over untouched.
-  return { breaker: leave(breaker), lastPass, lastSuccessAt: succeeded ? at : prev.lastSuccessAt, ...(notAboutRows ? { notAboutRows } : {}), ...(prev.heartbeat ? { heartbeat: prev.heartbeat } : {}) };
+  return {
+    breaker: leave(breaker),
+    lastPass,
+    lastSuccessAt: succeeded ? at : prev.lastSuccessAt,
+    ...(notAboutRows ? { notAboutRows } : {}),
+    ...(alone ? { refusedAlone: alone } : {}),
+    ...(prev.heartbeat ? { heartbeat: prev.heartbeat } : {}),
+  };
 }
 
 /** A pass that failed outright (database error, bug) still keeps what it learnt about the central. */

@@ -51,6 +51,11 @@ export interface SavedState {
   readonly notAboutRows?: NotAboutRows | null;
   /** The heartbeat's memory (src/domain/heartbeat.ts). Optional: files written before it have none. */
   readonly heartbeat?: HeartbeatMemory;
+  /**
+   * Passes running in which every row tried was refused for one reason (domain/refusals.ts): the
+   * next pass judges a lone refusal with it. Optional: files written before it existed have none.
+   */
+  readonly refusedAlone?: RefusedAlone | null;
 }
 
 /** A pass stopped by an answer that was not about the rows (SPEC §5), exit 78. */
@@ -60,6 +65,8 @@ export interface NotAboutRows {
   /** The one line the pass printed: what answered (status and page title) or the shared reason. */
   readonly reason: string;
 }
+
+import type { RefusedAlone } from '../domain/refusals.js';
 
 export const EMPTY_STATE: SavedState = { breaker: CLOSED, lastPass: null, lastSuccessAt: null };
 
@@ -98,6 +105,9 @@ export function serializeState(state: SavedState): string {
     lastSuccessAt: iso(state.lastSuccessAt),
     ...(state.notAboutRows ? { notAboutRows: { at: iso(state.notAboutRows.at), reason: state.notAboutRows.reason.slice(0, MAX_ERROR_CHARS) } } : {}),
     ...(state.heartbeat ? { heartbeat: serializeHeartbeat(state.heartbeat) } : {}),
+    ...(state.refusedAlone
+      ? { refusedAlone: { at: iso(state.refusedAlone.at), reason: state.refusedAlone.reason.slice(0, MAX_ERROR_CHARS), ids: state.refusedAlone.ids.slice(0, 5).map((id) => id.slice(0, 200)) } }
+      : {}),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
@@ -211,6 +221,15 @@ function parseHeartbeat(v: unknown): HeartbeatMemory {
   };
 }
 
+function parseRefusedAlone(v: unknown): RefusedAlone {
+  const n = record(v, 'refusedAlone');
+  const at = time(n['at'], 'refusedAlone.at');
+  const reason = textOrNull(n['reason'], 'refusedAlone.reason');
+  const ids = n['ids'];
+  if (at === null || reason === null || !Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new Invalid('refusedAlone needs at, reason and ids');
+  return { at, reason, ids: ids.slice(0, 5) as string[] };
+}
+
 /**
  * The state in a file's text, or why it is not a valid state file. Never throws, whatever the
  * bytes (decode them as UTF-8 first; a byte-order mark is allowed). Unknown keys are ignored so a
@@ -239,6 +258,7 @@ export function parseState(text: string): ParseResult {
         lastSuccessAt: time(d['lastSuccessAt'] ?? null, 'lastSuccessAt'),
         ...(d['notAboutRows'] ? { notAboutRows: parseNotAboutRows(d['notAboutRows']) } : {}),
         ...(d['heartbeat'] ? { heartbeat: parseHeartbeat(d['heartbeat']) } : {}),
+        ...(d['refusedAlone'] ? { refusedAlone: parseRefusedAlone(d['refusedAlone']) } : {}),
       },
     };
   } catch (err) {
@@ -264,6 +284,7 @@ export function worthSaving(prev: SavedState, next: SavedState, quiet: boolean, 
   if ((a.kafkaError ?? null) !== (b.kafkaError ?? null)) return true;
   if ((prev.lastSuccessAt === null) !== (next.lastSuccessAt === null)) return true;
   if ((prev.notAboutRows ?? null)?.reason !== (next.notAboutRows ?? null)?.reason) return true;
+  if (JSON.stringify(prev.refusedAlone ?? null) !== JSON.stringify(next.refusedAlone ?? null)) return true;
   return now - a.at >= refreshMs || now < a.at;
 }
 

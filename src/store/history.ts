@@ -3,7 +3,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Entity } from '../domain/rows.js';
 import { formatDbTime, parseDbTime } from '../domain/time.js';
-import { pendingIndex, schemaFactsOf, STATE_TABLE, type SchemaFacts } from './migrations.js';
+import { pendingIndex, QUARANTINE_TABLE, schemaFactsOf, STATE_TABLE, type SchemaFacts } from './migrations.js';
 import { TABLE } from './queue.js';
 
 export interface PassRecord {
@@ -78,8 +78,10 @@ export function recordPass(db: Database, storeId: string, pass: PassRecord, newI
 
 export interface EntityBacklog {
   readonly pending: number;
-  /** Rows waiting out a refusal backoff (counted in pending). */
+  /** Rows waiting out a refusal backoff (counted in pending; quarantined rows not). */
   readonly waiting: number;
+  /** Rows held in the quarantine (counted in pending): they failed alone while the rest went through. */
+  readonly quarantined: number;
   readonly deadLettered: number;
   readonly oldestPendingAt: string | null;
   readonly oldestPendingAgeSeconds: number | null;
@@ -120,10 +122,20 @@ export function entityBacklog(db: Database, entity: Entity, now: number, facts: 
         )
         .get(entity) as { waiting: number; parked: number; reason: string | null })
     : { waiting: 0, parked: 0, reason: null };
+  // Quarantined rows are held by the same NextAttemptAt as a refusal's backoff: counted apart.
+  const held = facts.hasQuarantine
+    ? (db
+        .prepare(
+          `SELECT count(*) AS held, count(*) FILTER (WHERE q."NextAttemptAt" > ?) AS waiting FROM "${QUARANTINE_TABLE}" AS q
+           WHERE q."Entity" = ? AND q."QuarantinedAt" IS NOT NULL AND EXISTS (SELECT 1 FROM "${t}" AS p WHERE p."Id" = q."Id" AND p."Synced" = 0)`,
+        )
+        .get(formatDbTime(now), entity) as { held: number; waiting: number })
+    : { held: 0, waiting: 0 };
   const oldestMs = typeof row.oldest === 'string' ? parseDbTime(row.oldest) : undefined;
   return {
     pending: row.pending,
-    waiting: row.waiting,
+    waiting: Math.max(0, row.waiting - held.waiting),
+    quarantined: held.held,
     deadLettered: row.dead,
     oldestPendingAt: oldestMs === undefined ? null : new Date(oldestMs).toISOString(),
     oldestPendingAgeSeconds: oldestMs === undefined ? null : Math.max(0, Math.round((now - oldestMs) / 1000)),

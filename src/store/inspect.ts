@@ -34,6 +34,7 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
     const schemaVersion = facts.version;
     let pending = 0;
     let deadLettered = 0;
+    let quarantined = 0;
     let kafkaBacklog = 0;
     let oldest: number | null = null;
     let oldestSale: number | null = null;
@@ -42,6 +43,7 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
         const b = entityBacklog(db, entity, now, facts);
         pending += b.pending;
         deadLettered += b.deadLettered;
+        quarantined += b.quarantined;
         kafkaBacklog += b.kafkaBacklog;
         const at = b.oldestPendingAt === null ? null : Date.parse(b.oldestPendingAt);
         if (at !== null && (oldest === null || at < oldest)) oldest = at;
@@ -64,7 +66,12 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
       }
     }
     const empty = ['PosTransactions', 'InventoryUpdates'].every((t) => db!.prepare(`SELECT NOT EXISTS (SELECT 1 FROM "${t}")`).pluck().get() === 1);
-    return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, oldestPendingSaleAt: oldestSale, deadLettered, kafkaBacklog, kafkaOldestAt, empty };
+    // The quarantine is named (a handful of rows at most): the health line says which sale is held and why.
+    const quarantinedRows =
+      quarantined === 0
+        ? []
+        : (await import('./quarantine.js')).listQuarantined(db, 3).rows.map((r) => ({ id: r.id, entity: r.entity, amount: r.amount, answer: r.answers[0] ?? null, nextTryAt: r.nextTryAt }));
+    return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, oldestPendingSaleAt: oldestSale, deadLettered, quarantined, quarantinedRows, kafkaBacklog, kafkaOldestAt, empty };
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const hint = code === 'SQLITE_NOTADB' ? ' (not a SQLite database: restore it from a backup)' : code === 'SQLITE_BUSY' ? ' (locked by another process)' : '';

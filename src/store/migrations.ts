@@ -64,6 +64,10 @@ export const SCHEMA_VERSION = 2;
 
 export const STATE_TABLE = 'PosSync_RowState';
 export const META_TABLE = 'PosSync_Schema';
+/** Rows that keep failing alone, held back (store/quarantine.ts). */
+export const QUARANTINE_TABLE = 'PosSync_Quarantine';
+/** Rows holding a value pos-sync cannot read, listed and never sent (store/unreadable.ts). */
+export const UNREADABLE_TABLE = 'PosSync_Unreadable';
 const BUSINESS = ['PosTransactions', 'InventoryUpdates'] as const;
 const ENTITY_OF: Readonly<Record<(typeof BUSINESS)[number], string>> = { PosTransactions: 'transaction', InventoryUpdates: 'inventory' };
 
@@ -91,6 +95,23 @@ const OWN_OBJECTS: ReadonlyArray<readonly [string, string]> = [
   // The table holds only rows with something to remember, so plain (not partial) indexes are small.
   ['IX_PosSync_RowState_Kafka', `CREATE INDEX IF NOT EXISTS "IX_PosSync_RowState_Kafka" ON "${STATE_TABLE}" ("Entity", "KafkaPending")`],
   ['IX_PosSync_RowState_Dead', `CREATE INDEX IF NOT EXISTS "IX_PosSync_RowState_Dead" ON "${STATE_TABLE}" ("Entity") WHERE "DeadLetteredAt" IS NOT NULL`],
+  // Rows that failed alone while the central answered the rest (domain/quarantine.ts); their hold
+  // itself is NextAttemptAt in the bookkeeping table, which the pending-row query already honours.
+  [
+    QUARANTINE_TABLE,
+    `CREATE TABLE IF NOT EXISTS "${QUARANTINE_TABLE}" (
+      "Entity" TEXT NOT NULL, "Id" NOT NULL, "Strikes" INTEGER NOT NULL, "Tries" INTEGER NOT NULL DEFAULT 0,
+      "FirstFailedAt" TEXT NOT NULL, "LastFailedAt" TEXT NOT NULL, "Answers" TEXT NOT NULL,
+      "QuarantinedAt" TEXT NULL, "NextAttemptAt" TEXT NULL, PRIMARY KEY ("Entity", "Id"))`,
+  ],
+  // Rows the POS wrote with a value pos-sync cannot read: never sent, never the central's refusal;
+  // held by NextAttemptAt in the bookkeeping table like the quarantine, looked at again later.
+  [
+    UNREADABLE_TABLE,
+    `CREATE TABLE IF NOT EXISTS "${UNREADABLE_TABLE}" (
+      "Entity" TEXT NOT NULL, "Id" NOT NULL, "Reason" TEXT NOT NULL, "Seen" INTEGER NOT NULL,
+      "FirstSeenAt" TEXT NOT NULL, "LastSeenAt" TEXT NOT NULL, "NextAttemptAt" TEXT NULL, PRIMARY KEY ("Entity", "Id"))`,
+  ],
   ...BUSINESS.map((t): readonly [string, string] => [pendingIndex(t), `CREATE INDEX IF NOT EXISTS "${pendingIndex(t)}" ON "${t}" ("Synced") WHERE "Synced" = 0`]),
 ];
 
@@ -104,6 +125,10 @@ export interface SchemaFacts {
   readonly missing: readonly string[];
   /** Whether the bookkeeping table is there (read-only callers leave it out of their queries when not). */
   readonly hasState: boolean;
+  /** Whether the quarantine table is there (a database set up by an older pos-sync has none yet). */
+  readonly hasQuarantine: boolean;
+  /** Whether the table of unreadable rows is there (likewise). */
+  readonly hasUnreadable: boolean;
   /** Whether each business table's pending index is there. */
   readonly hasPendingIndex: Readonly<Record<string, boolean>>;
 }
@@ -130,6 +155,8 @@ export function inspectSchema(db: Database): SchemaFacts {
     version,
     missing: NEEDED.filter((n) => !present.has(n)),
     hasState: present.has(STATE_TABLE),
+    hasQuarantine: present.has(QUARANTINE_TABLE),
+    hasUnreadable: present.has(UNREADABLE_TABLE),
     hasPendingIndex: Object.fromEntries(BUSINESS.map((t) => [t, present.has(pendingIndex(t))])),
   };
   (db as WithFacts)[FACTS] = facts;

@@ -1,0 +1,216 @@
+// A row that keeps failing at the central (HTTP 500 to any batch that holds it, a central-side bug
+// its data triggers) is narrowed down, quarantined after Sync.QuarantineAfterPasses passes and
+// named in status, health and the metrics, while every other row flows and the breaker stays
+// closed; a real outage quarantines nothing. Through the real binary against the reference
+// central on 127.0.0.1; "its next try has come" is reached by moving the stored time back, as a
+// clock moving forward would; the outage test waits out a 0.1 s break.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import Sqlite from 'better-sqlite3';
+import { startCentral, type RunningCentral } from '../examples/central/server.js';
+import { quarantinedRowDue } from '../src/store/quarantine.js';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { exec, pendingIds, query } from './helpers/db.js';
+import { seedDb } from './helpers/sync.js';
+import { tmpDirs } from './helpers/tmp.js';
+
+const tmp = tmpDirs('sync-quarantine');
+const centrals: RunningCentral[] = [];
+after(async () => {
+  await Promise.all(centrals.map((c) => c.close()));
+  tmp.cleanup();
+});
+
+async function central(faults: Parameters<typeof startCentral>[0] = {}): Promise<RunningCentral> {
+  const c = await startCentral({ seed: 11, ...faults });
+  centrals.push(c);
+  return c;
+}
+
+interface Store {
+  readonly db: string;
+  readonly prom: string;
+  readonly ids: string[];
+  sync(): Promise<CliResult & { json: Record<string, any> }>;
+  run(...args: string[]): Promise<CliResult>;
+}
+
+function store(c: RunningCentral, transactions: number, inventory = 0, sync: Record<string, unknown> = {}): Store {
+  const dir = tmp.make();
+  const db = path.join(dir, 'POS_Local.db');
+  seedDb(db, transactions, inventory, 21);
+  fs.writeFileSync(path.join(dir, 'appsettings.json'), JSON.stringify({ Sync: { ...sync } }));
+  const prom = path.join(dir, 'pos-sync.prom');
+  const run = (...args: string[]): Promise<CliResult> => runCli(['--config', 'appsettings.json', '--db', db, '--central-url', c.url, ...args], { cwd: dir, timeoutMs: 30_000 });
+  return {
+    db,
+    prom,
+    ids: query<{ Id: string }>(db, `SELECT "Id" FROM "PosTransactions" ORDER BY rowid`).map((r) => r.Id),
+    run,
+    sync: async () => {
+      const r = await run('--json', 'sync', '--metrics-file', prom);
+      return { ...r, json: JSON.parse(r.stdout) as Record<string, any> };
+    },
+  };
+}
+
+const quarantined = (db: string): { Id: string; Strikes: number; QuarantinedAt: string | null }[] =>
+  query(db, `SELECT "Id", "Strikes", "QuarantinedAt" FROM "PosSync_Quarantine" ORDER BY "Id"`);
+
+/** Plain passes (no --force, no requeue) until `done` or `max` passes; returns the passes run. */
+async function passesUntil(s: Store, max: number, done: () => boolean): Promise<{ passes: number; results: Record<string, any>[] }> {
+  const results: Record<string, any>[] = [];
+  for (let n = 1; n <= max; n++) {
+    const r = await s.sync();
+    results.push(r.json);
+    assert.notEqual(r.json['breaker'].state, 'open', `pass ${n}: the breaker never opens for one row (${r.stderr})`);
+    if (done()) return { passes: n, results };
+  }
+  return { passes: max, results };
+}
+
+/** As if the clock had moved past every quarantined row's next try. */
+function nextTryHasCome(db: string): void {
+  exec(db, `UPDATE "PosSync_Quarantine" SET "NextAttemptAt" = '2000-01-01 00:00:00' WHERE "NextAttemptAt" IS NOT NULL`);
+  exec(db, `UPDATE "PosSync_RowState" SET "NextAttemptAt" = '2000-01-01 00:00:00' WHERE "NextAttemptAt" IS NOT NULL`);
+}
+
+/** The idle tick's cheap check, on a read-only connection as the tick would have. */
+function dueNow(db: string): boolean {
+  const conn = new Sqlite(db, { readonly: true });
+  try {
+    return quarantinedRowDue(conn, Date.now());
+  } finally {
+    conn.close();
+  }
+}
+
+describe('a row the central fails on (HTTP 500 to any batch holding it)', () => {
+  test('is quarantined within 20 plain passes, named in status, health and the metrics; the 499 others arrive; the breaker stays closed; fixed, it goes out on its next try', async () => {
+    const c = await central();
+    const s = store(c, 500);
+    const bad = s.ids[237]!;
+    c.setFaults({ failIds: [bad] });
+    const run = await passesUntil(s, 20, () => quarantined(s.db).some((q) => q.QuarantinedAt !== null));
+    assert.ok(run.passes <= 20);
+    assert.equal(run.passes, 3, 'Sync.QuarantineAfterPasses (3) passes with the row failing alone');
+    assert.deepEqual(pendingIds(s.db), [bad], 'every other row was delivered');
+    assert.equal(new Set(c.receivedIds()).size, 499);
+    assert.ok(!c.receivedIds().includes(bad));
+    for (const r of run.results) assert.equal(r['exitCode'], 0, 'the store syncs: the held row is shown, not a failing unit');
+    assert.equal(run.results.reduce((n, r) => n + r['refused'].transaction + r['deadLettered'].transaction, 0), 0, 'never refused nor dead-lettered for a 5xx');
+
+    // Held: a pass sends nothing while its next try has not come.
+    const held = await s.sync();
+    assert.equal(held.json['requests'], 0);
+    assert.equal(held.json['breaker'].state, 'closed');
+
+    const status = JSON.parse((await s.run('--json', 'status')).stdout) as Record<string, any>;
+    assert.equal(status['quarantine'].total, 1);
+    const row = status['quarantine'].rows[0];
+    assert.equal(row.id, bad);
+    assert.equal(row.entity, 'transaction');
+    assert.equal(row.amount, query<{ a: string }>(s.db, `SELECT "TotalAmount" AS a FROM "PosTransactions" WHERE "Id" = ?`, bad)[0]!.a);
+    assert.match(row.answers[0], /HTTP 500/);
+    assert.ok(Date.parse(row.nextTryAt) > Date.now(), 'the next try is ahead');
+    assert.equal(status['pending'].transaction.quarantined, 1);
+    assert.equal(status['verdict'], 'DEGRADED');
+    assert.equal(status['breaker'].state, 'closed');
+    const human = (await s.run('status')).stdout;
+    assert.match(human, new RegExp(`quarantine: 1 row[\\s\\S]*${bad}[\\s\\S]*HTTP 500`));
+    assert.match(human, new RegExp(`pos-sync requeue --id ${bad}`));
+
+    const health = await s.run('--json', 'health');
+    const h = JSON.parse(health.stdout) as { status: string; checks: { name: string; status: string; message: string }[] };
+    const check = h.checks.find((x) => x.name === 'quarantine')!;
+    assert.equal(check.status, 'WARNING');
+    assert.match(check.message, new RegExp(`transaction ${bad} \\(\\d+\\.\\d+\\): HTTP 500`));
+    assert.equal(h.checks.find((x) => x.name === 'central')!.status, 'OK');
+    assert.equal(health.code, 1, 'WARNING');
+
+    const metrics = fs.readFileSync(s.prom, 'utf8');
+    assert.match(metrics, /^pos_sync_quarantined_rows\{[^}]*entity="transaction"[^}]*\} 1$/m);
+    assert.match(metrics, /^pos_sync_quarantined_rows\{[^}]*entity="inventory"[^}]*\} 0$/m);
+
+    // Its next try, while the central still fails on it: tried alone, once, and held longer.
+    assert.equal(dueNow(s.db), false, 'the idle tick\'s check: not due yet');
+    nextTryHasCome(s.db);
+    assert.equal(dueNow(s.db), true, 'the idle tick\'s check: due');
+    const again = await s.sync();
+    assert.equal(again.json['requests'], 2, 'the row alone, and once more at once');
+    const second = JSON.parse((await s.run('--json', 'status')).stdout).quarantine.rows[0];
+    assert.equal(second.tries, 2);
+    assert.ok(Date.parse(second.nextTryAt) - Date.now() > 9 * 60_000, `the interval grows: ${second.nextTryAt}`);
+
+    // The central is fixed: the row goes out on its own next try.
+    c.setFaults({ failIds: [] });
+    nextTryHasCome(s.db);
+    const fixed = await s.sync();
+    assert.equal(fixed.json['delivered'].transaction, 1);
+    assert.deepEqual(pendingIds(s.db), []);
+    assert.deepEqual(quarantined(s.db), []);
+    assert.equal(JSON.parse((await s.run('--json', 'status')).stdout).quarantine.total, 0);
+    assert.match(fs.readFileSync(s.prom, 'utf8'), /^pos_sync_quarantined_rows\{[^}]*entity="transaction"[^}]*\} 0$/m);
+  });
+
+  test('two bad rows in different batches are both quarantined; the rest arrive', async () => {
+    const c = await central();
+    const s = store(c, 500);
+    const bad = [s.ids[12]!, s.ids[431]!];
+    c.setFaults({ failIds: bad });
+    const run = await passesUntil(s, 20, () => quarantined(s.db).filter((q) => q.QuarantinedAt !== null).length === 2);
+    assert.ok(run.passes <= 20, `${run.passes} passes`);
+    assert.deepEqual(pendingIds(s.db).sort(), [...bad].sort());
+    assert.equal(new Set(c.receivedIds()).size, 498);
+    const status = JSON.parse((await s.run('--json', 'status')).stdout) as Record<string, any>;
+    assert.deepEqual(status['quarantine'].rows.map((r: { id: string }) => r.id).sort(), [...bad].sort());
+    assert.equal(status['breaker'].state, 'closed');
+  });
+
+  test('requeue releases a quarantined row: the next pass sends it', async () => {
+    const c = await central();
+    const s = store(c, 120);
+    const bad = s.ids[60]!;
+    c.setFaults({ failIds: [bad] });
+    await passesUntil(s, 20, () => quarantined(s.db).some((q) => q.QuarantinedAt !== null));
+    const held = await s.sync();
+    assert.equal(held.json['requests'], 0, 'held');
+    c.setFaults({ failIds: [] });
+    const r = await s.run('--json', 'requeue', '--id', bad.toLowerCase());
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as Record<string, any>;
+    assert.deepEqual(j['released'], { transaction: 1, inventory: 0 });
+    assert.deepEqual(j['ids'], [{ id: bad, entity: 'transaction', result: 'released' }]);
+    assert.deepEqual(quarantined(s.db), []);
+    const next = await s.sync();
+    assert.equal(next.json['delivered'].transaction, 1);
+    assert.deepEqual(pendingIds(s.db), []);
+  });
+});
+
+describe('a real outage (every request fails)', () => {
+  for (const [what, faults] of [
+    ['the central down (health too)', { down: true }],
+    ['every POST answered 500 while the health endpoint says OK', { forceStatus: 500 }],
+  ] as const) {
+    test(`${what}: nothing is quarantined, and everything is delivered once it ends`, async () => {
+      const c = await central();
+      const s = store(c, 300, 0, { CircuitBreaker: { BreakSeconds: 0.1, MaxBreakSeconds: 0.2 }, MaxRetryAttempts: 1 });
+      c.setFaults(faults);
+      for (let n = 1; n <= 6; n++) {
+        const r = await s.sync();
+        assert.equal(r.json['delivered'].transaction, 0);
+        assert.ok([75].includes(r.json['exitCode'] as number), `pass ${n}: exit ${r.json['exitCode']} (${r.json['error']})`);
+      }
+      assert.deepEqual(quarantined(s.db), [], 'no strike, no quarantine');
+      c.resetFaults();
+      await new Promise((resolve) => setTimeout(resolve, 250)); // past the 0.1–0.2 s break
+      for (let n = 1; n <= 5 && pendingIds(s.db).length > 0; n++) await s.sync();
+      assert.deepEqual(pendingIds(s.db), []);
+      assert.equal(new Set(c.receivedIds()).size, 300);
+    });
+  }
+});
