@@ -104,8 +104,9 @@ describe('the metrics they use are the ones pos-sync writes', () => {
     ).run(at, at);
     conn.close();
     const file = path.join(cwd, 'pos_sync.prom');
-    const r = await runCli(['--db', db, '--central-url', central.url, 'sync', '--metrics-file', file], { cwd, env: { Sync__OfflineDeadlineHours: '24' }, timeoutMs: 30_000 });
+    const r = await runCli(['--db', db, '--central-url', central.url, 'sync', '--metrics-file', file], { cwd, env: { Sync__OfflineDeadlineHours: '24', Sync__TillId: 'TILL-7' }, timeoutMs: 30_000 });
     assert.equal(r.code, 0, r.stderr);
+    assert.match(fs.readFileSync(file, 'utf8'), /^pos_sync_info\{store="STORE001",till="TILL-7",version="[^"]+"\} 1$/m, 'the till names itself');
     const written = metricNames(fs.readFileSync(file, 'utf8'));
     const used = new Set([...metricNames(fs.readFileSync(RULES, 'utf8')), ...metricNames(fs.readFileSync(DASHBOARD, 'utf8'))]);
     assert.ok(used.size >= 10, [...used].join(' '));

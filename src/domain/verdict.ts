@@ -4,7 +4,7 @@
 
 import type { PassSummary } from '../state/format.js';
 import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
-import { formatWhen, plural } from './localtime.js';
+import { formatLocalTime, formatWhen, plural } from './localtime.js';
 import { kafkaTrouble } from './kafka-trouble.js';
 import { describeDeadline, type DeadlineStanding } from './offline-deadline.js';
 
@@ -164,7 +164,7 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
   if (deadline !== null && deadline.level !== 'ok') {
     problems.push({
       severity: 'degraded',
-      problem: `offline deadline: ${describeDeadline(deadline)}`,
+      problem: `offline deadline: ${describeDeadline(deadline)}${deadline.dueAt === null ? '' : `; due ${formatLocalTime(deadline.dueAt, f.now, f.timeZone)}`}`,
       hint: 'get the pending sales to head office before the deadline: pos-sync health shows what stops them (the central, the network, the breaker)',
     });
   }

@@ -36,7 +36,7 @@ export async function writeMetricsAfterPass(file: string, config: Config, result
   const saleAt = backlog?.transaction.oldestPendingAt ?? null;
   const deadline = backlog === null ? null : offlineDeadline(saleAt === null ? null : Date.parse(saleAt), config.sync.offlineDeadlineSeconds, now);
   writePassMetrics({
-    file, store: config.storeId, version: VERSION, result, backlog, kafkaEnabled: config.kafka.enabled, now, reconcile: lastReconcile(config.stateFile),
+    file, store: config.storeId, till: config.tillId, version: VERSION, result, backlog, kafkaEnabled: config.kafka.enabled, now, reconcile: lastReconcile(config.stateFile),
     offlineDeadline: deadline === null ? null : { deadlineSeconds: deadline.deadlineSeconds, secondsLeft: deadline.secondsLeft },
   });
 }

@@ -67,6 +67,8 @@ export interface Previous {
 
 export interface MetricsSnapshot {
   readonly store: string;
+  /** Sync.TillId; absent in snapshots made without one. */
+  readonly till?: string;
   readonly version: string;
   readonly pass: PassFacts;
   /** Null when the database could not be read after the pass. */
@@ -166,7 +168,8 @@ export function renderMetrics(s: MetricsSnapshot): string {
   const out: string[] = [];
   const p = s.pass;
   const t = s.totals;
-  family(out, 'pos_sync_info', 'gauge', 'Always 1; labels name the store and the pos-sync version.', [{ labels: { store: s.store, version: s.version }, value: 1 }]);
+  const info: Record<string, string> = s.till === undefined ? { store: s.store, version: s.version } : { store: s.store, till: s.till, version: s.version };
+  family(out, 'pos_sync_info', 'gauge', 'Always 1; labels name the store, the till (Sync.TillId) and the pos-sync version.', [{ labels: info, value: 1 }]);
   family(out, 'pos_sync_last_pass_timestamp_seconds', 'gauge', 'When the last pass ended (Unix time).', [{ value: seconds(p.at) }]);
   family(out, 'pos_sync_last_pass_duration_seconds', 'gauge', 'How long the last pass took.', [{ value: seconds(p.durationMs) }]);
   family(out, 'pos_sync_last_pass_exit_code', 'gauge', 'Exit code of the last pass (0 ok, 65 rows refused, 74 local I/O, 75 temporary, 77 credentials, 78 configuration).', [{ value: p.exitCode }]);

@@ -8,6 +8,7 @@ import { readPreviousMetrics, writeMetricsFile } from './file.js';
 export interface PassMetricsInput {
   readonly file: string;
   readonly store: string;
+  readonly till?: string;
   readonly version: string;
   readonly result: PassResult;
   /** Null when the database could not be read; the backlog gauges are then left out. */
@@ -47,6 +48,7 @@ export function writePassMetrics(input: PassMetricsInput): void {
   const breaker = breakerFacts(result);
   const text = renderMetrics({
     store: input.store,
+    ...(input.till === undefined ? {} : { till: input.till }),
     version: input.version,
     pass,
     backlog: input.backlog,
