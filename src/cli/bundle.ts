@@ -53,12 +53,10 @@ async function bundle(): Promise<void> {
     format: 'cjs',
     target: 'node22',
     minify: true,
-    // The licences of what is bundled go beside it (pos-sync.cjs.LEGAL.txt): the bundle stays
-    // ASCII, which bin/pos-sync reads as latin1 in half the time of UTF-8.
+    // The licences of what is bundled go beside it (pos-sync.cjs.LEGAL.txt).
     legalComments: 'external',
-    charset: 'ascii',
     sourcemap: true,
-    // A vm.Script with cached data (bin/pos-sync) cannot run import().
+    // import() in a CommonJS file would start Node's ES module loader for the externals; require does not.
     supported: { 'dynamic-import': false },
     external: [...EXTERNAL],
     define: { 'import.meta.url': '__bundle_url' },
