@@ -28,8 +28,8 @@ for f in dist/src/cli/pos-sync.cjs dist/src/cli/pos-sync.cjs.LEGAL.txt "$node_bi
   [ -f "$f" ] || { echo "build-deb: $f is missing: run npm ci and npm run build first" >&2; exit 1; }
 done
 # The bundle must be what `npm run build` made from the current modules, not an old one.
-if [ dist/src/cli/main.js -nt dist/src/cli/pos-sync.cjs ]; then
-  echo "build-deb: dist/src/cli/pos-sync.cjs is older than dist/src/cli/main.js: run npm run build" >&2
+if [ dist/src/main.js -nt dist/src/cli/pos-sync.cjs ]; then
+  echo "build-deb: dist/src/cli/pos-sync.cjs is older than dist/src/main.js: run npm run build" >&2
   exit 1
 fi
 

@@ -1,4 +1,4 @@
-// Part of `npm run build`, not of the CLI: bundles the compiled CLI (dist/src/cli/main.js) into the
+// Part of `npm run build`, not of the CLI: bundles the compiled CLI (dist/src/main.js) into the
 // one CommonJS file bin/pos-sync starts, dist/src/cli/pos-sync.cjs (README → Performance), then
 // warm-up.js writes its code cache. One file starts in a fraction of the time of the ~40 modules
 // an idle tick would otherwise load (SPEC §10).
@@ -46,7 +46,7 @@ export const EXTERNAL: readonly string[] = ['kafkajs', 'cosmiconfig', 'typescrip
 
 async function bundle(): Promise<void> {
   await build({
-    entryPoints: [join(here, 'main.js')],
+    entryPoints: [join(here, '..', 'main.js')],
     outfile: join(here, 'pos-sync.cjs'),
     bundle: true,
     platform: 'node',

@@ -2,7 +2,7 @@
 // each check gathered to a status per check, the overall status and the perfdata, so every rule
 // is a row in a test table. Statuses and exit codes follow the Monitoring Plugins convention.
 
-import type { PassSummary } from '../state/format.js';
+import type { PassSummary } from './pass-summary.js';
 import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
 import { formatWhen, plural } from './localtime.js';
 import { passTrouble } from './verdict.js';
