@@ -19,7 +19,6 @@ import { Deliverer } from './deliverer.js';
 import { Ledger, outOfTime, StopPass, type PerEntity, type StopReason } from './ledger.js';
 import { Refusals } from './refusals.js';
 import { failedState, nextState, saveRefreshMs } from './saved.js';
-import { YoungGenerationCap } from './young-generation.js';
 import { Queue } from '../store/queue.js';
 import { recordPass, waitingRows } from '../store/history.js';
 import { assertWritable } from '../store/writable.js';
@@ -201,7 +200,6 @@ async function deliverBatches(pass: PassContext, { source, deliverer, refusals, 
   const { options, deps } = pass;
   const { config, clock, log } = deps;
   const batchSize = options.batchSize ?? config.sync.batchSize;
-  const youngGeneration = new YoungGenerationCap();
   try {
     while (!source.exhausted) {
       for (const entity of source.round()) {
@@ -219,8 +217,6 @@ async function deliverBatches(pass: PassContext, { source, deliverer, refusals, 
         // Not while probing: a half-open breaker's one trial batch decides whether to go on.
         const next = breaker.inProbe ? undefined : source.following(entity);
         await deliverer.deliverBatch(batch, next === undefined ? undefined : () => source.readAhead(next, batchSize));
-        // A long drain must not grow V8's young generation with its backlog (young-generation.ts).
-        youngGeneration.afterBatch();
       }
       refusals.judgeRound();
     }
