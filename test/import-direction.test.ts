@@ -13,7 +13,7 @@ const SRC = path.join(REPO_ROOT, 'src');
 
 /** README → Architecture, top to bottom: a module may import its own layer or those below it. */
 const LAYERS: readonly (readonly string[])[] = [
-  ['main.ts'],
+  ['main.ts', 'idle.ts'],
   ['commands'],
   ['cli'],
   ['pass'],

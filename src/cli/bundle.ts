@@ -45,6 +45,23 @@ const commanderBuiltins: Plugin = {
 export const EXTERNAL: readonly string[] = ['kafkajs', 'cosmiconfig', 'typescript'];
 
 async function bundle(): Promise<void> {
+  // The idle look (src/idle.ts) on its own: bin/pos-sync runs it before the full bundle.
+  await build({
+    entryPoints: [join(here, '..', 'idle.js')],
+    outfile: join(here, 'idle.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    minify: true,
+    legalComments: 'external',
+    sourcemap: true,
+    supported: { 'dynamic-import': false },
+    external: [...EXTERNAL],
+    define: { 'import.meta.url': '__bundle_url' },
+    banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+    logLevel: 'warning',
+  });
   await build({
     entryPoints: [join(here, '..', 'main.js')],
     outfile: join(here, 'pos-sync.cjs'),
