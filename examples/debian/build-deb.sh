@@ -24,7 +24,7 @@ node_bin=node_modules/node/bin/node
 # Node's compile cache of the bundle (bin/pos-sync enables it; warm-up.js fills it at build time).
 cache=dist/src/cli/compile-cache
 [ -d "$cache" ] || { echo "build-deb: $cache is missing: run npm run build first" >&2; exit 1; }
-for f in dist/src/cli/pos-sync.cjs dist/src/cli/pos-sync.cjs.LEGAL.txt "$node_bin" node_modules/better-sqlite3/prebuilds/linux-x64.node; do
+for f in dist/src/cli/pos-sync.cjs dist/src/cli/idle.cjs dist/src/cli/pos-sync.cjs.LEGAL.txt "$node_bin" node_modules/better-sqlite3/prebuilds/linux-x64.node; do
   [ -f "$f" ] || { echo "build-deb: $f is missing: run npm ci and npm run build first" >&2; exit 1; }
 done
 # The bundle must be what `npm run build` made from the current modules, not an old one.
@@ -52,7 +52,7 @@ install -m 0644 bin/package.json "$lib/bin/"
 chmod 0644 "$lib/bin/pos-sync"
 printf '#!/bin/sh\n# pos-sync with the Node.js it was tested with (Debian package pos-sync).\nexec /usr/lib/pos-sync/node --max-semi-space-size=8 /usr/lib/pos-sync/bin/pos-sync "$@"\n' > "$root/usr/bin/pos-sync"
 chmod 0755 "$root/usr/bin/pos-sync"
-install -m 0644 dist/src/cli/pos-sync.cjs dist/src/cli/pos-sync.cjs.map dist/src/cli/pos-sync.cjs.LEGAL.txt "$lib/dist/src/cli/"
+install -m 0644 dist/src/cli/pos-sync.cjs dist/src/cli/pos-sync.cjs.map dist/src/cli/idle.cjs dist/src/cli/idle.cjs.map dist/src/cli/pos-sync.cjs.LEGAL.txt "$lib/dist/src/cli/"
 cp -r --no-preserve=ownership "$cache" "$lib/dist/src/cli/" && chmod -R u=rwX,go=rX "$lib/dist/src/cli/compile-cache"
 # The bundle's own "type" is decided by its extension (.cjs); the folder needs no package.json.
 
