@@ -30,8 +30,11 @@ export interface IdleFacts {
   readonly config: Config;
   readonly loaded: LoadedConfig;
   readonly state: SavedState;
-  /** The POS database, opened read-only (node:sqlite). */
-  readonly db: DatabaseSync;
+  /**
+   * The POS database, opened read-only (node:sqlite) on first use, with pos-sync's tables and
+   * indexes checked; looks that need it come last, so a tick the state file decides never opens it.
+   */
+  db(): DatabaseSync;
   /** Epoch ms. */
   readonly now: number;
 }
@@ -43,14 +46,6 @@ const TABLES = { transaction: 'PosTransactions', inventory: 'InventoryUpdates' }
 
 /** Everything an idle tick must see, in one place (see the header). */
 export const LOOKS: readonly (readonly [string, Look])[] = [
-  ['nothing pending (no row with Synced = 0 in an enabled entity; refused, waiting and dead-lettered rows included)', ({ config, db }) => {
-    for (const [entity, table] of Object.entries(TABLES)) {
-      if (!(entity === 'transaction' ? config.sync.transactions : config.sync.inventory)) continue;
-      // The partial index on Synced = 0 (store/migrations.ts) answers this without a table scan.
-      if (db.prepare(`SELECT 1 FROM "${table}" WHERE "Synced" = 0 LIMIT 1`).get() !== undefined) return `${table} has rows to look at`;
-    }
-    return null;
-  }],
   // Closed: nothing to refuse and no probe due. Failures counted by earlier passes stay as they
   // are: a pass that sends nothing does not change them.
   ['the circuit breaker is closed', ({ state }) => (state.breaker.state === 'closed' ? null : 'the breaker is open or probing')],
@@ -63,8 +58,18 @@ export const LOOKS: readonly (readonly [string, Look])[] = [
     if (p.exitCode !== 0 || p.outcome !== 'drained' || p.delivered !== 0 || p.refused !== 0 || p.error !== null || (p.kafkaError ?? null) !== null) return 'the last pass was not idle';
     return now >= p.at && now - p.at < saveRefreshMs(config) ? null : 'the state file is due a refresh';
   }],
+  ['nothing pending (no row with Synced = 0 in an enabled entity; refused, waiting and dead-lettered rows included)', ({ config, db }) => {
+    const conn = db();
+    for (const [entity, table] of Object.entries(TABLES)) {
+      if (!(entity === 'transaction' ? config.sync.transactions : config.sync.inventory)) continue;
+      // The partial index on Synced = 0 (store/migrations.ts) answers this without a table scan.
+      if (conn.prepare(`SELECT 1 FROM "${table}" WHERE "Synced" = 0 LIMIT 1`).get() !== undefined) return `${table} has rows to look at`;
+    }
+    return null;
+  }],
   // Features being added hook in here: a quarantined row due for its next try (one indexed read of
-  // pos-sync's bookkeeping), a heartbeat due to the central (a pure function of the state and now).
+  // pos-sync's bookkeeping through db()), a heartbeat due to the central (a pure function of the
+  // state and now: put it before the database looks).
 ];
 
 /** The global options a timer's tick may carry (each with its value); anything else: the full CLI. */
@@ -121,20 +126,24 @@ export async function idleTick(io: IdleIo, started = monotonicMs()): Promise<num
     const peeked = peekState(config.stateFile);
     if (!peeked.found || peeked.problem !== null) return null;
     if (!statSync(config.db.path).isFile()) return null;
-    const { DatabaseSync } = sqlite();
-    db = new DatabaseSync(config.db.path, { readOnly: true, timeout: Math.min(config.db.busyTimeoutMs, 1000) });
-    // The full pass would change the journal mode or set up what is missing (a POS rebuild): not idle.
-    if (String((db.prepare('PRAGMA journal_mode').get() as { journal_mode?: unknown } | undefined)?.journal_mode).toLowerCase() !== 'wal') return null;
-    const present = new Set(db.prepare(`SELECT name FROM sqlite_master WHERE name IN (${NEEDED.map(() => '?').join(', ')})`).all(...NEEDED).map((r) => (r as { name: string }).name));
-    if (present.size !== NEEDED.length) return null;
-    const version = Number((db.prepare(`SELECT "Value" AS v FROM "PosSync_Schema" WHERE "Key" = 'Version'`).get() as { v?: unknown } | undefined)?.v);
-    if (version !== SCHEMA_VERSION) return null;
-    const facts: IdleFacts = { config, loaded, state: peeked.state, db, now: Date.now() };
+    const open = (): DatabaseSync => {
+      if (db !== undefined) return db;
+      const { DatabaseSync } = sqlite();
+      db = new DatabaseSync(config.db.path, { readOnly: true, timeout: Math.min(config.db.busyTimeoutMs, 1000) });
+      // The full pass would change the journal mode or set up what is missing (a POS rebuild): not idle.
+      if (String((db.prepare('PRAGMA journal_mode').get() as { journal_mode?: unknown } | undefined)?.journal_mode).toLowerCase() !== 'wal') throw new NotIdle();
+      const present = new Set(db.prepare(`SELECT name FROM sqlite_master WHERE name IN (${NEEDED.map(() => '?').join(', ')})`).all(...NEEDED).map((r) => (r as { name: string }).name));
+      if (present.size !== NEEDED.length) throw new NotIdle();
+      const version = Number((db.prepare(`SELECT "Value" AS v FROM "PosSync_Schema" WHERE "Key" = 'Version'`).get() as { v?: unknown } | undefined)?.v);
+      if (version !== SCHEMA_VERSION) throw new NotIdle();
+      return db;
+    };
+    const facts: IdleFacts = { config, loaded, state: peeked.state, db: open, now: Date.now() };
     for (const [, look] of LOOKS) if (look(facts) !== null) return null;
     // Another pass holds the lock (a drain finishing, a Kafka publish): the full pass says so (75).
     if (lockHeld(config.db.path)) return null;
     // The trace every pass leaves, idle ones included (pos-sync(1) FILES): the state file's
-    // modification time, one utimes() call, read by `health` and `find -mmin`.
+    // modification time, one utimes() call, for a health check to read (`stat`, `find -mmin`).
     const now = new Date();
     utimesSync(config.stateFile, now, now);
     const ms = monotonicMs() - started;
@@ -152,6 +161,9 @@ function monotonicMs(): number {
   const [s, ns] = process.hrtime();
   return s * 1000 + ns / 1e6;
 }
+
+/** Thrown by a look's database open when pos-sync's set-up is not in place: the full pass sees to it. */
+class NotIdle extends Error {}
 
 /** Whether a pass holds the lock: its EXCLUSIVE transaction makes a read of the lock file busy. */
 function lockHeld(dbPath: string): boolean {
