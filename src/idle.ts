@@ -95,10 +95,14 @@ export function plainSync(argv: readonly string[]): GlobalFlags | null {
   return flags as GlobalFlags;
 }
 
-/** A character device (a terminal) gets colour and a spinner from the full CLI. */
+/**
+ * A terminal gets colour and a spinner from the full CLI. A character device other than /dev/null
+ * counts as one (node:tty's isatty would load net and stream, ~2 MiB, for the answer).
+ */
 function isTerminal(fd: number): boolean {
   try {
-    return fstatSync(fd).isCharacterDevice();
+    const st = fstatSync(fd);
+    return st.isCharacterDevice() && st.rdev !== statSync('/dev/null').rdev;
   } catch {
     return true;
   }
