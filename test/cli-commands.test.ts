@@ -1,10 +1,10 @@
-// Which commands commander is given for a command line (src/cli/main.ts): only those named on it,
+// Which commands commander is given for a command line (src/main.ts): only those named on it,
 // so a timer tick builds one command's options, but all of them whenever help or a suggestion
 // may be shown — checked here, and through the real CLI for what a user sees.
 
 import assert from 'node:assert/strict';
 import { COMMANDS } from '../src/commands/index.js';
-import { commandsToBuild } from '../src/cli/main.js';
+import { commandsToBuild } from '../src/main.js';
 import { runCli } from './helpers/cli.js';
 import { tmpDirs } from './helpers/tmp.js';
 import { after, describe, test } from 'node:test';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { main } from '../src/cli/main.js';
+import { main } from '../src/main.js';
 import { REPO_ROOT } from './helpers/tmp.js';
 
 const DOCKERFILE = path.join(REPO_ROOT, 'examples', 'Dockerfile');

@@ -445,7 +445,7 @@ describe('kafkajs is loaded only when something waits to be published', () => {
     const run = await cli(store, central, args, { NODE_OPTIONS: `--import=${RECORDER}`, [MODULE_LOG_ENV]: log }, MODULES_BIN);
     const entries = fs.existsSync(log) ? lines(fs.readFileSync(log, 'utf8')) : [];
     // The recorder itself must have seen the CLI load, or an empty record would prove nothing.
-    assert.ok(entries.some((e) => e.includes('/dist/src/cli/main.js')), `the recorder saw pos-sync start (${entries.length} entries)`);
+    assert.ok(entries.some((e) => e.includes('/dist/src/main.js')), `the recorder saw pos-sync start (${entries.length} entries)`);
     assert.ok(entries.some((e) => e.startsWith('cjs ')), 'the recorder listed CommonJS modules at exit');
     return { run, kafkajs: entries.filter((e) => /[/\\]node_modules[/\\]kafkajs[/\\]/.test(e)), modules: entries.length };
   }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { configurationKeys, withConfigurationKeys } from '../src/config/manual.js';
 import { SETTINGS } from '../src/config/schema.js';
-import { main } from '../src/cli/main.js';
+import { main } from '../src/main.js';
 import { REPO_ROOT } from './helpers/tmp.js';
 
 const PAGE = path.join(REPO_ROOT, 'man', 'pos-sync.1');

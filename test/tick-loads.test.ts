@@ -1,6 +1,8 @@
 // What a timer tick loads when the service names its appsettings.json (--config): not cosmiconfig,
-// whose loaders cost a tick about ten milliseconds (SPEC §10) — recorded, not timed, on the real
-// CLI's compiled modules; a YAML config file is the control that does load it.
+// whose loaders cost a tick about ten milliseconds (README → Performance) — recorded, not timed.
+// The full CLI on its compiled modules (a tick with something to do), with a YAML config file as
+// the control that does load it; and the service's own idle tick through bin/pos-sync, which
+// src/idle.ts answers without the full bundle (test/idle-tick.test.ts has the rest of that path).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -40,4 +42,19 @@ test('control: a YAML config file is read by cosmiconfig (the recorder sees it)'
 test('appsettings.json named by --config: cosmiconfig is never loaded', async () => {
   const cosmiconfig = await tick('appsettings.json', JSON.stringify({ Sync: { StoreId: 'JSON1' }, ConnectionStrings: { DefaultConnection: 'Data Source=data.db' } }));
   assert.deepEqual(cosmiconfig, []);
+});
+
+test("the service's idle tick through bin/pos-sync (--config appsettings.json): neither cosmiconfig nor the full bundle", async () => {
+  const cwd = tmp.make();
+  fs.writeFileSync(path.join(cwd, 'appsettings.json'), JSON.stringify({ Sync: { StoreId: 'JSON1' }, ConnectionStrings: { DefaultConnection: 'Data Source=data.db' } }));
+  const args = ['--config', 'appsettings.json', '--central-url', 'http://127.0.0.1:9', 'sync'];
+  // The first tick sets the database up and records an idle success (the full pass); the second is the timer's idle tick.
+  for (const env of [{ Sync__AutoCreateDatabase: 'true' }, {}] as Record<string, string>[]) assert.equal((await runCli(args, { cwd, env })).code, 0);
+  const log = path.join(cwd, 'modules.log');
+  const r = await runCli(args, { cwd, env: { NODE_OPTIONS: `--import=${RECORDER}`, [MODULE_LOG_ENV]: log } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^nothing pending/);
+  const entries = lines(fs.readFileSync(log, 'utf8'));
+  assert.ok(entries.some((e) => e.endsWith('/dist/src/cli/idle.cjs')), entries.join('\n'));
+  assert.deepEqual(entries.filter((e) => /[/\\]node_modules[/\\]cosmiconfig[/\\]|pos-sync\.cjs$|better-sqlite3/.test(e)), []);
 });

@@ -4,7 +4,7 @@
 #   /usr/lib/pos-sync/node                 Node 24 (the project's own, node_modules/node): store
 #                                          machines have Node 20 or none
 #   /usr/lib/pos-sync/bin/pos-sync         the starter, which /usr/bin/pos-sync runs with that node
-#   /usr/lib/pos-sync/dist/src/cli/        the bundled CLI and its V8 code cache (the starter runs
+#   /usr/lib/pos-sync/dist/src/cli/        the bundled CLI and Node's compile cache of it (the starter runs
 #                                          only the bundle: no compiled modules are shipped)
 #   /usr/lib/pos-sync/node_modules/        what the bundle leaves out: better-sqlite3 with its
 #                                          N-API prebuild for linux-x64 (nothing compiled), kafkajs,
@@ -21,14 +21,15 @@ version="$(node -p 'require("./package.json").version')"
 arch=amd64
 [ "$(node -p process.arch)" = x64 ] || { echo "build-deb: only linux-x64 (amd64) is packaged" >&2; exit 1; }
 node_bin=node_modules/node/bin/node
-# The code cache carries the bundle's own bytes: bin/pos-sync uses it only for exactly that bundle.
-cache=dist/src/cli/pos-sync.cjs.cache
-for f in dist/src/cli/pos-sync.cjs "$cache" dist/src/cli/pos-sync.cjs.LEGAL.txt "$node_bin" node_modules/better-sqlite3/prebuilds/linux-x64.node; do
+# Node's compile cache of the bundle (bin/pos-sync enables it; warm-up.js fills it at build time).
+cache=dist/src/cli/compile-cache
+[ -d "$cache" ] || { echo "build-deb: $cache is missing: run npm run build first" >&2; exit 1; }
+for f in dist/src/cli/pos-sync.cjs dist/src/cli/idle.cjs dist/src/cli/pos-sync.cjs.LEGAL.txt "$node_bin" node_modules/better-sqlite3/prebuilds/linux-x64.node; do
   [ -f "$f" ] || { echo "build-deb: $f is missing: run npm ci and npm run build first" >&2; exit 1; }
 done
 # The bundle must be what `npm run build` made from the current modules, not an old one.
-if [ dist/src/cli/main.js -nt dist/src/cli/pos-sync.cjs ]; then
-  echo "build-deb: dist/src/cli/pos-sync.cjs is older than dist/src/cli/main.js: run npm run build" >&2
+if [ dist/src/main.js -nt dist/src/cli/pos-sync.cjs ]; then
+  echo "build-deb: dist/src/cli/pos-sync.cjs is older than dist/src/main.js: run npm run build" >&2
   exit 1
 fi
 
@@ -49,9 +50,10 @@ strip --strip-unneeded "$lib/node"
 sed '1{/^#!/d}' bin/pos-sync > "$lib/bin/pos-sync"
 install -m 0644 bin/package.json "$lib/bin/"
 chmod 0644 "$lib/bin/pos-sync"
-printf '#!/bin/sh\n# pos-sync with the Node.js it was tested with (Debian package pos-sync).\nexec /usr/lib/pos-sync/node /usr/lib/pos-sync/bin/pos-sync "$@"\n' > "$root/usr/bin/pos-sync"
+printf '#!/bin/sh\n# pos-sync with the Node.js it was tested with (Debian package pos-sync).\nexec /usr/lib/pos-sync/node --max-semi-space-size=8 /usr/lib/pos-sync/bin/pos-sync "$@"\n' > "$root/usr/bin/pos-sync"
 chmod 0755 "$root/usr/bin/pos-sync"
-install -m 0644 dist/src/cli/pos-sync.cjs "$cache" dist/src/cli/pos-sync.cjs.map dist/src/cli/pos-sync.cjs.LEGAL.txt "$lib/dist/src/cli/"
+install -m 0644 dist/src/cli/pos-sync.cjs dist/src/cli/pos-sync.cjs.map dist/src/cli/idle.cjs dist/src/cli/idle.cjs.map dist/src/cli/pos-sync.cjs.LEGAL.txt "$lib/dist/src/cli/"
+cp -r --no-preserve=ownership "$cache" "$lib/dist/src/cli/" && chmod -R u=rwX,go=rX "$lib/dist/src/cli/compile-cache"
 # The bundle's own "type" is decided by its extension (.cjs); the folder needs no package.json.
 
 # The runtime modules: the packages the bundle keeps external (EXTERNAL in src/cli/bundle.ts:

@@ -1,13 +1,14 @@
-// The central API over HTTP (node-fetch.ts: node:http(s), not Node's global fetch, whose requests
-// stay reachable until a full garbage collection). One call = one request and a classified
-// outcome; no retry here because retries live in one place (central/retry.ts), and no redirect
-// is followed.
+// The central API over HTTP, through the one transport (transport.ts: node:http(s), proxies,
+// decoding, the byte cap). One call = one request and a classified outcome; no retry here because
+// retries live in one place (central/retry.ts), and no redirect is followed.
 
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { isSecretHeader } from '../config/secrets.js';
 import { classifyNetworkError, classifyResponse, type Outcome } from '../domain/classify.js';
 import { scrub } from '../domain/redact.js';
-import { readBounded, requestSignal } from './bounded.js';
-import { createNodeFetch, type NodeFetch } from './node-fetch.js';
+import { ConfigError } from '../errors.js';
+import { MAX_BODY_BYTES, requestSignal } from './bounded.js';
+import { createTransport, type ProxyEnv, type Transport } from './transport.js';
 
 export interface CentralSettings {
   readonly eventsUrl: string;
@@ -15,10 +16,10 @@ export interface CentralSettings {
   readonly storeId: string;
   readonly token: string | null;
   readonly headers: Readonly<Record<string, string>>;
-  /** A fetch that knows the TLS settings (custom CA, client certificate); node-fetch.ts's otherwise. */
-  readonly fetch?: typeof fetch;
-  /** Closes what `fetch` keeps open (the TLS path's agent). */
-  readonly close?: () => void;
+  /** The transport, with the TLS settings when configured (tls.ts); else one made here. */
+  readonly transport?: Transport;
+  /** Proxy variables for the transport made here (the process environment). */
+  readonly proxyEnv?: ProxyEnv;
 }
 
 export interface PostRequest {
@@ -123,7 +124,37 @@ function scrubOutcome(outcome: Outcome, secrets: readonly string[]): Outcome {
 /** Headers pos-sync sets itself on every request. */
 const OWN_HEADERS = new Set(['content-type', 'idempotency-key', 'x-store-id']);
 
+/**
+ * A header pos-sync cannot send (a token or Sync.ApiHeaders value with a line break or another
+ * character HTTP forbids) is a configuration error, found before any request: exit 78, naming the
+ * header and where it comes from, never its value (it may be a credential).
+ */
+export function checkHeaders(headers: Readonly<Record<string, string>>, token: string | null): void {
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name);
+    } catch {
+      throw new ConfigError(`Sync.ApiHeaders has a header name HTTP does not allow: ${JSON.stringify(name.slice(0, 60))}`, { hint: 'use letters, digits and -' });
+    }
+    try {
+      validateHeaderValue(name, value);
+    } catch {
+      throw new ConfigError(`Sync.ApiHeaders.${name} holds a character HTTP does not allow in a header (a line break or control character)`, { hint: 'fix Sync.ApiHeaders where it is set (pos-sync config shows its source)' });
+    }
+  }
+  if (token !== null) {
+    try {
+      validateHeaderValue('Authorization', `Bearer ${token}`);
+    } catch {
+      throw new ConfigError('the API token (header Authorization) holds a character HTTP does not allow in a header (a line break or control character)', {
+        hint: 'check Sync.ApiToken / Sync.ApiTokenFile: one line, the token only',
+      });
+    }
+  }
+}
+
 export function createCentralClient(settings: CentralSettings): CentralClient {
+  checkHeaders(settings.headers, settings.token);
   // HTTP header names ignore case: an ApiHeaders entry spelt "idempotency-key" or "x-store-id"
   // would be merged with ours into "theirs, ours" and break deduplication, so ours win. A seed
   // config's own Authorization header stays, unless a token is configured.
@@ -139,24 +170,25 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
     ...(settings.token ? [`Bearer ${settings.token}`, settings.token] : []),
     ...Object.entries(settings.headers).filter(([name, value]) => isSecretHeader(name) && value !== '').map(([, value]) => value),
   ];
-  // The TLS path brings its own fetch (and closes it); otherwise this client makes one.
-  let own: NodeFetch | undefined;
-  const send = settings.fetch ?? (own = createNodeFetch());
+  const transport = settings.transport ?? createTransport(settings.proxyEnv ? { proxyEnv: settings.proxyEnv } : {});
 
   return {
     async post(request, now) {
       // One deadline for connect, headers and body (requestSignal), the body read under it too.
       const bound = requestSignal(request.timeoutMs);
       try {
-        const response = await send(settings.eventsUrl, {
+        const answer = await transport.send({
+          url: settings.eventsUrl,
           method: 'POST',
           body: request.body,
-          redirect: 'manual',
           signal: bound.signal,
+          timeoutMs: request.timeoutMs,
+          capBytes: MAX_BODY_BYTES,
+          secrets,
           headers: { ...baseHeaders, 'Content-Type': 'application/json', 'Idempotency-Key': request.idempotencyKey },
         });
-        const body = await readBounded(response, bound.signal, request.timeoutMs, secrets);
-        return scrubOutcome(classifyResponse(response.status, body.text, response.headers.get('retry-after'), request.ids, now(), body), secrets);
+        const retryAfter = answer.headers['retry-after'];
+        return scrubOutcome(classifyResponse(answer.status, answer.body.text, typeof retryAfter === 'string' ? retryAfter : null, request.ids, now(), answer.body), secrets);
       } catch (err) {
         const { message, tls, code } = describeNetworkError(err, settings.eventsUrl, request.timeoutMs);
         if (tls) return { kind: 'misconfigured', status: 0, error: scrub(`${message} (${tlsHint(code ?? '')})`, secrets) };
@@ -168,10 +200,10 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
     async health(timeoutMs) {
       const bound = requestSignal(timeoutMs);
       try {
-        const response = await send(settings.healthUrl, { method: 'GET', redirect: 'manual', signal: bound.signal, headers: baseHeaders });
-        const body = await readBounded(response, bound.signal, timeoutMs, secrets);
-        if (!body.complete && response.ok) return { ok: false, status: null, error: `HTTP ${response.status} but the answer was ${body.problem ?? 'cut short'}` };
-        return response.ok ? { ok: true, status: response.status, error: null } : { ok: false, status: response.status, error: `HTTP ${response.status}` };
+        const { status, body } = await transport.send({ url: settings.healthUrl, method: 'GET', signal: bound.signal, timeoutMs, capBytes: MAX_BODY_BYTES, secrets, headers: baseHeaders });
+        const ok = status >= 200 && status <= 299;
+        if (!body.complete && ok) return { ok: false, status: null, error: `HTTP ${status} but the answer was ${body.problem ?? 'cut short'}` };
+        return ok ? { ok: true, status, error: null } : { ok: false, status, error: `HTTP ${status}` };
       } catch (err) {
         return { ok: false, status: null, error: scrub(describeNetworkError(err, settings.healthUrl, timeoutMs).message, secrets) };
       } finally {
@@ -181,11 +213,13 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
     async postDocument(url, body, timeoutMs, now) {
       const bound = requestSignal(timeoutMs);
       try {
-        const response = await send(url, { method: 'POST', body, redirect: 'manual', signal: bound.signal, headers: { ...baseHeaders, 'Content-Type': 'application/json' } });
+        // The transport reads the (bounded) answer whole, which frees the connection; only its
+        // status and Date header are used.
+        const answer = await transport.send({ url, method: 'POST', body, signal: bound.signal, timeoutMs, capBytes: MAX_BODY_BYTES, secrets, headers: { ...baseHeaders, 'Content-Type': 'application/json' } });
         const receivedAt = now();
-        // The answer is not used beyond its status; read (bounded) so the connection is freed.
-        await readBounded(response, bound.signal, timeoutMs, secrets);
-        return { status: response.status, date: response.headers.get('date'), receivedAt, error: response.ok ? null : `HTTP ${response.status}` };
+        const date = answer.headers['date'];
+        const ok = answer.status >= 200 && answer.status <= 299;
+        return { status: answer.status, date: typeof date === 'string' ? date : null, receivedAt, error: ok ? null : `HTTP ${answer.status}` };
       } catch (err) {
         return { status: null, date: null, receivedAt: now(), error: scrub(describeNetworkError(err, url, timeoutMs).message, secrets) };
       } finally {
@@ -193,8 +227,7 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
       }
     },
     close() {
-      settings.close?.();
-      own?.close();
+      transport.close();
     },
   };
 }

@@ -7,6 +7,7 @@
 
 import ky from 'ky';
 import { readBounded, requestSignal } from './bounded.js';
+import { createTransport, transportFetch } from './transport.js';
 import { describeNetworkError, tlsHint } from './client.js';
 import { isSecretHeader } from '../config/secrets.js';
 import { ConfigError, CredentialsError, TempFailError } from '../errors.js';
@@ -84,7 +85,8 @@ export function createSummaryClient(settings: SummarySettings): SummaryClient {
     ...(settings.token ? [settings.token] : []),
     ...Object.entries(settings.headers).filter(([name, value]) => isSecretHeader(name) && value !== '').map(([, value]) => value),
   ];
-  const http = ky.create({ retry: 0, throwHttpErrors: false, redirect: 'manual', ...(settings.fetch ? { fetch: settings.fetch } : {}) });
+  // ky over the one transport (transport.ts: proxies, decoding, the byte cap), TLS or not.
+  const http = ky.create({ retry: 0, throwHttpErrors: false, redirect: 'manual', fetch: settings.fetch ?? transportFetch(createTransport({ proxyEnv: process.env }), MAX_BODY_BYTES) });
   let requests = 0;
 
   const get = async (entity: Entity, range: Range, list: boolean, timeoutMs: number): Promise<unknown> => {

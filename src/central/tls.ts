@@ -1,17 +1,13 @@
 // HTTPS to the central API with a private CA (Sync.CaFile) and/or a client certificate
 // (Sync.ClientCertFile + Sync.ClientKeyFile, mutual TLS).
-//
-// Node 20's global fetch takes no per-request CA. The two ways around that are the `undici`
-// package's Agent passed as fetch's `dispatcher`, or a small fetch over node:https. Measured on
-// this project's Node 20: loading undici costs about 90–120 ms, node:https about 11 ms, and
-// undici's Agent must match the undici version bundled inside Node. So this is a fetch over
-// node:https (node-fetch.ts, which every request to the central goes through), with the trust
-// read here only when a TLS file is configured.
+// The trust is read here only when a TLS file is configured, and handed to the one transport
+// (transport.ts) every request to the central goes through.
 
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { ConfigError } from '../errors.js';
-import { createNodeFetch, type NodeFetch } from './node-fetch.js';
+import { MAX_BODY_BYTES } from './bounded.js';
+import { createTransport, transportFetch, type ProxyEnv, type Transport } from './transport.js';
 import { explain, KEYS, type TlsFiles } from './tls-files.js';
 
 export { checkTlsFiles, tlsConfigured, type TlsFiles } from './tls-files.js';
@@ -67,10 +63,15 @@ export function loadTlsOptions(files: TlsFiles): { ca?: Buffer; cert?: Buffer; k
 }
 
 /**
- * A fetch (what the central client needs of it) over node:https with the configured trust. A server
- * certificate the CA does not vouch for fails the request; with Sync.CaFile the system's CAs are
- * not used for the central API, so a private CA is the only one trusted.
+ * The transport with the configured trust. A server certificate the CA does not vouch for fails
+ * the request; with Sync.CaFile the system's CAs are not used for the central API, so a private
+ * CA is the only one trusted.
  */
-export function createTlsFetch(files: TlsFiles): NodeFetch {
-  return createNodeFetch(loadTlsOptions(files));
+export function createTlsTransport(files: TlsFiles, proxyEnv: ProxyEnv = process.env): Transport {
+  return createTransport({ trust: loadTlsOptions(files), proxyEnv });
+}
+
+/** The same as a fetch, for ky (reconcile's summary). */
+export function createTlsFetch(files: TlsFiles, proxyEnv: ProxyEnv = process.env): typeof fetch & { close(): void } {
+  return transportFetch(createTlsTransport(files, proxyEnv), 4 * MAX_BODY_BYTES);
 }

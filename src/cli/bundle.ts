@@ -1,4 +1,4 @@
-// Part of `npm run build`, not of the CLI: bundles the compiled CLI (dist/src/cli/main.js) into the
+// Part of `npm run build`, not of the CLI: bundles the compiled CLI (dist/src/main.js) into the
 // one CommonJS file bin/pos-sync starts, dist/src/cli/pos-sync.cjs (README → Performance), then
 // warm-up.js writes its code cache. One file starts in a fraction of the time of the ~40 modules
 // an idle tick would otherwise load (SPEC §10).
@@ -45,20 +45,35 @@ const commanderBuiltins: Plugin = {
 export const EXTERNAL: readonly string[] = ['kafkajs', 'cosmiconfig', 'typescript'];
 
 async function bundle(): Promise<void> {
+  // The idle look (src/idle.ts) on its own: bin/pos-sync runs it before the full bundle.
   await build({
-    entryPoints: [join(here, 'main.js')],
+    entryPoints: [join(here, '..', 'idle.js')],
+    outfile: join(here, 'idle.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    minify: true,
+    legalComments: 'external',
+    sourcemap: true,
+    supported: { 'dynamic-import': false },
+    external: [...EXTERNAL],
+    define: { 'import.meta.url': '__bundle_url' },
+    banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+    logLevel: 'warning',
+  });
+  await build({
+    entryPoints: [join(here, '..', 'main.js')],
     outfile: join(here, 'pos-sync.cjs'),
     bundle: true,
     platform: 'node',
     format: 'cjs',
     target: 'node22',
     minify: true,
-    // The licences of what is bundled go beside it (pos-sync.cjs.LEGAL.txt): the bundle stays
-    // ASCII, which bin/pos-sync reads as latin1 in half the time of UTF-8.
+    // The licences of what is bundled go beside it (pos-sync.cjs.LEGAL.txt).
     legalComments: 'external',
-    charset: 'ascii',
     sourcemap: true,
-    // A vm.Script with cached data (bin/pos-sync) cannot run import().
+    // import() in a CommonJS file would start Node's ES module loader for the externals; require does not.
     supported: { 'dynamic-import': false },
     external: [...EXTERNAL],
     define: { 'import.meta.url': '__bundle_url' },

@@ -3,17 +3,20 @@
 
 import type { Config } from '../config/types.js';
 import type { CentralClient } from '../central/client.js';
+import type { Transport } from '../central/transport.js';
 
 /**
- * The central API client; with a TLS file configured, over a fetch that carries the CA and client
- * certificate. Loaded on first use, so a pass with nothing to send never loads the HTTP stack.
+ * The central API client; with a TLS file configured, over a transport that carries the CA and
+ * client certificate. Proxies come from the process environment (HTTP_PROXY, HTTPS_PROXY,
+ * NO_PROXY, as curl reads them). Loaded on first use, so a pass with nothing to send never loads
+ * the HTTP stack.
  */
-export async function centralClient(config: Config): Promise<CentralClient> {
+export async function centralClient(config: Config, proxyEnv: Readonly<Record<string, string | undefined>> = process.env): Promise<CentralClient> {
   const { createCentralClient } = await import('../central/client.js');
-  let tlsFetch: (typeof fetch & { close(): void }) | undefined;
+  let transport: Transport | undefined;
   if (tlsConfigured(config.http)) {
-    const { createTlsFetch } = await import('../central/tls.js');
-    tlsFetch = createTlsFetch(config.http);
+    const { createTlsTransport } = await import('../central/tls.js');
+    transport = createTlsTransport(config.http, proxyEnv);
   }
   return createCentralClient({
     eventsUrl: config.endpoints.events,
@@ -21,7 +24,8 @@ export async function centralClient(config: Config): Promise<CentralClient> {
     storeId: config.storeId,
     token: config.http.token,
     headers: config.http.headers,
-    ...(tlsFetch ? { fetch: tlsFetch, close: tlsFetch.close } : {}),
+    proxyEnv,
+    ...(transport ? { transport } : {}),
   });
 }
 

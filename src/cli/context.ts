@@ -5,6 +5,8 @@ import type { Database } from 'better-sqlite3';
 import type { LoadedConfig } from '../config/load.js';
 import type { GlobalFlags } from '../config/resolve.js';
 import type { Config } from '../config/types.js';
+import { ConfigError } from '../errors.js';
+import { mapProducerConfig } from '../kafka/settings.js';
 import { createLogger, scrub, type Level, type Logger } from '../log.js';
 import { noPaint, type Paint } from './render.js';
 
@@ -129,6 +131,7 @@ export function createContext(io: Io, globals: GlobalOptions, paint: Paint, comm
         verbose: globals.verbose,
       };
       loaded = await loadConfig({ flags, env: io.env, cwd: io.cwd });
+      checkProducerConfig(loaded);
       const { secretValues } = await import('../config/secrets.js');
       secrets = secretValues(loaded.config);
       verbose = verbose || loaded.config.detailedLogging;
@@ -148,4 +151,18 @@ export function createContext(io: Io, globals: GlobalOptions, paint: Paint, comm
     },
   };
   return ctx;
+}
+
+/**
+ * Kafka.ProducerConfig is checked up front, so a wrong key is exit 78 before any pass starts. Here,
+ * not in src/config/: the mapping is Kafka's, and the configuration sits below Kafka (README →
+ * Architecture). Its warnings (the seed's acks=1 is raised to all) are not logged here: that would
+ * repeat every 10 s in the journal. `pos-sync config` shows them.
+ */
+function checkProducerConfig(loaded: LoadedConfig): void {
+  const resolved = loaded.settings.get('Kafka.ProducerConfig');
+  if (!resolved) return;
+  const result = mapProducerConfig(resolved.value as Record<string, unknown>);
+  const from = resolved.source.kind === 'default' ? '' : ` (from ${resolved.source.kind} ${resolved.source.name})`;
+  if ('error' in result) throw new ConfigError(`${result.error}${from}`);
 }

@@ -6,7 +6,6 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { hostName } from '../host.js';
 import { mightFindConfig } from './probe.js';
-import { mapProducerConfig } from '../kafka/settings.js';
 import { resolveSettings, type GlobalFlags, type ResolvedSettings } from './resolve.js';
 import type { ApiFormat, Config, ValueSource } from './types.js';
 
@@ -266,25 +265,11 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
   };
 }
 
-/**
- * Kafka.ProducerConfig is checked up front, so a wrong key is exit 78 before any pass starts.
- * Its warnings (the seed's acks=1 is raised to all) are not logged here: that would repeat every
- * 10 s in the journal. `pos-sync config` shows them.
- */
-function checkProducerConfig(settings: ResolvedSettings): void {
-  const resolved = settings.get('Kafka.ProducerConfig');
-  if (!resolved) return;
-  const result = mapProducerConfig(resolved.value as Record<string, unknown>);
-  const from = resolved.source.kind === 'default' ? '' : ` (from ${resolved.source.kind} ${resolved.source.name})`;
-  if ('error' in result) throw new ConfigError(`${result.error}${from}`);
-}
-
 export async function loadConfig(input: LoadInput): Promise<LoadedConfig> {
   const file = await readConfigFile(input);
   const settings = resolveSettings({ file, env: input.env, flags: input.flags, cwd: input.cwd });
   const warnings: string[] = [];
   const token = resolveToken(settings, input.env, warnings);
   const config = buildConfig(settings, input.env, warnings, token);
-  checkProducerConfig(settings);
   return { config, settings, file: file?.path ?? null, warnings, tokenSource: token?.source ?? null };
 }

@@ -3,7 +3,7 @@
 // is a row in a test table. Statuses and exit codes follow the Monitoring Plugins convention.
 
 import { DEADLINE_CRITICAL_FRACTION, DEADLINE_WARNING_FRACTION, describeDeadline, offlineDeadline, type DeadlineLevel, type DeadlineStanding } from './offline-deadline.js';
-import type { PassSummary } from '../state/format.js';
+import type { PassSummary } from './pass-summary.js';
 import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
 import { formatWhen, plural } from './localtime.js';
 import { passTrouble } from './verdict.js';

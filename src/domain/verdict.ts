@@ -2,7 +2,7 @@
 // status's verdict: OK / DEGRADED / NOT SYNCING with one hint per problem. Pure functions: the
 // facts (state file, backlog, thresholds, now) in, the words and exit code out.
 
-import type { PassSummary } from '../state/format.js';
+import type { PassSummary } from './pass-summary.js';
 import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
 import { formatLocalTime, formatWhen, plural } from './localtime.js';
 import { kafkaTrouble } from './kafka-trouble.js';

@@ -1,9 +1,9 @@
 // The metrics file a sync pass leaves for node_exporter's textfile collector: the pass's result,
 // the backlog read afterwards, and the last reconciliation.
 
-import type { PassResult } from '../pass/pass.js';
 import type { Config } from '../config/types.js';
 import type { EntityBacklog } from '../store/history.js';
+import type { PassOutcome } from './pass.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -25,7 +25,7 @@ async function readBacklog(config: Config): Promise<Record<'transaction' | 'inve
   }
 }
 
-export async function writeMetricsAfterPass(file: string, config: Config, result: PassResult): Promise<void> {
+export async function writeMetricsAfterPass(file: string, config: Config, result: PassOutcome): Promise<void> {
   const [{ writePassMetrics }, backlog, { lastReconcile }, { offlineDeadline }] = await Promise.all([
     import('./pass.js'),
     readBacklog(config),

@@ -1,16 +1,33 @@
 // After a pass: the previous metrics file's totals + this pass + the backlog → the new file.
 
-import type { PassResult } from '../pass/pass.js';
+import type { BreakerView } from '../domain/breaker.js';
 import type { Entity } from '../domain/rows.js';
 import { isSuccess, nextTotals, renderMetrics, type BreakerFacts, type EntityBacklog, type PassFacts } from './exposition.js';
 import { readPreviousMetrics, writeMetricsFile } from './file.js';
+
+/**
+ * What the metrics read of a pass's result. Declared here, not imported from src/pass/: the
+ * metrics sit below the pass (README → Architecture); pass.ts's PassResult has these fields.
+ */
+export interface PassOutcome {
+  readonly exitCode: number;
+  readonly stoppedBy: string;
+  readonly durationMs: number;
+  readonly delivered: Readonly<Record<Entity, number>>;
+  readonly rejected: Readonly<Record<Entity, number>>;
+  readonly deadLettered: Readonly<Record<Entity, number>>;
+  readonly requests: number;
+  readonly failedRequests: number;
+  /** Optional: a result from before the breaker existed has none. */
+  readonly breaker?: Pick<BreakerView, 'state' | 'consecutiveFailures' | 'consecutiveOpens' | 'nextProbeAt'>;
+}
 
 export interface PassMetricsInput {
   readonly file: string;
   readonly store: string;
   readonly till?: string;
   readonly version: string;
-  readonly result: PassResult;
+  readonly result: PassOutcome;
   /** Null when the database could not be read; the backlog gauges are then left out. */
   readonly backlog: Readonly<Record<Entity, EntityBacklog>> | null;
   readonly kafkaEnabled: boolean;
@@ -22,9 +39,8 @@ export interface PassMetricsInput {
   readonly offlineDeadline?: { readonly deadlineSeconds: number; readonly secondsLeft: number } | null;
 }
 
-function breakerFacts(result: PassResult): BreakerFacts | null {
-  // Optional: a PassResult from before the breaker existed has none.
-  const b = (result as Partial<Pick<PassResult, 'breaker'>>).breaker;
+function breakerFacts(result: PassOutcome): BreakerFacts | null {
+  const b = result.breaker;
   if (!b) return null;
   const next = b.nextProbeAt === null ? null : Date.parse(b.nextProbeAt);
   return { state: b.state, consecutiveFailures: b.consecutiveFailures, consecutiveOpens: b.consecutiveOpens, nextProbeAt: next !== null && Number.isFinite(next) ? next : null };

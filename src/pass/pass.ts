@@ -23,7 +23,6 @@ import { Ledger, outOfTime, StopPass, type PerEntity, type StopReason } from './
 import { Isolation } from './quarantine.js';
 import { Refusals } from './refusals.js';
 import { failedState, nextState, saveRefreshMs } from './saved.js';
-import { YoungGenerationCap } from './young-generation.js';
 import { Queue } from '../store/queue.js';
 import { recordPass, waitingRows } from '../store/history.js';
 import { assertWritable } from '../store/writable.js';
@@ -216,7 +215,6 @@ async function deliverBatches(pass: PassContext, { db, source, deliverer, refusa
   const { options, deps } = pass;
   const { config, clock, log } = deps;
   const batchSize = options.batchSize ?? config.sync.batchSize;
-  const youngGeneration = new YoungGenerationCap();
   try {
     while (!source.exhausted) {
       // Sales first, inventory a share of the batches (domain/priority.ts).
@@ -236,8 +234,6 @@ async function deliverBatches(pass: PassContext, { db, source, deliverer, refusa
         // Not while probing: a half-open breaker's one trial batch decides whether to go on.
         const next = breaker.inProbe ? undefined : (slots[slot + 1] ?? batchCycle(source.round())[0]);
         await deliverer.deliverBatch(batch, next === undefined ? undefined : () => source.readAhead(next, batchSize));
-        // A long drain must not grow V8's young generation with its backlog (young-generation.ts).
-        youngGeneration.afterBatch();
       }
       refusals.judgeRound();
     }

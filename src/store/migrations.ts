@@ -116,7 +116,7 @@ const OWN_OBJECTS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** Every name pos-sync needs, the POS's tables included. */
-const NEEDED = [...BUSINESS, 'SyncRetryLogs', 'SyncServiceStatuses', ...OWN_OBJECTS.map(([name]) => name)];
+export const NEEDED = [...BUSINESS, 'SyncRetryLogs', 'SyncServiceStatuses', ...OWN_OBJECTS.map(([name]) => name)];
 
 export interface SchemaFacts {
   /** pos-sync's schema version recorded in its own table; 0 when it has never set the database up. */

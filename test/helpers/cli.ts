@@ -9,7 +9,7 @@ export const BIN = path.join(REPO_ROOT, 'bin', 'pos-sync');
 /** The same CLI from the compiled modules, for tests that record which modules a run loads. */
 export const MODULES_BIN = path.join(REPO_ROOT, 'dist', 'test', 'helpers', 'modules-cli.js');
 
-const LEAKY = /^(POS_SYNC_|STORE_ID$|CENTRAL_API_URL$|KAFKA_BOOTSTRAP_SERVERS$|STATE_DIRECTORY$|CREDENTIALS_DIRECTORY$|NO_COLOR$|FORCE_COLOR$|NODE_OPTIONS$|NODE_TEST_CONTEXT$)|__/i;
+const LEAKY = /^(POS_SYNC_|(HTTPS?|NO|ALL)_PROXY$|STORE_ID$|CENTRAL_API_URL$|KAFKA_BOOTSTRAP_SERVERS$|STATE_DIRECTORY$|CREDENTIALS_DIRECTORY$|NO_COLOR$|FORCE_COLOR$|NODE_OPTIONS$|NODE_TEST_CONTEXT$)|__/i;
 
 /** process.env without anything pos-sync reads, plus `extra`. */
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {

@@ -3,7 +3,7 @@
 // reaches a loader hook or require.cache. The same main() as bin/pos-sync runs, with the same
 // arguments, environment and stdio; only how its code is loaded differs. Not a way users start it.
 
-import { main, processStdio } from '../../src/cli/main.js';
+import { main, processStdio } from '../../src/main.js';
 
 main({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), ...processStdio() }).then(
   (code) => {

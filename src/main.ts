@@ -4,15 +4,15 @@
 // one place that maps it to a line and an exit code (src/cli/errors.ts; SPEC §8, §9).
 
 import { Command, Option } from 'commander';
-import { ExitCode } from '../errors.js';
-import { VERSION } from '../version.js';
-import { COMMANDS, type CommandEntry } from '../commands/index.js';
-import type { CommandSpec } from '../commands/command.js';
-import { createContext, makePaint, type Context, type GlobalOptions, type Io } from './context.js';
-import { reportError, reportHealthError } from './errors.js';
+import { ExitCode } from './errors.js';
+import { VERSION } from './version.js';
+import { COMMANDS, type CommandEntry } from './commands/index.js';
+import type { CommandSpec } from './commands/command.js';
+import { createContext, makePaint, type Context, type GlobalOptions, type Io } from './cli/context.js';
+import { reportError, reportHealthError } from './cli/errors.js';
 
-export { processStdio } from './stdio.js';
-export type { Context, Io } from './context.js';
+export { processStdio } from './cli/stdio.js';
+export type { Context, Io } from './cli/context.js';
 
 async function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>) => Promise<void>): Promise<Command> {
   const program = new Command('pos-sync')
