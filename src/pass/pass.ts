@@ -50,7 +50,8 @@ export interface SyncDeps {
   readonly sleep: Sleep;
   readonly log: Logger;
   /** May be async so the refused tick of an open breaker never loads the SQLite module. */
-  readonly openDb: () => Database | Promise<Database>;
+  /** `waitMs`: the time left in the pass, the longest any wait for a lock may take while opening. */
+  readonly openDb: (waitMs?: number) => Database | Promise<Database>;
   /** The state file (breaker, last pass); default: config.stateFile on disk. */
   readonly state?: StateStore;
   /** Created on first use, so a pass with nothing to send never loads the HTTP stack. */
@@ -121,8 +122,8 @@ function rethrowLocalIo(dbPath: string) {
   return async (err: unknown): Promise<never> => {
     const code = (err as { code?: unknown } | null)?.code;
     if (typeof code !== 'string' || !code.startsWith('SQLITE_')) throw err;
-    const { asLocalIoError } = await import('../store/db.js'); // loaded already: the pass used it
-    throw asLocalIoError(err, dbPath, 'use the database');
+    const { asMidPassError } = await import('../store/db.js'); // loaded already: the pass used it
+    throw asMidPassError(err, dbPath);
   };
 }
 
@@ -134,7 +135,11 @@ function rethrowLocalIo(dbPath: string) {
 async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassResult> {
   const { options, deps } = pass;
   const { config, clock, log } = deps;
-  const db = await deps.openDb();
+  const db = await deps.openDb(Math.max(0, pass.deadline - clock.now()));
+  if (!options.dryRun) {
+    const { boundWaits } = await import('../store/db.js'); // loaded already: the database is open
+    boundWaits(db, pass.deadline, () => clock.now(), config.db.busyTimeoutMs);
+  }
   const lock = await lockThePass(pass, db);
   const ledger = new Ledger();
   let saved = loaded;
