@@ -47,7 +47,7 @@ export const health = defineCommand<Record<string, never>>({
     let result: HealthResult;
     try {
       const { config } = await ctx.loadConfig();
-      const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }, { readReconcileFacts }] = await Promise.all([
+      const [{ inspectDatabaseInWorker }, { databaseIdentity, peekState }, { SCHEMA_VERSION }, { readReconcileFacts }] = await Promise.all([
         import('../store/inspect.js'),
         import('../state/file.js'),
         import('../store/migrations.js'),
@@ -60,7 +60,7 @@ export const health = defineCommand<Record<string, never>>({
         checkDatabase: (ms) => inspectDatabaseInWorker(config.db.path, Math.min(config.db.busyTimeoutMs, config.health.timeoutMs), Date.now(), ms),
         central: () => centralClient(config),
         checkKafka: config.kafka.enabled ? (ms) => kafkaReachable(config, ctx.log, ms) : null,
-        readState: () => peekState(config.stateFile),
+        readState: () => peekState(config.stateFile, databaseIdentity(config.db.path)),
         readReconcile: () => readReconcileFacts(config.stateFile),
         expectedSchemaVersion: SCHEMA_VERSION,
       });

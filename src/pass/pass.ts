@@ -24,7 +24,7 @@ import { Queue } from '../store/queue.js';
 import { recordPass, waitingRows } from '../store/history.js';
 import { assertWritable } from '../store/writable.js';
 import type { PassLock } from '../state/lock.js';
-import { openStateFile, peekState, type StateStore } from '../state/file.js';
+import { databaseIdentity, openStateFile, peekState, type StateStore } from '../state/file.js';
 import { worthSaving, type SavedState } from '../state/format.js';
 
 export type { PerEntity, StopReason } from './ledger.js';
@@ -99,11 +99,11 @@ interface PassContext {
 export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<PassResult> {
   const start = deps.clock.now();
   const maxRunMs = options.maxRunSeconds !== undefined ? options.maxRunSeconds * 1000 : deps.config.sync.maxRunMs;
-  const stateStore = deps.state ?? openStateFile(deps.config.stateFile, { log: deps.log, now: () => deps.clock.now(), legacy: deps.config.legacyStateFile });
+  const stateStore = deps.state ?? openStateFile(deps.config.stateFile, { log: deps.log, now: () => deps.clock.now(), database: databaseIdentity(deps.config.db.path) });
   const pass: PassContext = { options, deps, start, deadline: start + maxRunMs, stateStore };
   if (options.dryRun) {
     // A dry run changes nothing, not even a corrupt state file; it shows the breaker as it is.
-    return deliverPass(pass, peekState(stateStore.path).state).catch(rethrowLocalIo(deps.config.db.path));
+    return deliverPass(pass, peekState(stateStore.path, databaseIdentity(deps.config.db.path)).state).catch(rethrowLocalIo(deps.config.db.path));
   }
   // The state comes first: an open breaker ends the pass here, before the database, the lock or
   // the HTTP stack are touched (SPEC §10: an open-circuit tick costs what an idle one does).
@@ -303,7 +303,7 @@ function refusedPass(pass: PassContext, prev: SavedState, nextProbeAt: number, h
       // Not under the pass lock: taking it needs the SQLite module, which an open-circuit tick
       // never loads (SPEC §10). Instead the file is read again just before it is replaced, and
       // left alone when a pass changed the breaker meanwhile (that pass saved a fresher state).
-      const current = peekState(pass.stateStore.path);
+      const current = peekState(pass.stateStore.path, databaseIdentity(pass.deps.config.db.path));
       if (JSON.stringify(current.state.breaker) === JSON.stringify(prev.breaker)) pass.stateStore.save(next);
     }
   }
