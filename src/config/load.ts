@@ -1,7 +1,7 @@
 // The edge of configuration: finds and reads the config file (cosmiconfig), reads the token
 // file, and turns resolved settings into the typed Config.
 
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { hostName } from '../host.js';
@@ -140,7 +140,7 @@ interface TokenChoice {
   readonly source: ValueSource;
 }
 
-/** Token preference: Sync.ApiTokenFile, $CREDENTIALS_DIRECTORY/api-token, POS_SYNC_API_TOKEN, Sync.ApiToken. */
+/** Token preference: Sync.ApiTokenFile, $CREDENTIALS_DIRECTORY/api-token, POS_SYNC_API_TOKEN, Sync.ApiToken, /etc/pos-sync/api-token. */
 export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[]): TokenChoice | null {
   const tokenFile = get<string | null>(settings, 'Sync.ApiTokenFile');
   if (tokenFile) return { token: readToken(tokenFile, 'Sync.ApiTokenFile'), source: { kind: 'file', name: tokenFile } };
@@ -163,8 +163,22 @@ export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], 
     }
     return { token: inline.value, source: inline.source };
   }
+  // The file the package's install.sh writes and the unit loads as its credential: a technician's
+  // manual run (root, or a user the file is shared with) finds the token the service uses.
+  if (!credDir) {
+    try {
+      accessSync(INSTALLED_TOKEN_FILE, constants.R_OK);
+      return { token: readToken(INSTALLED_TOKEN_FILE, 'the installed token file'), source: { kind: 'file', name: INSTALLED_TOKEN_FILE } };
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      // not installed, or not readable by this user: no token, as before
+    }
+  }
   return null;
 }
+
+/** Where examples/debian's install.sh puts the central API token. */
+export const INSTALLED_TOKEN_FILE = '/etc/pos-sync/api-token';
 
 /**
  * Beside the database, however pos-sync was started (man page, FILES): the service and a
