@@ -192,7 +192,7 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     central: c,
     kafka: k,
     timeZone: config.timeZone ?? machineTimeZone(),
-    state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, path: config.stateFile, lastPass: peeked.state.lastPass },
+    state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, leftAlone: peeked.leftAlone === true, path: config.stateFile, lastPass: peeked.state.lastPass },
     breakerSettings: config.breaker,
     thresholds: config.health,
     ...(reconcile ? { reconcile } : {}),

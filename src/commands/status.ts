@@ -171,6 +171,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
       lastPass: saved.lastPass,
       lastSuccessAt: saved.lastSuccessAt,
       stateProblem: peeked.problem,
+      stateLeftAlone: peeked.leftAlone === true,
       breaker: saved.breaker,
       breakerSettings: config.breaker,
       pending: sum((b) => b.pending),
