@@ -170,6 +170,7 @@ describe('nothing pos-sync does stops the POS from writing', () => {
             assert.doesNotMatch(r.stdout, /no pass has run yet/);
           }
           if (who === LEAD && args[0] === 'status') assert.match(r.stdout, /^OK/, `a shift lead reads the service's state: ${r.stdout}`);
+          if (args[0] === 'health') assert.match(r.stdout, /OK +database: quick_check ok/, `${who.name}: ${r.stdout}`);
         }
       }
       assert.deepEqual(before.map((n) => fs.statSync(path.join(s.folder, n)).mtimeMs), stats, 'nothing written either');
@@ -351,5 +352,35 @@ describe('causes named as they are', () => {
     const health = await posSync(LEAD, s, ['health'], { mountScript: mount });
     assert.match(health.stdout, /OK +database: quick_check ok/, health.stdout);
     assert.equal(spawnSync('findmnt', ['-n', s.folder]).stdout.length, 0, 'no mount left behind');
+  });
+});
+
+describe('one state file per database', () => {
+  test('two databases in one folder get two state files; a symlink to one reaches its own; neither is confused with the other', async () => {
+    const s = posStore();
+    const second = path.join(s.folder, 'till2.db');
+    fs.copyFileSync(s.db, second);
+    fs.chownSync(second, POSAPP.uid, POS_GROUP);
+    fs.chmodSync(second, 0o664);
+    const link = path.join(s.base, 'link.db');
+    fs.symlinkSync(s.db, link);
+    const till2: Store = { ...s, db: second, state: `${second}.pos-sync.state.json`, lock: `${second}.pos-sync.lock` };
+    const viaLink: Store = { ...s, db: link };
+    assert.equal((await posSync(SERVICE, s, ['sync'])).code, 0);
+    central.setFaults({ failRate: 1, failStatus: 503 });
+    try {
+      assert.equal((await posSync(SERVICE, till2, ['sync', '--max-run-seconds', '3'])).code, 75);
+    } finally {
+      central.setFaults({ failRate: 0 });
+    }
+    assert.ok(fs.existsSync(s.state) && fs.existsSync(till2.state));
+    const first = JSON.parse(fs.readFileSync(s.state, 'utf8')) as { database: string; lastPass: { exitCode: number } };
+    const other = JSON.parse(fs.readFileSync(till2.state, 'utf8')) as { database: string; lastPass: { exitCode: number } };
+    assert.deepEqual([first.database, first.lastPass.exitCode], [s.db, 0]);
+    assert.deepEqual([other.database, other.lastPass.exitCode], [second, 75]);
+    const status = await posSync(LEAD, viaLink, ['--json', 'status']);
+    const doc = JSON.parse(status.stdout) as { sources: { stateFile: string }; lastPass: { exitCode: number } };
+    assert.equal(doc.sources.stateFile, s.state, 'the link reaches the same state file');
+    assert.equal(doc.lastPass.exitCode, 0, "till 2's trouble is not this till's");
   });
 });

@@ -114,8 +114,11 @@ export function urlSecrets(url: string): string[] {
  * such as a configuration error naming the URL it refuses.
  */
 export function redactUrls(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^\s"'<>]*)/gi, (_m, scheme: string, rest: string) => {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^\s"'<>]*)/gi, (_m, scheme: string, whole: string) => {
+    // Punctuation after a URL in a sentence ("cannot reach <url>: ECONNREFUSED") is not part of it.
+    const tail = /[:.,;)\]]+$/.exec(whole)?.[0] ?? '';
+    const rest = whole.slice(0, whole.length - tail.length);
     const withoutPassword = rest.replace(/^([^/?#@:]*:)[^/?#@]*@/, `$1${REDACTED}@`);
-    return scheme + withoutPassword.replace(/([?&][^=&#\s]*=)([^&#\s]*)/g, (_p, name: string, value: string) => (value === '' ? name : `${name}${REDACTED}`));
+    return scheme + withoutPassword.replace(/([?&][^=&#\s]*=)([^&#\s]*)/g, (_p, name: string, value: string) => (value === '' ? name : `${name}${REDACTED}`)) + tail;
   });
 }
