@@ -355,6 +355,26 @@ describe('causes named as they are', () => {
   });
 });
 
+describe('causes named as they are: a full disk', () => {
+  test('a full file system (a tmpfs filled up, inside unshare -m): "no space left on the device" with its fix, nothing marked', async () => {
+    const s = posStore();
+    const saved = path.join(s.base, 'saved.db');
+    fs.copyFileSync(s.db, saved);
+    const fill = [
+      `mount -t tmpfs -o size=1m,mode=2775,gid=${POS_GROUP} tmpfs ${s.folder}`,
+      `cp -p ${saved} ${s.db}`,
+      `(dd if=/dev/zero of=${s.folder}/filler bs=1k 2>/dev/null; true)`,
+    ].join(' && ');
+    const r = await posSync(SERVICE, s, ['sync'], { mountScript: fill });
+    assert.equal(r.code, 74, r.stderr);
+    // SQLite says "disk I/O error" here (the -shm cannot grow): the statfs of the folder names the cause.
+    assert.match(lines(r.stderr).at(-1)!, /^pos-sync: no space left on the device of the database \S+: cannot use the database \(disk I\/O error\) — free some space/);
+    assert.doesNotMatch(r.stderr, /disk failed/);
+    assert.equal(spawnSync('findmnt', ['-n', s.folder]).stdout.length, 0, 'no mount left behind');
+    assert.ok(pendingIds(s.db).length > 0, 'the database outside the namespace is untouched');
+  });
+});
+
 describe('one state file per database', () => {
   test('two databases in one folder get two state files; a symlink to one reaches its own; neither is confused with the other', async () => {
     const s = posStore();
