@@ -5,7 +5,7 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { isSecretHeader } from '../config/secrets.js';
 import { classifyNetworkError, classifyResponse, type Outcome } from '../domain/classify.js';
-import { scrub } from '../domain/redact.js';
+import { scrub, urlSecrets } from '../domain/redact.js';
 import { ConfigError } from '../errors.js';
 import { MAX_BODY_BYTES, requestSignal } from './bounded.js';
 import { createTransport, type ProxyEnv, type Transport } from './transport.js';
@@ -169,7 +169,10 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
   const secrets = [
     ...(settings.token ? [`Bearer ${settings.token}`, settings.token] : []),
     ...Object.entries(settings.headers).filter(([name, value]) => isSecretHeader(name) && value !== '').map(([, value]) => value),
-  ];
+    // User info and query values in the endpoints, which errors name (redact.ts).
+    ...urlSecrets(settings.eventsUrl),
+    ...urlSecrets(settings.healthUrl),
+  ].sort((a, b) => b.length - a.length);
   const transport = settings.transport ?? createTransport(settings.proxyEnv ? { proxyEnv: settings.proxyEnv } : {});
 
   return {

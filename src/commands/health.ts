@@ -47,7 +47,7 @@ export const health = defineCommand<Record<string, never>>({
     let result: HealthResult;
     try {
       const { config } = await ctx.loadConfig();
-      const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }, { readReconcileFacts }] = await Promise.all([
+      const [{ inspectDatabaseInWorker }, { databaseIdentity, peekState }, { SCHEMA_VERSION }, { readReconcileFacts }] = await Promise.all([
         import('../store/inspect.js'),
         import('../state/file.js'),
         import('../store/migrations.js'),
@@ -60,7 +60,7 @@ export const health = defineCommand<Record<string, never>>({
         checkDatabase: (ms) => inspectDatabaseInWorker(config.db.path, Math.min(config.db.busyTimeoutMs, config.health.timeoutMs), Date.now(), ms),
         central: () => centralClient(config),
         checkKafka: config.kafka.enabled ? (ms) => kafkaReachable(config, ctx.log, ms) : null,
-        readState: () => peekState(config.stateFile),
+        readState: () => peekState(config.stateFile, databaseIdentity(config.db.path)),
         readReconcile: () => readReconcileFacts(config.stateFile),
         expectedSchemaVersion: SCHEMA_VERSION,
       });
@@ -192,7 +192,7 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     central: c,
     kafka: k,
     timeZone: storeTimeZone(config.timeZone),
-    state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, path: config.stateFile, lastPass: peeked.state.lastPass },
+    state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, leftAlone: peeked.leftAlone === true, path: config.stateFile, lastPass: peeked.state.lastPass },
     breakerSettings: config.breaker,
     thresholds: config.health,
     ...(reconcile ? { reconcile } : {}),

@@ -21,7 +21,7 @@ import { listDeadLetters, type DeadLetter } from '../store/deadletters.js';
 import { listQuarantined, type QuarantinedRow } from '../store/quarantine.js';
 import { listUnreadable, type ListedUnreadable } from '../store/unreadable.js';
 import { describeBreaker, type BreakerView } from '../domain/breaker.js';
-import { peekState, type Peeked } from '../state/file.js';
+import { databaseIdentity, peekState, type Peeked } from '../state/file.js';
 import { inspectSchema } from '../store/migrations.js';
 import { SAMPLE_MARK } from '../domain/sample.js';
 import { COMMON_EXIT_CODES, defineCommand } from './command.js';
@@ -178,7 +178,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
   const now = deps.clock.now();
   const zone = storeTimeZone(config.timeZone);
   // Read-only: a corrupt state file is shown, not moved (the next sync does that).
-  const peeked = (deps.readState ?? (() => peekState(config.stateFile)))();
+  const peeked = (deps.readState ?? (() => peekState(config.stateFile, databaseIdentity(config.db.path))))();
   const saved = peeked.state;
   const db = deps.openDb();
   try {
@@ -204,6 +204,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
       lastPass: saved.lastPass,
       lastSuccessAt: saved.lastSuccessAt,
       stateProblem: peeked.problem,
+      stateLeftAlone: peeked.leftAlone === true,
       breaker: saved.breaker,
       breakerSettings: config.breaker,
       pending: sum((b) => b.pending),

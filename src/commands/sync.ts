@@ -69,6 +69,8 @@ export const sync = defineCommand<SyncFlags>({
     const { config } = await ctx.loadConfig();
     await checkTls(config);
     if (opts.watch && opts.dryRun) throw new UsageError('--watch and --dry-run cannot be combined');
+    // root writes as the service user (man page, FILES); the token is read already.
+    if (!opts.dryRun && process.geteuid?.() === 0) (await import('../state/run-as.js')).becomeServiceUser(config.db.path, config.stateFile, ctx.io.argv, ctx.log);
     const metricsFile = opts.metricsFile !== undefined ? metricsPath(opts.metricsFile, ctx.io.cwd) : config.metricsFile;
     if (metricsFile !== null && !metricsFile.endsWith('.prom')) ctx.log.warn(`node_exporter's textfile collector reads only *.prom files, not ${metricsFile}`);
     if (config.kafka.enabled) {
@@ -99,11 +101,11 @@ export const sync = defineCommand<SyncFlags>({
             sleep: realSleep,
             log: ctx.log,
             // Loaded on first use: a pass refused by an open breaker never loads the SQLite module.
-            openDb: async () => {
+            openDb: async (waitMs) => {
               const openDb = await ctx.databases();
               // Never an empty database in place of a missing one, unless asked (SPEC §2);
               // a dry run opens read-only (SPEC §4).
-              return openDb(config, config.db.autoCreate, opts.dryRun === true);
+              return openDb(config, config.db.autoCreate, opts.dryRun === true, waitMs);
             },
             central: () => centralClient(config),
             onProgress: (n) => progress.update(`delivered ${n} ${n === 1 ? 'row' : 'rows'}`),
