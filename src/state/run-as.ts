@@ -7,9 +7,8 @@
 // With neither, root is refused with the command to type. A database owned by root (a lab, a test)
 // needs no one else: root runs as itself.
 
-import { lstatSync, readFileSync, type Stats } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync, type Stats } from 'node:fs';
 import { ExitCode, PosSyncError } from '../errors.js';
-import { realDatabase } from '../store/writable.js';
 
 /** The package's service user (examples/debian). */
 export const SERVICE_USER = 'pos-sync';
@@ -92,3 +91,13 @@ export function becomeServiceUser(dbPath: string, stateFile: string, argv: reado
   process.setuid!(who.uid);
   log.info(`run as root: this pass runs as uid ${who.uid} (${who.why}), so the files it writes stay the service's`, { uid: who.uid, gid: who.gid });
 }
+
+/** The database's real path, or the path as given when it cannot be resolved (missing). */
+export function realDatabase(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
+}
+

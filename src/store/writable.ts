@@ -10,9 +10,10 @@
 // (the folder setgid and of that group, or the user's own group being it). root's companions are
 // given to the database's owner by SQLite itself. Readers never create a companion (readOnlyName).
 
-import { accessSync, closeSync, constants, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { LocalIoError } from '../errors.js';
+import { realDatabase } from '../state/run-as.js';
 
 const COMPANIONS = ['-wal', '-shm', '-journal'] as const;
 
@@ -22,15 +23,6 @@ function mode(stat: Stats): string {
 
 function who(stat: Stats): string {
   return `owner ${stat.uid} group ${stat.gid}, mode ${mode(stat)}`;
-}
-
-/** The database's real path, or the path as given when it cannot be resolved (missing). */
-export function realDatabase(file: string): string {
-  try {
-    return realpathSync(file);
-  } catch {
-    return file;
-  }
 }
 
 /** One line for an errno met on `target`: the cause as it is (read-only mount, full disk, permission). */
