@@ -120,6 +120,8 @@ describe('batch format', () => {
     assert.deepEqual(stored[0]!.event, edit, 'the edit replaced the first content, exactly');
     assert.equal(central.stats().eventsUpdated, 1);
     assert.equal(central.stats().eventsStored, 1);
+    const bad = await post(central, [{ ...edit, contentHash: 7 }], { 'idempotency-key': 'k3' });
+    assert.equal(bad.status, 422, 'a content hash that is not text is refused');
   });
 
   test('money as a .NET decimal holds it (29 significant digits) is stored exactly as sent', async (t) => {

@@ -19,6 +19,8 @@ export function checkBatchEvent(event: unknown): string[] {
   requireText(e, 'type', problems);
   const occurredAt = checkDateTime(e['occurredAt'], 'utc');
   if (occurredAt !== null) problems.push(`occurredAt ${occurredAt}`);
+  // Optional, but when sent it is what tells an edit from a repeat (pos-sync man page, CENTRAL API).
+  if ('contentHash' in e && (typeof e['contentHash'] !== 'string' || e['contentHash'] === '')) problems.push('contentHash must be a non-empty string when present');
   if (e['entity'] === 'transaction') checkTransaction(e, problems);
   else if (e['entity'] === 'inventory') checkInventory(e, problems);
   else problems.push('entity must be "transaction" or "inventory"');

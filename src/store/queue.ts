@@ -69,6 +69,7 @@ interface EntityStatements {
   readonly nextPendingBare: Statement;
   /** Marks the pending rows of a JSON array of rowids; returns their Ids. */
   readonly markSynced: Statement;
+  readonly markSyncedCount: Statement;
   /** The rows of a JSON array of rowids, as nextPending reads them. */
   readonly currentByRowid: Statement;
   /** The same by a JSON array of Ids, for rows a VACUUM renumbered. */
@@ -142,6 +143,11 @@ export class Queue {
            WHERE +"Synced" = 0 AND rowid IN (SELECT value FROM json_each(?))
            RETURNING "Id"`,
         ).pluck(),
+        // The same without handing the Ids back, when no bookkeeping row needs them (a tenth of marking's cost).
+        markSyncedCount: () => db.prepare(
+          `UPDATE "${t}" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ?, "LastSyncError" = NULL
+           WHERE +"Synced" = 0 AND rowid IN (SELECT value FROM json_each(?))`,
+        ),
         currentByRowid: () => db.prepare(`SELECT ${columns} FROM "${t}" AS p WHERE p.rowid IN (SELECT value FROM json_each(?))`),
         currentById: () => db.prepare(`SELECT ${columns} FROM "${t}" AS p WHERE p."Id" IN (SELECT value FROM json_each(?))`),
         markAttempt: () => db.prepare(
@@ -239,8 +245,9 @@ export class Queue {
           if (missing.length > 0) for (const [id, rowid] of same(currentById.all(JSON.stringify(missing)) as object[])) unchanged.set(id, rowid);
           rowids = [...unchanged.values()];
         }
+        if (!bookkeeping) return this.statements[entity].markSyncedCount.run(nowText, nowText, JSON.stringify(rowids)).changes;
         const marked = mark.all(nowText, nowText, JSON.stringify(rowids)) as string[];
-        if (bookkeeping) for (const id of marked) after.run(id);
+        for (const id of marked) after.run(id);
         return marked.length;
       })
       .immediate();
