@@ -170,6 +170,30 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.equal(status['breaker'].state, 'closed');
   });
 
+  test('the quarantine survives the POS rebuilding its table (EF Core style)', async () => {
+    const c = await central();
+    const s = store(c, 60);
+    const bad = s.ids[30]!;
+    c.setFaults({ failIds: [bad] });
+    await passesUntil(s, 20, () => quarantined(s.db).some((q) => q.QuarantinedAt !== null));
+    const conn = new Sqlite(s.db);
+    try {
+      const create = conn.prepare(`SELECT sql FROM sqlite_master WHERE name = 'PosTransactions'`).pluck().get() as string;
+      conn.transaction(() => {
+        conn.exec(create.replace('"PosTransactions"', '"ef_temp_PosTransactions"'));
+        conn.exec(`INSERT INTO "ef_temp_PosTransactions" SELECT * FROM "PosTransactions"`);
+        conn.exec(`DROP TABLE "PosTransactions"`);
+        conn.exec(`ALTER TABLE "ef_temp_PosTransactions" RENAME TO "PosTransactions"`);
+      })();
+    } finally {
+      conn.close();
+    }
+    const after = await s.sync();
+    assert.equal(after.json['exitCode'], 0, after.stderr);
+    assert.equal(after.json['requests'], 0, 'still held after the rebuild');
+    assert.equal(JSON.parse((await s.run('--json', 'status')).stdout).quarantine.rows[0].id, bad);
+  });
+
   test('requeue releases a quarantined row: the next pass sends it', async () => {
     const c = await central();
     const s = store(c, 120);
@@ -188,6 +212,27 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     const next = await s.sync();
     assert.equal(next.json['delivered'].transaction, 1);
     assert.deepEqual(pendingIds(s.db), []);
+  });
+});
+
+describe('a bad row at the head of the queue when an outage ends', () => {
+  test('the half-open probe narrows it down instead of failing again: the breaker closes, the rest arrive, the row is quarantined', async () => {
+    const c = await central();
+    const s = store(c, 200, 0, { CircuitBreaker: { FailureThreshold: 1, BreakSeconds: 0.1, MaxBreakSeconds: 0.2 }, MaxRetryAttempts: 0 });
+    c.setFaults({ down: true });
+    const down = await s.sync();
+    assert.equal(down.json['exitCode'], 75);
+    assert.equal(down.json['breaker'].state, 'open');
+    // The outage ends, but the first pending row breaks the central.
+    c.setFaults({ down: false, failIds: [s.ids[0]!] });
+    await new Promise((resolve) => setTimeout(resolve, 250)); // past the 0.1–0.2 s break
+    const probe = await s.sync();
+    assert.equal(probe.json['probe'], true, 'the half-open probe');
+    assert.equal(probe.json['breaker'].state, 'closed', probe.stderr);
+    assert.equal(probe.json['delivered'].transaction, 199);
+    const run = await passesUntil(s, 20, () => quarantined(s.db).some((q) => q.QuarantinedAt !== null));
+    assert.ok(run.passes <= 20);
+    assert.deepEqual(pendingIds(s.db), [s.ids[0]!]);
   });
 });
 

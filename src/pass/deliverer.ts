@@ -240,7 +240,8 @@ export class Deliverer {
           const outcome = await c.post({ body, idempotencyKey: key, ids, timeoutMs: Math.min(config.http.timeoutMs, timeLeftMs) }, () => clock.now());
           if (outcome.kind === 'temporary') ledger.requestFailed();
           else ledger.answeredIn(clock.now() - sentAt);
-          if (!narrowing && !breaker.inProbe && outcome.kind === 'temporary' && isolatable(outcome) && (await isolation.centralUp(askHealth))) {
+          // Also on a half-open probe: a bad row at the head of the queue must not keep the breaker open.
+          if (!narrowing && outcome.kind === 'temporary' && isolatable(outcome) && (await isolation.centralUp(askHealth))) {
             throw new Isolate(outcome);
           }
           return outcome;
