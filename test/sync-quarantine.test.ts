@@ -13,6 +13,7 @@ import Sqlite from 'better-sqlite3';
 import { startCentral, type RunningCentral } from '../examples/central/server.js';
 import { quarantinedRowDue } from '../src/store/quarantine.js';
 import { runCli, type CliResult } from './helpers/cli.js';
+import { loadSchema, validate } from './helpers/json-schema.js';
 import { exec, pendingIds, query } from './helpers/db.js';
 import { seedDb } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
@@ -52,9 +53,16 @@ function store(c: RunningCentral, transactions: number, inventory = 0, sync: Rec
     run,
     sync: async () => {
       const r = await run('--json', 'sync', '--metrics-file', prom);
-      return { ...r, json: JSON.parse(r.stdout) as Record<string, any> };
+      return { ...r, json: doc(r, 'sync') };
     },
   };
+}
+
+/** A --json document, checked against its schema in man/schemas/. */
+function doc(r: CliResult, schema: string): Record<string, any> {
+  const parsed = JSON.parse(r.stdout) as Record<string, any>;
+  assert.deepEqual(validate(loadSchema(schema), parsed), [], `${schema} schema: ${r.stdout.slice(0, 2000)}`);
+  return parsed;
 }
 
 const quarantined = (db: string): { Id: string; Strikes: number; QuarantinedAt: string | null }[] =>
@@ -108,7 +116,7 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.equal(held.json['requests'], 0);
     assert.equal(held.json['breaker'].state, 'closed');
 
-    const status = JSON.parse((await s.run('--json', 'status')).stdout) as Record<string, any>;
+    const status = doc(await s.run('--json', 'status'), 'status') as Record<string, any>;
     assert.equal(status['quarantine'].total, 1);
     const row = status['quarantine'].rows[0];
     assert.equal(row.id, bad);
@@ -124,7 +132,7 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.match(human, new RegExp(`pos-sync requeue --id ${bad}`));
 
     const health = await s.run('--json', 'health');
-    const h = JSON.parse(health.stdout) as { status: string; checks: { name: string; status: string; message: string }[] };
+    const h = doc(health, 'health') as { status: string; checks: { name: string; status: string; message: string }[] };
     const check = h.checks.find((x) => x.name === 'quarantine')!;
     assert.equal(check.status, 'WARNING');
     assert.match(check.message, new RegExp(`transaction ${bad} \\(\\d+\\.\\d+\\): HTTP 500`));
@@ -141,7 +149,7 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.equal(dueNow(s.db), true, 'the idle tick\'s check: due');
     const again = await s.sync();
     assert.equal(again.json['requests'], 2, 'the row alone, and once more at once');
-    const second = JSON.parse((await s.run('--json', 'status')).stdout).quarantine.rows[0];
+    const second = doc(await s.run('--json', 'status'), 'status').quarantine.rows[0];
     assert.equal(second.tries, 2);
     assert.ok(Date.parse(second.nextTryAt) - Date.now() > 9 * 60_000, `the interval grows: ${second.nextTryAt}`);
 
@@ -152,7 +160,7 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.equal(fixed.json['delivered'].transaction, 1);
     assert.deepEqual(pendingIds(s.db), []);
     assert.deepEqual(quarantined(s.db), []);
-    assert.equal(JSON.parse((await s.run('--json', 'status')).stdout).quarantine.total, 0);
+    assert.equal(doc(await s.run('--json', 'status'), 'status').quarantine.total, 0);
     assert.match(fs.readFileSync(s.prom, 'utf8'), /^pos_sync_quarantined_rows\{[^}]*entity="transaction"[^}]*\} 0$/m);
   });
 
@@ -165,7 +173,7 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.ok(run.passes <= 20, `${run.passes} passes`);
     assert.deepEqual(pendingIds(s.db).sort(), [...bad].sort());
     assert.equal(new Set(c.receivedIds()).size, 498);
-    const status = JSON.parse((await s.run('--json', 'status')).stdout) as Record<string, any>;
+    const status = doc(await s.run('--json', 'status'), 'status') as Record<string, any>;
     assert.deepEqual(status['quarantine'].rows.map((r: { id: string }) => r.id).sort(), [...bad].sort());
     assert.equal(status['breaker'].state, 'closed');
   });
@@ -191,7 +199,7 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     const after = await s.sync();
     assert.equal(after.json['exitCode'], 0, after.stderr);
     assert.equal(after.json['requests'], 0, 'still held after the rebuild');
-    assert.equal(JSON.parse((await s.run('--json', 'status')).stdout).quarantine.rows[0].id, bad);
+    assert.equal(doc(await s.run('--json', 'status'), 'status').quarantine.rows[0].id, bad);
   });
 
   test('requeue releases a quarantined row: the next pass sends it', async () => {
@@ -205,7 +213,7 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     c.setFaults({ failIds: [] });
     const r = await s.run('--json', 'requeue', '--id', bad.toLowerCase());
     assert.equal(r.code, 0, r.stderr);
-    const j = JSON.parse(r.stdout) as Record<string, any>;
+    const j = doc(r, 'requeue');
     assert.deepEqual(j['released'], { transaction: 1, inventory: 0 });
     assert.deepEqual(j['ids'], [{ id: bad, entity: 'transaction', result: 'released' }]);
     assert.deepEqual(quarantined(s.db), []);
