@@ -28,7 +28,8 @@ import { COMMON_EXIT_CODES, defineCommand } from './command.js';
 /** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
 const HELP = `
 The first three lines answer: is it working (OK / DEGRADED / NOT SYNCING), since when (the last
-success, in the store's time zone, Sync.TimeZone), what to do next.
+success, in the store's time zone, Sync.TimeZone), what to do next. Rows held in the quarantine
+(failing alone at the central) and rows with a value pos-sync cannot read are always listed.
 
 Examples:
   pos-sync status
@@ -37,7 +38,7 @@ Examples:
 
 Exit codes:
   0   OK
-  1   DEGRADED: dead letters, refused rows waiting, a backlog past its warning, a failing pass, Kafka trouble
+  1   DEGRADED: dead letters, quarantined or unreadable rows, refused rows waiting, a backlog past its warning, a failing pass, Kafka trouble
   2   NOT SYNCING: no pass yet, credentials refused, configuration or local I/O error, breaker open, no success for too long
 ${COMMON_EXIT_CODES}`;
 
