@@ -178,6 +178,17 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.equal(status['breaker'].state, 'closed');
   });
 
+  test('the single format (one request per row) isolates it the same way', async () => {
+    const c = await central();
+    const s = store(c, 30, 0, { ApiFormat: 'single' });
+    const bad = s.ids[4]!;
+    c.setFaults({ failIds: [bad] });
+    const run = await passesUntil(s, 20, () => quarantined(s.db).some((q) => q.QuarantinedAt !== null));
+    assert.equal(run.passes, 3);
+    assert.equal(run.results[0]!['delivered'].transaction, 29, 'the rows after it went on in the first pass');
+    assert.deepEqual(pendingIds(s.db), [bad]);
+  });
+
   test('the quarantine survives the POS rebuilding its table (EF Core style)', async () => {
     const c = await central();
     const s = store(c, 60);
