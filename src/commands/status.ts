@@ -187,6 +187,8 @@ export function runStatus(deps: StatusDeps): StatusResult {
       deadLettered: sum((b) => b.deadLettered),
       quarantined: sum((b) => b.quarantined),
       unreadable: unreadable.total,
+      // The stored reason is the central's whole answer with the row's id taken out: its reason first.
+      refusedAlone: saved.refusedAlone ? { ids: saved.refusedAlone.ids, reason: aloneReason(saved.refusedAlone) } : null,
       oldestPendingAt: oldest,
       kafkaBacklog,
       kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
@@ -239,6 +241,12 @@ export function runStatus(deps: StatusDeps): StatusResult {
   } finally {
     db.close();
   }
+}
+
+/** The central's reason in a remembered lone refusal, as `HTTP 422: price must be positive`. */
+function aloneReason(r: { readonly reason: string; readonly ids: readonly string[] }): string {
+  const id = r.ids[0] ?? '';
+  return refusalReason(r.reason.split('<id>').join(id), id);
 }
 
 function dbTimeIso(text: string): string {
