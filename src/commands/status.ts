@@ -188,7 +188,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
       quarantined: sum((b) => b.quarantined),
       unreadable: unreadable.total,
       // The stored reason is the central's whole answer with the row's id taken out: its reason first.
-      refusedAlone: saved.refusedAlone ? { ids: saved.refusedAlone.ids, reason: aloneReason(saved.refusedAlone) } : null,
+      refusedAlone: saved.refusedAlone && !saved.notAboutRows ? { ids: saved.refusedAlone.ids, reason: aloneReason(saved.refusedAlone) } : null,
       oldestPendingAt: oldest,
       kafkaBacklog,
       kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
@@ -262,13 +262,14 @@ export function renderStatus(r: StatusResult, p: Paint): string {
   const when = (isoText: string): string => formatWhen(Date.parse(isoText), now, zone);
   const colour = r.verdict === 'OK' ? p.ok : r.verdict === 'DEGRADED' ? p.warn : p.bad;
   const lines: string[] = [];
-  lines.push(`${p.bold(colour(r.verdict))} — ${r.headline}`);
+  lines.push(`${p.bold(colour(r.verdict))} — ${escapeControl(r.headline)}`);
   lines.push(`last success: ${r.lastSuccessAt === null ? 'never' : when(r.lastSuccessAt)}`);
   if (r.problems.length === 0) lines.push('to do: nothing');
-  else if (r.problems.length === 1) lines.push(`to do: ${r.problems[0]!.hint}`);
+  // A problem may quote the central's answer (a refusal's reason): escaped for the terminal.
+  else if (r.problems.length === 1) lines.push(`to do: ${escapeControl(r.problems[0]!.hint)}`);
   else {
     lines.push('to do:');
-    for (const x of r.problems) lines.push(`  - ${x.problem}: ${x.hint}`);
+    for (const x of r.problems) lines.push(escapeControl(`  - ${x.problem}: ${x.hint}`));
   }
   lines.push('');
 
