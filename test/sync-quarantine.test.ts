@@ -178,6 +178,21 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.equal(status['breaker'].state, 'closed');
   });
 
+  test('a refused row and a failing row in one batch: each found, the refusal counted once, the others delivered', async () => {
+    const c = await central();
+    const s = store(c, 40, 0, { BatchSize: 20, MaxRejections: 5 });
+    const refused = s.ids[3]!;
+    const failing = s.ids[7]!;
+    c.setFaults({ refuseIds: [refused], failIds: [failing] });
+    const first = await s.sync();
+    assert.equal(first.json['exitCode'], 65, first.stderr);
+    assert.equal(first.json['delivered'].transaction, 38);
+    assert.equal(first.json['refused'].transaction, 1);
+    assert.deepEqual(query(s.db, `SELECT "Id", "Rejections" FROM "PosSync_RowState" WHERE "Rejections" > 0`), [{ Id: refused, Rejections: 1 }]);
+    assert.deepEqual(quarantined(s.db).map((q) => [q.Id, q.Strikes]), [[failing, 1]]);
+    assert.equal(first.json['breaker'].state, 'closed');
+  });
+
   test('the single format (one request per row) isolates it the same way', async () => {
     const c = await central();
     const s = store(c, 30, 0, { ApiFormat: 'single' });

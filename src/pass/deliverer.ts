@@ -188,10 +188,9 @@ export class Deliverer {
           return;
         }
         log.debug('splitting a batch the central refused', { entity, rows: events.length, status: outcome.status });
-        for (const half of splitBatch(events)) {
-          const failed = await this.deliver(entity, half, rowids, undefined, narrowing);
-          if (failed !== undefined) return failed;
-        }
+        // Each half on its own (a half that then fails is narrowed down by itself: the refusal was
+        // an answer, so the central is known to be up), never handed back: its refusals are settled.
+        for (const half of splitBatch(events)) await this.deliver(entity, half, rowids);
         return;
       }
       case 'notAboutRows':
