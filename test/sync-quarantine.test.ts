@@ -13,6 +13,7 @@ import Sqlite from 'better-sqlite3';
 import { startCentral, type RunningCentral } from '../examples/central/server.js';
 import { quarantinedRowDue } from '../src/store/quarantine.js';
 import { runCli, type CliResult } from './helpers/cli.js';
+import { loadSchema, validate } from './helpers/json-schema.js';
 import { exec, pendingIds, query } from './helpers/db.js';
 import { seedDb } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
@@ -52,9 +53,16 @@ function store(c: RunningCentral, transactions: number, inventory = 0, sync: Rec
     run,
     sync: async () => {
       const r = await run('--json', 'sync', '--metrics-file', prom);
-      return { ...r, json: JSON.parse(r.stdout) as Record<string, any> };
+      return { ...r, json: doc(r, 'sync') };
     },
   };
+}
+
+/** A --json document, checked against its schema in man/schemas/. */
+function doc(r: CliResult, schema: string): Record<string, any> {
+  const parsed = JSON.parse(r.stdout) as Record<string, any>;
+  assert.deepEqual(validate(loadSchema(schema), parsed), [], `${schema} schema: ${r.stdout.slice(0, 2000)}`);
+  return parsed;
 }
 
 const quarantined = (db: string): { Id: string; Strikes: number; QuarantinedAt: string | null }[] =>
@@ -108,7 +116,7 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.equal(held.json['requests'], 0);
     assert.equal(held.json['breaker'].state, 'closed');
 
-    const status = JSON.parse((await s.run('--json', 'status')).stdout) as Record<string, any>;
+    const status = doc(await s.run('--json', 'status'), 'status') as Record<string, any>;
     assert.equal(status['quarantine'].total, 1);
     const row = status['quarantine'].rows[0];
     assert.equal(row.id, bad);
@@ -124,7 +132,7 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.match(human, new RegExp(`pos-sync requeue --id ${bad}`));
 
     const health = await s.run('--json', 'health');
-    const h = JSON.parse(health.stdout) as { status: string; checks: { name: string; status: string; message: string }[] };
+    const h = doc(health, 'health') as { status: string; checks: { name: string; status: string; message: string }[] };
     const check = h.checks.find((x) => x.name === 'quarantine')!;
     assert.equal(check.status, 'WARNING');
     assert.match(check.message, new RegExp(`transaction ${bad} \\(\\d+\\.\\d+\\): HTTP 500`));
@@ -141,7 +149,7 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.equal(dueNow(s.db), true, 'the idle tick\'s check: due');
     const again = await s.sync();
     assert.equal(again.json['requests'], 2, 'the row alone, and once more at once');
-    const second = JSON.parse((await s.run('--json', 'status')).stdout).quarantine.rows[0];
+    const second = doc(await s.run('--json', 'status'), 'status').quarantine.rows[0];
     assert.equal(second.tries, 2);
     assert.ok(Date.parse(second.nextTryAt) - Date.now() > 9 * 60_000, `the interval grows: ${second.nextTryAt}`);
 
@@ -152,7 +160,7 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.equal(fixed.json['delivered'].transaction, 1);
     assert.deepEqual(pendingIds(s.db), []);
     assert.deepEqual(quarantined(s.db), []);
-    assert.equal(JSON.parse((await s.run('--json', 'status')).stdout).quarantine.total, 0);
+    assert.equal(doc(await s.run('--json', 'status'), 'status').quarantine.total, 0);
     assert.match(fs.readFileSync(s.prom, 'utf8'), /^pos_sync_quarantined_rows\{[^}]*entity="transaction"[^}]*\} 0$/m);
   });
 
@@ -165,9 +173,59 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     assert.ok(run.passes <= 20, `${run.passes} passes`);
     assert.deepEqual(pendingIds(s.db).sort(), [...bad].sort());
     assert.equal(new Set(c.receivedIds()).size, 498);
-    const status = JSON.parse((await s.run('--json', 'status')).stdout) as Record<string, any>;
+    const status = doc(await s.run('--json', 'status'), 'status') as Record<string, any>;
     assert.deepEqual(status['quarantine'].rows.map((r: { id: string }) => r.id).sort(), [...bad].sort());
     assert.equal(status['breaker'].state, 'closed');
+  });
+
+  test('a refused row and a failing row in one batch: each found, the refusal counted once, the others delivered', async () => {
+    const c = await central();
+    const s = store(c, 40, 0, { BatchSize: 20, MaxRejections: 5 });
+    const refused = s.ids[3]!;
+    const failing = s.ids[7]!;
+    c.setFaults({ refuseIds: [refused], failIds: [failing] });
+    const first = await s.sync();
+    assert.equal(first.json['exitCode'], 65, first.stderr);
+    assert.equal(first.json['delivered'].transaction, 38);
+    assert.equal(first.json['refused'].transaction, 1);
+    assert.deepEqual(query(s.db, `SELECT "Id", "Rejections" FROM "PosSync_RowState" WHERE "Rejections" > 0`), [{ Id: refused, Rejections: 1 }]);
+    assert.deepEqual(quarantined(s.db).map((q) => [q.Id, q.Strikes]), [[failing, 1]]);
+    assert.equal(first.json['breaker'].state, 'closed');
+  });
+
+  test('the single format (one request per row) isolates it the same way', async () => {
+    const c = await central();
+    const s = store(c, 30, 0, { ApiFormat: 'single' });
+    const bad = s.ids[4]!;
+    c.setFaults({ failIds: [bad] });
+    const run = await passesUntil(s, 20, () => quarantined(s.db).some((q) => q.QuarantinedAt !== null));
+    assert.equal(run.passes, 3);
+    assert.equal(run.results[0]!['delivered'].transaction, 29, 'the rows after it went on in the first pass');
+    assert.deepEqual(pendingIds(s.db), [bad]);
+  });
+
+  test('the quarantine survives the POS rebuilding its table (EF Core style)', async () => {
+    const c = await central();
+    const s = store(c, 60);
+    const bad = s.ids[30]!;
+    c.setFaults({ failIds: [bad] });
+    await passesUntil(s, 20, () => quarantined(s.db).some((q) => q.QuarantinedAt !== null));
+    const conn = new Sqlite(s.db);
+    try {
+      const create = conn.prepare(`SELECT sql FROM sqlite_master WHERE name = 'PosTransactions'`).pluck().get() as string;
+      conn.transaction(() => {
+        conn.exec(create.replace('"PosTransactions"', '"ef_temp_PosTransactions"'));
+        conn.exec(`INSERT INTO "ef_temp_PosTransactions" SELECT * FROM "PosTransactions"`);
+        conn.exec(`DROP TABLE "PosTransactions"`);
+        conn.exec(`ALTER TABLE "ef_temp_PosTransactions" RENAME TO "PosTransactions"`);
+      })();
+    } finally {
+      conn.close();
+    }
+    const after = await s.sync();
+    assert.equal(after.json['exitCode'], 0, after.stderr);
+    assert.equal(after.json['requests'], 0, 'still held after the rebuild');
+    assert.equal(doc(await s.run('--json', 'status'), 'status').quarantine.rows[0].id, bad);
   });
 
   test('requeue releases a quarantined row: the next pass sends it', async () => {
@@ -181,13 +239,34 @@ describe('a row the central fails on (HTTP 500 to any batch holding it)', () => 
     c.setFaults({ failIds: [] });
     const r = await s.run('--json', 'requeue', '--id', bad.toLowerCase());
     assert.equal(r.code, 0, r.stderr);
-    const j = JSON.parse(r.stdout) as Record<string, any>;
+    const j = doc(r, 'requeue');
     assert.deepEqual(j['released'], { transaction: 1, inventory: 0 });
     assert.deepEqual(j['ids'], [{ id: bad, entity: 'transaction', result: 'released' }]);
     assert.deepEqual(quarantined(s.db), []);
     const next = await s.sync();
     assert.equal(next.json['delivered'].transaction, 1);
     assert.deepEqual(pendingIds(s.db), []);
+  });
+});
+
+describe('a bad row at the head of the queue when an outage ends', () => {
+  test('the half-open probe narrows it down instead of failing again: the breaker closes, the rest arrive, the row is quarantined', async () => {
+    const c = await central();
+    const s = store(c, 200, 0, { CircuitBreaker: { FailureThreshold: 1, BreakSeconds: 0.1, MaxBreakSeconds: 0.2 }, MaxRetryAttempts: 0 });
+    c.setFaults({ down: true });
+    const down = await s.sync();
+    assert.equal(down.json['exitCode'], 75);
+    assert.equal(down.json['breaker'].state, 'open');
+    // The outage ends, but the first pending row breaks the central.
+    c.setFaults({ down: false, failIds: [s.ids[0]!] });
+    await new Promise((resolve) => setTimeout(resolve, 250)); // past the 0.1–0.2 s break
+    const probe = await s.sync();
+    assert.equal(probe.json['probe'], true, 'the half-open probe');
+    assert.equal(probe.json['breaker'].state, 'closed', probe.stderr);
+    assert.equal(probe.json['delivered'].transaction, 199);
+    const run = await passesUntil(s, 20, () => quarantined(s.db).some((q) => q.QuarantinedAt !== null));
+    assert.ok(run.passes <= 20);
+    assert.deepEqual(pendingIds(s.db), [s.ids[0]!]);
   });
 });
 

@@ -98,6 +98,9 @@ describe('a central refusing every row for one reason, a till sending one row pe
     till.writeNext();
     assert.equal((await till.sync()).code, 0, 'alone: not judged yet');
     assertNonePenalised(till.db);
+    const waiting = JSON.parse((await till.run('--json', 'status')).stdout) as { verdict: string; problems: { problem: string }[] };
+    assert.equal(waiting.verdict, 'DEGRADED', 'status says a refusal waits to be judged');
+    assert.ok(waiting.problems.some((p) => /refused every row tried since the last accepted one \(1 row\) for one reason: HTTP 422: price must be positive/.test(p.problem)), JSON.stringify(waiting.problems));
     till.writeNext();
     const r = await till.sync();
     assert.equal(r.code, 65, r.stderr);

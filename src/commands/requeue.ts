@@ -1,4 +1,4 @@
-// `pos-sync requeue`: dead-lettered rows back to pending (SPEC §2), with --all or --id <id…>;
+// `pos-sync requeue`: dead-lettered rows back to pending (man page, requeue), with --all or --id <id…>;
 // quarantined rows released (man page, QUARANTINE): the next pass sends them, alone.
 // The next pass sends them like new rows; a row refused again is dead-lettered again after
 // Sync.MaxRejections refusals. The whole command: its options and --help, its run, the requeueing,

@@ -29,7 +29,8 @@ import { COMMON_EXIT_CODES, defineCommand } from './command.js';
 /** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
 const HELP = `
 The first three lines answer: is it working (OK / DEGRADED / NOT SYNCING), since when (the last
-success, in the store's time zone, Sync.TimeZone), what to do next.
+success, in the store's time zone, Sync.TimeZone), what to do next. Rows held in the quarantine
+(failing alone at the central) and rows with a value pos-sync cannot read are always listed.
 
 Examples:
   pos-sync status
@@ -38,7 +39,7 @@ Examples:
 
 Exit codes:
   0   OK
-  1   DEGRADED: dead letters, refused rows waiting, a backlog past its warning, a failing pass, Kafka trouble
+  1   DEGRADED: dead letters, quarantined or unreadable rows, refused rows waiting, a backlog past its warning, a failing pass, Kafka trouble
   2   NOT SYNCING: no pass yet, credentials refused, configuration or local I/O error, breaker open, no success for too long
 ${COMMON_EXIT_CODES}`;
 
@@ -212,6 +213,8 @@ export function runStatus(deps: StatusDeps): StatusResult {
       deadLettered: sum((b) => b.deadLettered),
       quarantined: sum((b) => b.quarantined),
       unreadable: unreadable.total,
+      // The stored reason is the central's whole answer with the row's id taken out: its reason first.
+      refusedAlone: saved.refusedAlone && !saved.notAboutRows ? { ids: saved.refusedAlone.ids, reason: aloneReason(saved.refusedAlone) } : null,
       oldestPendingAt: oldest,
       kafkaBacklog,
       kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
@@ -268,6 +271,12 @@ export function runStatus(deps: StatusDeps): StatusResult {
   }
 }
 
+/** The central's reason in a remembered lone refusal, as `HTTP 422: price must be positive`. */
+function aloneReason(r: { readonly reason: string; readonly ids: readonly string[] }): string {
+  const id = r.ids[0] ?? '';
+  return refusalReason(r.reason.split('<id>').join(id), id);
+}
+
 function dbTimeIso(text: string): string {
   const ms = parseDbTime(text);
   return ms === undefined ? text : iso(ms);
@@ -281,13 +290,14 @@ export function renderStatus(r: StatusResult, p: Paint): string {
   const when = (isoText: string): string => formatWhen(Date.parse(isoText), now, zone);
   const colour = r.verdict === 'OK' ? p.ok : r.verdict === 'DEGRADED' ? p.warn : p.bad;
   const lines: string[] = [];
-  lines.push(`${p.bold(colour(r.verdict))} — ${r.headline}`);
+  lines.push(`${p.bold(colour(r.verdict))} — ${escapeControl(r.headline)}`);
   lines.push(`last success: ${r.lastSuccessAt === null ? 'never' : when(r.lastSuccessAt)}`);
   if (r.problems.length === 0) lines.push('to do: nothing');
-  else if (r.problems.length === 1) lines.push(`to do: ${r.problems[0]!.hint}`);
+  // A problem may quote the central's answer (a refusal's reason): escaped for the terminal.
+  else if (r.problems.length === 1) lines.push(`to do: ${escapeControl(r.problems[0]!.hint)}`);
   else {
     lines.push('to do:');
-    for (const x of r.problems) lines.push(`  - ${x.problem}: ${x.hint}`);
+    for (const x of r.problems) lines.push(escapeControl(`  - ${x.problem}: ${x.hint}`));
   }
   lines.push('');
 

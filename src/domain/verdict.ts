@@ -68,6 +68,8 @@ export interface VerdictFacts {
   readonly quarantined?: number;
   /** Rows holding a value pos-sync cannot read (never sent until the POS fixes them). */
   readonly unreadable?: number;
+  /** A lone refusal waiting for another row to judge it by (the state file's refusedAlone), or null. */
+  readonly refusedAlone?: { readonly reason: string; readonly ids: readonly string[] } | null;
   readonly oldestPendingAt: number | null;
   readonly kafkaBacklog: number | null;
   /** Why the last pass could not publish to Kafka, or null. */
@@ -138,6 +140,13 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
       severity: 'degraded',
       problem: `${plural(f.deadLettered, 'row')} dead-lettered`,
       hint: 'see which and why: pos-sync status --dead-letters; after fixing the cause: pos-sync requeue --id <id>',
+    });
+  }
+  if (f.refusedAlone) {
+    problems.push({
+      severity: 'degraded',
+      problem: `the central refused every row tried since the last accepted one (${plural(f.refusedAlone.ids.length, 'row')}) for one reason: ${f.refusedAlone.reason}`,
+      hint: 'no row is penalised yet; if the reason is about the store (not registered, a version), fix it at the central; the next row decides whether it is about the row',
     });
   }
   if ((f.unreadable ?? 0) > 0) {

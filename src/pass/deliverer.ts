@@ -231,10 +231,9 @@ export class Deliverer {
           return;
         }
         log.debug('splitting a batch the central refused', { entity, rows: events.length, status: outcome.status });
-        for (const half of splitBatch(events)) {
-          const failed = await this.deliver(entity, half, rows, { narrowing });
-          if (failed !== undefined) return failed;
-        }
+        // Each half on its own (a half that then fails is narrowed down by itself: the refusal was
+        // an answer, so the central is known to be up), never handed back: its refusals are settled.
+        for (const half of splitBatch(events)) await this.deliver(entity, half, rows);
         return;
       }
       case 'notAboutRows':
@@ -283,7 +282,8 @@ export class Deliverer {
           const outcome = await c.post({ body, idempotencyKey: key, ids, timeoutMs: Math.min(config.http.timeoutMs, timeLeftMs) }, () => clock.now());
           if (outcome.kind === 'temporary') ledger.requestFailed();
           else ledger.answeredIn(clock.now() - sentAt);
-          if (!narrowing && !breaker.inProbe && outcome.kind === 'temporary' && isolatable(outcome) && (await isolation.centralUp(askHealth))) {
+          // Also on a half-open probe: a bad row at the head of the queue must not keep the breaker open.
+          if (!narrowing && outcome.kind === 'temporary' && isolatable(outcome) && (await isolation.centralUp(askHealth))) {
             throw new Isolate(outcome);
           }
           return outcome;
