@@ -53,7 +53,7 @@ test('npm run bench -- --quick measures every case against a same-run baseline a
   const machine = report['machine'] as Record<string, unknown>;
   assert.ok(isNumber(machine['cores']) && machine['cores'] >= 1);
   const cases = report['cases'] as { name: string; status: string; figures: Record<string, unknown>[]; notes: string[] }[];
-  assert.deepEqual(cases.map((c) => c.name), ['idle', 'breaker', 'seed', 'drain', 'memory', 'reconcile', 'fleet']);
+  assert.deepEqual(cases.map((c) => c.name), ['idle', 'deliver', 'breaker', 'seed', 'drain', 'memory', 'reconcile', 'fleet']);
   for (const c of cases) {
     assert.ok(c.status === 'ok' || (c.name === 'breaker' && c.status === 'pending'), `${c.name}: ${c.status} ${c.notes.join('; ')}`);
     if (c.status !== 'ok') continue;

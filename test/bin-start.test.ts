@@ -42,7 +42,7 @@ describe('bin/pos-sync starts the bundle, and only the bundle', () => {
     const cache = path.join(cli, 'compile-cache');
     assert.ok(fs.readdirSync(cache).length > 0, 'a cache folder of this Node');
     const r = spawnSync(process.execPath, [bin, 'status'], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', NODE_DEBUG_NATIVE: 'COMPILE_CACHE' } });
-    assert.match(r.stderr, /V8 code cache for CommonJS .*pos-sync\.cjs was accepted/);
+    assert.match(r.stderr, /cache for (?:CommonJS )?\S*pos-sync\.cjs was accepted/); // Node 24 and 22 word it differently
   });
 
   test('a rebuilt bundle of the same length never meets the old entry: the new code runs', () => {

@@ -4,13 +4,15 @@
 // and stands aside (the full pass runs) whenever any look is unsure.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { startCentral } from '../examples/central/server.js';
 import { LOOKS, plainSync } from '../src/idle.js';
-import { lines, runCli } from './helpers/cli.js';
+import { BIN, cleanEnv, lines, runCli } from './helpers/cli.js';
 import { exec } from './helpers/db.js';
+import { holdLock } from './helpers/lock.js';
 import { MODULE_LOG_ENV } from './helpers/module-record.js';
 import { tmpDirs } from './helpers/tmp.js';
 
@@ -85,6 +87,38 @@ test('the full pass runs whenever the look is unsure', async () => {
   assert.ok(refresh.full, 'a state file due its refresh: the full pass writes it');
   const again = await tick(s);
   assert.ok(again.idle && !again.full, 'and the next tick is idle again');
+});
+
+test('another pass holding the lock: the full pass runs and says so (75), as without the fast path', async () => {
+  const s = await drainedStore();
+  const lock = holdLock(s.db);
+  try {
+    const r = await tick(s);
+    assert.equal(r.code, 75, r.stderr);
+    assert.ok(r.full);
+    assert.match(r.stderr, /holds .*pos-sync\.lock/);
+  } finally {
+    lock.release();
+  }
+});
+
+test("cron's >/dev/null (a character device, not a terminal) keeps the fast path", async () => {
+  const s = await drainedStore();
+  const log = path.join(s.dir, 'modules-null.log');
+  const devNull = fs.openSync('/dev/null', 'w');
+  try {
+    const r = spawnSync(process.execPath, [BIN, '--db', s.db, '--central-url', UNUSED, 'sync'], {
+      cwd: s.dir,
+      stdio: ['ignore', devNull, 'pipe'],
+      env: cleanEnv({ NODE_OPTIONS: `--import=${RECORDER}`, [MODULE_LOG_ENV]: log }),
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+  } finally {
+    fs.closeSync(devNull);
+  }
+  const loaded = lines(fs.readFileSync(log, 'utf8'));
+  assert.ok(loaded.some((m) => m.endsWith('idle.cjs')) && !loaded.some((m) => m.endsWith('pos-sync.cjs')), loaded.join('\n'));
 });
 
 test('only the plain `[global options] sync` a timer runs is taken', () => {
