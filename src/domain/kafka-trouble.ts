@@ -40,7 +40,7 @@ const RULES: readonly { readonly test: RegExp; readonly trouble: KafkaTrouble }[
       kind: 'authorisation',
       heals: false,
       label: 'Kafka does not allow this user to write the topic',
-      hint: 'ask the Kafka operator for WRITE and DESCRIBE on Kafka.InventoryTopic (and IDEMPOTENT_WRITE on the cluster) for this user',
+      hint: 'ask the Kafka operator for WRITE, DESCRIBE and READ on Kafka.InventoryTopic, WRITE and DESCRIBE on the TransactionalId and READ on the group pos-sync.<StoreId>.<TillId> for this user (man pos-sync, KAFKA)',
     },
   },
   {

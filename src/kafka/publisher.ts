@@ -32,26 +32,53 @@ import { mapProducerConfig, type KafkaSettings, type ProducerOptions, type TlsSe
  */
 export interface EventPublisher {
   /**
-   * Publishes the events, waiting for every in-sync replica (acks=all). Resolves when Kafka has
-   * them all; rejects with KafkaUnavailableError otherwise (some may have been written: the
-   * caller publishes them again later and consumers deduplicate on the `id` header).
-   * `onAcked` is told each sub-chunk Kafka acknowledged, as it happens, so after a failure in the
-   * middle only the unacknowledged messages are published again.
+   * Publishes the events in one Kafka transaction (acks=all), under this till's
+   * transactional.id: a `read_committed` consumer sees all of them or none. The transaction also
+   * commits `plan.marker` as the offset of the till's marker group, so that a pass that never
+   * heard the commit's answer can ask later whether it happened (lastCommittedMarker).
+   * `plan.beforeCommit` runs just before the commit is sent. Resolves once committed; rejects with
+   * KafkaUnavailableError otherwise: aborted (nothing visible; `commitUnknown` false), or the
+   * commit was sent and its answer never came (`commitUnknown` true; the publisher is closed).
    */
-  publish(messages: readonly OutgoingMessage[], onAcked?: (acked: readonly OutgoingMessage[]) => void): Promise<void>;
+  publish(messages: readonly OutgoingMessage[], plan: TransactionPlan): Promise<void>;
   /**
-   * Resolves when a broker answers (connects, and registers the idempotent producer) within
-   * timeoutMs and the deadline; else KafkaUnavailableError. A later publish reuses the connection.
+   * Makes this producer the till's only one (InitProducerId: the producer of an earlier pass is
+   * fenced, its open transaction aborted, a commit it had sent completed), then reads the marker
+   * its last committed transaction left; null when none is recorded.
+   */
+  lastCommittedMarker(): Promise<number | null>;
+  /**
+   * Resolves when a broker answers (connects) within timeoutMs and the deadline; else
+   * KafkaUnavailableError. A later publish reuses the connection.
    */
   check(timeoutMs: number): Promise<void>;
   /**
    * What `health` needs: connects as this user (TLS, SASL) and fetches the topic's metadata with
    * its credentials, so a refused password, an untrusted certificate or a topic the user may not
-   * access fails here, without publishing anything. Rejects with KafkaUnavailableError.
+   * access fails here, without publishing anything. Resolves with what the topic's replication can
+   * survive; rejects with KafkaUnavailableError.
    */
-  checkTopic(timeoutMs: number): Promise<void>;
+  checkTopic(timeoutMs: number): Promise<TopicFacts | null>;
+  /** Requests sent to Kafka so far (what `npm run bench` counts per pass). */
+  readonly requests: number;
   /** Disconnects; never rejects, and takes at most about a second past the deadline. */
   close(): Promise<void>;
+}
+
+export interface TransactionPlan {
+  /** A number unique to this transaction among the till's (the outbox uses the clock). */
+  readonly marker: number;
+  /** Synchronous: records that the outcome may become unknown, before the commit is sent. */
+  readonly beforeCommit: () => void;
+}
+
+/** The topic as the brokers describe it: can each event survive the loss of one broker? */
+export interface TopicFacts {
+  readonly partitions: number;
+  /** The smallest replica count among its partitions. */
+  readonly replicationFactor: number;
+  /** The topic's min.insync.replicas (null when the user may not describe its configs). */
+  readonly minInsyncReplicas: number | null;
 }
 
 /**
@@ -65,6 +92,13 @@ export interface KafkaLog {
 export interface PublisherOptions {
   /** Epoch ms by which the pass must be over: no call outlasts it. */
   readonly deadline: number;
+  /**
+   * This till's transactional.id (transactionalIdOf); needed by publish() and
+   * lastCommittedMarker(). Never given to `health`: its producer would fence the pass's.
+   */
+  readonly transactionalId?: string | undefined;
+  /** Orders the bootstrap brokers (randomly by default; seeded in tests). */
+  readonly random?: () => number;
   readonly log: KafkaLog;
   /** The clock (epoch ms); a parameter so tests can reason about budgets. */
   readonly now?: () => number;
@@ -72,6 +106,54 @@ export interface PublisherOptions {
 
 /** An attempt with less time than this left is not started: it could only time out. */
 const MIN_ATTEMPT_MS = 100;
+/**
+ * Per bootstrap broker: how long a connection may take before the next broker is tried. A host
+ * that accepts TCP and never answers then costs about this much, not the pass's whole budget.
+ */
+export const BROKER_CONNECT_MS = 1_500;
+/**
+ * A transaction left open (the pass was cut off) holds back `read_committed` consumers of its
+ * partitions until the next pass's producer fences it (the next timer tick), or at the latest
+ * until this timeout, after which the coordinator aborts it (it checks every 10 s by default:
+ * transaction.abort.timed.out.transaction.cleanup.interval.ms). The pass's budget plus a margin,
+ * so a transaction that runs to the end of its pass is never aborted under it.
+ */
+export function transactionTimeoutMs(budgetMs: number): number {
+  return Math.min(60_000, Math.max(5_000, Math.ceil(budgetMs) + 2_000));
+}
+
+/** Fisher–Yates with the given random source: the order the bootstrap brokers are tried in. */
+export function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/**
+ * kafkajs asks the brokers for the metadata of *every* topic until it has a target topic, and
+ * fails the whole request when any partition of any topic has no leader: one unrelated topic
+ * offline stopped all publishing. Its clusters are made by a private factory on the client;
+ * wrapped here so every cluster this client makes (producer, admin) targets our topic from the
+ * start. Checked by the test of an unrelated offline topic (test/kafka-transactions.test.ts).
+ */
+function onlyThisTopic(client: KafkaClient, topic: string): void {
+  const owner = client as unknown as Record<symbol, unknown>;
+  const key = Object.getOwnPropertySymbols(owner).find((k) => k.description === 'private:Kafka:createCluster');
+  const create = key === undefined ? undefined : owner[key];
+  if (key === undefined || typeof create !== 'function') return;
+  owner[key] = (...args: unknown[]): unknown => {
+    const cluster = (create as (...a: unknown[]) => { targetTopics?: unknown }).apply(client, args);
+    if (cluster.targetTopics instanceof Set) cluster.targetTopics.add(topic);
+    return cluster;
+  };
+}
+
+/** Errors of a transaction or group coordinator that is loading or moving: waited for, not counted. */
+const COORDINATOR_WAIT = /coordinator|COORDINATOR_LOAD_IN_PROGRESS|CONCURRENT_TRANSACTIONS/i;
+
 /** How long close() waits for a clean disconnect before it tears the sockets down. */
 const CLOSE_GRACE_MS = 1_000;
 /**
@@ -146,6 +228,8 @@ class KafkajsPublisher implements EventPublisher {
   private readonly now: () => number;
   private readonly sockets = new Set<net.Socket>();
   private readonly secrets: readonly string[];
+  private readonly transactionalId: string | undefined;
+  private requestCount = 0;
   private connected = false;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -164,9 +248,11 @@ class KafkajsPublisher implements EventPublisher {
     this.secrets = [options.sasl?.password, options.tls?.keyPassword].filter((s): s is string => !!s);
     const budget = Math.max(MIN_ATTEMPT_MS, opts.deadline - this.now());
     const config: KafkaConfig = {
-      brokers,
+      // In random order (seedable): a first entry that is down or hangs must not cost every pass.
+      brokers: shuffled(brokers, opts.random ?? Math.random),
       clientId: options.clientId,
-      connectionTimeout: Math.min(options.connectionTimeoutMs, budget),
+      // Per broker: a dead or hung bootstrap host costs at most this before the next is tried.
+      connectionTimeout: Math.min(options.connectionTimeoutMs, BROKER_CONNECT_MS, budget),
       authenticationTimeout: Math.min(10_000, budget),
       requestTimeout: Math.min(options.requestTimeoutMs, budget),
       enforceRequestTimeout: true,
@@ -179,23 +265,127 @@ class KafkajsPublisher implements EventPublisher {
     if (tlsOptions) config.ssl = tlsOptions;
     if (options.sasl) config.sasl = { ...options.sasl } as SASLOptions;
     const client: KafkaClient = new kafkajs.Kafka(config);
+    onlyThisTopic(client, topic);
     this.client = client;
+    this.transactionalId = opts.transactionalId;
     this.producer = client.producer({
-      idempotent: options.idempotent,
+      // The transactional producer is idempotent by itself; `idempotent` here would make connect()
+      // ask for a second, non-transactional producer id: a round trip for nothing.
+      // Without a transactional.id this producer only checks (health, tests) and never sends.
+      idempotent: false,
+      ...(this.transactionalId === undefined ? {} : { transactionalId: this.transactionalId, transactionTimeout: transactionTimeoutMs(budget) }),
       // One request in flight keeps the idempotent producer's sequence numbers in order.
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
       createPartitioner: seedPartitioner,
       // kafkajs insists on at least one retry for an idempotent producer; keep it short.
-      retry: { retries: options.idempotent ? 1 : 0, initialRetryTime: 50, maxRetryTime: 100 },
+      retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 },
+    });
+    this.producer.on(this.producer.events.REQUEST, () => {
+      this.requestCount++;
     });
   }
 
-  async publish(messages: readonly OutgoingMessage[], onAcked?: (acked: readonly OutgoingMessage[]) => void): Promise<void> {
+  get requests(): number {
+    return this.requestCount;
+  }
+
+  async publish(messages: readonly OutgoingMessage[], plan: TransactionPlan): Promise<void> {
     if (messages.length === 0) return;
-    for (const chunk of chunkMessages(messages, MAX_CHUNK_BYTES)) {
-      await this.sendWithRetries(chunk);
-      onAcked?.(chunk);
+    const transactionalId = this.requireTransactionalId();
+    for (let attempt = 0, failures = 0; ; attempt++) {
+      this.assertOpen();
+      const remaining = this.opts.deadline - this.now();
+      if (remaining < MIN_ATTEMPT_MS) throw new KafkaUnavailableError('no time left in this pass to publish to Kafka');
+      let committing = false;
+      let failure: KafkaUnavailableError;
+      try {
+        await this.bounded(
+          (async () => {
+            await this.connect();
+            const transaction = await this.producer.transaction();
+            try {
+              for (const chunk of chunkMessages(messages, MAX_CHUNK_BYTES)) {
+                await transaction.sendBatch({
+                  acks: -1,
+                  // The broker's own wait for replicas: never longer than the pass has left.
+                  timeout: Math.min(this.options.requestTimeoutMs, Math.max(MIN_ATTEMPT_MS, this.opts.deadline - this.now())),
+                  topicMessages: [{ topic: this.topic, messages: chunk.map((m) => ({ key: m.key, value: m.value, headers: { ...m.headers } })) }],
+                });
+              }
+              await transaction.sendOffsets({
+                consumerGroupId: transactionalId,
+                topics: [{ topic: this.topic, partitions: [{ partition: 0, offset: String(plan.marker) }] }],
+              });
+              // The caller could not record the commit it is about to make (its database): the
+              // commit is not sent, so its outcome can never be unknown to it.
+              try {
+                plan.beforeCommit();
+              } catch (e) {
+                throw new KafkaUnavailableError(`the transaction was not committed: ${errorMessage(e)}`, { retriable: false });
+              }
+            } catch (e) {
+              // Nothing of it becomes visible: abort now if the broker lets us (else the next
+              // pass's producer, or the transaction timeout, aborts it).
+              await transaction.abort().catch(() => undefined);
+              throw e;
+            }
+            committing = true;
+            await transaction.commit();
+          })(),
+          remaining,
+        );
+        return;
+      } catch (e) {
+        failure = toUnavailable(e, this.secrets);
+      }
+      if (committing) {
+        // Sent and not answered, or answered with an error: either way only the next pass's
+        // InitProducerId settles what happened. Nothing more from this producer.
+        this.abort();
+        throw new KafkaUnavailableError(`the outcome of a Kafka commit is unknown (${failure.message}); the next pass finds out before publishing again`, {
+          commitUnknown: true,
+        });
+      }
+      // A coordinator still loading (the first transaction of a cluster creates its state topic,
+      // a coordinator moved) is waited for while the pass has time: it is not a failure of the
+      // publish, so it does not use up the configured retries.
+      if (!COORDINATOR_WAIT.test(failure.message)) failures++;
+      const wait = Math.min(1_000, this.options.retryBackoffMs * 2 ** attempt);
+      const worthRetrying = failure.retriable && !this.closed && failures <= this.options.retries;
+      if (!worthRetrying || this.now() + wait + MIN_ATTEMPT_MS > this.opts.deadline) throw failure;
+      this.opts.log.debug('Kafka publish failed, retrying', { attempt: attempt + 1, waitMs: wait, error: failure.message });
+      await this.sleep(wait);
+    }
+  }
+
+  async lastCommittedMarker(): Promise<number | null> {
+    const transactionalId = this.requireTransactionalId();
+    this.assertOpen();
+    const budget = this.opts.deadline - this.now();
+    if (budget < MIN_ATTEMPT_MS) throw new KafkaUnavailableError('no time left in this pass to publish to Kafka');
+    const admin = this.client.admin({ retry: { retries: 0 } });
+    try {
+      return await this.bounded(
+        (async () => {
+          await this.connect();
+          // InitProducerId is what fences the earlier pass's producer and settles its last
+          // transaction; kafkajs sends it with the first transaction, so open one (nothing is
+          // sent until a record is) and keep it for the next publish.
+          await this.ensureProducerId();
+          await admin.connect();
+          // The admin client finds the group coordinator among the brokers its metadata lists.
+          await admin.fetchTopicMetadata({ topics: [this.topic] });
+          const offsets = await admin.fetchOffsets({ groupId: transactionalId, topics: [this.topic] });
+          const found = offsets.find((t) => t.topic === this.topic)?.partitions.find((p) => p.partition === 0)?.offset;
+          return found === undefined || Number(found) < 0 ? null : Number(found);
+        })(),
+        budget,
+      );
+    } catch (e) {
+      throw toUnavailable(e, this.secrets);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
     }
   }
 
@@ -210,22 +400,35 @@ class KafkajsPublisher implements EventPublisher {
     }
   }
 
-  async checkTopic(timeoutMs: number): Promise<void> {
+  async checkTopic(timeoutMs: number): Promise<TopicFacts | null> {
     this.assertOpen();
     const budget = Math.min(timeoutMs, this.opts.deadline - this.now());
     if (budget < MIN_ATTEMPT_MS) throw new KafkaUnavailableError('no time left to check Kafka');
     const admin = this.client.admin({ retry: { retries: 0 } });
     try {
-      await this.bounded(
-        (async () => {
+      return await this.bounded(
+        (async (): Promise<TopicFacts | null> => {
           await admin.connect();
           // The topic's metadata with this user's credentials: TOPIC_AUTHORIZATION_FAILED when
           // the broker's ACLs give the user nothing on it. Nothing is published.
-          await admin.fetchTopicMetadata({ topics: [this.topic] }).catch((e: unknown) => {
+          const metadata = await admin.fetchTopicMetadata({ topics: [this.topic] }).catch((e: unknown) => {
             // Allowed to see it, and not created yet: the first publish creates it (a broker
             // without auto-creation then refuses that publish, which the pass reports).
             if ((e as { type?: unknown }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw e;
+            return null;
           });
+          const partitions = metadata?.topics.find((t) => t.name === this.topic)?.partitions ?? [];
+          if (partitions.length === 0) return null;
+          const replicationFactor = Math.min(...partitions.map((p) => p.replicas.length));
+          // min.insync.replicas needs DESCRIBE_CONFIGS, which a producer may lack: then unknown.
+          const minInsyncReplicas = await admin
+            .describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: this.topic, configNames: ['min.insync.replicas'] }] })
+            .then((r) => {
+              const value = r.resources[0]?.configEntries.find((c) => c.configName === 'min.insync.replicas')?.configValue;
+              return value === undefined || value === null || !/^\d+$/.test(value) ? null : Number(value);
+            })
+            .catch(() => null);
+          return { partitions: partitions.length, replicationFactor, minInsyncReplicas };
         })(),
         budget,
       );
@@ -241,45 +444,22 @@ class KafkajsPublisher implements EventPublisher {
     return this.closing;
   }
 
-  private async sendWithRetries(chunk: readonly OutgoingMessage[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      this.assertOpen();
-      const remaining = this.opts.deadline - this.now();
-      if (remaining < MIN_ATTEMPT_MS) throw new KafkaUnavailableError('no time left in this pass to publish to Kafka');
-      let failure: KafkaUnavailableError;
-      try {
-        await this.bounded(this.sendOnce(chunk, remaining), remaining);
-        return;
-      } catch (e) {
-        failure = toUnavailable(e, this.secrets);
-      }
-      const wait = this.options.retryBackoffMs * 2 ** attempt;
-      const worthRetrying = failure.retriable && !this.closed && attempt < this.options.retries;
-      if (!worthRetrying || this.now() + wait + MIN_ATTEMPT_MS > this.opts.deadline) throw failure;
-      this.opts.log.debug('Kafka publish failed, retrying', { attempt: attempt + 1, waitMs: wait, error: failure.message });
-      await this.sleep(wait);
-    }
-  }
-
-  private async sendOnce(chunk: readonly OutgoingMessage[], remaining: number): Promise<void> {
-    await this.connect();
-    await this.producer.sendBatch({
-      acks: -1,
-      // The broker's own wait for replicas: never longer than the pass has left.
-      timeout: Math.min(this.options.requestTimeoutMs, remaining),
-      topicMessages: [
-        {
-          topic: this.topic,
-          messages: chunk.map((m) => ({ key: m.key, value: m.value, headers: { ...m.headers } })),
-        },
-      ],
-    });
-  }
-
   private async connect(): Promise<void> {
     if (this.connected) return;
     await this.producer.connect();
     this.connected = true;
+  }
+
+  /** InitProducerId, once: kafkajs sends it when the first transaction begins; an empty one is ended locally. */
+  private async ensureProducerId(): Promise<void> {
+    const transaction = await this.producer.transaction();
+    // No partition or offset was added: kafkajs ends it without a request.
+    await transaction.abort();
+  }
+
+  private requireTransactionalId(): string {
+    if (this.transactionalId === undefined) throw new KafkaConfigError('publishing needs the till\'s transactional.id');
+    return this.transactionalId;
   }
 
   /**
