@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Database } from 'better-sqlite3';
@@ -178,6 +179,56 @@ describe('Kafka transactions across passes', () => {
       assert.deepEqual(onceEach(received, all), []);
     });
   }
+});
+
+describe('bootstrap brokers', () => {
+  test('bootstrap hosts that accept and never answer cost at most 1.5 s each: every pass publishes, well within its budget', async (t) => {
+    const brokers = await kafkaBrokerOrSkip(t);
+    if (!brokers) return;
+    const central = await useCentral(t);
+    // Two hung hosts and the real broker: in a random order, most passes meet a hung one first.
+    const held = new Set<net.Socket>();
+    const holes = await Promise.all(
+      [0, 1].map(async () => {
+        const server = net.createServer((socket) => {
+          held.add(socket);
+          socket.on('error', () => undefined);
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        t.after(() => {
+          for (const socket of held) socket.destroy();
+          return new Promise<void>((resolve) => server.close(() => resolve()));
+        });
+        return `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      }),
+    );
+    const dir = tmp.make();
+    const db = seedDb(path.join(dir, 'pos.db'), 0, 0, 3);
+    const topic = uniqueTopic('pos-sync-bootstrap');
+    const config = path.join(dir, 'appsettings.json');
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        Sync: { StoreId: 'STORE001', TillId: `till-${path.basename(dir)}`, MaxRunSeconds: 8 },
+        Database: { ConnectionString: 'Data Source=pos.db' },
+        Kafka: { Enabled: true, BootstrapServers: [...holes, ...brokers].join(','), InventoryTopic: topic },
+      }),
+    );
+    let total = 0;
+    for (let pass = 0; pass < 3; pass++) {
+      seedDb(db, 20, 10, 100 + pass);
+      const run = await runCli(['--config', config, '--central-url', central.url, '--json', 'sync'], { cwd: dir, timeoutMs: 30_000 });
+      assert.equal(run.code, 0, run.stderr);
+      const result = JSON.parse(run.stdout) as { durationMs: number; kafka: { published: number; error: string | null } };
+      assert.deepEqual([result.kafka.published, result.kafka.error], [30, null], `pass ${pass + 1}`);
+      // Two hung hosts at 1.5 s each at most, and the publishing itself.
+      assert.ok(result.durationMs < 6_000, `pass ${pass + 1} took ${result.durationMs} ms`);
+      total += 30;
+    }
+    const received = await consumeTopic(brokers, topic, { expected: total, timeoutMs: CONSUME_TIMEOUT_MS, settleMs: SETTLE_MS });
+    const ids = query<{ Id: string }>(db, `SELECT "Id" FROM "PosTransactions" UNION ALL SELECT "Id" FROM "InventoryUpdates"`).map((r) => r.Id);
+    assert.deepEqual(onceEach(received, ids), []);
+  });
 });
 
 describe('transaction settings', () => {

@@ -8,7 +8,8 @@
 // pos-sync turns them off almost entirely, retries in its own loop with its own timers, and
 // cuts a call that runs into the deadline by tearing down the sockets itself.
 
-import { kafkaTrouble } from '../domain/kafka-trouble.js';
+import { kafkaTrouble, oneLine } from '../domain/kafka-trouble.js';
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -122,6 +123,56 @@ export function transactionTimeoutMs(budgetMs: number): number {
   return Math.min(60_000, Math.max(5_000, Math.ceil(budgetMs) + 2_000));
 }
 
+/**
+ * The bootstrap list reordered so that its first entry answered a Kafka request (ApiVersions,
+ * which brokers answer before authentication) within `perBrokerMs`, trying the brokers one after
+ * the other in the given order. kafkajs bounds only the TCP connect by its connection timeout and
+ * waits for a host that accepts and never answers until its request timeout, the pass's whole
+ * budget; here each costs at most `perBrokerMs`. With one broker there is nothing to choose.
+ * When none answers the order stays, and kafkajs reports the failure.
+ */
+async function firstAnswering(brokers: string[], ssl: tls.ConnectionOptions | undefined, clientId: string, perBrokerMs: number): Promise<string[]> {
+  if (brokers.length < 2) return brokers;
+  for (const [i, broker] of brokers.entries()) {
+    if (await answers(broker, ssl, clientId, perBrokerMs)) return [broker, ...brokers.slice(0, i), ...brokers.slice(i + 1)];
+  }
+  return brokers;
+}
+
+/** True when `broker` answers an ApiVersions request within `ms`. */
+function answers(broker: string, ssl: tls.ConnectionOptions | undefined, clientId: string, ms: number): Promise<boolean> {
+  const colon = broker.lastIndexOf(':');
+  const host = broker.slice(0, colon);
+  const port = Number(broker.slice(colon + 1));
+  const id = Buffer.from(clientId);
+  // ApiVersions v0: size, api key 18, version 0, correlation id, client id; no body.
+  const request = Buffer.alloc(4 + 2 + 2 + 4 + 2 + id.length);
+  request.writeInt32BE(request.length - 4, 0);
+  request.writeInt16BE(18, 4);
+  request.writeInt16BE(0, 6);
+  request.writeInt32BE(1, 8);
+  request.writeInt16BE(id.length, 12);
+  id.copy(request, 14);
+  return new Promise((resolve) => {
+    const socket = ssl
+      ? tls.connect({ ...ssl, host, port, ...(net.isIP(host) ? {} : { servername: host }) }, () => socket.write(request))
+      : net.connect({ host, port }, () => socket.write(request));
+    let got = 0;
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), ms);
+    socket.on('data', (chunk: Buffer) => {
+      got += chunk.length;
+      if (got >= 8) done(true);
+    });
+    socket.once('error', () => done(false));
+    socket.once('close', () => done(false));
+  });
+}
+
 /** Fisher–Yates with the given random source: the order the bootstrap brokers are tried in. */
 export function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];
@@ -175,7 +226,7 @@ export async function createKafkaPublisher(settings: KafkaSettings, opts: Publis
   for (const warning of mapped.warnings) opts.log.debug(warning);
   const brokers = normalizeBrokers(settings.bootstrapServers);
   if (settings.topic.trim() === '') throw new KafkaConfigError('Kafka.InventoryTopic must not be empty');
-  const tlsOptions = mapped.ok.tls ? await readTlsFiles(mapped.ok.tls) : undefined;
+  const tlsOptions = mapped.ok.tls ? await readTlsFiles(mapped.ok.tls, (opts.now ?? Date.now)()) : undefined;
 
   let kafkajs: typeof import('kafkajs');
   try {
@@ -202,7 +253,7 @@ export function normalizeBrokers(servers: readonly string[]): string[] {
   return brokers;
 }
 
-async function readTlsFiles(t: TlsSettings): Promise<tls.ConnectionOptions> {
+async function readTlsFiles(t: TlsSettings, now: number): Promise<tls.ConnectionOptions> {
   const read = async (key: string, path: string | undefined): Promise<Buffer | undefined> => {
     if (path === undefined) return undefined;
     try {
@@ -219,7 +270,36 @@ async function readTlsFiles(t: TlsSettings): Promise<tls.ConnectionOptions> {
   if (cert) options.cert = cert;
   if (key) options.key = key;
   if (t.keyPassword !== undefined) options.passphrase = t.keyPassword;
+  if (cert) checkClientCertificate(cert, key, t.keyPassword, now);
   return options;
+}
+
+/**
+ * What the broker would refuse anyway, named before connecting: a key that is not the
+ * certificate's, a certificate outside its validity dates (by this machine's clock).
+ */
+function checkClientCertificate(cert: Buffer, key: Buffer | undefined, passphrase: string | undefined, now: number): void {
+  if (key) {
+    try {
+      tls.createSecureContext({ cert, key, ...(passphrase === undefined ? {} : { passphrase }) });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (/KEY_VALUES_MISMATCH/.test(code) || /key values mismatch/i.test(errorMessage(e))) {
+        throw new KafkaConfigError('Kafka.ProducerConfig.ssl.key.location does not match ssl.certificate.location (key values mismatch)');
+      }
+      throw new KafkaConfigError(`Kafka.ProducerConfig.ssl.certificate.location or ssl.key.location cannot be used: ${oneLine(errorMessage(e))}`);
+    }
+  }
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch (e) {
+    throw new KafkaConfigError(`Kafka.ProducerConfig.ssl.certificate.location is not a PEM certificate: ${oneLine(errorMessage(e))}`);
+  }
+  const from = Date.parse(x509.validFrom);
+  const to = Date.parse(x509.validTo);
+  if (now > to) throw new KafkaConfigError(`Kafka.ProducerConfig.ssl.certificate.location: the client certificate expired on ${new Date(to).toISOString()}`);
+  if (now < from) throw new KafkaConfigError(`Kafka.ProducerConfig.ssl.certificate.location: the client certificate is not yet valid (from ${new Date(from).toISOString()})`);
 }
 
 class KafkajsPublisher implements EventPublisher {
@@ -230,6 +310,9 @@ class KafkajsPublisher implements EventPublisher {
   private readonly secrets: readonly string[];
   private readonly transactionalId: string | undefined;
   private requestCount = 0;
+  private bootstrap: Promise<string[]> | undefined;
+  /** A broker closed a TLS connection right after the handshake, before any answer. */
+  private hungUpAfterHandshake = false;
   private connected = false;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -248,8 +331,9 @@ class KafkajsPublisher implements EventPublisher {
     this.secrets = [options.sasl?.password, options.tls?.keyPassword].filter((s): s is string => !!s);
     const budget = Math.max(MIN_ATTEMPT_MS, opts.deadline - this.now());
     const config: KafkaConfig = {
-      // In random order (seedable): a first entry that is down or hangs must not cost every pass.
-      brokers: shuffled(brokers, opts.random ?? Math.random),
+      // In random order (seedable), starting with one that answers: a bootstrap entry that is
+      // down or hangs must not cost every pass (see firstAnswering).
+      brokers: () => (this.bootstrap ??= firstAnswering(shuffled(brokers, opts.random ?? Math.random), tlsOptions, options.clientId, Math.min(BROKER_CONNECT_MS, budget))),
       clientId: options.clientId,
       // Per broker: a dead or hung bootstrap host costs at most this before the next is tried.
       connectionTimeout: Math.min(options.connectionTimeoutMs, BROKER_CONNECT_MS, budget),
@@ -284,6 +368,14 @@ class KafkajsPublisher implements EventPublisher {
     this.producer.on(this.producer.events.REQUEST, () => {
       this.requestCount++;
     });
+  }
+
+  /** Any failure as KafkaUnavailableError, named by what waiting can heal. */
+  private failure(e: unknown): KafkaUnavailableError {
+    if (this.hungUpAfterHandshake && !(e instanceof KafkaUnavailableError) && /Closed connection|ECONNRESET|socket hang up|EPIPE/i.test(classifyKafkaError(e).message)) {
+      return toUnavailable(new Error('the Kafka broker hung up right after the TLS handshake, before any answer: it rejected the client certificate (or requires one)'), this.secrets);
+    }
+    return toUnavailable(e, this.secrets);
   }
 
   get requests(): number {
@@ -337,7 +429,7 @@ class KafkajsPublisher implements EventPublisher {
         );
         return;
       } catch (e) {
-        failure = toUnavailable(e, this.secrets);
+        failure = this.failure(e);
       }
       if (committing) {
         // Sent and not answered, or answered with an error: either way only the next pass's
@@ -383,7 +475,7 @@ class KafkajsPublisher implements EventPublisher {
         budget,
       );
     } catch (e) {
-      throw toUnavailable(e, this.secrets);
+      throw this.failure(e);
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
@@ -396,7 +488,7 @@ class KafkajsPublisher implements EventPublisher {
     try {
       await this.bounded(this.connect(), budget);
     } catch (e) {
-      throw toUnavailable(e, this.secrets);
+      throw this.failure(e);
     }
   }
 
@@ -433,7 +525,7 @@ class KafkajsPublisher implements EventPublisher {
         budget,
       );
     } catch (e) {
-      throw toUnavailable(e, this.secrets);
+      throw this.failure(e);
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
@@ -557,6 +649,18 @@ class KafkajsPublisher implements EventPublisher {
     socket.setKeepAlive(true, 60_000);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
+    if (ssl) {
+      // Under TLS 1.3 a broker refuses the client's certificate only after the client finished its
+      // handshake: what the client sees is the broker hanging up before any answer. Remembered
+      // here so the failure is named for what it most likely is (toUnavailable).
+      let secured = false;
+      let answered = false;
+      socket.once('secureConnect', () => (secured = true));
+      socket.on('data', () => (answered = true));
+      socket.once('end', () => {
+        if (secured && !answered) this.hungUpAfterHandshake = true;
+      });
+    }
     return socket;
   };
 
@@ -627,10 +731,12 @@ function toUnavailable(error: unknown, secrets: readonly string[]): KafkaUnavail
   if (error instanceof KafkaUnavailableError) return error;
   const { message, retriable } = classifyKafkaError(error);
   const type = (error as { type?: unknown } | null)?.type;
-  const text = typeof type === 'string' && !message.includes(type) ? `${message} (${type})` : message;
+  const text = oneLine(typeof type === 'string' && !message.includes(type) ? `${message} (${type})` : message);
   // A failure waiting cannot heal is named for what it is, not called an outage.
   const trouble = kafkaTrouble(text);
-  return new KafkaUnavailableError(`${trouble.label}: ${redact(text, secrets)}`, { retriable: retriable && trouble.heals, ...(trouble.heals ? {} : { hint: trouble.hint }) });
+  // A missing topic is retried through the pass (a broker that creates topics answers so once).
+  const retry = retriable && (trouble.heals || trouble.kind === 'unknownTopic');
+  return new KafkaUnavailableError(`${trouble.label}: ${redact(text, secrets)}`, { retriable: retry, ...(trouble.heals ? {} : { hint: trouble.hint }) });
 }
 
 function redact(text: string, secrets: readonly string[]): string {
