@@ -28,6 +28,8 @@ export interface PassSummary {
   readonly since: number;
   /** Why publishing to Kafka failed in this pass (delivery to the central is not affected). */
   readonly kafkaError?: string | null;
+  /** Epoch ms of the first pass of the unbroken run that failed to publish for the same kind of reason. */
+  readonly kafkaErrorSince?: number | null;
 }
 
 /** A pass's summary with `since` carried over from the previous pass when the exit code is the same. */
@@ -90,6 +92,7 @@ export function serializeState(state: SavedState): string {
             error: p.error === null ? null : p.error.slice(0, MAX_ERROR_CHARS),
             since: iso(p.since),
             ...(p.kafkaError ? { kafkaError: p.kafkaError.slice(0, MAX_ERROR_CHARS) } : {}),
+            ...(p.kafkaError && p.kafkaErrorSince ? { kafkaErrorSince: iso(p.kafkaErrorSince) } : {}),
           },
     lastSuccessAt: iso(state.lastSuccessAt),
     ...(state.notAboutRows ? { notAboutRows: { at: iso(state.notAboutRows.at), reason: state.notAboutRows.reason.slice(0, MAX_ERROR_CHARS) } } : {}),
@@ -174,6 +177,7 @@ function parsePass(v: unknown): PassSummary | null {
     // Absent in files written before it existed: the pass itself is the earliest known.
     since: time(p['since'] ?? null, 'lastPass.since') ?? at,
     ...(p['kafkaError'] ? { kafkaError: textOrNull(p['kafkaError'], 'lastPass.kafkaError') } : {}),
+    ...(p['kafkaError'] && p['kafkaErrorSince'] ? { kafkaErrorSince: time(p['kafkaErrorSince'], 'lastPass.kafkaErrorSince') ?? at } : {}),
   };
 }
 
