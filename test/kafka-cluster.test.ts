@@ -234,6 +234,16 @@ describe('a three-broker cluster', { concurrency: false }, () => {
     await createTopic(c, other, 1, [[3]]);
     process.kill(pidOf(c, 3), 'SIGKILL');
     try {
+      // Until the controller has noticed: our topic led by brokers 1 and 2 only, the other offline.
+      const until = Date.now() + 30_000;
+      for (;;) {
+        const cluster: Cluster = c;
+        const m: { topics: { partitions: { leader: number }[] }[] } | null = await admin(cluster, (a) => a.fetchTopicMetadata({ topics: [topic] })).catch(() => null);
+        const leaders: number[] = m?.topics[0]?.partitions.map((p) => p.leader) ?? [];
+        if (leaders.length === 3 && leaders.every((l) => l === 1 || l === 2)) break;
+        if (Date.now() > until) assert.fail(`the cluster did not move the leaders off broker 3: ${leaders.join(',')}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
       const s = store({ BootstrapServers: c.plain.slice(0, 2).join(','), InventoryTopic: topic });
       seedDb(s.db, 40, 20, 6);
       const r = await syncPass(s, central);
