@@ -466,9 +466,16 @@ class KafkajsPublisher implements EventPublisher {
         (async () => {
           await this.connect();
           // InitProducerId is what fences the earlier pass's producer and settles its last
-          // transaction; kafkajs sends it with the first transaction, so open one (nothing is
-          // sent until a record is) and keep it for the next publish.
-          await this.ensureProducerId();
+          // transaction (CONCURRENT_TRANSACTIONS while the coordinator completes it: waited for).
+          for (let wait = 100; ; wait = Math.min(1_000, wait * 2)) {
+            try {
+              await this.ensureProducerId();
+              break;
+            } catch (e) {
+              if (!COORDINATOR_WAIT.test(classifyKafkaError(e).message + String((e as { type?: unknown }).type ?? '')) || this.now() + wait + MIN_ATTEMPT_MS > this.opts.deadline) throw e;
+              await this.sleep(wait);
+            }
+          }
           await admin.connect();
           // The admin client finds the group coordinator among the brokers its metadata lists.
           await admin.fetchTopicMetadata({ topics: [this.topic] });
@@ -546,7 +553,7 @@ class KafkajsPublisher implements EventPublisher {
     this.connected = true;
   }
 
-  /** InitProducerId, once: kafkajs sends it when the first transaction begins; an empty one is ended locally. */
+  /** InitProducerId, once: kafkajs sends it when the first transaction begins (nothing else is sent until a record is); an empty one is ended locally. */
   private async ensureProducerId(): Promise<void> {
     const transaction = await this.producer.transaction();
     // No partition or offset was added: kafkajs ends it without a request.
