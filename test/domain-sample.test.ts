@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { CATALOGUE, centsToText, guid, sampleInventoryUpdates, sampleTransactions, seededRandom } from '../src/domain/sample.js';
+import { CATALOGUE, centsToText, guid, sampleIds, sampleInventoryUpdates, sampleTransactions, seededRandom } from '../src/domain/sample.js';
 import { parseDbTime } from '../src/domain/time.js';
 import { buildFixtureDb, query } from './helpers/db.js';
 import { seedDb } from './helpers/sync.js';
@@ -24,11 +24,11 @@ const textToCents = (t: string): number => {
 };
 
 describe('sample transactions', () => {
-  const rows = [...sampleTransactions(2000, 'STORE009', NOW, seededRandom(1))];
+  const rows = [...sampleTransactions(2000, 'STORE009', NOW, seededRandom(1), sampleIds(1))];
 
   test('the same random seed gives the same rows; another seed different ones', () => {
-    assert.deepEqual([...sampleTransactions(2000, 'STORE009', NOW, seededRandom(1))], rows);
-    assert.notDeepEqual([...sampleTransactions(50, 'STORE009', NOW, seededRandom(2))], rows.slice(0, 50));
+    assert.deepEqual([...sampleTransactions(2000, 'STORE009', NOW, seededRandom(1), sampleIds(1))], rows);
+    assert.notDeepEqual([...sampleTransactions(50, 'STORE009', NOW, seededRandom(2), sampleIds(2))], rows.slice(0, 50));
   });
 
   test('totals are quantity × unit price exactly, as decimal text', () => {
@@ -75,7 +75,7 @@ describe('sample transactions', () => {
 describe('sample inventory updates', () => {
   test('chains per product: each PreviousStock is the product\'s last NewStock, and stock never goes negative', () => {
     const stock = new Map<string, number>([['PROD001', 38]]);
-    const rows = [...sampleInventoryUpdates(3000, 'STORE001', NOW, seededRandom(3), stock)];
+    const rows = [...sampleInventoryUpdates(3000, 'STORE001', NOW, seededRandom(3), stock, sampleIds(3))];
     const last = new Map<string, number>([['PROD001', 38]]);
     for (const r of rows) {
       if (last.has(r.ProductId)) assert.equal(r.PreviousStock, last.get(r.ProductId), `${r.ProductId} continues its chain`);
@@ -99,5 +99,34 @@ describe('sample inventory updates', () => {
       if (last.has(r.ProductId)) assert.equal(r.PreviousStock, last.get(r.ProductId), `${r.ProductId}`);
       last.set(r.ProductId, r.NewStock);
     }
+  });
+});
+
+describe('sample ids', () => {
+  test('seeding 200,000 rows gives 200,000 different ids across both tables', () => {
+    const file = seedDb(path.join(tmp.make(), 'pos.db'), 150_000, 50_000, 9);
+    const counts = query<{ rows: number; ids: number }>(
+      file,
+      `SELECT count(*) AS rows, count(DISTINCT "Id") AS ids FROM (SELECT "Id" FROM "PosTransactions" UNION ALL SELECT "Id" FROM "InventoryUpdates")`,
+    )[0]!;
+    assert.deepEqual(counts, { rows: 200_000, ids: 200_000 });
+  });
+
+  test('the same seed repeats the ids, a seed beyond 32 bits gives others than its low 32 bits', () => {
+    const take = (seed: number, n: number) => Array.from({ length: n }, sampleIds(seed));
+    assert.deepEqual(take(7, 100), take(7, 100));
+    assert.notDeepEqual(take(7 + 2 ** 32, 5), take(7, 5));
+    for (const id of take(2 ** 53 - 1, 1000)) assert.match(id, /^[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$/);
+  });
+
+  test('122 bits vary: every one of the 122 non-fixed bit positions takes both values within 2,000 ids', () => {
+    const seen0 = new Array<boolean>(128).fill(false);
+    const seen1 = new Array<boolean>(128).fill(false);
+    for (const id of Array.from({ length: 2000 }, sampleIds(1))) {
+      const bits = BigInt(`0x${id.replace(/-/g, '')}`);
+      for (let i = 0; i < 128; i++) ((bits >> BigInt(i)) & 1n ? seen1 : seen0)[i] = true;
+    }
+    const varying = seen0.filter((z, i) => z && seen1[i]).length;
+    assert.equal(varying, 122);
   });
 });

@@ -9,7 +9,7 @@ import type { Database } from 'better-sqlite3';
 import { ConfigError } from '../src/errors.js';
 import { KafkaUnavailableError } from '../src/kafka/errors.js';
 import type { OutgoingMessage } from '../src/kafka/message.js';
-import { MIN_PUBLISH_MS, publishPending, type OutboxDeps } from '../src/kafka/outbox.js';
+import { MIN_PUBLISH_MS, nextTransactionRows, publishPending, type OutboxDeps } from '../src/kafka/outbox.js';
 import type { EventPublisher } from '../src/kafka/publisher.js';
 import type { KafkaSettings } from '../src/kafka/settings.js';
 import { openDatabase } from '../src/store/db.js';
@@ -51,27 +51,54 @@ function waitingIds(file: string): string[] {
 
 interface FakeKafka {
   readonly created: number;
+  /** The messages of every transaction begun, committed or not. */
   readonly calls: OutgoingMessage[][];
+  /** The messages of committed transactions: what a read_committed consumer sees. */
+  readonly visible: OutgoingMessage[];
   readonly closed: number;
+  /** The marker of the last committed transaction (the group offset the real one commits). */
+  committedMarker: number | null;
 }
 
-/** A publisher factory whose publish() runs `behaviour` per call. */
-function fakeKafka(behaviour: (call: number, messages: readonly OutgoingMessage[], onAcked?: (acked: readonly OutgoingMessage[]) => void) => Promise<void> = async () => {}): {
+/**
+ * How a fake transaction ends: committed; failed before the commit (aborted, nothing visible); or
+ * the commit sent and its answer lost, having committed or not.
+ */
+type Outcome = 'commit' | 'commit-unknown-committed' | 'commit-unknown-aborted' | Error;
+
+/**
+ * A publisher factory with Kafka's transactional behaviour: publish() runs `behaviour` per call
+ * and ends the transaction as it says.
+ */
+function fakeKafka(behaviour: (call: number, messages: readonly OutgoingMessage[]) => Promise<Outcome | void> = async () => {}): {
   state: FakeKafka;
   createPublisher: NonNullable<OutboxDeps['createPublisher']>;
 } {
-  const state = { created: 0, calls: [] as OutgoingMessage[][], closed: 0 };
+  const state: FakeKafka = { created: 0, calls: [], visible: [], closed: 0, committedMarker: null };
   const createPublisher: NonNullable<OutboxDeps['createPublisher']> = async () => {
-    state.created++;
+    (state as { created: number }).created++;
     const publisher: EventPublisher = {
-      async publish(messages, onAcked) {
+      async publish(messages, plan) {
         state.calls.push([...messages]);
-        await behaviour(state.calls.length, messages, onAcked);
+        const outcome = (await behaviour(state.calls.length, messages)) ?? 'commit';
+        if (outcome instanceof Error) throw outcome;
+        plan.beforeCommit();
+        if (outcome !== 'commit-unknown-aborted') {
+          state.visible.push(...messages);
+          state.committedMarker = plan.marker;
+        }
+        if (outcome !== 'commit') throw new KafkaUnavailableError('the outcome of a Kafka commit is unknown (Kafka did not answer within 10 ms)', { commitUnknown: true });
+      },
+      async lastCommittedMarker() {
+        return state.committedMarker;
       },
       async check() {},
-      async checkTopic() {},
+      async checkTopic() {
+        return null;
+      },
+      requests: 0,
       async close() {
-        state.closed++;
+        (state as { closed: number }).closed++;
       },
     };
     return publisher;
@@ -80,7 +107,7 @@ function fakeKafka(behaviour: (call: number, messages: readonly OutgoingMessage[
 }
 
 function deps(db: Database, createPublisher: OutboxDeps['createPublisher'], leftMs: number, now = NOW): OutboxDeps & { log: ReturnType<typeof memoryLogger> } {
-  return { db, settings, clock: { now: () => now }, log: memoryLogger(), deadline: now + leftMs, createPublisher };
+  return { db, settings, clock: { now: () => now }, log: memoryLogger(), deadline: now + leftMs, createPublisher, transactionalId: 'pos-sync.STORE001.till-1', tillId: 'till-1' };
 }
 
 describe('publishPending', () => {
@@ -158,33 +185,38 @@ describe('publishPending', () => {
     assert.equal(waitingIds(file).length, 5);
   });
 
-  // Each chunk of a 4,500-row backlog takes chunkMs of an 8 s budget; a chunk starts only with at
-  // least MIN_PUBLISH_MS (1 s) left, and the rest waits for the next pass without a warning.
-  for (const { chunkMs, calls, backlog } of [
-    { chunkMs: 3_000, calls: [2_000, 2_000, 500], backlog: 0 }, // 2 s left before the third
-    { chunkMs: 3_500, calls: [2_000, 2_000, 500], backlog: 0 }, // exactly 1 s left: it starts
-    { chunkMs: 3_600, calls: [2_000, 2_000], backlog: 500 }, // 0.8 s left: it waits
-  ]) {
-    test(`a long backlog goes out in chunks while the budget lasts (${chunkMs} ms per chunk)`, async () => {
-      assert.equal(MIN_PUBLISH_MS, 1_000, 'the table assumes 1 s');
-      const file = deliveredStore(4_500, 0, { transaction: 4_500, inventory: 0 });
-      let now = NOW;
-      const kafka = fakeKafka(async () => {
-        now += chunkMs;
-      });
-      const db = open(file);
-      try {
-        const d = { ...deps(db, kafka.createPublisher, 8_000), clock: { now: () => now } };
-        const report = await publishPending(d);
-        assert.deepEqual(kafka.state.calls.map((c) => c.length), calls);
-        assert.deepEqual(report, { published: 4_500 - backlog, backlog, error: null });
-        assert.deepEqual(d.log.lines.filter((l) => l.level === 'warn'), []);
-      } finally {
-        db.close();
-      }
-      assert.equal(waitingIds(file).length, backlog);
+  test('a long backlog goes out in transactions sized to the budget left: each fits in half of it, the rest waits without a warning', async () => {
+    assert.equal(MIN_PUBLISH_MS, 1_000, 'the sizes below assume 1 s');
+    const file = deliveredStore(4_500, 0, { transaction: 4_500, inventory: 0 });
+    let now = NOW;
+    const deadline = NOW + 8_000;
+    const tooLong: string[] = [];
+    // 2 ms per event: the first transaction (500) takes 1 s, and so on.
+    const kafka = fakeKafka(async (_call, messages) => {
+      const ms = messages.length * 2;
+      if (ms > (deadline - now) / 2 + 2) tooLong.push(`${messages.length} events (${ms} ms) with ${deadline - now} ms left`);
+      now += ms;
     });
-  }
+    const db = open(file);
+    try {
+      const d = { ...deps(db, kafka.createPublisher, 8_000), clock: { now: () => now } };
+      const report = await publishPending(d);
+      assert.deepEqual(kafka.state.calls.map((c) => c.length), [500, 1_750, 875, 437]);
+      assert.deepEqual(tooLong, []);
+      assert.deepEqual(report, { published: 3_562, backlog: 938, error: null });
+      assert.deepEqual(d.log.lines.filter((l) => l.level === 'warn'), []);
+    } finally {
+      db.close();
+    }
+    assert.equal(waitingIds(file).length, 938);
+  });
+
+  test('nextTransactionRows: 500 first, then what half the budget left fits at the last pace, 50 to 2,000', () => {
+    assert.equal(nextTransactionRows(0, 0, 8_000), 500);
+    assert.equal(nextTransactionRows(500, 1_000, 7_000), 1_750);
+    assert.equal(nextTransactionRows(500, 0, 7_000), 2_000);
+    assert.equal(nextTransactionRows(10, 5_000, 1_000), 50);
+  });
 
   test('nothing waiting: no publisher is created', async () => {
     const file = deliveredStore(3, 1, { transaction: 0, inventory: 0 });
@@ -222,31 +254,73 @@ describe('publishPending', () => {
     assert.equal(waitingIds(file).length, 2);
   });
 
-  test('a failure in the middle of a call: the sub-chunks acknowledged are not published again', async () => {
+  test('a transaction that fails before its commit: nothing marked, nothing visible, all of it again next pass, once', async () => {
     const file = deliveredStore(10, 0, { transaction: 10, inventory: 0 });
     const all = waitingIds(file);
-    // Kafka acknowledges the first 4 messages of the call (one sub-chunk), then fails.
-    const kafka = fakeKafka(async (call, messages, onAcked) => {
-      if (call > 1) return;
-      onAcked?.(messages.slice(0, 4));
-      throw new KafkaUnavailableError('Kafka is unavailable: broker went away');
-    });
+    const kafka = fakeKafka(async (call) => (call === 1 ? new KafkaUnavailableError('Kafka is unavailable: broker went away') : 'commit'));
     let db = open(file);
     try {
       const report = await publishPending(deps(db, kafka.createPublisher, 8_000));
-      assert.deepEqual(report, { published: 4, backlog: 6, error: 'Kafka is unavailable: broker went away' });
+      assert.deepEqual(report, { published: 0, backlog: 10, error: 'Kafka is unavailable: broker went away' });
     } finally {
       db.close();
     }
-    assert.deepEqual(waitingIds(file), all.slice(4), 'only the unacknowledged ones still wait');
+    assert.deepEqual(waitingIds(file), all);
     db = open(file);
     try {
-      assert.deepEqual(await publishPending(deps(db, kafka.createPublisher, 8_000)), { published: 6, backlog: 0, error: null });
+      assert.deepEqual(await publishPending(deps(db, kafka.createPublisher, 8_000)), { published: 10, backlog: 0, error: null });
     } finally {
       db.close();
     }
-    const sent = kafka.state.calls[1]!.map((m) => m.rowId);
-    assert.deepEqual(sent, all.slice(4), 'the next pass publishes exactly the rest, once');
+    assert.deepEqual(kafka.state.visible.map((m) => m.rowId), all, 'each event visible once');
+  });
+
+  for (const committed of [true, false]) {
+    test(`a commit whose answer never came (it ${committed ? 'did' : 'did not'} commit): the next pass settles it first, and each event is visible once`, async () => {
+      const file = deliveredStore(6, 4, { transaction: 6, inventory: 4 });
+      const all = waitingIds(file);
+      const kafka = fakeKafka(async (call) => (call === 1 ? (committed ? 'commit-unknown-committed' : 'commit-unknown-aborted') : 'commit'));
+      let db = open(file);
+      try {
+        const first = deps(db, kafka.createPublisher, 8_000);
+        const report = await publishPending(first);
+        assert.deepEqual([report.published, report.backlog], [0, 10]);
+        assert.match(report.error ?? '', /outcome of a Kafka commit is unknown/);
+        assert.equal(kafka.state.calls.length, 1, 'nothing more goes out while a commit is in doubt');
+        assert.match(first.log.lines.find((l) => l.level === 'warn')?.message ?? '', /the next pass settles it/);
+      } finally {
+        db.close();
+      }
+      assert.deepEqual(waitingIds(file), all, 'the rows stay until it is settled');
+      db = open(file);
+      try {
+        const second = deps(db, kafka.createPublisher, 8_000);
+        assert.deepEqual(await publishPending(second), { published: 10, backlog: 0, error: null });
+        assert.ok(second.log.lines.some((l) => l.message === 'settled a Kafka commit whose outcome was unknown' && l.fields?.committed === committed));
+      } finally {
+        db.close();
+      }
+      assert.deepEqual(kafka.state.visible.map((m) => m.rowId).sort(), [...all].sort(), 'each event visible once');
+      assert.equal(kafka.state.calls.length, committed ? 2 : 3, committed ? 'the transactions one entity each, none again' : 'all again');
+      db = open(file);
+      try {
+        assert.deepEqual(await publishPending(deps(db, kafka.createPublisher, 8_000)), { published: 0, backlog: 0, error: null });
+      } finally {
+        db.close();
+      }
+    });
+  }
+
+  test('every event carries TillId after the seed\'s properties', async () => {
+    const file = deliveredStore(1, 1, { transaction: 1, inventory: 1 });
+    const kafka = fakeKafka();
+    const db = open(file);
+    try {
+      await publishPending(deps(db, kafka.createPublisher, 8_000));
+    } finally {
+      db.close();
+    }
+    for (const m of kafka.state.visible) assert.match(m.value, /,"SyncedAt":"[^"]+","TillId":"till-1"\}$/);
   });
 
   test('an event that can never be built is parked with the reason: out of the backlog, shown, brought back by requeue', async () => {

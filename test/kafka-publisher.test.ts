@@ -11,7 +11,7 @@ import type { InventoryRow, TransactionRow } from '../src/domain/rows.js';
 import { KafkaUnavailableError } from '../src/kafka/errors.js';
 import { buildInventoryMessage, buildTransactionMessage, type MessageResult, type OutgoingMessage } from '../src/kafka/message.js';
 import { seedPartition } from '../src/kafka/partitioner.js';
-import { createKafkaPublisher, type KafkaLog } from '../src/kafka/publisher.js';
+import { createKafkaPublisher, type KafkaLog, type TransactionPlan } from '../src/kafka/publisher.js';
 import type { KafkaSettings } from '../src/kafka/settings.js';
 import { consumeTopic, createTopic, kafkaBrokerOrSkip, uniqueTopic } from './helpers/kafka.js';
 
@@ -27,6 +27,12 @@ const silent: KafkaLog = { debug() {} };
 
 function settings(bootstrapServers: string[], topic: string, producerConfig: Record<string, string> = {}): KafkaSettings {
   return { enabled: true, bootstrapServers, topic, producerConfig };
+}
+
+let markers = 0;
+/** A transaction's marker and a beforeCommit that does nothing (the outbox's own tests cover it). */
+function plan(): TransactionPlan {
+  return { marker: ++markers, beforeCommit() {} };
 }
 
 function must(result: MessageResult): OutgoingMessage {
@@ -84,9 +90,9 @@ describe('with a real broker', () => {
     const messages = sampleMessages();
     // The seed's own ProducerConfig: acks=1 is raised to all, the rest maps.
     const seedConfig = { 'client.id': 'pos-sync-service', acks: '1', retries: '3', 'retry.backoff.ms': '1000' };
-    const publisher = await createKafkaPublisher(settings(brokers, topic, seedConfig), { deadline: Date.now() + 20_000, log: silent });
+    const publisher = await createKafkaPublisher(settings(brokers, topic, seedConfig), { deadline: Date.now() + 20_000, log: silent, transactionalId: uniqueTopic('pos-sync.STORE001') });
     try {
-      await publisher.publish(messages);
+      await publisher.publish(messages, plan());
     } finally {
       await publisher.close();
     }
@@ -111,9 +117,9 @@ describe('with a real broker', () => {
     const messages = ['PROD001', 'PROD002', 'PROD003', 'PROD004', 'PROD005', 'PROD006'].map((p, i) =>
       must(buildTransactionMessage(transaction(i + 1, p), context)),
     );
-    const publisher = await createKafkaPublisher(settings(brokers, topic), { deadline: Date.now() + 20_000, log: silent });
+    const publisher = await createKafkaPublisher(settings(brokers, topic), { deadline: Date.now() + 20_000, log: silent, transactionalId: uniqueTopic('pos-sync.STORE001') });
     try {
-      await publisher.publish(messages);
+      await publisher.publish(messages, plan());
     } finally {
       await publisher.close();
     }
@@ -170,9 +176,9 @@ describe('with Kafka down', () => {
       const deadline = started + 1_500;
       const publisher = await createKafkaPublisher(
         settings([`127.0.0.1:${port}`], 'inventory-events', { retries: '3', 'retry.backoff.ms': '100' }),
-        { deadline, log: silent },
+        { deadline, log: silent, transactionalId: 'pos-sync.STORE001.down' },
       );
-      await assert.rejects(publisher.publish(sampleMessages()), (e: unknown) => {
+      await assert.rejects(publisher.publish(sampleMessages(), plan()), (e: unknown) => {
         assert.ok(e instanceof KafkaUnavailableError, `got ${String(e)}`);
         assert.equal(e.exitCode, 75);
         assert.ok(e.retriable);
@@ -182,7 +188,7 @@ describe('with Kafka down', () => {
       assert.ok(rejectedAt < deadline + SLACK_MS, `rejected ${rejectedAt - deadline} ms after the deadline`);
       await publisher.close();
       assert.ok(Date.now() - rejectedAt < 1_000 + SLACK_MS, 'close() is bounded');
-      await assert.rejects(publisher.publish(sampleMessages()), /closed/);
+      await assert.rejects(publisher.publish(sampleMessages(), plan()), /closed/);
     });
   }
 
@@ -212,9 +218,10 @@ describe('with Kafka down', () => {
     const publisher = await createKafkaPublisher(settings([`127.0.0.1:${blackHolePort}`], 'inventory-events'), {
       deadline: Date.now() + 50,
       log: silent,
+      transactionalId: 'pos-sync.STORE001.down',
     });
     const connectionsBefore = held.size;
-    await assert.rejects(publisher.publish(sampleMessages()), /no time left/);
+    await assert.rejects(publisher.publish(sampleMessages(), plan()), /no time left/);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(held.size, connectionsBefore, 'no connection was opened');
     await publisher.close();
@@ -234,9 +241,9 @@ describe('with Kafka down', () => {
         const publisher = await createKafkaPublisher(
           { enabled: true, bootstrapServers: ['127.0.0.1:${port}'], topic: 'inventory-events',
             producerConfig: { 'client.id': 'pos-sync-service', acks: '1', retries: '3', 'retry.backoff.ms': '1000' } },
-          { deadline, log: { debug() {} } });
+          { deadline, log: { debug() {} }, transactionalId: 'pos-sync.STORE001.child' });
         const message = { rowId: 'r1', entity: 'transaction', key: 'STORE001_PROD001', value: '{}', headers: { id: 'r1' } };
-        await publisher.publish([message]).catch((e) => { if (e.name !== 'KafkaUnavailableError') throw e; });
+        await publisher.publish([message], { marker: 1, beforeCommit() {} }).catch((e) => { if (e.name !== 'KafkaUnavailableError') throw e; });
         await publisher.close();
       `;
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });

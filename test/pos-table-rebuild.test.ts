@@ -93,7 +93,9 @@ describe('the POS rebuilds both business tables (EF Core migration) after pos-sy
       fs.writeFileSync(
         config,
         JSON.stringify({
-          Sync: { StoreId: 'STORE001', MaxRunSeconds: 20, MaxRejections: 1, RetryDelayMinutes: 60 },
+          // A till of its own: passes of other test files with the same StoreId and TillId would
+          // fence this one's Kafka transactions.
+          Sync: { StoreId: 'STORE001', TillId: `till-${path.basename(cwd)}`, MaxRunSeconds: 20, MaxRejections: 1, RetryDelayMinutes: 60 },
           Database: { ConnectionString: 'Data Source=data/pos.db' },
           Kafka: { Enabled: true, BootstrapServers: servers, InventoryTopic: topic },
         }),
@@ -135,7 +137,8 @@ describe('the POS rebuilds both business tables (EF Core migration) after pos-sy
     assert.deepEqual(result.delivered, { transaction: 2, inventory: 0 }, 'the new sales, and only them');
     assert.deepEqual(new Set(central.receivedIds()), new Set([...delivered, ...newIds]));
     assert.deepEqual(central.duplicateIds(), []);
-    assert.deepEqual(result.kafka, { published: 5, backlog: 0, error: null });
+    // (kafka.requests, the requests the pass sent, depends on the broker's answers.)
+    assert.deepEqual({ ...result.kafka, requests: undefined }, { published: 5, backlog: 0, error: null, requests: undefined });
     // The index is back, by name.
     assert.ok(query(db, `SELECT 1 FROM sqlite_master WHERE name = 'IX_PosTransactions_PosSync_Pending'`).length === 1, 'the pending index is recreated');
     // Dead letters stay dead-lettered, the waiting row keeps waiting.

@@ -17,6 +17,7 @@ import {
   type DatabaseFacts,
   type HealthStatus,
   type KafkaFacts,
+  type TopicReplication,
   type PerfValue,
 } from '../domain/health.js';
 import { storeTimeZone } from '../domain/localtime.js';
@@ -87,7 +88,7 @@ export interface HealthDeps {
   /** Created on first use; health always uses it. */
   readonly central: () => Promise<CentralClient>;
   /** Resolves when a Kafka broker answers; null when Kafka is disabled. */
-  readonly checkKafka: ((timeoutMs: number) => Promise<void>) | null;
+  readonly checkKafka: ((timeoutMs: number) => Promise<TopicReplication | null | void>) | null;
   /** Reads the state file without changing it. */
   readonly readState: () => Peeked;
   readonly expectedSchemaVersion: number;
@@ -166,8 +167,8 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
           (async (): Promise<KafkaFacts> => {
             const t0 = clock.now();
             try {
-              await check(netTimeout);
-              return { kind: 'ok', ms: clock.now() - t0 };
+              const topic = await check(netTimeout);
+              return { kind: 'ok', ms: clock.now() - t0, topic: topic ?? null };
             } catch (err) {
               return { kind: 'error', error: message(err), configuration: err instanceof ConfigError };
             }
@@ -217,12 +218,12 @@ export function unknownHealth(reason: string): HealthResult {
 }
 
 /** The Kafka check: the publisher's check(), loaded only when Kafka is enabled. */
-export async function kafkaReachable(config: Config, log: Logger, timeoutMs: number, now: () => number = Date.now): Promise<void> {
+export async function kafkaReachable(config: Config, log: Logger, timeoutMs: number, now: () => number = Date.now): Promise<TopicReplication | null> {
   const { createKafkaPublisher } = await import('../kafka/publisher.js');
   const publisher = await createKafkaPublisher(config.kafka, { deadline: now() + timeoutMs, log, now });
   try {
     // Not only a broker answering: this user, over TLS and SASL as configured, may see the topic.
-  await publisher.checkTopic(timeoutMs);
+    return await publisher.checkTopic(timeoutMs);
   } finally {
     await publisher.close();
   }

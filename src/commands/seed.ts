@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { nonNegativeInt } from '../cli/options.js';
 import { seconds } from '../cli/render.js';
 import { plural } from '../domain/localtime.js';
-import { SAMPLE_MARK, sampleInventoryUpdates, sampleTransactions, seededRandom } from '../domain/sample.js';
+import { SAMPLE_MARK, sampleIds, sampleInventoryUpdates, sampleTransactions, seededRandom } from '../domain/sample.js';
 import { systemClock, type Clock } from '../domain/time.js';
 import { ConfigError } from '../errors.js';
 import { openReadOnly } from '../store/db.js';
@@ -27,7 +27,7 @@ export const seed = defineCommand<{ transactions: number; inventory: number; ran
   options: [
     { flags: '--transactions <n>', description: 'sales transactions to insert', parse: nonNegativeInt('--transactions', 100_000_000), defaultValue: 10 },
     { flags: '--inventory <n>', description: 'inventory updates to insert', parse: nonNegativeInt('--inventory', 100_000_000), defaultValue: 5 },
-    { flags: '--random-seed <n>', description: 'seed of the random generator, for a repeatable set', parse: nonNegativeInt('--random-seed', 2 ** 31 - 1) },
+    { flags: '--random-seed <n>', description: 'seed of the random generator, for a repeatable set', parse: nonNegativeInt('--random-seed', Number.MAX_SAFE_INTEGER) },
     { flags: '--force', description: 'seed even a database holding rows seed did not make (a real POS database)' },
   ],
   help: HELP,
@@ -73,8 +73,9 @@ export interface SeedDeps {
 
 export function runSeed(options: SeedOptions, deps: SeedDeps): SeedResult {
   const start = deps.clock.now();
-  const randomSeed = options.randomSeed ?? process.getBuiltinModule('node:crypto').randomInt(0, 2 ** 31);
+  const randomSeed = options.randomSeed ?? process.getBuiltinModule('node:crypto').randomInt(0, 2 ** 48 - 1);
   const random = seededRandom(randomSeed);
+  const newId = sampleIds(randomSeed);
   if (!options.force) refuseForeignRows(deps.dbPath);
   const db = deps.openDb();
   try {
@@ -104,8 +105,8 @@ export function runSeed(options: SeedOptions, deps: SeedDeps): SeedResult {
     }
     const now = deps.clock.now();
     db.transaction(() => {
-      for (const row of sampleTransactions(options.transactions, options.storeId, now, random)) insertTx.run(row);
-      for (const row of sampleInventoryUpdates(options.inventory, options.storeId, now, random, stock)) insertInv.run(row);
+      for (const row of sampleTransactions(options.transactions, options.storeId, now, random, newId)) insertTx.run(row);
+      for (const row of sampleInventoryUpdates(options.inventory, options.storeId, now, random, stock, newId)) insertInv.run(row);
     })();
   } finally {
     db.close();

@@ -76,9 +76,17 @@ export type CentralFacts =
   | { readonly kind: 'error'; readonly error: string; readonly url: string }
   | { readonly kind: 'timeout'; readonly afterMs: number; readonly url: string };
 
+/** The topic as the brokers describe it (null fields: not known to this user). */
+export interface TopicReplication {
+  readonly partitions: number;
+  /** The smallest replica count among its partitions. */
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number | null;
+}
+
 export type KafkaFacts =
   | { readonly kind: 'disabled' }
-  | { readonly kind: 'ok'; readonly ms: number }
+  | { readonly kind: 'ok'; readonly ms: number; readonly topic?: TopicReplication | null }
   | { readonly kind: 'error'; readonly error: string; readonly configuration: boolean }
   | { readonly kind: 'timeout'; readonly afterMs: number };
 
@@ -190,6 +198,14 @@ function kafkaCheck(f: HealthFacts): CheckResult | null {
       if (published !== null && !kafkaTrouble(published).heals) {
         return { name: 'kafka', status: 'CRITICAL', message: `a broker answered, but the last pass could not publish: ${describeKafkaTrouble(published)}` };
       }
+      // What the passes see (too few in-sync replicas, no coordinator) is not what this check's
+      // metadata request sees: the last pass's own publish is reported beside it.
+      if (published !== null) {
+        const since = f.state.lastPass?.kafkaErrorSince ?? f.state.lastPass?.at ?? f.now;
+        return { name: 'kafka', status: 'WARNING', message: `a broker answered, but passes cannot publish since ${formatWhen(since, f.now, f.timeZone)}: ${describeKafkaTrouble(published)}` };
+      }
+      const replication = replicationWarning(k.topic ?? null);
+      if (replication !== null) return { name: 'kafka', status: 'WARNING', message: replication };
       return { name: 'kafka', status: 'OK', message: `a broker answered in ${Math.round(k.ms)} ms` };
     }
     case 'timeout':
@@ -203,6 +219,18 @@ function kafkaCheck(f: HealthFacts): CheckResult | null {
       return { name: 'kafka', status: k.configuration ? 'UNKNOWN' : 'WARNING', message: k.error };
     }
   }
+}
+
+/** Why the topic cannot survive the loss of one broker, or null when it can (or is not known). */
+export function replicationWarning(t: TopicReplication | null): string | null {
+  if (t === null) return null;
+  if (t.replicationFactor < 2) {
+    return `the topic has ${plural(t.replicationFactor, 'replica')}: each event has one copy, lost with its broker (create it with replication factor 3, min.insync.replicas 2)`;
+  }
+  if (t.minInsyncReplicas !== null && t.minInsyncReplicas >= t.replicationFactor) {
+    return `the topic's min.insync.replicas (${t.minInsyncReplicas}) is not below its replication factor (${t.replicationFactor}): one broker down stops publishing (set min.insync.replicas to ${t.replicationFactor - 1})`;
+  }
+  return null;
 }
 
 /** Events delivered to the central and not yet on Kafka, by count and by age. */

@@ -18,6 +18,8 @@ export interface PassSummary {
   readonly since: number;
   /** Why publishing to Kafka failed in this pass (delivery to the central is not affected). */
   readonly kafkaError?: string | null;
+  /** Epoch ms of the first pass of the unbroken run that failed to publish for the same kind of reason. */
+  readonly kafkaErrorSince?: number | null;
 }
 
 /** A pass's summary with `since` carried over from the previous pass when the exit code is the same. */

@@ -50,6 +50,56 @@ export function guid(random: Random): string {
   return out;
 }
 
+/**
+ * The ids of one `seed` run: version-4 GUIDs whose 122 random bits come from xoshiro128**, a
+ * generator with 128 bits of state (four 32-bit words per id, 4-dimensionally equidistributed, so
+ * no two ids of a run share their 128 drawn bits). mulberry32 above has 32 bits of state: at most
+ * 2^32 different GUIDs, and a 200,000-row seed drew the same one twice. Seeded from the whole
+ * `seed` (up to 2^53) through splitmix32, so `--random-seed` repeats the ids too.
+ */
+export function sampleIds(seed: number): () => string {
+  let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 4294967296) >>> 0, 0x9e3779b9);
+  const splitmix32 = (): number => {
+    x = (x + 0x9e3779b9) | 0;
+    let z = x;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let s0 = splitmix32();
+  let s1 = splitmix32();
+  let s2 = splitmix32();
+  let s3 = splitmix32();
+  if ((s0 | s1 | s2 | s3) === 0) s0 = 1; // the one state xoshiro never leaves
+  const next = (): number => {
+    const out = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 11);
+    return out;
+  };
+  return () => {
+    const w0 = next();
+    const w1 = (next() & 0xffff0fff) | 0x00004000; // version 4
+    const w2 = (next() & 0x3fffffff) | 0x80000000; // variant 10
+    const w3 = next();
+    const h = hex8(w0) + hex8(w1) + hex8(w2) + hex8(w3);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  };
+}
+
+function rotl(v: number, k: number): number {
+  return (v << k) | (v >>> (32 - k));
+}
+
+function hex8(v: number): string {
+  return (v >>> 0).toString(16).toUpperCase().padStart(8, '0');
+}
+
 export function centsToText(cents: number): string {
   const sign = cents < 0 ? '-' : '';
   const abs = Math.abs(cents);
@@ -105,7 +155,7 @@ function yyyymmdd(ms: number): string {
 }
 
 /** Transactions spread over the last hour before `now`, in the order a till writes them. */
-export function* sampleTransactions(count: number, storeId: string, now: number, random: Random): Generator<SampleTransaction> {
+export function* sampleTransactions(count: number, storeId: string, now: number, random: Random, newId: () => string): Generator<SampleTransaction> {
   const step = count > 0 ? Math.max(1, Math.floor(3_600_000 / count)) : 1;
   let at = now - step * count;
   for (let n = 1; n <= count; n++) {
@@ -115,7 +165,7 @@ export function* sampleTransactions(count: number, storeId: string, now: number,
     const quantity = type === 'Purchase' ? 10 + Math.floor(random() * 40) : 1 + Math.floor(random() * 5);
     const register = `R${1 + Math.floor(random() * 4)}`;
     yield {
-      Id: guid(random),
+      Id: newId(),
       TransactionId: `TX-${yyyymmdd(at)}-${String(n).padStart(6, '0')}`,
       StoreId: storeId,
       ProductId: product.id,
@@ -148,6 +198,7 @@ export function* sampleInventoryUpdates(
   now: number,
   random: Random,
   stock: Map<string, number>,
+  newId: () => string,
 ): Generator<SampleInventoryUpdate> {
   const step = count > 0 ? Math.max(1, Math.floor(3_600_000 / count)) : 1;
   let at = now - step * count;
@@ -161,7 +212,7 @@ export function* sampleInventoryUpdates(
     const next = previous + change;
     stock.set(product.id, next);
     yield {
-      Id: guid(random),
+      Id: newId(),
       StoreId: storeId,
       ProductId: product.id,
       PreviousStock: previous,

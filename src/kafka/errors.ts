@@ -12,9 +12,15 @@ import { ConfigError, TempFailError } from '../errors.js';
 export class KafkaUnavailableError extends TempFailError {
   /** False when trying again cannot help without a change (e.g. authentication refused). */
   readonly retriable: boolean;
-  constructor(message: string, options: { retriable?: boolean; hint?: string } = {}) {
+  /**
+   * True when the commit of a transaction was sent and its answer never came (the pass's budget
+   * ended, the connection broke): it may or may not have committed. The next pass finds out.
+   */
+  readonly commitUnknown: boolean;
+  constructor(message: string, options: { retriable?: boolean; hint?: string; commitUnknown?: boolean } = {}) {
     super(message, options.hint === undefined ? {} : { hint: options.hint });
     this.retriable = options.retriable ?? true;
+    this.commitUnknown = options.commitUnknown ?? false;
   }
 }
 

@@ -1,6 +1,6 @@
 // The Kafka event for one delivered row, in the seed's format (SPEC §6): same key, same JSON
 // property names and order, same headers, plus an `id` header carrying the row Id so consumers
-// can drop the duplicates that at-least-once publishing allows. Pure: no kafkajs, no clock
+// that read uncommitted can drop the records of aborted transactions. Pure: no kafkajs, no clock
 // (the publish time and the synced time are parameters).
 
 import type { Entity, InventoryRow, PendingRow, SqlValue, TransactionRow } from '../domain/rows.js';
@@ -27,6 +27,11 @@ export interface MessageContext {
    * (rows published in a later pass, after a Kafka outage, carry it from the database).
    */
   readonly syncedAt: Date | SqlValue;
+  /**
+   * Sync.TillId: which till of the store published it. Added after the seed's properties (a
+   * consumer of the seed's format ignores it); left out when not given.
+   */
+  readonly tillId?: string | undefined;
 }
 
 export function buildKafkaMessage(pending: PendingRow, context: MessageContext): MessageResult {
@@ -52,6 +57,7 @@ export function buildTransactionMessage(row: TransactionRow, context: MessageCon
       ['TotalAmount', decimalToken(row.TotalAmount, 'TotalAmount')],
       ['TransactionDate', JSON.stringify(formatJsonDate(transactionDate))],
       ['SyncedAt', JSON.stringify(formatJsonDate(syncedAt(context.syncedAt)))],
+      ...tillIdEntry(context),
     ]);
     return message(rowId, 'transaction', storeId, productId, value, 'transaction', transactionDate);
   });
@@ -74,6 +80,7 @@ export function buildInventoryMessage(row: InventoryRow, context: MessageContext
       ['Reason', JSON.stringify(optionalText(row.Reason, 'Reason'))],
       ['UpdateDate', JSON.stringify(formatJsonDate(updateDate))],
       ['SyncedAt', JSON.stringify(formatJsonDate(syncedAt(context.syncedAt)))],
+      ...tillIdEntry(context),
     ]);
     return message(rowId, 'inventory', storeId, productId, value, 'inventory-update', updateDate);
   });
@@ -120,6 +127,10 @@ function message(
 }
 
 /** Serializes [name, JSON text] pairs in order: the seed's property order, raw number tokens. */
+function tillIdEntry(context: MessageContext): ReadonlyArray<readonly [string, string]> {
+  return context.tillId === undefined ? [] : [['TillId', JSON.stringify(context.tillId)]];
+}
+
 function jsonObject(entries: ReadonlyArray<readonly [string, string]>): string {
   return `{${entries.map(([name, json]) => `${JSON.stringify(name)}:${json}`).join(',')}}`;
 }

@@ -13,6 +13,15 @@ export interface KafkaSettings {
   readonly producerConfig: Readonly<Record<string, string>>;
 }
 
+/**
+ * The transactional.id of a till: the next pass of the same till fences the previous one with it.
+ * Two tills with the same StoreId and TillId would fence each other, so each till needs its own
+ * Sync.TillId (the host name by default).
+ */
+export function transactionalIdOf(storeId: string, tillId: string): string {
+  return `pos-sync.${storeId}.${tillId}`;
+}
+
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
 export interface SaslSettings {

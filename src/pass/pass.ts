@@ -15,6 +15,7 @@ import type { Clock, Random } from '../domain/time.js';
 import { admit, describeBreaker, PROBE_ROWS, type Admission, type BreakerView } from '../domain/breaker.js';
 import { ExitCode } from '../errors.js';
 import { publishPending, type PublishReport } from '../kafka/outbox.js';
+import { transactionalIdOf } from '../kafka/settings.js';
 import type { Logger } from '../log.js';
 import { BatchSource } from './batch-source.js';
 import { BreakerSession, type BreakerSessionDeps } from './breaker-session.js';
@@ -178,7 +179,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
     deliverer.close();
     // Kafka comes after delivery and never changes the pass's outcome: an outage of the broker
     // only delays events (they stay KafkaPending and go out with a later pass).
-    const kafka = config.kafka.enabled && !options.dryRun ? await publishPending({ db, settings: config.kafka, clock, log, deadline: pass.deadline }) : null;
+    const kafka = config.kafka.enabled && !options.dryRun ? await publishPending({ db, settings: config.kafka, clock, log, deadline: pass.deadline, transactionalId: transactionalIdOf(config.storeId, config.tillId), tillId: config.tillId }) : null;
     const result = passResult(pass, ledger, breaker, kafka);
     // "Nothing pending" only when nothing waits out a refusal's backoff either (asked only of the
     // entities that have bookkeeping rows at all: most idle ticks have none to ask about).

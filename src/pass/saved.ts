@@ -7,6 +7,7 @@ import { ExitCode } from '../errors.js';
 import { withSince, type PassSummary, type SavedState } from '../state/format.js';
 import { leave } from '../domain/breaker.js';
 import type { RefusedAlone } from '../domain/refusals.js';
+import { kafkaTrouble } from '../domain/kafka-trouble.js';
 import { total, type LedgerSummary } from './ledger.js';
 
 /** What of a pass's result the state file keeps. */
@@ -34,7 +35,7 @@ export function nextState(prev: SavedState, breaker: BreakerState, r: PassOutcom
     refused: total(r.rejected),
     durationMs: Math.max(0, Math.round(r.durationMs)),
     error: r.error,
-    ...(r.kafka?.error ? { kafkaError: r.kafka.error } : {}),
+    ...(r.kafka?.error ? { kafkaError: r.kafka.error, kafkaErrorSince: kafkaErrorSince(prev.lastPass, r.kafka.error, at) } : {}),
   });
   // 65 counts as a success for health: delivery works, only some rows' content was refused.
   const succeeded = r.exitCode === ExitCode.ok || r.exitCode === ExitCode.rejected;
@@ -50,6 +51,14 @@ export function nextState(prev: SavedState, breaker: BreakerState, r: PassOutcom
     ...(alone ? { refusedAlone: alone } : {}),
     ...(prev.heartbeat ? { heartbeat: prev.heartbeat } : {}),
   };
+}
+
+/** When publishing began to fail for this kind of reason: carried over while the kind stays the same. */
+function kafkaErrorSince(prev: PassSummary | null, error: string, at: number): number {
+  const before = prev?.kafkaError ?? null;
+  if (before === null || kafkaTrouble(before).kind !== kafkaTrouble(error).kind) return at;
+  const since = prev?.kafkaErrorSince ?? prev?.at ?? at;
+  return since <= at ? since : at;
 }
 
 /** A pass that failed outright (database error, bug) still keeps what it learnt about the central. */

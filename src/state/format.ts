@@ -84,6 +84,7 @@ export function serializeState(state: SavedState, database?: string): string {
             error: p.error === null ? null : p.error.slice(0, MAX_ERROR_CHARS),
             since: iso(p.since),
             ...(p.kafkaError ? { kafkaError: p.kafkaError.slice(0, MAX_ERROR_CHARS) } : {}),
+            ...(p.kafkaError && p.kafkaErrorSince ? { kafkaErrorSince: iso(p.kafkaErrorSince) } : {}),
           },
     lastSuccessAt: iso(state.lastSuccessAt),
     ...(state.notAboutRows ? { notAboutRows: { at: iso(state.notAboutRows.at), reason: state.notAboutRows.reason.slice(0, MAX_ERROR_CHARS) } } : {}),
@@ -173,6 +174,7 @@ function parsePass(v: unknown): PassSummary | null {
     // Absent in files written before it existed: the pass itself is the earliest known.
     since: time(p['since'] ?? null, 'lastPass.since') ?? at,
     ...(p['kafkaError'] ? { kafkaError: textOrNull(p['kafkaError'], 'lastPass.kafkaError') } : {}),
+    ...(p['kafkaError'] && p['kafkaErrorSince'] ? { kafkaErrorSince: time(p['kafkaErrorSince'], 'lastPass.kafkaErrorSince') ?? at } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 // `npm run bench`: the figures of SPEC §10, each against a baseline measured in the same run.
 //
-//   node dist/test/bench/run.js bench [--quick] [--only idle,deliver,breaker,seed,drain,memory,reconcile,fleet]
+//   node dist/test/bench/run.js bench [--quick] [--only idle,deliver,breaker,seed,drain,memory,reconcile,fleet,kafka]
 //                                     [--runs N] [--heavy-runs M] [--out DIR] [--bin FILE]
 //
 // --bin measures another build's bin/pos-sync (say, a worktree of an older commit) against the
@@ -35,7 +35,7 @@ const BOUND_CENTRAL = path.join(HERE, 'bound-central.js');
 const BENCH_TILL = 'bench-till';
 const RAW_SEED = path.join(HERE, 'raw-seed.js');
 
-export const CASES = ['idle', 'deliver', 'breaker', 'seed', 'drain', 'memory', 'reconcile', 'fleet'] as const;
+export const CASES = ['idle', 'deliver', 'breaker', 'seed', 'drain', 'memory', 'reconcile', 'fleet', 'kafka'] as const;
 export type CaseName = (typeof CASES)[number];
 
 interface Sizes {
@@ -49,10 +49,12 @@ interface Sizes {
   /** reconcile: sales in the matching day, and in the month with a few missing. */
   readonly reconcileDay: number;
   readonly reconcileMonth: number;
+  /** kafka: rows one pass delivers and publishes. */
+  readonly kafkaRows: number;
 }
 
-const FULL: Sizes = { tickRuns: 31, heavyRuns: 3, drainRows: 100_000, memorySmall: 100_000, memoryLarge: 1_000_000, seedRows: 1_000_000, batch: 500, reconcileDay: 20_000, reconcileMonth: 600_000 };
-const QUICK: Sizes = { tickRuns: 3, heavyRuns: 1, drainRows: 2_000, memorySmall: 1_000, memoryLarge: 5_000, seedRows: 2_000, batch: 500, reconcileDay: 2_000, reconcileMonth: 20_000 };
+const FULL: Sizes = { tickRuns: 31, heavyRuns: 3, drainRows: 100_000, memorySmall: 100_000, memoryLarge: 1_000_000, seedRows: 1_000_000, batch: 500, reconcileDay: 20_000, reconcileMonth: 600_000, kafkaRows: 5_000 };
+const QUICK: Sizes = { tickRuns: 3, heavyRuns: 1, drainRows: 2_000, memorySmall: 1_000, memoryLarge: 5_000, seedRows: 2_000, batch: 500, reconcileDay: 2_000, reconcileMonth: 20_000, kafkaRows: 1_000 };
 
 export interface Side {
   readonly label: string;
@@ -543,6 +545,58 @@ async function reconcileCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'd
   }
 }
 
+/**
+ * The cost of publishing in Kafka transactions (man page, KAFKA, "Each event once"): one pass
+ * delivering and publishing a backlog, against the same pass with Kafka off, and the requests the
+ * pass sent to Kafka (`kafka.requests` of sync --json). Needs the test broker
+ * (KAFKA_TEST_BROKERS, as the Kafka tests); without one the case is pending.
+ */
+async function kafkaCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'durationMs'>> {
+  const brokers = process.env['KAFKA_TEST_BROKERS'] ?? '127.0.0.1:39092';
+  const first = brokers.split(',')[0]!.trim();
+  const reachable = await new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: first.slice(0, first.lastIndexOf(':')), port: Number(first.slice(first.lastIndexOf(':') + 1)) });
+    socket.setTimeout(1_000, () => (socket.destroy(), resolve(false)));
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+  if (!reachable) return { status: 'pending', figures: [], notes: [`no Kafka broker at ${first}: bash test/kafka/broker.sh start`] };
+  const rows = bench.sizes.kafkaRows;
+  const tpl = await template(bench, `pending-${rows}`, rows);
+  const dir = subdir(bench, 'kafka');
+  const db = path.join(dir, 'POS_Local.db');
+  const topic = `pos-sync-bench-${process.pid}-${Date.now().toString(36)}`;
+  type Run = Sample & { requests: number; published: number };
+  const pass = (kafka: boolean) => async (): Promise<Run> => {
+    removeDb(db);
+    fs.copyFileSync(tpl, db);
+    bench.central.reset();
+    const env: Record<string, string> = kafka ? { Kafka__Enabled: 'true', Kafka__BootstrapServers: brokers, Kafka__InventoryTopic: topic, Sync__TillId: 'bench' } : {};
+    const s = await run(bench, posSync(bench, ['--db', db, '--central-url', bench.central.url, '--json', 'sync', '--batch-size', String(bench.sizes.batch), '--max-run-seconds', '600'], 120_000, env));
+    if (s.code !== 0) throw new Error(`sync with Kafka ${kafka ? 'on' : 'off'} exited ${s.code}\n${s.stderr.slice(-2000)}`);
+    const k = (JSON.parse(s.stdout) as { kafka: { published: number; requests?: number } | null }).kafka;
+    if (kafka && k?.published !== rows) throw new Error(`the pass published ${k?.published ?? 0} of ${rows} events`);
+    return { ...s, requests: k?.requests ?? 0, published: k?.published ?? 0 };
+  };
+  const [on, off] = await interleave(bench, bench.sizes.heavyRuns, pass(true), pass(false), true);
+  const requests = (on as Run[]).map((r) => r.requests);
+  return {
+    status: 'ok',
+    figures: [
+      figure(
+        `a pass delivering and publishing ${rows} rows, wall time`,
+        'ms',
+        { label: 'pos-sync sync, Kafka on (transactions)', stats: stats(on.map((x) => x.wallMs)) },
+        { label: 'pos-sync sync, Kafka off', stats: stats(off.map((x) => x.wallMs)) },
+        // Loading kafkajs and setting up the transactional producer (about 0.5-1 s) weighs most
+        // on a small backlog.
+        { op: '<=', ratio: 4 },
+      ),
+    ],
+    notes: [`Kafka requests per pass publishing ${rows} events: ${[...new Set(requests)].join('/')} (${(stats(requests).median / rows).toFixed(3)} per event)`],
+  };
+}
+
 const RUNNERS: Record<CaseName, (bench: Bench) => Promise<Omit<CaseResult, 'name' | 'durationMs'>>> = {
   idle: idleCase,
   deliver: deliverCase,
@@ -553,6 +607,7 @@ const RUNNERS: Record<CaseName, (bench: Bench) => Promise<Omit<CaseResult, 'name
   reconcile: reconcileCase,
   // The reference head office's fleet page (fleet.ts): 2,000 tills, also with --quick.
   fleet: (b) => fleetCase({ work: b.work, env: b.env, bin: BIN, runs: b.sizes.tickRuns, tills: 2000 }),
+  kafka: kafkaCase,
 };
 
 // --- output ---
@@ -672,5 +727,5 @@ if (process.argv[2] === 'bench') {
     },
   );
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  process.stdout.write('usage: node dist/test/bench/run.js bench [--quick] [--only idle,deliver,breaker,seed,drain,memory,reconcile,fleet] [--runs N] [--heavy-runs M] [--out DIR] [--bin FILE]\n');
+  process.stdout.write('usage: node dist/test/bench/run.js bench [--quick] [--only idle,deliver,breaker,seed,drain,memory,reconcile,fleet,kafka] [--runs N] [--heavy-runs M] [--out DIR] [--bin FILE]\n');
 }

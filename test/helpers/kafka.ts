@@ -53,17 +53,24 @@ export interface ConsumedMessage {
 
 /**
  * Reads a topic from the beginning with a fresh consumer group until `expected` messages came
- * (then lingers `settleMs` to catch extra, duplicate ones) or `timeoutMs` passed.
+ * (then lingers `settleMs` to catch extra, duplicate ones) or `timeoutMs` passed. It reads as
+ * the man page tells consumers to (isolation.level=read_committed) unless `readUncommitted`.
  */
 export async function consumeTopic(
   brokers: string[],
   topic: string,
-  options: { expected: number; timeoutMs: number; settleMs?: number },
+  options: { expected: number; timeoutMs: number; settleMs?: number; readUncommitted?: boolean },
 ): Promise<ConsumedMessage[]> {
   const { Kafka, logLevel } = await import('kafkajs');
   const kafka = new Kafka({ brokers, clientId: 'pos-sync-test-consumer', logLevel: logLevel.NOTHING });
   // Short fetch waits: the test waits for a handful of messages, not for throughput.
-  const consumer = kafka.consumer({ groupId: `${topic}-reader`, maxWaitTimeInMs: 200, retry: { retries: 10, maxRetryTime: 1_000 } });
+  const readUncommitted = options.readUncommitted === true;
+  const consumer = kafka.consumer({
+    groupId: `${topic}-reader${readUncommitted ? '-uncommitted' : ''}`,
+    readUncommitted,
+    maxWaitTimeInMs: 200,
+    retry: { retries: 10, maxRetryTime: 1_000 },
+  });
   const received: ConsumedMessage[] = [];
   try {
     await consumer.connect();
@@ -130,7 +137,7 @@ export async function saslBrokerOrSkip(t: TestContext): Promise<SaslBroker | und
 }
 
 /**
- * Creates the topics and lets User:<user> write and describe `allowed` (and write idempotently),
+ * Creates the topics and lets User:<user> publish to `allowed` in transactions (its ACLs as the man page lists them),
  * and only describe each of `describeOnly`.
  */
 export async function allowTopic(plainBrokers: string[], user: string, allowed: string, others: readonly string[], describeOnly: readonly string[] = []): Promise<void> {
@@ -152,7 +159,12 @@ export async function allowTopic(plainBrokers: string[], user: string, allowed: 
       acl: [
         acl(AclResourceTypes.TOPIC, allowed, AclOperationTypes.WRITE),
         acl(AclResourceTypes.TOPIC, allowed, AclOperationTypes.DESCRIBE),
-        acl(AclResourceTypes.CLUSTER, 'kafka-cluster', AclOperationTypes.IDEMPOTENT_WRITE),
+        // What transactions need (man page, KAFKA): the till's transactional.id, and its marker
+        // group, committed to with the events (READ on the group and the topic).
+        acl(AclResourceTypes.TOPIC, allowed, AclOperationTypes.READ),
+        { ...acl(AclResourceTypes.TRANSACTIONAL_ID, 'pos-sync.', AclOperationTypes.WRITE), resourcePatternType: ResourcePatternTypes.PREFIXED },
+        { ...acl(AclResourceTypes.TRANSACTIONAL_ID, 'pos-sync.', AclOperationTypes.DESCRIBE), resourcePatternType: ResourcePatternTypes.PREFIXED },
+        { ...acl(AclResourceTypes.GROUP, 'pos-sync.', AclOperationTypes.READ), resourcePatternType: ResourcePatternTypes.PREFIXED },
         ...describeOnly.map((topic) => acl(AclResourceTypes.TOPIC, topic, AclOperationTypes.DESCRIBE)),
       ],
     });

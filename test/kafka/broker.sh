@@ -7,6 +7,7 @@
 #   bash test/kafka/broker.sh start    # idempotent: a running broker is left as it is
 #   bash test/kafka/broker.sh stop     # kills the broker by its pid file and waits for the exit
 #   bash test/kafka/broker.sh status   # exit 0 when running and accepting connections
+#   bash test/kafka/broker.sh fetch    # only the jars into the cache
 #
 # Environment:
 #   KAFKA_VERSION          kafka_2.13 version from Maven Central (default below)
@@ -311,5 +312,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) die "usage: $0 start|stop|status" ;;
+  # Only the jars into the cache (test/kafka/cluster.sh uses them too).
+  fetch) check_java && fetch_jars ;;
+  *) die "usage: $0 start|stop|status|fetch" ;;
 esac
