@@ -36,7 +36,8 @@ async function drainedStore(): Promise<{ dir: string; db: string; state: string 
   } finally {
     await central.close();
   }
-  return { dir, db, state: path.join(dir, 'pos-sync.state.json') };
+  // The state file is named from the database (man page, FILES).
+  return { dir, db, state: `${fs.realpathSync(db)}.pos-sync.state.json` };
 }
 
 /** One tick through bin/pos-sync, with the CommonJS modules it loaded. */
