@@ -12,6 +12,10 @@
 #                                          N-API prebuild for linux-x64 (nothing compiled), kafkajs,
 #                                          cosmiconfig and their dependencies
 #   /usr/lib/pos-sync/install.sh, metrics.conf   README's install script and the metrics drop-in
+#   /usr/share/doc/pos-sync/examples/appsettings.json   a commented example configuration (not a
+#                                          conffile in /etc: pos-sync reads /etc/pos-sync/appsettings.json
+#                                          when nothing else names one, and a placeholder there
+#                                          would describe a database that is not the till's)
 #   /lib/systemd/system/                   the units of examples/systemd
 #   /usr/share/man/man1/pos-sync.1.gz
 # postinst makes the pos-sync system user in the group pos. Run after `npm run build`.
@@ -110,6 +114,8 @@ install -m 0755 examples/systemd/install.sh "$lib/install.sh"
 install -m 0644 examples/systemd/metrics.conf "$lib/metrics.conf"
 install -m 0644 examples/systemd/*.service examples/systemd/*.timer "$root/lib/systemd/system/"
 gzip -9n < man/pos-sync.1 > "$root/usr/share/man/man1/pos-sync.1.gz"
+install -d "$root/usr/share/doc/pos-sync/examples"
+install -m 0644 examples/systemd/appsettings.json "$root/usr/share/doc/pos-sync/examples/"
 install -d "$root/usr/share/doc/pos-sync/schemas"
 install -m 0644 man/schemas/*.schema.json "$root/usr/share/doc/pos-sync/schemas/"
 

@@ -20,6 +20,7 @@ import {
   type PerfValue,
 } from '../domain/health.js';
 import { machineTimeZone } from '../domain/localtime.js';
+import { latestTrace, timerFor } from '../domain/verdict.js';
 import { escapeControl } from '../domain/redact.js';
 import { systemClock, type Clock } from '../domain/time.js';
 import { plainHttpCredentialWarning } from '../config/secrets.js';
@@ -37,7 +38,8 @@ Examples:
 Exit codes (Monitoring Plugins):
   0   OK
   1   WARNING
-  2   CRITICAL: database or central unreachable, credentials refused, configuration or I/O error in the last pass, Kafka trouble that waiting cannot heal
+  2   CRITICAL: database or central unreachable, credentials refused, configuration or I/O error in the last pass,
+      no pass at all for Sync.Health.NoPassSeconds (the timer does not run), Kafka trouble that waiting cannot heal
   3   UNKNOWN: the checks could not run (bad configuration or option)`;
 
 export const health = defineCommand<Record<string, never>>({
@@ -46,12 +48,13 @@ export const health = defineCommand<Record<string, never>>({
   run: async (ctx) => {
     let result: HealthResult;
     try {
-      const { config } = await ctx.loadConfig();
-      const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }, { readReconcileFacts }] = await Promise.all([
+      const { config, file } = await ctx.loadConfig();
+      const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }, { readReconcileFacts }, { lastPassTrace }] = await Promise.all([
         import('../store/inspect.js'),
         import('../state/file.js'),
         import('../store/migrations.js'),
         import('../state/reconcile-record.js'),
+        import('../pass/trace.js'),
       ]);
       result = await runHealth({
         config,
@@ -61,6 +64,8 @@ export const health = defineCommand<Record<string, never>>({
         central: () => centralClient(config),
         checkKafka: config.kafka.enabled ? (ms) => kafkaReachable(config, ctx.log, ms) : null,
         readState: () => peekState(config.stateFile),
+        readTrace: () => lastPassTrace(config.stateFile),
+        configFile: file,
         readReconcile: () => readReconcileFacts(config.stateFile),
         expectedSchemaVersion: SCHEMA_VERSION,
       });
@@ -90,6 +95,10 @@ export interface HealthDeps {
   readonly checkKafka: ((timeoutMs: number) => Promise<void>) | null;
   /** Reads the state file without changing it. */
   readonly readState: () => Peeked;
+  /** When the last pass left its trace (the state file's mtime, pass/trace.ts), or null. */
+  readonly readTrace?: () => number | null;
+  /** The config file read, or null (names the timer to enable). */
+  readonly configFile?: string | null;
   readonly expectedSchemaVersion: number;
   /** The last reconciliation, read only when Sync.Health.ReconcileMaxAgeHours is set. */
   readonly readReconcile?: () => import('../domain/health.js').ReconcileFacts;
@@ -192,7 +201,16 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     central: c,
     kafka: k,
     timeZone: config.timeZone ?? machineTimeZone(),
-    state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, path: config.stateFile, lastPass: peeked.state.lastPass },
+    state: {
+      breaker: peeked.state.breaker,
+      lastSuccessAt: peeked.state.lastSuccessAt,
+      found: peeked.found,
+      problem: peeked.problem,
+      path: config.stateFile,
+      lastPass: peeked.state.lastPass,
+      lastTraceAt: latestTrace(peeked.state.lastPass?.at ?? null, deps.readTrace?.() ?? null),
+      timer: timerFor(deps.configFile ?? null),
+    },
     breakerSettings: config.breaker,
     thresholds: config.health,
     ...(reconcile ? { reconcile } : {}),

@@ -13,7 +13,8 @@ import { formatLocalTime, formatRelative, formatWhen, machineTimeZone, plural, s
 import { escapeControl } from '../domain/redact.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
 import { parseDbTime, systemClock, type Clock } from '../domain/time.js';
-import { judgeStatus, type Verdict } from '../domain/verdict.js';
+import { judgeStatus, latestTrace, timerFor, type Verdict } from '../domain/verdict.js';
+import { lastPassTrace } from '../pass/trace.js';
 import { refusalReason } from '../domain/refusal.js';
 import { entityBacklog, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
 import { listDeadLetters, type DeadLetter } from '../store/deadletters.js';
@@ -36,7 +37,8 @@ Examples:
 Exit codes:
   0   OK
   1   DEGRADED: dead letters, refused rows waiting, a backlog past its warning, a failing pass, Kafka trouble
-  2   NOT SYNCING: no pass yet, credentials refused, configuration or local I/O error, breaker open, no success for too long
+  2   NOT SYNCING: no pass yet, no pass at all for Sync.Health.NoPassSeconds (the timer does not run), credentials refused,
+      configuration or local I/O error, breaker open, no success for too long
 ${COMMON_EXIT_CODES}`;
 
 export const status = defineCommand<{ deadLetters?: boolean; limit: number }>({
@@ -129,6 +131,8 @@ export interface StatusDeps {
   readonly openDb: () => Database;
   /** Reads the state file without changing it (default: config.stateFile). */
   readonly readState?: () => Peeked;
+  /** When the last pass left its trace (default: the state file's mtime, pass/trace.ts). */
+  readonly readTrace?: () => number | null;
   readonly configFile?: string | null;
   readonly tokenSource?: ValueSource | null;
   readonly deadLetters?: { readonly limit: number };
@@ -170,6 +174,8 @@ export function runStatus(deps: StatusDeps): StatusResult {
       timeZone: zone,
       lastPass: saved.lastPass,
       lastSuccessAt: saved.lastSuccessAt,
+      lastTraceAt: latestTrace(saved.lastPass?.at ?? null, (deps.readTrace ?? (() => lastPassTrace(config.stateFile)))()),
+      timer: timerFor(deps.configFile ?? null),
       stateProblem: peeked.problem,
       breaker: saved.breaker,
       breakerSettings: config.breaker,

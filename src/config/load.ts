@@ -22,6 +22,8 @@ export interface LoadedConfig {
 
 export interface LoadInput {
   readonly flags: GlobalFlags;
+  /** The system-wide config file, found after every other place (default SYSTEM_CONFIG_FILE; tests name their own). */
+  readonly systemConfigFile?: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
 }
@@ -49,11 +51,40 @@ const SEARCH_PLACES = [
   `${MODULE_NAME}.config.mjs`,
 ];
 
+/**
+ * Where the Debian package's install.sh puts the configuration: found when no --config,
+ * POS_SYNC_CONFIG or searched place names one, so a plain `pos-sync status` on an installed till
+ * reads the till's configuration (man page, CONFIGURATION).
+ */
+export const SYSTEM_CONFIG_FILE = '/etc/pos-sync/appsettings.json';
+
+/** The system-wide config file when it exists, else null; one it may not read is an error naming it. */
+function systemConfig(input: LoadInput): string | null {
+  const file = input.systemConfigFile ?? SYSTEM_CONFIG_FILE;
+  try {
+    statSync(file);
+    return file;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') {
+      // Its folder is root:pos 0750: outside the group the till's settings cannot be read, and
+      // defaults would describe another database (a wrong verdict). Say so instead.
+      throw new ConfigError(`permission denied: ${file} — run as a member of group pos (or root), or name a config file with --config`, { cause: err });
+    }
+    return null;
+  }
+}
+
 async function readConfigFile(input: LoadInput): Promise<{ path: string; content: unknown } | null> {
-  const explicit = input.flags.config ?? (input.env['POS_SYNC_CONFIG'] || undefined);
+  let explicit = input.flags.config ?? (input.env['POS_SYNC_CONFIG'] || undefined);
   // Most runs have no config file (every idle tick configured by flags and environment): a few
   // stat calls prove it and spare loading cosmiconfig, whose search would find the same nothing.
-  if (explicit === undefined && !mightFindConfig(MODULE_NAME, SEARCH_PLACES, input.cwd)) return null;
+  // After every searched place: the system-wide file (the service names it with --config).
+  if (explicit === undefined && !mightFindConfig(MODULE_NAME, SEARCH_PLACES, input.cwd)) {
+    const system = systemConfig(input);
+    if (system === null) return null;
+    explicit = system;
+  }
   const file = explicit === undefined ? undefined : resolve(input.cwd, explicit);
   if (file !== undefined) {
     if (!existsSync(file)) {
@@ -76,7 +107,10 @@ async function readConfigFile(input: LoadInput): Promise<{ path: string; content
       return { path: file, content: result?.config ?? null };
     }
     const result = await explorer.search(input.cwd);
-    return result ? { path: result.filepath, content: result.config ?? null } : null;
+    if (result) return { path: result.filepath, content: result.config ?? null };
+    // mightFindConfig answers "maybe" more often than cosmiconfig finds something.
+    const system = systemConfig(input);
+    return system === null ? null : { path: system, content: (await explorer.load(system))?.config ?? null };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -247,6 +281,7 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
       lastSuccessWarningSeconds: s('Sync.Health.LastSuccessWarningSeconds'),
       lastSuccessCriticalSeconds: s('Sync.Health.LastSuccessCriticalSeconds'),
       deadLetteredWarning: s('Sync.Health.DeadLetteredWarning'),
+      noPassSeconds: s('Sync.Health.NoPassSeconds'),
       kafkaBacklogWarning: s('Sync.Health.KafkaBacklogWarning'),
       kafkaBacklogCritical: s('Sync.Health.KafkaBacklogCritical'),
       kafkaOldestWarningSeconds: s('Sync.Health.KafkaOldestWarningSeconds'),

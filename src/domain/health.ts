@@ -5,7 +5,7 @@
 import type { PassSummary } from '../state/format.js';
 import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
 import { formatWhen, plural } from './localtime.js';
-import { passTrouble } from './verdict.js';
+import { enableTimerHint, noPassSince, passTrouble } from './verdict.js';
 import { describeKafkaTrouble, kafkaTrouble } from './kafka-trouble.js';
 
 export type HealthStatus = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
@@ -86,6 +86,10 @@ export interface StateFacts {
   readonly path: string;
   /** How the most recent pass ended (any pass, idle and refused ones too). */
   readonly lastPass: PassSummary | null;
+  /** The latest trace of a pass: the state file's mtime or the last pass, whichever is later (verdict.ts noPassSince). */
+  readonly lastTraceAt: number | null;
+  /** The timer that runs this till's passes (verdict.ts timerFor). */
+  readonly timer: string;
 }
 
 /** The last `pos-sync reconcile` (state/reconcile-record.ts), when Sync.Health.ReconcileMaxAgeHours asks for the check. */
@@ -102,6 +106,7 @@ export interface HealthThresholds {
   readonly lastSuccessWarningSeconds: number;
   readonly lastSuccessCriticalSeconds: number;
   readonly deadLetteredWarning: number;
+  readonly noPassSeconds: number;
   readonly kafkaBacklogWarning: number;
   readonly kafkaBacklogCritical: number;
   readonly kafkaOldestWarningSeconds: number;
@@ -248,6 +253,14 @@ function lastSuccessCheck(f: HealthFacts): { check: CheckResult; ageSeconds: num
  */
 function lastPassCheck(f: HealthFacts): CheckResult {
   const p = f.state.lastPass;
+  const stalled = noPassSince(f.state.lastTraceAt, f.now, f.thresholds.noPassSeconds);
+  if (stalled !== null) {
+    return {
+      name: 'lastPass',
+      status: 'CRITICAL',
+      message: `no pass since ${formatWhen(stalled, f.now, f.timeZone)} (Sync.Health.NoPassSeconds ${formatAge(f.thresholds.noPassSeconds)}) — ${enableTimerHint(f.state.timer)}`,
+    };
+  }
   if (p === null) return { name: 'lastPass', status: 'OK', message: 'no pass recorded yet' };
   const trouble = passTrouble(p.exitCode);
   const at = formatWhen(p.at, f.now, f.timeZone);

@@ -36,6 +36,36 @@ export function passTrouble(exitCode: number): PassTrouble | null {
   }
 }
 
+/**
+ * The timer that runs the passes of the till configured by `configFile`, as install.sh names it:
+ * /etc/pos-sync/TILL.json is pos-sync@TILL's, anything else pos-sync's.
+ */
+export function timerFor(configFile: string | null): string {
+  const m = configFile === null ? null : /^\/etc\/pos-sync\/([A-Za-z0-9_-]+)\.json$/.exec(configFile);
+  return m === null || m[1] === 'appsettings' ? 'pos-sync.timer' : `pos-sync@${m[1]}.timer`;
+}
+
+/**
+ * When no pass has run for longer than `noPassSeconds` (0: not checked): the passes' last trace
+ * (the state file's mtime, src/pass/trace.ts, or the last recorded pass, whichever is later) is
+ * too old, so nothing runs them. Null when a pass ran recently, or none ever did (a fresh install
+ * says "no pass has run yet" instead).
+ */
+export function noPassSince(lastTraceAt: number | null, now: number, noPassSeconds: number): number | null {
+  if (noPassSeconds <= 0 || lastTraceAt === null) return null;
+  return now - lastTraceAt > noPassSeconds * 1000 ? lastTraceAt : null;
+}
+
+/** The later of the last recorded pass and the state file's mtime, either possibly unknown. */
+export function latestTrace(lastPassAt: number | null, mtime: number | null): number | null {
+  return lastPassAt === null ? mtime : mtime === null ? lastPassAt : Math.max(lastPassAt, mtime);
+}
+
+/** The hint for a till whose passes do not run. */
+export function enableTimerHint(timer: string): string {
+  return `nothing runs the passes: start the timer (systemctl enable --now ${timer}; systemctl list-timers ${timer} shows it)`;
+}
+
 export type Verdict = 'OK' | 'DEGRADED' | 'NOT SYNCING';
 
 /** Exit codes of `status`, like `health`'s: scripts test them. */
@@ -54,6 +84,10 @@ export interface VerdictFacts {
   readonly timeZone: string;
   readonly lastPass: PassSummary | null;
   readonly lastSuccessAt: number | null;
+  /** The latest trace of a pass (see noPassSince), or null. */
+  readonly lastTraceAt: number | null;
+  /** The timer that runs this till's passes (timerFor). */
+  readonly timer: string;
   readonly stateProblem: string | null;
   readonly breaker: BreakerState;
   readonly breakerSettings: BreakerSettings;
@@ -71,6 +105,7 @@ export interface VerdictFacts {
     readonly lastSuccessWarningSeconds: number;
     readonly lastSuccessCriticalSeconds: number;
     readonly deadLetteredWarning: number;
+    readonly noPassSeconds: number;
   };
 }
 
@@ -87,13 +122,18 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
   const when = (ms: number): string => formatWhen(ms, f.now, f.timeZone);
   const p = f.lastPass;
   const trouble = p === null ? null : passTrouble(p.exitCode);
-  if (p === null) {
+  const stalled = noPassSince(f.lastTraceAt, f.now, f.thresholds.noPassSeconds);
+  if (p === null && f.lastTraceAt === null) {
     problems.push({
       severity: 'notSyncing',
       problem: 'no pass has run yet',
-      hint: 'start the timer (systemctl enable --now pos-sync.timer) or run pos-sync sync',
+      hint: `start the timer (systemctl enable --now ${f.timer}) or run pos-sync sync`,
     });
-  } else if (trouble !== null) {
+  } else if (stalled !== null) {
+    // First: whatever the last pass said is old news when no pass runs at all.
+    problems.push({ severity: 'notSyncing', problem: `no pass since ${when(stalled)}`, hint: enableTimerHint(f.timer) });
+  }
+  if (p !== null && trouble !== null) {
     problems.push({ severity: 'notSyncing', problem: `${trouble.label} since ${when(p.since)}`, hint: trouble.hint });
   }
   const mode = effectiveMode(f.breaker, f.now, f.breakerSettings);
