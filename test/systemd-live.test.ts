@@ -206,7 +206,7 @@ describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: w
 
     // While pos-sync.timer waits for its first tick (OnBootSec=30s): the checks that need no timer.
     // A bad configuration: exit 78, the unit failed, pos-sync's line at priority err.
-    await inside('install -m 0640 -g pos /mnt/in/bad.json /etc/pos-sync/bad.json');
+    await inside('install -m 0640 -g pos /mnt/in/bad.json /etc/pos-sync/bad.json && install -m 0600 /mnt/in/api-token /etc/pos-sync/bad.api-token');
     await inside('systemctl start pos-sync@bad.service', { allowFail: true });
     seen.badConfig = {
       status: await show('pos-sync@bad.service', 'ExecMainStatus'),

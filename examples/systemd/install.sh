@@ -107,7 +107,7 @@ fi
 [ -s "$tokenfile" ] || refuse "the token ($token) is empty or missing" 66
 
 # 4. This till's name in its configuration (Sync.TillId), unless it already has one.
-staged="$(mktemp)"
+staged="$(mktemp --suffix=.json)"
 tmpfiles="$tmpfiles $staged"
 tillid="${till:-$(hostname)}"
 "$node" -e '

@@ -13,7 +13,7 @@ import { formatLocalTime, formatRelative, formatWhen, machineTimeZone, plural, s
 import { escapeControl } from '../domain/redact.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
 import { parseDbTime, systemClock, type Clock } from '../domain/time.js';
-import { judgeStatus, latestTrace, timerFor, type Verdict } from '../domain/verdict.js';
+import { describeOutcome, judgeStatus, latestTrace, timerFor, type Verdict } from '../domain/verdict.js';
 import { lastPassTrace } from '../pass/trace.js';
 import { refusalReason } from '../domain/refusal.js';
 import { entityBacklog, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
@@ -275,7 +275,8 @@ export function renderStatus(r: StatusResult, p: Paint): string {
   const lp = r.lastPass;
   if (lp === null) lines.push(row('last pass', 'none recorded'));
   else {
-    const outcome = lp.exitCode === 0 ? p.ok(`exit 0 (${lp.outcome})`) : lp.exitCode === 65 ? p.warn(`exit 65 (${lp.outcome})`) : p.bad(`exit ${lp.exitCode} (${lp.outcome})`);
+    const words = describeOutcome(lp.outcome);
+    const outcome = lp.exitCode === 0 ? p.ok(`exit 0 (${words})`) : lp.exitCode === 65 ? p.warn(`exit 65 (${words})`) : p.bad(`exit ${lp.exitCode} (${words})`);
     const refused = lp.refused > 0 ? `, ${lp.refused} refused` : '';
     // Errors quote what the central answered: escaped for the terminal.
     const error = lp.error !== null && lp.exitCode !== 0 ? ` — ${escapeControl(lp.error)}` : '';

@@ -69,9 +69,19 @@ function systemConfig(input: LoadInput): string | null {
     if (code === 'EACCES') {
       // Its folder is root:pos 0750: outside the group the till's settings cannot be read, and
       // defaults would describe another database (a wrong verdict). Say so instead.
-      throw new ConfigError(`permission denied: ${file} — run as a member of group pos (or root), or name a config file with --config`, { cause: err });
+      throw new ConfigError(`permission denied: ${file}`, { hint: 'run as a member of group pos, or as root, or name a config file with --config', cause: err });
     }
     return null;
+  }
+}
+
+/** Whether `file` cannot even be looked up: a folder on its path denies this user (EACCES). */
+function unreachable(file: string): boolean {
+  try {
+    statSync(file);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EACCES';
   }
 }
 
@@ -89,6 +99,8 @@ async function readConfigFile(input: LoadInput): Promise<{ path: string; content
   if (file !== undefined) {
     if (!existsSync(file)) {
       const from = input.flags.config !== undefined ? '--config' : 'POS_SYNC_CONFIG';
+      // A folder this user may not search (/etc/pos-sync is root:pos 0750) is not a missing file.
+      if (unreachable(file)) throw new ConfigError(`permission denied: ${file} (from ${from})`, { hint: 'run as a member of group pos, or as root' });
       throw new ConfigError(`config file ${file} (from ${from}) does not exist`);
     }
     // The seed's appsettings.json, as the service names it on every tick: read here, as

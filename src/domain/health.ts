@@ -5,7 +5,7 @@
 import type { PassSummary } from '../state/format.js';
 import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
 import { formatWhen, plural } from './localtime.js';
-import { enableTimerHint, noPassSince, passTrouble } from './verdict.js';
+import { describeOutcome, enableTimerHint, noPassSince, passTrouble } from './verdict.js';
 import { describeKafkaTrouble, kafkaTrouble } from './kafka-trouble.js';
 
 export type HealthStatus = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
@@ -228,7 +228,7 @@ function breakerCheck(f: HealthFacts): CheckResult {
   const last = b.lastFailure ? `; last failure: ${b.lastFailure}` : '';
   if (mode === 'halfOpen') return { name: 'breaker', status: 'WARNING', message: `open, the next pass probes the central${last}` };
   const inSeconds = Math.max(0, Math.ceil(((b.nextProbeAt ?? f.now) - f.now) / 1000));
-  return { name: 'breaker', status: 'WARNING', message: `open since ${new Date(b.openedAt ?? f.now).toISOString()}, next probe in ${formatAge(inSeconds)}${last}` };
+  return { name: 'breaker', status: 'WARNING', message: `open since ${formatWhen(b.openedAt ?? f.now, f.now, f.timeZone)}, next probe in ${formatAge(inSeconds)}${last}` };
 }
 
 function lastSuccessCheck(f: HealthFacts): { check: CheckResult; ageSeconds: number | null } {
@@ -264,7 +264,7 @@ function lastPassCheck(f: HealthFacts): CheckResult {
   if (p === null) return { name: 'lastPass', status: 'OK', message: 'no pass recorded yet' };
   const trouble = passTrouble(p.exitCode);
   const at = formatWhen(p.at, f.now, f.timeZone);
-  if (trouble === null) return { name: 'lastPass', status: 'OK', message: `exit ${p.exitCode} (${p.outcome}) at ${at}` };
+  if (trouble === null) return { name: 'lastPass', status: 'OK', message: `exit ${p.exitCode} (${describeOutcome(p.outcome)}) at ${at}` };
   return {
     name: 'lastPass',
     status: 'CRITICAL',

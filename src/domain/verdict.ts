@@ -66,6 +66,23 @@ export function enableTimerHint(timer: string): string {
   return `nothing runs the passes: start the timer (systemctl enable --now ${timer}; systemctl list-timers ${timer} shows it)`;
 }
 
+/** How a pass ended, in words for people (the state file and --json keep the name). */
+const OUTCOME_WORDS: Readonly<Record<string, string>> = {
+  drained: 'everything due sent',
+  time: 'out of time, the rest waits for the next pass',
+  stopped: 'stopped on request',
+  unavailable: 'the central API was unavailable',
+  credentials: 'credentials refused',
+  misconfigured: 'configuration error',
+  notAboutRows: 'an answer not about the rows',
+  breakerOpen: 'circuit breaker open, nothing sent',
+  error: 'failed',
+};
+
+export function describeOutcome(outcome: string): string {
+  return OUTCOME_WORDS[outcome] ?? outcome.replace(/([a-z])([A-Z])/g, (_, a: string, b: string) => `${a} ${b.toLowerCase()}`);
+}
+
 export type Verdict = 'OK' | 'DEGRADED' | 'NOT SYNCING';
 
 /** Exit codes of `status`, like `health`'s: scripts test them. */
