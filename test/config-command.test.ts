@@ -45,7 +45,7 @@ describe('pos-sync config', () => {
     assert.equal(rows.get('Sync.StoreId')?.value, 'STORE042');
     assert.deepEqual(rows.get('Sync.MaxRejections')?.source, { kind: 'default', name: 'default' });
     assert.equal(rows.get('Sync.StateFile')?.source.kind, 'derived');
-    assert.equal(rows.get('Sync.StateFile')?.value, path.join(dir, 'data', 'pos-sync.state.json'));
+    assert.equal(rows.get('Sync.StateFile')?.value, path.join(dir, 'data', 'POS_Local.db.pos-sync.state.json'));
     assert.equal(rows.get('Database.Path')?.value, path.join(dir, 'data', 'POS_Local.db'));
     assert.equal(rows.get('Sync.CleanupIntervalHours')?.ignored, true);
   });

@@ -123,7 +123,7 @@ describe("the seed's appsettings.json", () => {
     assert.deepEqual(config.kafka.bootstrapServers, ['kafka:9092']);
     assert.equal(config.kafka.topic, 'inventory-events');
     assert.deepEqual(config.kafka.producerConfig, { 'client.id': 'pos-sync-service', acks: '1', retries: '3', 'retry.backoff.ms': '1000' });
-    assert.equal(config.stateFile, '/app/data/pos-sync.state.json', 'beside the database');
+    assert.equal(config.stateFile, '/app/data/POS_Local.db.pos-sync.state.json', 'beside the database');
     assert.deepEqual(settings.get('Sync.BatchSize')?.source, { kind: 'file', name: path.join(dir, 'appsettings.json') });
     assert.deepEqual(settings.get('Sync.MaxRejections')?.source.kind, 'default');
   });
@@ -186,12 +186,19 @@ describe('paths', () => {
     assert.equal(b.config.db.path, path.join(cwd, 'b.db'));
   });
 
-  test('the default state file is beside the database, STATE_DIRECTORY (systemd) or not (SPEC §7)', async () => {
-    const cwd = tmp.make();
+  test('the default state file is beside the database, STATE_DIRECTORY (systemd) or not, named from its real path: two databases in one folder get two, a symlink reaches the same', async () => {
+    const cwd = fs.realpathSync(tmp.make());
+    fs.mkdirSync(path.join(cwd, 'pos'));
+    fs.writeFileSync(path.join(cwd, 'pos', 'POS_Local.db'), '');
+    fs.symlinkSync(path.join(cwd, 'pos', 'POS_Local.db'), path.join(cwd, 'link.db'));
     const service = await load(cwd, { db: 'pos/POS_Local.db' }, { STATE_DIRECTORY: '/var/lib/pos-sync:/var/lib/other' });
     const shell = await load(cwd, { db: 'pos/POS_Local.db' }, {});
-    assert.equal(service.config.stateFile, path.join(cwd, 'pos', 'pos-sync.state.json'));
+    const linked = await load(cwd, { db: 'link.db' }, {});
+    const other = await load(cwd, { db: 'pos/till2.db' }, {});
+    assert.equal(service.config.stateFile, path.join(cwd, 'pos', 'POS_Local.db.pos-sync.state.json'));
     assert.equal(shell.config.stateFile, service.config.stateFile);
+    assert.equal(linked.config.stateFile, service.config.stateFile);
+    assert.equal(other.config.stateFile, path.join(cwd, 'pos', 'till2.db.pos-sync.state.json'));
   });
 
   test('with nothing configured: data/POS_Local.db in the working directory', async () => {

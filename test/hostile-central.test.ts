@@ -74,7 +74,7 @@ const BASE_SYNC = { MaxRetryAttempts: 1, RetryDelayMinutes: 0, MaxRejections: 3,
 function store(transactions: number, inventory: number, seed: number): Store {
   const dir = tmp.make('store');
   const db = seedDb(path.join(dir, 'pos.db'), transactions, inventory, seed);
-  const state = path.join(dir, 'pos-sync.state.json');
+  const state = path.join(dir, 'pos.db.pos-sync.state.json');
   return {
     dir,
     db,

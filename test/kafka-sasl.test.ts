@@ -158,7 +158,7 @@ describe('Kafka over SASL_SSL with ACLs', () => {
     const first = JSON.parse(lines(sync.stderr)[0]!) as { level: string; message: string };
     assert.equal(first.level, 'error');
     assert.ok(first.message.startsWith(`a file Kafka.ProducerConfig names cannot be read (cannot heal by waiting): Kafka.ProducerConfig.ssl.ca.location: cannot read ${missing} (ENOENT)`), first.message);
-    const state = JSON.parse(fs.readFileSync(path.join(s.dir, 'pos-sync.state.json'), 'utf8')) as { lastPass: { exitCode: number; delivered: number; kafkaError: string } };
+    const state = JSON.parse(fs.readFileSync(path.join(s.dir, 'POS_Local.db.pos-sync.state.json'), 'utf8')) as { lastPass: { exitCode: number; delivered: number; kafkaError: string } };
     assert.deepEqual([state.lastPass.exitCode, state.lastPass.delivered], [0, 6]);
     assert.match(state.lastPass.kafkaError, /ssl\.ca\.location/);
 

@@ -61,7 +61,7 @@ function escape(text: string): string {
 }
 
 function stateOf(s: Store): { lastSuccessAt: string | null; lastPass: { exitCode: number; since: string; at: string } | null; breaker: { openedAt: string | null } } {
-  return JSON.parse(fs.readFileSync(path.join(s.dir, 'pos-sync.state.json'), 'utf8'));
+  return JSON.parse(fs.readFileSync(path.join(s.dir, 'POS_Local.db.pos-sync.state.json'), 'utf8'));
 }
 
 function json(r: CliResult, schema: string): Record<string, unknown> {
@@ -177,7 +177,7 @@ describe('health sees what the passes see', () => {
       const second = await runCli(args, { cwd: s.dir });
       assert.equal(second.code, 75, second.stderr);
       assert.match(lines(second.stderr).at(-1)!, /^pos-sync: another pos-sync sync .* — /);
-      const stateFile = path.join(s.dir, 'pos-sync.state.json');
+      const stateFile = path.join(s.dir, 'POS_Local.db.pos-sync.state.json');
       if (fs.existsSync(stateFile)) assert.notEqual(stateOf(s).lastPass?.exitCode, 1);
       const r1 = await first.done;
       assert.equal(r1.code, 75, r1.stderr);

@@ -46,7 +46,7 @@ function store(): { cwd: string; db: string; state: string } {
   const cwd = tmp.make();
   fs.mkdirSync(path.join(cwd, 'data'));
   const db = buildFixtureDb(path.join(cwd, 'data', 'POS_Local.db'));
-  return { cwd, db, state: path.join(cwd, 'data', 'pos-sync.state.json') };
+  return { cwd, db, state: path.join(cwd, 'data', 'POS_Local.db.pos-sync.state.json') };
 }
 
 describe('the wall clock steps during a pass', () => {

@@ -131,7 +131,7 @@ describe('one state file, however pos-sync is started', () => {
     });
     assert.equal(service.code, 0, service.stderr);
     assert.deepEqual(fs.readdirSync(stateDir), [], 'nothing in $STATE_DIRECTORY');
-    const stateFile = path.join(s.data, 'pos-sync.state.json');
+    const stateFile = path.join(s.data, 'POS_Local.db.pos-sync.state.json');
     assert.ok(fs.existsSync(stateFile), 'the state file is beside the database');
     const manual = await runCli(['--db', 'data/POS_Local.db', '--json', 'status'], { cwd: s.cwd });
     assert.equal(manual.code, 0, manual.stderr);
@@ -142,62 +142,3 @@ describe('one state file, however pos-sync is started', () => {
   });
 });
 
-describe("pos-sync 0.x's state file in $STATE_DIRECTORY", () => {
-  /** A state file as pos-sync 0.x left it: the breaker open until well after this test. */
-  function legacyState(dir: string): string {
-    const file = path.join(dir, 'pos-sync.state.json');
-    const now = Date.now();
-    fs.writeFileSync(
-      file,
-      JSON.stringify({
-        version: 1,
-        breaker: { state: 'open', consecutiveFailures: 5, openedAt: new Date(now).toISOString(), nextProbeAt: new Date(now + 3_600_000).toISOString(), consecutiveOpens: 1 },
-        lastPass: null,
-        lastSuccessAt: null,
-      }),
-      { mode: 0o600 },
-    );
-    return file;
-  }
-
-  test('the first pass after the upgrade takes it over: moved beside the database, its open breaker kept', async () => {
-    const s = efStore();
-    const stateDir = tmp.make();
-    const legacy = legacyState(stateDir);
-    const postsBefore = central.stats().posts;
-    const r = await runCli(['--db', 'data/POS_Local.db', '--central-url', central.url, 'sync'], { cwd: s.cwd, env: { STATE_DIRECTORY: stateDir } });
-    assert.equal(r.code, 75, `the open breaker refuses the pass: ${r.stderr}`);
-    assert.equal(central.stats().posts, postsBefore, 'nothing sent through the open breaker');
-    assert.match(r.stderr, /took over the state file of pos-sync 0\.x/);
-    assert.equal(fs.existsSync(legacy), false, 'gone from $STATE_DIRECTORY');
-    const state = JSON.parse(fs.readFileSync(path.join(s.data, 'pos-sync.state.json'), 'utf8')) as { breaker: { state: string } };
-    assert.equal(state.breaker.state, 'open');
-  });
-
-  test('not when a state file is already beside the database, nor with --state-file', async () => {
-    const s = efStore();
-    const stateDir = tmp.make();
-    const legacy = legacyState(stateDir);
-    const own = path.join(s.data, 'pos-sync.state.json');
-    fs.writeFileSync(own, JSON.stringify({ version: 1, breaker: { state: 'closed', consecutiveFailures: 0, openedAt: null, nextProbeAt: null, consecutiveOpens: 0 }, lastPass: null, lastSuccessAt: null }));
-    const r = await runCli(['--db', 'data/POS_Local.db', '--central-url', central.url, 'sync'], { cwd: s.cwd, env: { STATE_DIRECTORY: stateDir } });
-    assert.equal(r.code, 0, r.stderr);
-    assert.ok(fs.existsSync(legacy), 'left alone: the file beside the database is the state');
-    const explicit = path.join(s.cwd, 'elsewhere.state.json');
-    const e = await runCli(['--db', 'data/POS_Local.db', '--state-file', explicit, '--central-url', central.url, 'sync'], { cwd: s.cwd, env: { STATE_DIRECTORY: stateDir } });
-    assert.equal(e.code, 0, e.stderr);
-    assert.ok(fs.existsSync(legacy), 'an explicit state file is never swapped for the old one');
-  });
-
-  test('an unreadable old state file is taken over like any corrupt one: moved aside, one warning, the pass delivers', async () => {
-    const s = efStore();
-    const stateDir = tmp.make();
-    fs.writeFileSync(path.join(stateDir, 'pos-sync.state.json'), '{"version": 1, "breaker": ');
-    const r = await runCli(['--db', 'data/POS_Local.db', '--central-url', central.url, 'sync'], { cwd: s.cwd, env: { STATE_DIRECTORY: stateDir } });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /took over the state file of pos-sync 0\.x/);
-    assert.match(r.stderr, /moved aside/);
-    assert.deepEqual(fs.readdirSync(stateDir), []);
-    assert.ok(fs.readdirSync(s.data).some((n) => n.startsWith('pos-sync.state.json.corrupt-')), 'the bad file is kept aside');
-  });
-});

@@ -67,7 +67,7 @@ test(`SIGKILL at random moments, ${KILLS} times: nothing lost, nothing marked sy
   t.diagnostic(`seed ${SEED} (replay with POS_SYNC_TEST_SEED=${SEED})${SOAK ? ', soak' : ''}`);
   const dir = tmp.make();
   const db = path.join(dir, 'POS_Local.db');
-  const state = path.join(dir, 'pos-sync.state.json');
+  const state = path.join(dir, 'POS_Local.db.pos-sync.state.json');
   const config = writeSettings(dir, {
     Sync: {
       StoreId: 'STORE001',

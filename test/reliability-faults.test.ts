@@ -153,7 +153,7 @@ describe(`fault matrix: every temporary fault converges to everything delivered,
     test(c.name, { timeout: CASE_BUDGET_MS + 30_000 }, async (t) => {
       const dir = tmp.make(`fault-${index}`);
       const db = path.join(dir, 'POS_Local.db');
-      const state = path.join(dir, 'pos-sync.state.json');
+      const state = path.join(dir, 'POS_Local.db.pos-sync.state.json');
       fs.copyFileSync(template, db);
       const config = writeSettings(dir, {
         Sync: {

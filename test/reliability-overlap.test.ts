@@ -53,7 +53,7 @@ test(`${PARALLEL} passes at once, ${ROUNDS} rounds, beside a POS writing: one pa
   t.diagnostic(`seed ${SEED} (replay with POS_SYNC_TEST_SEED=${SEED})`);
   const dir = tmp.make();
   const db = path.join(dir, 'POS_Local.db');
-  const state = path.join(dir, 'pos-sync.state.json');
+  const state = path.join(dir, 'POS_Local.db.pos-sync.state.json');
   const config = writeSettings(dir, {
     Sync: { MaxRunSeconds: 25, HttpTimeoutSeconds: 10, CircuitBreaker: { FailureThreshold: 3, BreakSeconds: 0.2, MaxBreakSeconds: 1 } },
     Database: { CommandTimeoutSeconds: 10 },

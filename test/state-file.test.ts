@@ -4,6 +4,7 @@
 // can be), reported with exactly one warning, and the breaker starts closed.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -146,14 +147,14 @@ describe('worthSaving: a quiet pass rewrites the file only when something a read
 });
 
 describe('writing', () => {
-  test('atomic replace: mode 0600, no temporary file left, the old content replaced whole', () => {
+  test('atomic replace: mode 0640 (the POS group reads it), no temporary file left, the old content replaced whole', () => {
     const dir = tmp.make();
     const file = path.join(dir, 'pos-sync.state.json');
     fs.writeFileSync(file, 'old', { mode: 0o644 });
     const log = memoryLogger();
     const store = openStateFile(file, { log, now: () => T0 });
     assert.equal(store.save(SAMPLE), true);
-    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o640);
     assert.deepEqual(fs.readdirSync(dir), ['pos-sync.state.json']);
     assert.deepEqual(peekState(file), { state: SAMPLE, found: true, problem: null });
     assert.deepEqual(log.lines, []);
@@ -189,7 +190,6 @@ function asideCopies(stateFile: string): string[] {
   return fs.readdirSync(path.dirname(stateFile)).filter((f) => f.startsWith(`${base}.corrupt-`));
 }
 
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 describe('a bad state file never stops a pass', () => {
   const kinds: { name: string; make: (file: string) => void; content?: string }[] = [
@@ -198,7 +198,6 @@ describe('a bad state file never stops a pass', () => {
     { name: 'wrong version', make: (f) => fs.writeFileSync(f, JSON.stringify({ version: 99, breaker: {} })), content: JSON.stringify({ version: 99, breaker: {} }) },
     { name: 'random bytes', make: (f) => fs.writeFileSync(f, Buffer.from([0xff, 0xfe, 0x00, 0x9c, 0x22, 0x7b])) },
     { name: 'an open breaker in a file too large to be ours', make: (f) => fs.writeFileSync(f, serializeState(SAMPLE) + ' '.repeat(70_000)) },
-    { name: 'a directory in its place', make: (f) => fs.mkdirSync(path.join(f, 'inside'), { recursive: true }) },
   ];
   for (const kind of kinds) {
     test(`${kind.name}: moved aside, one warning, the pass delivers, a good file is written`, async () => {
@@ -221,29 +220,45 @@ describe('a bad state file never stops a pass', () => {
     });
   }
 
-  test('a state file that cannot even be reached (a path under a regular file): one warning, the pass still delivers', async () => {
-    const s = store();
-    // ENOTDIR fails for root too: it can be neither read, nor moved aside, nor written.
-    fs.writeFileSync(path.join(s.dir, 'not-a-folder'), '');
-    const config: Config = { ...s.config, stateFile: path.join(s.dir, 'not-a-folder', 'pos-sync.state.json') };
-    const deps = syncDeps(config);
-    const result = await runSync({}, deps);
-    assert.equal(result.exitCode, 0, result.error ?? '');
-    assert.deepEqual(pendingIds(s.db), []);
-    const warnings = deps.log.lines.filter((l) => l.level === 'warn');
-    assert.equal(warnings.length, 1, JSON.stringify(warnings));
-    assert.match(warnings[0]!.message, /cannot be opened \(ENOTDIR.*cannot be moved aside \(ENOTDIR.*starts closed and its state is not kept/);
-  });
+});
 
-  test('a state file without read permission: moved aside, one warning', { skip: isRoot ? 'running as root, which reads a mode-000 file anyway (the ENOTDIR case above covers an unreadable path)' : false }, async () => {
-    const s = store();
-    fs.writeFileSync(s.state, serializeState(SAMPLE), { mode: 0o000 });
-    const deps = syncDeps(s.config);
-    const result = await runSync({}, deps);
-    assert.equal(result.exitCode, 0);
-    assert.equal(deps.log.lines.filter((l) => l.level === 'warn').length, 1);
-    assert.equal(asideCopies(s.state).length, 1);
-  });
+describe('what is not a matter of content is left alone and named: the pass ends before the database, in one line', () => {
+  const kinds: { name: string; make: (file: string, dir: string) => void; code: number; line: RegExp }[] = [
+    { name: 'a folder in its place', make: (f) => fs.mkdirSync(path.join(f, 'inside'), { recursive: true }), code: 74, line: /the state file .* is a folder, not a regular file — pos-sync leaves it alone: remove it/ },
+    { name: 'a FIFO in its place', make: (f) => execFileSync('mkfifo', [f]), code: 74, line: /the state file .* is a FIFO, not a regular file — / },
+    { name: 'a symbolic link to another file', make: (f, d) => (fs.writeFileSync(path.join(d, 'secret'), 'root only', { mode: 0o600 }), fs.symlinkSync(path.join(d, 'secret'), f)), code: 74, line: /the state file .* is a symbolic link \(to .*secret\); pos-sync never reads or writes through one — / },
+    { name: 'a path under a regular file (ENOTDIR)', make: (_f, d) => fs.writeFileSync(path.join(d, 'not-a-folder'), ''), code: 74, line: /the state file cannot open .*not-a-folder.* \(ENOTDIR\)/ },
+    {
+      name: 'a state file written for another database',
+      make: (f) => fs.writeFileSync(f, serializeState(SAMPLE, '/var/lib/pos/other.db')),
+      code: 78,
+      line: /the state file .* was written for the database \/var\/lib\/pos\/other\.db, not .*POS_Local\.db — give each database its own state file/,
+    },
+  ];
+  for (const kind of kinds) {
+    test(`${kind.name}: exit ${kind.code}, nothing sent, the file untouched`, async () => {
+      const s = store();
+      const stateFile = kind.name.includes('ENOTDIR') ? path.join(s.dir, 'not-a-folder', 'pos-sync.state.json') : s.state;
+      kind.make(stateFile, s.dir);
+      const before = fs.lstatSync(path.dirname(stateFile) === s.dir ? stateFile : path.join(s.dir, 'not-a-folder'));
+      const posts = central.stats().posts;
+      const at = Date.now();
+      const r = await runCli(['--db', s.db, '--state-file', stateFile, '--central-url', central.url, 'sync'], { cwd: s.dir, timeoutMs: 10_000 });
+      assert.ok(Date.now() - at < 5_000, 'at once, never waiting on a FIFO');
+      assert.equal(r.code, kind.code, r.stderr);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, kind.line);
+      assert.equal(central.stats().posts, posts, 'nothing sent');
+      assert.equal(pendingIds(s.db).length, 7);
+      const after = fs.lstatSync(path.dirname(stateFile) === s.dir ? stateFile : path.join(s.dir, 'not-a-folder'));
+      assert.deepEqual([after.ino, after.mtimeMs, after.mode], [before.ino, before.mtimeMs, before.mode], 'left exactly as it was');
+      assert.deepEqual(asideCopies(s.state), []);
+      if (kind.name.includes('link')) assert.equal(fs.readFileSync(path.join(s.dir, 'secret'), 'utf8'), 'root only');
+      // status and health read it without a wrong verdict: they name the problem.
+      const status = await runCli(['--db', s.db, '--state-file', stateFile, '--json', 'status'], { cwd: s.dir, timeoutMs: 10_000 });
+      assert.match(status.stdout, /"problem": ".*(folder|FIFO|symbolic link|ENOTDIR|written for the database)/, status.stdout);
+    });
+  }
 
   test('through the binary: exactly one warning line on stderr, exit 0', async () => {
     const s = store();

@@ -84,7 +84,7 @@ function store(sync: Record<string, unknown>): { dir: string; db: string; config
   const db = buildFixtureDb(path.join(dir, 'pos.db'));
   const config = path.join(dir, 'appsettings.json');
   fs.writeFileSync(config, JSON.stringify({ Sync: { MaxRetryAttempts: 2, MaxRunSeconds: 20, ...sync } }), { mode: 0o600 });
-  return { dir, db, config, state: path.join(dir, 'pos-sync.state.json') };
+  return { dir, db, config, state: path.join(dir, 'pos.db.pos-sync.state.json') };
 }
 
 function sync(s: ReturnType<typeof store>, central: Central, extra: string[] = []) {

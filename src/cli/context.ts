@@ -31,7 +31,8 @@ export interface GlobalOptions {
 }
 
 /** Opens the configured database (created only when `create`, and never when `readonly`). */
-export type OpenDb = (config: Config, create: boolean, readonly?: boolean) => Database;
+/** `waitMs`: the longest any wait for a lock may take while opening (default Sync.MaxRunSeconds). */
+export type OpenDb = (config: Config, create: boolean, readonly?: boolean, waitMs?: number) => Database;
 
 /** What every command action gets: the validated config, a logger, output helpers. */
 export interface Context {
@@ -139,8 +140,8 @@ export function createContext(io: Io, globals: GlobalOptions, paint: Paint, comm
     },
     async databases() {
       const { openDatabase } = await import('../store/db.js');
-      return (config, create, readonly = false) =>
-        openDatabase({ path: config.db.path, create: create && !readonly, autoMigrate: config.db.autoMigrate, readonly, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, config.sync.maxRunMs) });
+      return (config, create, readonly = false, waitMs = config.sync.maxRunMs) =>
+        openDatabase({ path: config.db.path, create: create && !readonly, autoMigrate: config.db.autoMigrate, readonly, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, waitMs) });
     },
     print(result, human) {
       // Every document leads with its schema's version (man/schemas/<command>.schema.json).

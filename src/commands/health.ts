@@ -49,7 +49,7 @@ export const health = defineCommand<Record<string, never>>({
     let result: HealthResult;
     try {
       const { config, file } = await ctx.loadConfig();
-      const [{ inspectDatabaseInWorker }, { peekState }, { SCHEMA_VERSION }, { readReconcileFacts }, { lastPassTrace }] = await Promise.all([
+      const [{ inspectDatabaseInWorker }, { databaseIdentity, peekState }, { SCHEMA_VERSION }, { readReconcileFacts }, { lastPassTrace }] = await Promise.all([
         import('../store/inspect.js'),
         import('../state/file.js'),
         import('../store/migrations.js'),
@@ -63,7 +63,7 @@ export const health = defineCommand<Record<string, never>>({
         checkDatabase: (ms) => inspectDatabaseInWorker(config.db.path, Math.min(config.db.busyTimeoutMs, config.health.timeoutMs), Date.now(), ms),
         central: () => centralClient(config),
         checkKafka: config.kafka.enabled ? (ms) => kafkaReachable(config, ctx.log, ms) : null,
-        readState: () => peekState(config.stateFile),
+        readState: () => peekState(config.stateFile, databaseIdentity(config.db.path)),
         readTrace: () => lastPassTrace(config.stateFile),
         configFile: file,
         readReconcile: () => readReconcileFacts(config.stateFile),

@@ -19,7 +19,7 @@ import { refusalReason } from '../domain/refusal.js';
 import { entityBacklog, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
 import { listDeadLetters, type DeadLetter } from '../store/deadletters.js';
 import { describeBreaker, type BreakerView } from '../domain/breaker.js';
-import { peekState, type Peeked } from '../state/file.js';
+import { databaseIdentity, peekState, type Peeked } from '../state/file.js';
 import { inspectSchema } from '../store/migrations.js';
 import { SAMPLE_MARK } from '../domain/sample.js';
 import { COMMON_EXIT_CODES, defineCommand } from './command.js';
@@ -153,7 +153,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
   const now = deps.clock.now();
   const zone = config.timeZone ?? machineTimeZone();
   // Read-only: a corrupt state file is shown, not moved (the next sync does that).
-  const peeked = (deps.readState ?? (() => peekState(config.stateFile)))();
+  const peeked = (deps.readState ?? (() => peekState(config.stateFile, databaseIdentity(config.db.path))))();
   const saved = peeked.state;
   const db = deps.openDb();
   try {

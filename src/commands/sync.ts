@@ -94,11 +94,11 @@ export const sync = defineCommand<SyncFlags>({
             sleep: realSleep,
             log: ctx.log,
             // Loaded on first use: a pass refused by an open breaker never loads the SQLite module.
-            openDb: async () => {
+            openDb: async (waitMs) => {
               const openDb = await ctx.databases();
               // Never an empty database in place of a missing one, unless asked (SPEC §2);
               // a dry run opens read-only (SPEC §4).
-              return openDb(config, config.db.autoCreate, opts.dryRun === true);
+              return openDb(config, config.db.autoCreate, opts.dryRun === true, waitMs);
             },
             central: () => centralClient(config),
             onProgress: (n) => progress.update(`delivered ${n} ${n === 1 ? 'row' : 'rows'}`),

@@ -1,8 +1,8 @@
 // The edge of configuration: finds and reads the config file (cosmiconfig), reads the token
 // file, and turns resolved settings into the typed Config.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, extname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { hostName } from '../host.js';
 import { mightFindConfig } from './probe.js';
@@ -213,22 +213,25 @@ export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], 
 }
 
 /**
- * Beside the database, however pos-sync was started (SPEC §7): the service and a technician's
- * shell must see the same breaker and last pass, so nothing only one of them has (systemd's
- * $STATE_DIRECTORY, a unit's environment) may move it. The database's folder is writable for
- * every pass anyway (WAL, the pass lock).
+ * Beside the database, however pos-sync was started (man page, FILES): the service and a
+ * technician's shell must see the same breaker and last pass, so nothing only one of them has
+ * (systemd's $STATE_DIRECTORY, a unit's environment) may move it. Named from the database's real
+ * path, like the pass lock: two databases in one folder get two state files, and a database
+ * reached through a symlink the same one (`/var/lib/pos/POS_Local.db.pos-sync.state.json`).
  */
-function defaultStateFile(dbPath: string, _env: LoadInput['env']): string {
-  return join(dirname(dbPath), 'pos-sync.state.json');
-}
-
-/**
- * Where pos-sync 0.x kept the state file under systemd: the first folder of $STATE_DIRECTORY
- * (StateDirectory=; several are separated by ':'). Only ever read to take it over once.
- */
-function legacyStateFile(env: LoadInput['env']): string | null {
-  const first = (env['STATE_DIRECTORY'] ?? '').split(':')[0] ?? '';
-  return first.startsWith('/') ? join(first, 'pos-sync.state.json') : null;
+function defaultStateFile(dbPath: string): string {
+  let real: string;
+  try {
+    real = realpathSync(dbPath);
+  } catch {
+    // Not created yet (sync may create it): resolve its folder.
+    try {
+      real = join(realpathSync(dirname(dbPath)), basename(dbPath));
+    } catch {
+      real = resolve(dbPath);
+    }
+  }
+  return `${real}.pos-sync.state.json`;
 }
 
 export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[], token: TokenChoice | null = resolveToken(settings, env, warnings)): Config {
@@ -256,8 +259,7 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
       autoMigrate: s('Database.AutoMigrate'),
       busyTimeoutMs: s<number>('Database.CommandTimeoutSeconds') * 1000,
     },
-    stateFile: s<string | null>('Sync.StateFile') ?? defaultStateFile(dbPath, env),
-    legacyStateFile: s<string | null>('Sync.StateFile') === null ? legacyStateFile(env) : null,
+    stateFile: s<string | null>('Sync.StateFile') ?? defaultStateFile(dbPath),
     metricsFile: s('Sync.MetricsFile'),
     http: {
       format: s<ApiFormat>('Sync.ApiFormat'),

@@ -16,11 +16,6 @@ export interface Config {
     readonly busyTimeoutMs: number;
   };
   readonly stateFile: string;
-  /**
-   * pos-sync 0.x's state file in systemd's $STATE_DIRECTORY, which a pass takes over when it finds
-   * none at `stateFile` (the default place only); null (or absent) when there is none to look for.
-   */
-  readonly legacyStateFile?: string | null;
   readonly metricsFile: string | null;
   readonly http: {
     readonly format: ApiFormat;

@@ -1,10 +1,12 @@
 // The metrics file on disk: the previous one read back for its running totals, the new one
-// written atomically (temporary file in the same folder, then rename) so node_exporter never
-// scrapes half a file. The temporary name does not end in .prom, so the collector skips it.
+// written atomically (own-file.ts: an exclusive temporary file of an unpredictable name, then
+// rename) so node_exporter never scrapes half a file, and a link or FIFO planted at the name is
+// refused, never followed. The temporary name does not end in .prom, so the collector skips it.
 
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { LocalIoError } from '../errors.js';
+import { readOwnFile, writeOwnFile } from '../state/own-file.js';
 import { NO_PREVIOUS, parsePrevious, type Previous } from './exposition.js';
 
 /** Ours is a few KiB; anything far larger is not ours and is not worth reading. */
@@ -12,13 +14,8 @@ const MAX_READ_BYTES = 1024 * 1024;
 
 /** The previous file's totals; a missing, unreadable or foreign file reads as none (a counter reset). */
 export function readPreviousMetrics(file: string): Previous {
-  try {
-    const stat = statSync(file);
-    if (!stat.isFile() || stat.size > MAX_READ_BYTES) return NO_PREVIOUS;
-    return parsePrevious(readFileSync(file, 'utf8'));
-  } catch {
-    return NO_PREVIOUS;
-  }
+  const read = readOwnFile(file, MAX_READ_BYTES);
+  return read.kind === 'found' ? parsePrevious(read.text) : NO_PREVIOUS;
 }
 
 export function writeMetricsFile(file: string, text: string): void {
@@ -28,21 +25,14 @@ export function writeMetricsFile(file: string, text: string): void {
       hint: "create it (node_exporter's textfile collector folder) or fix --metrics-file / Sync.MetricsFile",
     });
   }
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
   try {
     // 0644 whatever the umask (the example unit sets UMask=0027): node_exporter runs as another
     // user and must read it. No fsync: after a power cut a lost or empty file only means the
     // counters start again, which Prometheus handles.
-    writeFileSync(tmp, text, { mode: 0o644 });
-    chmodSync(tmp, 0o644);
-    renameSync(tmp, file);
+    writeOwnFile(file, text, 0o644);
   } catch (err) {
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      // the write failed already; that is the error worth reporting
-    }
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    if (code === 'EODD') throw new LocalIoError(`cannot write the metrics file: ${(err as Error).message}`, { cause: err, hint: `pos-sync leaves it alone: remove it (rm ${file})` });
     throw new LocalIoError(`cannot write the metrics file ${file}: ${code} ${(err as Error).message.replace(/^[A-Z]+: /, '')}`, { cause: err });
   }
 }

@@ -24,7 +24,7 @@ import { Queue } from '../store/queue.js';
 import { recordPass, waitingRows } from '../store/history.js';
 import { assertWritable } from '../store/writable.js';
 import type { PassLock } from '../state/lock.js';
-import { openStateFile, peekState, type StateStore } from '../state/file.js';
+import { databaseIdentity, openStateFile, peekState, type StateStore } from '../state/file.js';
 import { worthSaving, type SavedState } from '../state/format.js';
 import { touchPassTrace } from './trace.js';
 
@@ -51,7 +51,8 @@ export interface SyncDeps {
   readonly sleep: Sleep;
   readonly log: Logger;
   /** May be async so the refused tick of an open breaker never loads the SQLite module. */
-  readonly openDb: () => Database | Promise<Database>;
+  /** `waitMs`: the time left in the pass, the longest any wait for a lock may take while opening. */
+  readonly openDb: (waitMs?: number) => Database | Promise<Database>;
   /** The state file (breaker, last pass); default: config.stateFile on disk. */
   readonly state?: StateStore;
   /** Created on first use, so a pass with nothing to send never loads the HTTP stack. */
@@ -99,11 +100,11 @@ interface PassContext {
 export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<PassResult> {
   const start = deps.clock.now();
   const maxRunMs = options.maxRunSeconds !== undefined ? options.maxRunSeconds * 1000 : deps.config.sync.maxRunMs;
-  const stateStore = deps.state ?? openStateFile(deps.config.stateFile, { log: deps.log, now: () => deps.clock.now(), legacy: deps.config.legacyStateFile });
+  const stateStore = deps.state ?? openStateFile(deps.config.stateFile, { log: deps.log, now: () => deps.clock.now(), database: databaseIdentity(deps.config.db.path) });
   const pass: PassContext = { options, deps, start, deadline: start + maxRunMs, stateStore };
   if (options.dryRun) {
     // A dry run changes nothing, not even a corrupt state file; it shows the breaker as it is.
-    return deliverPass(pass, peekState(stateStore.path).state).catch(rethrowLocalIo(deps.config.db.path));
+    return deliverPass(pass, peekState(stateStore.path, databaseIdentity(deps.config.db.path)).state).catch(rethrowLocalIo(deps.config.db.path));
   }
   // The state comes first: an open breaker ends the pass here, before the database, the lock or
   // the HTTP stack are touched (SPEC §10: an open-circuit tick costs what an idle one does).
@@ -127,8 +128,8 @@ function rethrowLocalIo(dbPath: string) {
   return async (err: unknown): Promise<never> => {
     const code = (err as { code?: unknown } | null)?.code;
     if (typeof code !== 'string' || !code.startsWith('SQLITE_')) throw err;
-    const { asLocalIoError } = await import('../store/db.js'); // loaded already: the pass used it
-    throw asLocalIoError(err, dbPath, 'use the database');
+    const { asMidPassError } = await import('../store/db.js'); // loaded already: the pass used it
+    throw asMidPassError(err, dbPath);
   };
 }
 
@@ -140,7 +141,11 @@ function rethrowLocalIo(dbPath: string) {
 async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassResult> {
   const { options, deps } = pass;
   const { config, clock, log } = deps;
-  const db = await deps.openDb();
+  const db = await deps.openDb(Math.max(0, pass.deadline - clock.now()));
+  if (!options.dryRun) {
+    const { boundWaits } = await import('../store/db.js'); // loaded already: the database is open
+    boundWaits(db, pass.deadline, () => clock.now(), config.db.busyTimeoutMs);
+  }
   const lock = await lockThePass(pass, db);
   const ledger = new Ledger();
   let saved = loaded;
@@ -304,7 +309,7 @@ function refusedPass(pass: PassContext, prev: SavedState, nextProbeAt: number, h
       // Not under the pass lock: taking it needs the SQLite module, which an open-circuit tick
       // never loads (SPEC §10). Instead the file is read again just before it is replaced, and
       // left alone when a pass changed the breaker meanwhile (that pass saved a fresher state).
-      const current = peekState(pass.stateStore.path);
+      const current = peekState(pass.stateStore.path, databaseIdentity(pass.deps.config.db.path));
       if (JSON.stringify(current.state.breaker) === JSON.stringify(prev.breaker)) pass.stateStore.save(next);
     }
   }

@@ -1,11 +1,21 @@
 // The state file on disk (SPEC §7): read at the start of a pass, replaced atomically at the end
-// (temporary file in the same folder, fsync, rename; mode 0600). It must never stop the tool: a
-// missing file means a closed breaker, and an unreadable or corrupt one is moved aside, reported
-// once, and treated as closed.
+// (own-file.ts: an exclusive temporary file of an unpredictable name, fsync, rename; mode 0640).
+// A missing file means a closed breaker, and one whose content is corrupt is moved aside, reported
+// once, and treated as closed. What is not a matter of content — a link, a FIFO, a file pos-sync
+// may not read, a file written for another database — is never moved or replaced: the pass ends
+// with one line naming it (man page, FILES), so a manual run cannot reset the service's breaker.
 
-import { closeSync, fchmodSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { realpathSync, renameSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ConfigError, LocalIoError } from '../errors.js';
 import { EMPTY_STATE, MAX_STATE_BYTES, parseState, serializeState, type SavedState } from './format.js';
+import { readOwnFile, writeOwnFile } from './own-file.js';
+
+/**
+ * The state file's mode: the service user writes it, the POS group reads it (a shift lead's
+ * `status`), nobody else (its errors may name hosts and paths).
+ */
+export const STATE_MODE = 0o640;
 
 export interface StateWarnings {
   warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
@@ -15,7 +25,10 @@ export interface StateWarnings {
 /** The state file as a pass uses it: load once (or twice), save once. */
 export interface StateStore {
   readonly path: string;
-  /** The saved state; never throws. A bad file is moved aside (one warning) and reads as closed. */
+  /**
+   * The saved state. A corrupt file is moved aside (one warning) and reads as closed; a link, FIFO,
+   * unreadable or foreign file throws (74, 78) and is left alone.
+   */
   load(): SavedState;
   /** Replaces the file atomically; never throws (one warning per invocation when it cannot). */
   save(state: SavedState): boolean;
@@ -28,36 +41,48 @@ export interface Peeked {
   readonly problem: string | null;
 }
 
-function errnoText(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e?.code ? `${e.code}: ${e.message.replace(/^[A-Z]+: /, '')}` : String((e as Error)?.message ?? err);
+/** The database's real path: what a state file names as its own (a symlink reaches the same). */
+export function databaseIdentity(dbPath: string): string {
+  try {
+    return realpathSync(dbPath);
+  } catch {
+    try {
+      return join(realpathSync(dirname(dbPath)), basename(dbPath));
+    } catch {
+      return resolve(dbPath);
+    }
+  }
 }
 
-/** Reads without changing anything: status and health must not move files about. */
-export function peekState(file: string): Peeked {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: EMPTY_STATE, found: false, problem: null };
-    return { state: EMPTY_STATE, found: true, problem: `cannot be opened (${errnoText(err)})` };
+/** A problem that is not the content's: a link, FIFO, permission, another database's file. */
+interface Refusal {
+  readonly code: string;
+  readonly problem: string;
+}
+
+function peekFull(file: string, database: string | undefined): Peeked & { readonly refusal: Refusal | null } {
+  const read = readOwnFile(file, MAX_STATE_BYTES);
+  if (read.kind === 'missing') return { state: EMPTY_STATE, found: false, problem: null, refusal: null };
+  if (read.kind === 'problem') {
+    const refusal = read.code === 'ETOOBIG' ? null : { code: read.code, problem: read.problem };
+    return { state: EMPTY_STATE, found: true, problem: read.problem, refusal };
   }
-  try {
-    const stat = fstatSync(fd);
-    if (stat.isDirectory()) return { state: EMPTY_STATE, found: true, problem: 'is a directory' };
-    if (!stat.isFile()) return { state: EMPTY_STATE, found: true, problem: 'is not a regular file' };
-    if (stat.size > MAX_STATE_BYTES) return { state: EMPTY_STATE, found: true, problem: `is too large (${stat.size} bytes) to be a state file` };
-    const buffer = Buffer.alloc(MAX_STATE_BYTES + 1);
-    let length = 0;
-    // A loop, because one read may return less than asked even from a small regular file.
-    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
-    const parsed = parseState(buffer.subarray(0, length).toString('utf8'));
-    return parsed.ok ? { state: parsed.state, found: true, problem: null } : { state: EMPTY_STATE, found: true, problem: parsed.reason };
-  } catch (err) {
-    return { state: EMPTY_STATE, found: true, problem: `cannot be read (${errnoText(err)})` };
-  } finally {
-    closeSync(fd);
+  const parsed = parseState(read.text);
+  if (!parsed.ok) return { state: EMPTY_STATE, found: true, problem: parsed.reason, refusal: null };
+  if (database !== undefined && parsed.database !== undefined && parsed.database !== database) {
+    const problem = `${file} was written for the database ${parsed.database}, not ${database}`;
+    return { state: EMPTY_STATE, found: true, problem, refusal: { code: 'EFOREIGN', problem } };
   }
+  return { state: parsed.state, found: true, problem: null, refusal: null };
+}
+
+/**
+ * Reads without changing anything: status and health must not move files about. `database`: the
+ * database's real path (databaseIdentity); a file written for another one is a problem, not used.
+ */
+export function peekState(file: string, database?: string): Peeked {
+  const { state, found, problem } = peekFull(file, database);
+  return { state, found, problem };
 }
 
 /** `pos-sync.state.json.corrupt-20261125T145500123Z`: sortable, and unique enough per millisecond. */
@@ -66,10 +91,11 @@ export function asideName(file: string, now: number): string {
 }
 
 /**
- * `legacy`: pos-sync 0.x's state file (config.legacyStateFile), taken over by the first load that
- * finds no file at `file`, so an open breaker and the last pass survive the upgrade.
+ * The state file of the database `database` (its real path, databaseIdentity). `load` throws
+ * LocalIoError (74) for a link, FIFO, device or a file it may not read, and ConfigError (78) for a
+ * file written for another database: those are left exactly as they are.
  */
-export function openStateFile(file: string, options: { readonly log: StateWarnings; readonly now: () => number; readonly legacy?: string | null | undefined }): StateStore {
+export function openStateFile(file: string, options: { readonly log: StateWarnings; readonly now: () => number; readonly database?: string }): StateStore {
   // One warning per invocation, whatever goes wrong with the file and however often it is touched.
   let reported = false;
   const warnOnce = (message: string, fields?: Readonly<Record<string, unknown>>): void => {
@@ -78,13 +104,15 @@ export function openStateFile(file: string, options: { readonly log: StateWarnin
     options.log.warn(message, fields);
   };
 
+  // A file load() refused is never replaced by this invocation (a failed pass saves its state).
+  let refused = false;
   return {
     path: file,
     load() {
-      let peeked = peekState(file);
-      if (!peeked.found && options.legacy && takeOver(options.legacy, file)) {
-        options.log.info?.(`took over the state file of pos-sync 0.x: moved ${options.legacy} to ${file}`, { stateFile: file, movedFrom: options.legacy });
-        peeked = peekState(file);
+      const peeked = peekFull(file, options.database);
+      if (peeked.refusal !== null) {
+        refused = true;
+        throw refusalError(file, peeked.refusal);
       }
       if (peeked.problem === null) return peeked.state;
       const aside = asideName(file, options.now());
@@ -93,73 +121,37 @@ export function openStateFile(file: string, options: { readonly log: StateWarnin
         warnOnce(`the state file ${file} ${peeked.problem}: moved aside to ${aside}; the circuit breaker starts closed`, { stateFile: file, movedTo: aside });
       } catch (err) {
         warnOnce(
-          `the state file ${file} ${peeked.problem} and cannot be moved aside (${errnoText(err)}): the circuit breaker starts closed and its state is not kept until this is fixed`,
+          `the state file ${file} ${peeked.problem} and cannot be moved aside (${(err as NodeJS.ErrnoException).code ?? String(err)}): the circuit breaker starts closed and its state is not kept until this is fixed`,
           { stateFile: file },
         );
       }
       return EMPTY_STATE;
     },
     save(state) {
-      const temporary = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
-      let fd: number | undefined;
+      if (refused) return false;
       try {
-        fd = openSync(temporary, 'w', 0o600);
-        fchmodSync(fd, 0o600); // a leftover temporary file keeps its old mode otherwise
-        writeFileSync(fd, serializeState(state));
-        // Data on disk before the rename makes it visible: a crash leaves the old file or the new, never half.
-        fsyncSync(fd);
-        closeSync(fd);
-        fd = undefined;
-        renameSync(temporary, file);
+        writeOwnFile(file, serializeState(state, options.database), STATE_MODE, { durable: true });
+        return true;
       } catch (err) {
-        try {
-          if (fd !== undefined) closeSync(fd);
-          rmSync(temporary, { force: true });
-        } catch {
-          // nothing more to clean up where nothing could be written
-        }
-        warnOnce(`cannot write the state file ${file} (${errnoText(err)}): the circuit breaker's state of this pass is lost`, { stateFile: file });
+        const e = err as NodeJS.ErrnoException;
+        const why = e.code === 'EODD' ? e.message : `${e.code ?? 'error'}: ${e.message.replace(/^[A-Z]+: /, '')}`;
+        warnOnce(`cannot write the state file ${file} (${why}): the circuit breaker's state of this pass is lost`, { stateFile: file });
         return false;
       }
-      syncFolder(dirname(file));
-      return true;
     },
   };
 }
 
-/**
- * Moves `from` to `to` when `from` is there and `to` is not: a hard link and an unlink, or a copy
- * and an unlink across file systems. False when there is nothing to take over (or another pass
- * took it first).
- */
-function takeOver(from: string, to: string): boolean {
-  try {
-    // A link, not a rename: it fails rather than replace a state file another pass wrote meanwhile.
-    linkSync(from, to);
-    rmSync(from, { force: true });
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') return false;
+function refusalError(file: string, refusal: Refusal): Error {
+  if (refusal.code === 'EFOREIGN') {
+    return new ConfigError(`the state file ${refusal.problem}`, {
+      hint: 'give each database its own state file (unset Sync.StateFile: the default is named from the database)',
+    });
   }
-  try {
-    // 'wx': never over a state file another pass wrote meanwhile.
-    writeFileSync(to, readFileSync(from), { mode: 0o600, flag: 'wx' });
-    rmSync(from, { force: true });
-    return true;
-  } catch {
-    return false;
+  if (refusal.code === 'EACCES') {
+    return new LocalIoError(refusal.problem.replace(/^permission denied: /, 'permission denied: the state file '), {
+      hint: 'run pos-sync as the service user (runuser -u pos-sync -- pos-sync …), or give the file back to it (chown pos-sync FILE; chmod 0640 FILE)'.replaceAll('FILE', file),
+    });
   }
-}
-
-/** Makes the rename itself durable. Best effort: some file systems refuse to fsync a folder. */
-function syncFolder(folder: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(folder, 'r');
-    fsyncSync(fd);
-  } catch {
-    // the rename is done; only its durability across a power cut is less certain
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  return new LocalIoError(`the state file ${refusal.problem}`, { hint: `pos-sync leaves it alone: remove it (rm ${file}) and the next pass writes a new one` });
 }

@@ -63,12 +63,17 @@ const MAX_ERROR_CHARS = 500;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** The file's text: stable key order, times as ISO 8601 UTC so a person can read it. */
-export function serializeState(state: SavedState): string {
+/**
+ * The file's text: stable key order, times as ISO 8601 UTC so a person can read it. `database`:
+ * the real path of the database it belongs to, so a file shared by two databases (one
+ * Sync.StateFile for two tills) is recognised instead of mixing their breakers.
+ */
+export function serializeState(state: SavedState, database?: string): string {
   const b = state.breaker;
   const p = state.lastPass;
   const doc = {
     version: STATE_VERSION,
+    ...(database !== undefined ? { database } : {}),
     breaker: {
       state: b.state === 'halfOpen' ? 'open' : b.state, // half-open exists only inside a pass
       consecutiveFailures: b.consecutiveFailures,
@@ -97,7 +102,8 @@ export function serializeState(state: SavedState): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-export type ParseResult = { readonly ok: true; readonly state: SavedState } | { readonly ok: false; readonly reason: string };
+/** `database`: the real path of the database the file was written for; absent in older files. */
+export type ParseResult = { readonly ok: true; readonly state: SavedState; readonly database?: string } | { readonly ok: false; readonly reason: string };
 
 class Invalid extends Error {}
 
@@ -205,8 +211,11 @@ export function parseState(text: string): ParseResult {
     if (d['version'] !== STATE_VERSION) {
       return { ok: false, reason: `version ${JSON.stringify(d['version'] ?? null)?.slice(0, 20)} is not ${STATE_VERSION}` };
     }
+    const database = d['database'];
+    if (database !== undefined && (typeof database !== 'string' || database.length > 4096)) throw new Invalid('database is not a path');
     return {
       ok: true,
+      ...(database !== undefined ? { database } : {}),
       state: {
         breaker: parseBreaker(d['breaker']),
         lastPass: parsePass(d['lastPass'] ?? null),

@@ -4,9 +4,15 @@
 // however it dies: no pid, age or host decides who holds it, nothing is ever "taken over". The
 // file is never deleted (deleting a lock file races with a process opening it); a second file,
 // `<lock>.holder`, says who holds it, for the message only.
+//
+// The lock is a lock for every file it may find (man page, FILES): pos-sync creates it 0660 (the
+// service user and the POS group's technicians share it), refuses a link, FIFO or device at its
+// name, and refuses a lock file it cannot write — SQLite would open it read-only, where BEGIN
+// EXCLUSIVE is only a read transaction, and two passes would both "hold" it.
 
-import { readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, lstatSync, openSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { describeOwner, oddFile, readOwnFile, writeOwnFile } from './own-file.js';
 import type { Database } from 'better-sqlite3';
 import { LocalIoError, TempFailError } from '../errors.js';
 import { hostName as hostname } from '../host.js';
@@ -46,7 +52,9 @@ export function lockPathFor(dbPath: string): string {
 
 function readHolder(file: string): LockInfo | null {
   try {
-    const parsed = JSON.parse(readFileSync(`${file}.holder`, 'utf8')) as Partial<LockInfo>;
+    const read = readOwnFile(`${file}.holder`, 4096);
+    if (read.kind !== 'found') return null;
+    const parsed = JSON.parse(read.text) as Partial<LockInfo>;
     if (typeof parsed.pid === 'number' && typeof parsed.startedAt === 'number') {
       return { pid: parsed.pid, host: String(parsed.host ?? ''), startedAt: parsed.startedAt, command: String(parsed.command ?? '') };
     }
@@ -87,14 +95,49 @@ function isBusy(err: unknown): boolean {
 
 /** A lock file left by pos-sync 1.x (JSON with a pid): moved aside once, it locks nothing. */
 function isLegacyLockFile(file: string): boolean {
+  const read = readOwnFile(file, 4096);
+  return read.kind === 'found' && read.text.startsWith('{') && /"pid"/.test(read.text);
+}
+
+const LOCK_MODE = 0o660;
+
+/**
+ * Makes sure the lock file is one this user can lock: created here exclusively (0660 whatever the
+ * umask) when missing; a link, FIFO, device or a file this user cannot write throws 74 naming it.
+ */
+function prepareLockFile(file: string): void {
+  const odd = oddFile(file);
+  if (odd !== null) throw new LocalIoError(`the lock file ${odd}`, { hint: `pos-sync leaves it alone: remove it (rm ${file}); the next pass creates its own` });
   try {
-    const stat = statSync(file);
-    if (stat.size === 0 || stat.size > 4096) return false;
-    const text = readFileSync(file, 'utf8');
-    return text.startsWith('{') && /"pid"/.test(text);
-  } catch {
-    return false;
+    const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NOCTTY, LOCK_MODE);
+    try {
+      fchmodSync(fd, LOCK_MODE);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') throw new LocalIoError(`cannot create the lock file ${file} (${code ?? String(err)})`, { cause: err, hint: 'pos-sync needs to write the database folder (man page, FILES)' });
   }
+  try {
+    accessSync(file, constants.W_OK);
+  } catch (err) {
+    throw unwritableLock(file, err);
+  }
+}
+
+function unwritableLock(file: string, cause: unknown): LocalIoError {
+  let who = '';
+  try {
+    who = ` (${describeOwner(lstatSync(file))})`;
+  } catch {
+    // the stat only adds detail
+  }
+  return new LocalIoError(`permission denied: the lock file ${file}${who} cannot be written, so it would not keep a second pass out`, {
+    cause,
+    hint: `give it to the service user (chown pos-sync ${file}; chmod 0660 ${file}), or remove it while no pos-sync runs`,
+  });
 }
 
 /**
@@ -106,11 +149,16 @@ function isLegacyLockFile(file: string): boolean {
 export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: string, command: string, now: number): PassLock {
   const file = lockPathFor(dbPath);
   for (let attempt = 0; ; attempt++) {
+    prepareLockFile(file);
     let db: Database;
     try {
       db = openSqlite(file);
     } catch (err) {
       throw new LocalIoError(`cannot open the lock file ${file}: ${(err as Error).message}`, { cause: err, hint: 'pos-sync needs to write the database folder' });
+    }
+    if (db.readonly) {
+      db.close();
+      throw unwritableLock(file, null);
     }
     try {
       db.pragma('busy_timeout = 0');
@@ -143,9 +191,7 @@ export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: 
     const info: LockInfo = { pid: process.pid, host: hostname(), startedAt: now, command };
     try {
       // For the message a second pass shows; written aside and renamed in, so never half-read.
-      const tmp = `${file}.holder.${process.pid}`;
-      writeFileSync(tmp, JSON.stringify(info), { mode: 0o644 });
-      renameSync(tmp, `${file}.holder`);
+      writeOwnFile(`${file}.holder`, JSON.stringify(info), 0o640);
     } catch {
       // display only
     }
@@ -157,7 +203,7 @@ export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: 
         if (released) return;
         released = true;
         try {
-          if (readHolder(file)?.pid === process.pid) rmSync(`${file}.holder`, { force: true });
+          if (readHolder(file)?.pid === process.pid && oddFile(`${file}.holder`) === null) rmSync(`${file}.holder`, { force: true });
         } catch {
           // display only
         }

@@ -2,10 +2,11 @@
 // (pos-sync.state.json → pos-sync.state.reconcile.json): `health` and the metrics file read it.
 // Not in the state file itself, because a reconcile runs beside the timer's passes without
 // taking the pass lock and must not race them for that file; not in the database, because
-// reconcile opens it read-only. Written atomically; read defensively (never throws).
+// reconcile opens it read-only. Written atomically (own-file.ts, mode 0640: the POS group's
+// `health` reads it); read defensively (never throws, never through a link or from a FIFO).
 
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { readOwnFile, writeOwnFile } from './own-file.js';
 
 export type ReconcileOutcome = 'match' | 'mismatch' | 'failed';
 
@@ -45,14 +46,7 @@ export function writeReconcileRecord(file: string, record: ReconcileRecord): voi
     amountDiffers: record.amountDiffers,
     error: record.error === null ? null : record.error.slice(0, 500),
   };
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeOwnFile(file, `${JSON.stringify(doc, null, 2)}\n`, 0o640);
 }
 
 const count = (v: unknown): number | undefined => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
@@ -60,14 +54,10 @@ const time = (v: unknown): number | undefined => (typeof v === 'string' && /^\d{
 
 /** The record, null when there is none; a string saying why when the file is unreadable. */
 export function readReconcileRecord(file: string): ReconcileRecord | null | string {
-  let text: string;
-  try {
-    const stat = statSync(file);
-    if (!stat.isFile() || stat.size > MAX_BYTES) return `${file} is not a reconcile record`;
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : `cannot read ${file}: ${(err as Error).message}`;
-  }
+  const read = readOwnFile(file, MAX_BYTES);
+  if (read.kind === 'missing') return null;
+  if (read.kind === 'problem') return read.code === 'ETOOBIG' ? `${file} is not a reconcile record` : read.problem;
+  const text = read.text;
   let doc: Record<string, unknown>;
   try {
     doc = JSON.parse(text) as Record<string, unknown>;

@@ -75,7 +75,7 @@ export function asLocalIoError(err: unknown, dbPath: string, doing: string): Loc
     SQLITE_READONLY: 'the database is read-only: check its permissions and those of its folder',
     SQLITE_FULL: 'the disk is full: free some space',
     SQLITE_IOERR: 'the disk failed a read or write: check it (dmesg), its free space and any file-size limit',
-    SQLITE_BUSY: 'another process (the POS?) holds the database locked longer than Database.CommandTimeoutSeconds; the next pass tries again',
+    SQLITE_BUSY: 'another process (the POS?) held the database locked for the rest of the pass (its time is bounded by Sync.MaxRunSeconds and Database.CommandTimeoutSeconds); the next pass tries again',
     SQLITE_CANTOPEN: 'check that the path and its permissions are right',
     ENOSPC: 'the disk is full: free some space',
   };
@@ -84,6 +84,93 @@ export function asLocalIoError(err: unknown, dbPath: string, doing: string): Loc
     return new TempFailError(`cannot ${doing} ${dbPath}: ${detail}`, { cause: err, ...(hint ? { hint } : {}) });
   }
   return new LocalIoError(`cannot ${doing} ${dbPath}: ${detail}`, { cause: err, ...(hint ? { hint } : {}) });
+}
+
+/**
+ * A SQLite failure met in the middle of a pass. The POS's own migration rebuilding a table (EF
+ * Core: CREATE "ef_temp_…", copy, DROP, RENAME) drops pos-sync's index and changes the schema
+ * under the pass's statements: "no such index" then means "try again", not a broken file — the
+ * next pass recreates the index at open. Everything else is as asLocalIoError says.
+ */
+export function asMidPassError(err: unknown, dbPath: string): LocalIoError | TempFailError {
+  const code = String((err as { code?: unknown }).code ?? '');
+  const detail = err instanceof Error ? err.message : String(err);
+  if (code.startsWith('SQLITE_SCHEMA') || (code === 'SQLITE_ERROR' && /^no such (index|table|column)\b/.test(detail))) {
+    return new TempFailError(`the schema of ${dbPath} changed during the pass (${detail})`, {
+      cause: err,
+      hint: 'the POS application migrated its tables meanwhile: the next pass sets the database up again and goes on',
+    });
+  }
+  return asLocalIoError(err, dbPath, 'use the database');
+}
+
+/** A pause that blocks: the pass's SQLite calls are synchronous, there is nothing else to run. */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
+}
+
+function isBusy(err: unknown): boolean {
+  const code = String((err as { code?: unknown }).code ?? '');
+  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+}
+
+/**
+ * Switches a rollback-journal database to WAL. SQLite does not call the busy handler for this
+ * change (it fails with SQLITE_BUSY at once while the POS holds any lock), so the waiting is done
+ * here: retried every 20 ms for at most `waitMs`, like a busy timeout would.
+ */
+export function switchToWal(db: Database, waitMs: number, now: () => number = Date.now): void {
+  const until = now() + waitMs;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      const left = until - now();
+      if (!isBusy(err) || left <= 0) throw err;
+      pause(Math.min(20, left));
+    }
+  }
+}
+
+/**
+ * Makes every wait of `db` for a lock end by `deadline` (on `now`'s clock): the busy timeout is
+ * reset to the time left (at most `longestMs`, Database.CommandTimeoutSeconds) before each
+ * transaction and each statement run, instead of being the
+ * whole budget whenever it is met (a pass could otherwise run nearly twice Sync.MaxRunSeconds
+ * while the POS holds a write transaction). Reset at most every 50 ms, so a drain's statements
+ * cost no extra pragma each; a wait overruns the deadline by at most that.
+ */
+export function boundWaits(db: Database, deadline: number, now: () => number, longestMs: number): void {
+  let setAt = Number.NEGATIVE_INFINITY;
+  const refresh = (): void => {
+    const t = now();
+    if (t - setAt < 50) return;
+    setAt = t;
+    db.pragma(`busy_timeout = ${busyTimeout(Math.min(longestMs, deadline - t))}`);
+  };
+  refresh();
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: never[]) => unknown) => {
+    const tx = transaction(fn);
+    const bounded = (...args: never[]): unknown => (refresh(), tx(...args));
+    return Object.assign(bounded, {
+      deferred: (...args: never[]): unknown => (refresh(), tx.deferred(...args)),
+      immediate: (...args: never[]): unknown => (refresh(), tx.immediate(...args)),
+      exclusive: (...args: never[]): unknown => (refresh(), tx.exclusive(...args)),
+      default: tx.default,
+      database: db,
+    });
+  }) as unknown as Database['transaction'];
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((source: string) => {
+    const statement = prepare(source);
+    const run = statement.run.bind(statement);
+    statement.run = (...args: unknown[]) => (refresh(), run(...args));
+    return statement;
+  }) as Database['prepare'];
+  const exec = db.exec.bind(db);
+  db.exec = (source: string) => (refresh(), exec(source));
 }
 
 /** The addon's `timeout` option: whole milliseconds, 0 to 2^31 − 1 (it refuses anything else). */
@@ -127,7 +214,7 @@ export function openDatabase(options: OpenOptions): Database {
     // A read-only open changes nothing at all: no journal mode, no migration (SPEC §4).
     if (!options.readonly) {
       const mode = db.pragma('journal_mode', { simple: true }) as string;
-      if (mode.toLowerCase() !== 'wal') db.pragma('journal_mode = WAL');
+      if (mode.toLowerCase() !== 'wal') switchToWal(db, options.busyTimeoutMs);
       // NORMAL is durable in WAL mode except for the very last transactions on power loss;
       // a lost "mark synced" only means a re-send, deduplicated by the central.
       db.pragma('synchronous = NORMAL');
