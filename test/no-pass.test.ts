@@ -114,7 +114,7 @@ describe('the real bin/pos-sync', () => {
     return {
       dir,
       db,
-      state: path.join(dir, 'pos-sync.state.json'),
+      state: `${fs.realpathSync(db)}.pos-sync.state.json`,
       run: (args) => runCli(['--config', 'appsettings.json', '--db', db, '--central-url', central.url, ...args], { cwd: dir, env: { TZ: 'Europe/Berlin' } }),
     };
   }

@@ -223,12 +223,13 @@ describe('the installed product: the package, install.sh, a POS writer and three
     seen.notWritable = (await sh(
       'for f in /var/lib/pos/store/* /var/lib/pos/journal/*; do case "$f" in *.db|*.db-wal|*.db-shm|*.db-journal) setpriv --reuid=posapp --regid=pos --init-groups test -r "$f" -a -w "$f" || stat -c "%n %U:%G %a" "$f";; esac; done',
     )).out.trim();
-    const stateOf = async (dir: string): Promise<Observed['state']['wal']> => {
-      const owner = (await sh(`stat -c %U ${dir}/pos-sync.state.json`, { allowFail: true })).out.trim();
-      const doc = JSON.parse((await sh(`cat ${dir}/pos-sync.state.json`)).out) as { lastPass: { at: string; exitCode: number } | null; breaker: { state: string } };
+    // The state file beside the database, named from it (one per database).
+    const stateOf = async (db: string): Promise<Observed['state']['wal']> => {
+      const owner = (await sh(`stat -c %U ${db}.pos-sync.state.json`, { allowFail: true })).out.trim();
+      const doc = JSON.parse((await sh(`cat ${db}.pos-sync.state.json`)).out) as { lastPass: { at: string; exitCode: number } | null; breaker: { state: string } };
       return { owner, lastPassAgeMs: Date.now() - Date.parse(doc.lastPass?.at ?? '1970-01-01T00:00:00Z'), breaker: doc.breaker.state, lastExit: doc.lastPass?.exitCode ?? -1 };
     };
-    seen.state = { wal: await stateOf('/var/lib/pos/store'), journal: await stateOf('/var/lib/pos/journal') };
+    seen.state = { wal: await stateOf('/var/lib/pos/store/POS_Local.db'), journal: await stateOf('/var/lib/pos/journal/POS_Local.db') };
     seen.healthAsService = await sh('pos-sync health', { allowFail: true, as: 'pos-sync' });
 
     // Two databases in one folder.
