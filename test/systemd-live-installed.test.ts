@@ -176,6 +176,10 @@ describe('the installed product: the package, install.sh, a POS writer and three
     seen.tillIds = { main: await tillIdOf('/etc/pos-sync/appsettings.json'), journal: await tillIdOf('/etc/pos-sync/journal.json'), hostname: (await sh('hostname')).out.trim() };
     seen.plainStatus = await sh('pos-sync status', { allowFail: true, as: 'lead' });
 
+    // The timers' first passes (OnBootSec=30s): before them "no pass has run yet" is the truth.
+    const firstBy = Date.now() + 60_000;
+    while ((await sh('test -e /var/lib/pos/store/POS_Local.db.pos-sync.state.json -a -e /var/lib/pos/journal/POS_Local.db.pos-sync.state.json', { allowFail: true })).code !== 0 && Date.now() < firstBy) await sleep(500);
+
     // The POS writers, as posapp (umask 002: the group shares what it creates), by the package's Node.
     const writer = (db: string, mode: string, seed: number): Promise<Ran> =>
       box!.start(`umask 002; exec /usr/lib/pos-sync/node ${REPO_ROOT}/dist/test/systemd/pos-app.js --pos-app ${db} ${mode} ${WINDOW_MS} ${seed}`, { as: 'posapp' });
@@ -325,15 +329,23 @@ describe('the installed product: the package, install.sh, a POS writer and three
   });
 
   test('the commands a shift lead and root run answer; an outsider is told permission denied, never a wrong verdict', () => {
-    const by = (user: string, command: string, till = 'main') => seen.usersRan.filter((r) => r.user === user && r.command === command && r.till === till);
-    for (const r of by('lead', 'status')) assert.ok([0, 1].includes(r.code) && !/NOT SYNCING/.test(r.first), `lead status: ${r.code} ${r.first}`);
-    for (const r of by('root', 'status')) assert.ok([0, 1].includes(r.code), `root status: ${r.code} ${r.first}`);
-    for (const r of by('lead', 'config')) assert.equal(r.code, 0, r.first);
-    for (const command of COMMANDS) {
-      for (const r of by('outsider', command)) {
-        assert.match(r.first, /^pos-sync: permission denied: \/etc\/pos-sync\/(appsettings|journal)\.json/, `outsider ${command}: ${r.first}`);
+    // Every answer that breaks the rule, listed at once (a row per distinct answer).
+    const wrong = new Set<string>();
+    for (const r of seen.usersRan) {
+      const line = `${r.user} ${r.command} (${r.till}): exit ${r.code}: ${r.first}`;
+      if (r.user === 'outsider') {
+        if (!/^pos-sync: permission denied: \/etc\/pos-sync\/(appsettings|journal)\.json/.test(r.first)) wrong.add(line);
+      } else if (r.command === 'status' || r.command === 'health') {
+        // The till is healthy: OK, or DEGRADED for a moment (a pass failing on a lock); never NOT SYNCING / CRITICAL.
+        if (![0, 1].includes(r.code)) wrong.add(line);
+      } else if (r.command === 'config') {
+        if (r.code !== 0) wrong.add(line);
+      } else if (r.code !== 0 && !/^pos-sync: .* — .*/.test(r.first)) {
+        // sync and reconcile: done, or refused with one line saying what to do (root: run as the service user).
+        wrong.add(line);
       }
     }
+    assert.deepEqual([...wrong], []);
   });
 
   test('every command runs from the package: seed, cleanup, requeue (sync, status, health, reconcile, config above); health exits 0 on the healthy till', () => {
