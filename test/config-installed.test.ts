@@ -92,3 +92,11 @@ describe('the system-wide config file (/etc/pos-sync/appsettings.json)', () => {
     assert.equal(loaded.file, null);
   });
 });
+
+test('a till\'s installed token: /etc/pos-sync/NAME.json has /etc/pos-sync/NAME.api-token, the shared config the shared token', async () => {
+  const { installedTokenFile } = await import('../src/config/load.js');
+  assert.equal(installedTokenFile('/etc/pos-sync/appsettings.json'), '/etc/pos-sync/api-token');
+  assert.equal(installedTokenFile('/etc/pos-sync/till2.json'), '/etc/pos-sync/till2.api-token');
+  assert.equal(installedTokenFile('/home/tech/till2.json'), '/etc/pos-sync/api-token');
+  assert.equal(installedTokenFile(null), '/etc/pos-sync/api-token');
+});

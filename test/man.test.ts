@@ -124,7 +124,7 @@ describe('man/pos-sync.1', () => {
     for (const v of variables) assert.match(env, new RegExp(`^ {7}${v}$`, 'm'), `ENVIRONMENT: ${v}`);
 
     const files = section('FILES', 'METRICS');
-    for (const f of ['data/POS_Local.db', 'db.pos-sync.lock', 'pos-sync.state.json', '/var/lib/pos-sync/pos-sync.state.json', 'pos-sync.prom', '/etc/pos-sync/TILL.json', 'install.sh']) {
+    for (const f of ['data/POS_Local.db', 'db.pos-sync.lock', 'db.pos-sync.state.json', 'pos-sync.prom', '/etc/pos-sync/TILL.json', 'install.sh']) {
       assert.ok(files.includes(f), `FILES: ${f}`);
     }
     const exits = section('EXIT STATUS', 'EXAMPLES');

@@ -5,7 +5,7 @@
 
 import { isSecretHeader } from '../config/secrets.js';
 import { classifyNetworkError, classifyResponse, type Outcome } from '../domain/classify.js';
-import { scrub } from '../domain/redact.js';
+import { scrub, urlSecrets } from '../domain/redact.js';
 import { readBounded, requestSignal } from './bounded.js';
 import { createNodeFetch, type NodeFetch } from './node-fetch.js';
 
@@ -122,7 +122,10 @@ export function createCentralClient(settings: CentralSettings): CentralClient {
   const secrets = [
     ...(settings.token ? [`Bearer ${settings.token}`, settings.token] : []),
     ...Object.entries(settings.headers).filter(([name, value]) => isSecretHeader(name) && value !== '').map(([, value]) => value),
-  ];
+    // User info and query values in the endpoints, which errors name (redact.ts).
+    ...urlSecrets(settings.eventsUrl),
+    ...urlSecrets(settings.healthUrl),
+  ].sort((a, b) => b.length - a.length);
   // The TLS path brings its own fetch (and closes it); otherwise this client makes one.
   let own: NodeFetch | undefined;
   const send = settings.fetch ?? (own = createNodeFetch());

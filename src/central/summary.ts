@@ -11,6 +11,7 @@ import { describeNetworkError, tlsHint } from './client.js';
 import { isSecretHeader } from '../config/secrets.js';
 import { ConfigError, CredentialsError, TempFailError } from '../errors.js';
 import { scrub } from '../log.js';
+import { urlSecrets } from '../domain/redact.js';
 import type { Entity } from '../domain/rows.js';
 import { parseDecimal, parseDigest, type ListedRow, type Range, type Summary } from '../domain/reconcile.js';
 
@@ -75,6 +76,7 @@ export function createSummaryClient(settings: SummarySettings): SummaryClient {
   const secrets = [
     ...(settings.token ? [settings.token] : []),
     ...Object.entries(settings.headers).filter(([name, value]) => isSecretHeader(name) && value !== '').map(([, value]) => value),
+    ...urlSecrets(settings.url), // user info and query values, which errors name (redact.ts)
   ];
   const http = ky.create({ retry: 0, throwHttpErrors: false, redirect: 'manual', ...(settings.fetch ? { fetch: settings.fetch } : {}) });
   let requests = 0;

@@ -140,8 +140,12 @@ export function createContext(io: Io, globals: GlobalOptions, paint: Paint, comm
     },
     async databases() {
       const { openDatabase } = await import('../store/db.js');
-      return (config, create, readonly = false, waitMs = config.sync.maxRunMs) =>
-        openDatabase({ path: config.db.path, create: create && !readonly, autoMigrate: config.db.autoMigrate, readonly, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, waitMs) });
+      const runAs = process.geteuid?.() === 0 ? await import('../state/run-as.js') : null;
+      return (config, create, readonly = false, waitMs = config.sync.maxRunMs) => {
+        // root writes as the service user (man page, FILES).
+        if (!readonly) runAs?.becomeServiceUser(config.db.path, config.stateFile, io.argv, log);
+        return openDatabase({ path: config.db.path, create: create && !readonly, autoMigrate: config.db.autoMigrate, readonly, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, waitMs) });
+      };
     },
     print(result, human) {
       // Every document leads with its schema's version (man/schemas/<command>.schema.json).

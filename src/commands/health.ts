@@ -206,6 +206,7 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
       lastSuccessAt: peeked.state.lastSuccessAt,
       found: peeked.found,
       problem: peeked.problem,
+      leftAlone: peeked.leftAlone === true,
       path: config.stateFile,
       lastPass: peeked.state.lastPass,
       lastTraceAt: latestTrace(peeked.state.lastPass?.at ?? null, deps.readTrace?.() ?? null),

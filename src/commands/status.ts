@@ -177,6 +177,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
       lastTraceAt: latestTrace(saved.lastPass?.at ?? null, (deps.readTrace ?? (() => lastPassTrace(config.stateFile)))()),
       timer: timerFor(deps.configFile ?? null),
       stateProblem: peeked.problem,
+      stateLeftAlone: peeked.leftAlone === true,
       breaker: saved.breaker,
       breakerSettings: config.breaker,
       pending: sum((b) => b.pending),

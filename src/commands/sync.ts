@@ -65,6 +65,8 @@ export const sync = defineCommand<SyncFlags>({
     const { config } = await ctx.loadConfig();
     await checkTls(config);
     if (opts.watch && opts.dryRun) throw new UsageError('--watch and --dry-run cannot be combined');
+    // root writes as the service user (man page, FILES); the token is read already.
+    if (!opts.dryRun && process.geteuid?.() === 0) (await import('../state/run-as.js')).becomeServiceUser(config.db.path, config.stateFile, ctx.io.argv, ctx.log);
     const metricsFile = opts.metricsFile !== undefined ? metricsPath(opts.metricsFile, ctx.io.cwd) : config.metricsFile;
     if (metricsFile !== null && !metricsFile.endsWith('.prom')) ctx.log.warn(`node_exporter's textfile collector reads only *.prom files, not ${metricsFile}`);
     if (config.kafka.enabled) {

@@ -1,7 +1,7 @@
 // The edge of configuration: finds and reads the config file (cosmiconfig), reads the token
 // file, and turns resolved settings into the typed Config.
 
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { hostName } from '../host.js';
@@ -186,8 +186,8 @@ interface TokenChoice {
   readonly source: ValueSource;
 }
 
-/** Token preference: Sync.ApiTokenFile, $CREDENTIALS_DIRECTORY/api-token, POS_SYNC_API_TOKEN, Sync.ApiToken. */
-export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[]): TokenChoice | null {
+/** Token preference: Sync.ApiTokenFile, $CREDENTIALS_DIRECTORY/api-token, POS_SYNC_API_TOKEN, Sync.ApiToken, /etc/pos-sync/api-token. */
+export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[], configFile: string | null = null): TokenChoice | null {
   const tokenFile = get<string | null>(settings, 'Sync.ApiTokenFile');
   if (tokenFile) return { token: readToken(tokenFile, 'Sync.ApiTokenFile'), source: { kind: 'file', name: tokenFile } };
   const credDir = env['CREDENTIALS_DIRECTORY'];
@@ -209,7 +209,31 @@ export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], 
     }
     return { token: inline.value, source: inline.source };
   }
+  // The file the package's install.sh writes and the unit loads as its credential: a technician's
+  // manual run (root, or a user the file is shared with) finds the token the service uses.
+  if (!credDir) {
+    const installed = installedTokenFile(configFile);
+    try {
+      accessSync(installed, constants.R_OK);
+      return { token: readToken(installed, 'the installed token file'), source: { kind: 'file', name: installed } };
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      // not installed, or not readable by this user: no token, as before
+    }
+  }
   return null;
+}
+
+/** Where examples/debian's install.sh puts the central API token. */
+export const INSTALLED_TOKEN_FILE = '/etc/pos-sync/api-token';
+
+/**
+ * The installed token of the till configured by `configFile`: `install.sh --till NAME` gives
+ * /etc/pos-sync/NAME.json its own /etc/pos-sync/NAME.api-token (pos-sync@NAME's credential).
+ */
+export function installedTokenFile(configFile: string | null): string {
+  const m = configFile === null ? null : /^\/etc\/pos-sync\/([A-Za-z0-9_-]+)\.json$/.exec(configFile);
+  return m === null || m[1] === 'appsettings' ? INSTALLED_TOKEN_FILE : `/etc/pos-sync/${m[1]}.api-token`;
 }
 
 /**
@@ -329,7 +353,7 @@ export async function loadConfig(input: LoadInput): Promise<LoadedConfig> {
   const file = await readConfigFile(input);
   const settings = resolveSettings({ file, env: input.env, flags: input.flags, cwd: input.cwd });
   const warnings: string[] = [];
-  const token = resolveToken(settings, input.env, warnings);
+  const token = resolveToken(settings, input.env, warnings, file?.path ?? null);
   const config = buildConfig(settings, input.env, warnings, token);
   checkProducerConfig(settings);
   return { config, settings, file: file?.path ?? null, warnings, tokenSource: token?.source ?? null };

@@ -62,7 +62,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   setting({ key: 'Sync.CircuitBreaker.FailureThreshold', kind: integer(1, 1000), default: 3, doc: 'Consecutive failed requests that open the breaker.' }),
   setting({ key: 'Sync.CircuitBreaker.BreakSeconds', kind: decimal(0.1, 86400), default: 30, doc: 'First open period; doubles with each consecutive opening.' }),
   setting({ key: 'Sync.CircuitBreaker.MaxBreakSeconds', kind: decimal(0.1, 604800), default: 600, doc: 'Cap of the open period.' }),
-  setting({ key: 'Sync.StateFile', kind: filePath, default: null, path: true, env: ['POS_SYNC_STATE_FILE'], doc: 'State file (breaker, last pass); default pos-sync.state.json beside the database, however pos-sync is started' }),
+  setting({ key: 'Sync.StateFile', kind: filePath, default: null, path: true, env: ['POS_SYNC_STATE_FILE'], doc: 'State file (breaker, last pass); default <database>.pos-sync.state.json beside the database (its real path), however pos-sync is started' }),
   setting({ key: 'Sync.MetricsFile', kind: filePath, default: null, path: true, doc: 'Prometheus textfile written after every pass.' }),
   setting({ key: 'Sync.SyncedRowRetentionDays', kind: optional(integer(1, 36500)), default: null, doc: 'cleanup: also delete synced business rows older than this (off by default).' }),
   setting({ key: 'Sync.ApiToken', kind: optional(text()), default: null, secret: true, doc: 'Bearer token (prefer ApiTokenFile or a systemd credential).' }),

@@ -1,6 +1,7 @@
 // Which configured values are secrets. One place, so the logger's scrubbing, error lines, --json
 // output and `pos-sync config` agree on what must never be printed.
 
+import { redactUrls, urlSecrets } from '../domain/redact.js';
 import type { Config } from './types.js';
 
 /** Kafka producer settings whose value is a credential (sasl.password, ssl.key.password, …). */
@@ -32,13 +33,15 @@ export function secretValues(config: Config): string[] {
   }
   for (const [name, value] of Object.entries(config.http.headers)) if (isSecretHeader(name) && value !== '') out.push(value);
   for (const [key, value] of Object.entries(config.kafka.producerConfig)) if (isSecretProducerKey(key) && value !== '') out.push(value);
+  // User info and query values in the endpoints (a function key in ?code=…).
+  for (const url of [config.endpoints.events, config.endpoints.health, config.endpoints.summary]) out.push(...urlSecrets(url));
   // Longest first, so a secret that contains another is replaced whole.
   return out.sort((a, b) => b.length - a.length);
 }
 
-/** `//user:password@` in a URL (or any text holding one), the password replaced by <redacted>. */
+/** `//user:password@` and `?name=value` in a URL (or any text holding one), password and values replaced by <redacted>. */
 export function hideUrlPassword(text: string): string {
-  return text.replace(/(\/\/[^/\s:@]*:)[^/\s@]*@/g, '$1<redacted>@');
+  return redactUrls(text);
 }
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/i;

@@ -83,6 +83,8 @@ export interface StateFacts {
   readonly found: boolean;
   /** Why the state file is unusable, or null. */
   readonly problem: string | null;
+  /** The problem is not the content's (permission, link, FIFO, another database's): never moved aside. */
+  readonly leftAlone?: boolean;
   readonly path: string;
   /** How the most recent pass ended (any pass, idle and refused ones too). */
   readonly lastPass: PassSummary | null;
@@ -217,6 +219,9 @@ function kafkaBacklogCheck(f: HealthFacts): CheckResult | null {
 
 function breakerCheck(f: HealthFacts): CheckResult {
   const s = f.state;
+  if (s.problem !== null && s.leftAlone === true) {
+    return { name: 'breaker', status: 'WARNING', message: `cannot read the state file: ${s.problem} (${s.problem.startsWith('permission denied') ? 'run as the service user or a user of the POS group' : 'pos-sync leaves it alone; remove it'})` };
+  }
   if (s.problem !== null) {
     return { name: 'breaker', status: 'WARNING', message: `the state file ${s.path} ${s.problem} (the next sync moves it aside and starts closed)` };
   }

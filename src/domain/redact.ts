@@ -58,3 +58,67 @@ export function escapeControl(text: string): string {
     return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
   });
 }
+
+/**
+ * The parts of a URL that are secrets by their place: the user info (`user:password@`) and the
+ * query (`?code=…`, as Azure Functions keys and signed URLs carry them). Returned for scrub():
+ * the whole query, each `name=value` pair and each value, raw and decoded, so whatever echoes the
+ * URL (an error, the state file, `config`, `health`, a log line) prints <redacted> in its place.
+ * A text that is not a URL has none.
+ */
+export function urlSecrets(url: string): string[] {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return [];
+  }
+  const out = new Set<string>();
+  const add = (s: string): void => {
+    if (s.length >= MIN_SECRET_LENGTH) out.add(s);
+    try {
+      const decoded = decodeURIComponent(s);
+      if (decoded.length >= MIN_SECRET_LENGTH) out.add(decoded);
+    } catch {
+      // not percent-encoded text: the raw form is enough
+    }
+  };
+  if (u.password !== '') {
+    add(`${u.username}:${u.password}`);
+    add(u.password);
+  } else if (u.username !== '') {
+    add(u.username); // a token given as the user name (https://TOKEN@host)
+  }
+  // The query as written (the configured text) and as URL normalises it.
+  const raw = /\?([^#]*)/.exec(url)?.[1] ?? '';
+  for (const query of new Set([raw, u.search.slice(1)])) {
+    if (query === '') continue;
+    add(query);
+    for (const pair of query.split('&')) {
+      const eq = pair.indexOf('=');
+      if (eq < 0) {
+        add(pair);
+        continue;
+      }
+      if (eq === pair.length - 1) continue;
+      add(pair);
+      add(pair.slice(eq + 1));
+    }
+  }
+  return [...out];
+}
+
+/**
+ * Every URL in `text` with its password and its query values replaced by <redacted>
+ * (`https://u:<redacted>@h/p?code=<redacted>`): for text made before the secrets are known,
+ * such as a configuration error naming the URL it refuses.
+ */
+export function redactUrls(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^\s"'<>]*)/gi, (_m, scheme: string, whole: string) => {
+    // Punctuation after a URL in a sentence ("cannot reach <url>: ECONNREFUSED") is not part of it.
+    const tail = /[:.,;)\]]+$/.exec(whole)?.[0] ?? '';
+    const rest = whole.slice(0, whole.length - tail.length);
+    const withoutPassword = rest.replace(/^([^/?#@:]*:)[^/?#@]*@/, `$1${REDACTED}@`);
+    return scheme + withoutPassword.replace(/([?&][^=&#\s]*=)([^&#\s]*)/g, (_p, name: string, value: string) => (value === '' ? name : `${name}${REDACTED}`)) + tail;
+  });
+}

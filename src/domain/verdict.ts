@@ -106,6 +106,8 @@ export interface VerdictFacts {
   /** The timer that runs this till's passes (timerFor). */
   readonly timer: string;
   readonly stateProblem: string | null;
+  /** The state file could not be read at all (permission, link, FIFO): what it holds is unknown. */
+  readonly stateLeftAlone?: boolean;
   readonly breaker: BreakerState;
   readonly breakerSettings: BreakerSettings;
   readonly pending: number;
@@ -140,7 +142,16 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
   const p = f.lastPass;
   const trouble = p === null ? null : passTrouble(p.exitCode);
   const stalled = noPassSince(f.lastTraceAt, f.now, f.thresholds.noPassSeconds);
-  if (p === null && f.lastTraceAt === null) {
+  if (f.stateProblem !== null && f.stateLeftAlone === true) {
+    // Unknown, not "no pass has run yet": the passes are recorded in the file this user cannot read.
+    problems.push({
+      severity: 'degraded',
+      problem: `cannot read the state file: ${f.stateProblem}`,
+      hint: f.stateProblem.startsWith('permission denied')
+        ? 'run as the service user or a user of the POS group (runuser -u pos-sync -- pos-sync status)'
+        : 'pos-sync leaves it alone and every sync stops on it: remove it',
+    });
+  } else if (p === null && f.lastTraceAt === null) {
     problems.push({
       severity: 'notSyncing',
       problem: 'no pass has run yet',
@@ -169,7 +180,7 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
       hint: 'nothing is lost; the next pass retries; check the network and the central API if it repeats',
     });
   }
-  if (f.stateProblem !== null) {
+  if (f.stateProblem !== null && f.stateLeftAlone !== true) {
     problems.push({ severity: 'degraded', problem: `the state file ${f.stateProblem}`, hint: 'the next sync moves it aside and starts afresh' });
   }
   if (f.deadLettered > f.thresholds.deadLetteredWarning) {

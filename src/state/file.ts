@@ -39,6 +39,11 @@ export interface Peeked {
   readonly found: boolean;
   /** Why the file could not be used, or null. Read-only callers show it instead of moving the file. */
   readonly problem: string | null;
+  /**
+   * True when the problem is not the content's (permission denied, a link, a FIFO, another
+   * database's file): a pass leaves the file alone and stops, so nothing is "moved aside".
+   */
+  readonly leftAlone?: true;
 }
 
 /** The database's real path: what a state file names as its own (a symlink reaches the same). */
@@ -81,8 +86,8 @@ function peekFull(file: string, database: string | undefined): Peeked & { readon
  * database's real path (databaseIdentity); a file written for another one is a problem, not used.
  */
 export function peekState(file: string, database?: string): Peeked {
-  const { state, found, problem } = peekFull(file, database);
-  return { state, found, problem };
+  const { state, found, problem, refusal } = peekFull(file, database);
+  return refusal === null ? { state, found, problem } : { state, found, problem, leftAlone: true };
 }
 
 /** `pos-sync.state.json.corrupt-20261125T145500123Z`: sortable, and unique enough per millisecond. */

@@ -106,8 +106,10 @@ const LOCK_MODE = 0o660;
  * umask) when missing; a link, FIFO, device or a file this user cannot write throws 74 naming it.
  */
 function prepareLockFile(file: string): void {
-  const odd = oddFile(file);
-  if (odd !== null) throw new LocalIoError(`the lock file ${odd}`, { hint: `pos-sync leaves it alone: remove it (rm ${file}); the next pass creates its own` });
+  for (const [what, name] of [['lock file', file], ["lock's holder file", `${file}.holder`]] as const) {
+    const odd = oddFile(name);
+    if (odd !== null) throw new LocalIoError(`the ${what} ${odd}`, { hint: `pos-sync leaves it alone: remove it (rm ${name}); the next pass creates its own` });
+  }
   try {
     const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NOCTTY, LOCK_MODE);
     try {

@@ -1,13 +1,19 @@
 // Opening the local database: the folder must exist (it is never created), the file is created
 // only when allowed, WAL and a busy timeout let the POS keep writing while a pass runs (SPEC §4).
 
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Sqlite, { type Database } from 'better-sqlite3';
 import { ConfigError, LocalIoError, TempFailError } from '../errors.js';
 import { inspectSchema, migrate, SCHEMA_VERSION } from './migrations.js';
 import { acquireLockWith, type PassLock } from '../state/lock.js';
+import { assertSafeToWrite, namedCause, readOnlyName } from './writable.js';
+
+// URI file names (`file:…?immutable=1`), which readers need to open a WAL database without
+// creating its -wal and -shm (writable.ts, readOnlyName). The addon reads this once, when it is
+// first loaded (by the first database opened in this process); plain paths are unaffected.
+process.env['SQLITE_USE_URI'] = '1';
 
 /**
  * better-sqlite3's native addon, named directly: a local compile (build/Release) if someone made
@@ -73,15 +79,23 @@ export function asLocalIoError(err: unknown, dbPath: string, doing: string): Loc
     SQLITE_NOTADB: 'the file is not a SQLite database (corrupt?): restore it from a backup',
     SQLITE_CORRUPT: 'the database is corrupt: restore it from a backup',
     SQLITE_READONLY: 'the database is read-only: check its permissions and those of its folder',
-    SQLITE_FULL: 'the disk is full: free some space',
+    SQLITE_FULL: 'no space left on the device: free some space (df -h), then the next pass goes on',
     SQLITE_IOERR: 'the disk failed a read or write: check it (dmesg), its free space and any file-size limit',
     SQLITE_BUSY: 'another process (the POS?) held the database locked for the rest of the pass (its time is bounded by Sync.MaxRunSeconds and Database.CommandTimeoutSeconds); the next pass tries again',
     SQLITE_CANTOPEN: 'check that the path and its permissions are right',
-    ENOSPC: 'the disk is full: free some space',
+    ENOSPC: 'no space left on the device: free some space (df -h), then the next pass goes on',
   };
   const hint = Object.entries(hints).find(([k]) => code.startsWith(k))?.[1];
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new TempFailError(`cannot ${doing} ${dbPath}: ${detail}`, { cause: err, ...(hint ? { hint } : {}) });
+    return new TempFailError(`database locked by another process: cannot ${doing} ${dbPath} (${detail})`, { cause: err, ...(hint ? { hint } : {}) });
+  }
+  if (code.startsWith('SQLITE_FULL') || code === 'ENOSPC') {
+    return new LocalIoError(`no space left on the device: cannot ${doing} ${dbPath} (${detail})`, { cause: err, ...(hint ? { hint } : {}) });
+  }
+  // SQLite says "unable to open" or "disk I/O error" where the system said why: ask the system.
+  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_READONLY')) {
+    const named = systemCause(dbPath);
+    if (named !== null) return new LocalIoError(`${named.message}: cannot ${doing} (${detail})`, { cause: err, hint: named.hint });
   }
   return new LocalIoError(`cannot ${doing} ${dbPath}: ${detail}`, { cause: err, ...(hint ? { hint } : {}) });
 }
@@ -173,6 +187,37 @@ export function boundWaits(db: Database, deadline: number, now: () => number, lo
   db.exec = (source: string) => (refresh(), exec(source));
 }
 
+/**
+ * The cause the system gives for the database's folder or file, when SQLite hides it behind
+ * "unable to open" or "disk I/O error": a read-only mount (EROFS), a full disk (ENOSPC from
+ * statfs: no free block), a permission (EACCES). Null when none of these explains it.
+ */
+function systemCause(dbPath: string): { message: string; hint: string } | null {
+  const folder = dirname(dbPath);
+  for (const [what, target, mode] of [['database folder', folder, constants.W_OK | constants.X_OK], ['database', dbPath, constants.R_OK | constants.W_OK]] as const) {
+    try {
+      accessSync(target, mode);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue;
+      let stat = null;
+      try {
+        stat = statSync(target);
+      } catch {
+        // the stat only adds detail
+      }
+      return namedCause(code, what, target, stat);
+    }
+  }
+  try {
+    const fs = statfsSync(folder);
+    if (fs.bavail === 0 || fs.ffree === 0) return namedCause('ENOSPC', 'database', dbPath, null);
+  } catch {
+    // no file-system figures: nothing more to name
+  }
+  return null;
+}
+
 /** The addon's `timeout` option: whole milliseconds, 0 to 2^31 − 1 (it refuses anything else). */
 function busyTimeout(ms: number): number {
   return Math.min(0x7fffffff, Math.max(0, Math.round(ms)));
@@ -191,6 +236,8 @@ export function openDatabase(options: OpenOptions): Database {
       hint: 'check --db / Database.ConnectionString (a typo? a moved database?); to start an empty one set Sync.AutoCreateDatabase=true (or run pos-sync seed for a test database)',
     });
   }
+  // Before SQLite creates anything beside the database (man page, FILES).
+  if (exists) assertSafeToWrite(file);
   let db: Database;
   try {
     // The busy timeout as an option: set by the addon at open, not by one more statement.
@@ -237,17 +284,21 @@ export function openDatabase(options: OpenOptions): Database {
 /**
  * Opens for reading only (status, health, config, sync --dry-run): SQLITE_OPEN_READONLY, never
  * created, never migrated, journal mode left alone, so the file stays byte-for-byte the same and
- * a rollback-journal database gets no -wal/-shm. Callers ask inspectSchema() whether pos-sync has
+ * nothing is created beside it, for any user and journal mode (writable.ts, readOnlyName). Callers ask inspectSchema() whether pos-sync has
  * set it up and leave out what is not there.
  */
 export function openReadOnly(file: string, busyTimeoutMs: number): Database {
-  if (!existsSync(file)) {
-    throw new LocalIoError(`database ${file} does not exist`, { hint: 'check --db / Database.ConnectionString' });
-  }
+  const name = readOnlyName(file);
   let db: Database;
   try {
-    db = new Sqlite(file, { fileMustExist: true, readonly: true, timeout: busyTimeout(busyTimeoutMs), ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}) });
+    db = new Sqlite(name, { fileMustExist: true, readonly: true, timeout: busyTimeout(busyTimeoutMs), ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}) });
   } catch (err) {
+    if (name !== file) {
+      throw new LocalIoError(`cannot read ${file} without creating its -wal and -shm files (${err instanceof Error ? err.message : String(err)})`, {
+        cause: err,
+        hint: 'reading commands create nothing beside the database: ask again while the POS runs, or after one `pos-sync sync` as the service user',
+      });
+    }
     throw asLocalIoError(err, file, 'open the database');
   }
   try {

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { DatabaseFacts } from '../domain/health.js';
+import { readOnlyName } from './writable.js';
 
 interface Job {
   readonly kind: 'pos-sync-inspect';
@@ -18,6 +19,7 @@ interface Job {
 /** Runs the check in this thread (tests, and the body of the worker). */
 export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now: number): Promise<DatabaseFacts> {
   if (!existsSync(dbPath)) return { kind: 'error', error: `database ${dbPath} does not exist` };
+  if (isMainThread) process.env['SQLITE_USE_URI'] = '1'; // before the addon loads (store/db.ts)
   const [{ default: Sqlite }, { entityBacklog }, { SCHEMA_VERSION, inspectSchema }, { ENTITIES }] = await Promise.all([
     import('better-sqlite3'),
     import('./history.js'),
@@ -26,7 +28,8 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
   ]);
   let db: import('better-sqlite3').Database | undefined;
   try {
-    db = new Sqlite(dbPath, { readonly: true, fileMustExist: true, timeout: Math.max(0, Math.round(busyTimeoutMs)) });
+    // Never creates a -wal or -shm beside the database (writable.ts, readOnlyName).
+    db = new Sqlite(readOnlyName(dbPath), { readonly: true, fileMustExist: true, timeout: Math.max(0, Math.round(busyTimeoutMs)) });
     const problems = (db.pragma('quick_check(5)') as Record<string, unknown>[]).map((r) => String(Object.values(r)[0]));
     const quickCheck = problems.length === 1 && problems[0] === 'ok' ? 'ok' : problems.join('; ').slice(0, 500);
     // pos-sync's own version (its own table; 0 when it has not set the database up yet).
@@ -74,6 +77,8 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
 
 /** Runs the check in a worker; past `timeoutMs` the worker is terminated and the check times out. */
 export function inspectDatabaseInWorker(dbPath: string, busyTimeoutMs: number, now: number, timeoutMs: number): Promise<DatabaseFacts> {
+  // In this thread: a worker's process.env is its own copy, and the addon reads the real one once.
+  process.env['SQLITE_USE_URI'] = '1';
   return new Promise((resolve) => {
     const job: Job = { kind: 'pos-sync-inspect', path: dbPath, busyTimeoutMs, now };
     let settled = false;
