@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startCentral, type RunningCentral } from '../examples/central/server.js';
+import { startCentral, tokenFingerprint, type RunningCentral } from '../examples/central/server.js';
 import { BIN, cleanEnv, lines } from './helpers/cli.js';
 import { buildFixtureDb, exec, pendingIds } from './helpers/db.js';
 import { REPO_ROOT, tmpDirs } from './helpers/tmp.js';
@@ -210,6 +210,31 @@ describe('root and technicians', () => {
     assert.equal((await posInserts(s)).code, 0);
   });
 
+  test("root on a fresh till: becomes the user pos-sync (from /etc/passwd) and sends the token the service uses (/etc/pos-sync/api-token, root only)", async () => {
+    const s = posStore();
+    const token = 'installed-token-0123456789';
+    // A copy of /etc with the package's user and token, bind-mounted over /etc inside unshare -m only.
+    const etc = path.join(s.base, 'etc');
+    const setUp = [
+      `cp -a /etc ${etc}`,
+      `mkdir -p ${etc}/pos-sync`,
+      `printf '%s\\n' ${token} > ${etc}/pos-sync/api-token`,
+      `chmod 0600 ${etc}/pos-sync/api-token`,
+      `echo 'pos-sync:x:${SERVICE.uid}:${SERVICE.gid}::/nonexistent:/usr/sbin/nologin' >> ${etc}/passwd`,
+      `mount --bind ${etc} /etc`,
+    ].join(' && ');
+    const before = central.requests().length;
+    const r = await posSync(ROOT, s, ['sync'], { mountScript: setUp });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`this pass runs as uid ${SERVICE.uid} \\(the user pos-sync\\)`));
+    const sent = central.requests().slice(before);
+    assert.ok(sent.length > 0);
+    assert.ok(sent.every((q) => q.tokenFingerprint === tokenFingerprint(token)), 'the installed token was sent');
+    for (const name of listing(s.folder)) assert.equal(fs.statSync(path.join(s.folder, name)).uid === 0, false, `${name} is not root's`);
+    assert.equal(fs.statSync(s.state).uid, SERVICE.uid);
+    assert.equal(fs.existsSync('/etc/pos-sync'), false, 'nothing left in the real /etc');
+  });
+
   test('root with no service user to become: refused with the command to type, nothing written', async () => {
     const s = posStore();
     const r = await posSync(ROOT, s, ['sync']);
@@ -352,6 +377,26 @@ describe('causes named as they are', () => {
     const health = await posSync(LEAD, s, ['health'], { mountScript: mount });
     assert.match(health.stdout, /OK +database: quick_check ok/, health.stdout);
     assert.equal(spawnSync('findmnt', ['-n', s.folder]).stdout.length, 0, 'no mount left behind');
+  });
+});
+
+describe('causes named as they are: a full disk', () => {
+  test('a full file system (a tmpfs filled up, inside unshare -m): "no space left on the device" with its fix, nothing marked', async () => {
+    const s = posStore();
+    const saved = path.join(s.base, 'saved.db');
+    fs.copyFileSync(s.db, saved);
+    const fill = [
+      `mount -t tmpfs -o size=1m,mode=2775,gid=${POS_GROUP} tmpfs ${s.folder}`,
+      `cp -p ${saved} ${s.db}`,
+      `(dd if=/dev/zero of=${s.folder}/filler bs=1k 2>/dev/null; true)`,
+    ].join(' && ');
+    const r = await posSync(SERVICE, s, ['sync'], { mountScript: fill });
+    assert.equal(r.code, 74, r.stderr);
+    // SQLite says "disk I/O error" here (the -shm cannot grow): the statfs of the folder names the cause.
+    assert.match(lines(r.stderr).at(-1)!, /^pos-sync: no space left on the device of the database \S+: cannot use the database \(disk I\/O error\) — free some space/);
+    assert.doesNotMatch(r.stderr, /disk failed/);
+    assert.equal(spawnSync('findmnt', ['-n', s.folder]).stdout.length, 0, 'no mount left behind');
+    assert.ok(pendingIds(s.db).length > 0, 'the database outside the namespace is untouched');
   });
 });
 

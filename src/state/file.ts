@@ -150,7 +150,7 @@ export function openStateFile(file: string, options: { readonly log: StateWarnin
 function refusalError(file: string, refusal: Refusal): Error {
   if (refusal.code === 'EFOREIGN') {
     return new ConfigError(`the state file ${refusal.problem}`, {
-      hint: 'give each database its own state file (unset Sync.StateFile: the default is named from the database)',
+      hint: `give each database its own state file (unset Sync.StateFile: the default is named from the database); if this database was moved from there, remove the old file (rm ${file})`,
     });
   }
   if (refusal.code === 'EACCES') {

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { DatabaseFacts } from '../domain/health.js';
-import { readOnlyName } from './writable.js';
+import { hasWalCompanions, readOnlyName } from './writable.js';
 
 interface Job {
   readonly kind: 'pos-sync-inspect';
@@ -17,7 +17,7 @@ interface Job {
 }
 
 /** Runs the check in this thread (tests, and the body of the worker). */
-export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now: number): Promise<DatabaseFacts> {
+export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now: number, name?: string): Promise<DatabaseFacts> {
   if (!existsSync(dbPath)) return { kind: 'error', error: `database ${dbPath} does not exist` };
   if (isMainThread) process.env['SQLITE_USE_URI'] = '1'; // before the addon loads (store/db.ts)
   const [{ default: Sqlite }, { entityBacklog }, { SCHEMA_VERSION, inspectSchema }, { ENTITIES }] = await Promise.all([
@@ -27,11 +27,20 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
     import('../domain/rows.js'),
   ]);
   let db: import('better-sqlite3').Database | undefined;
+  let opened = name;
+  // An immutable read (a WAL database nothing had open) that the POS began writing meanwhile may
+  // see a page mid-checkpoint: checked again the ordinary way, now that its -wal and -shm exist.
+  const again = (): Promise<DatabaseFacts> | null => (opened !== undefined && opened !== dbPath && hasWalCompanions(dbPath) ? inspectDatabase(dbPath, busyTimeoutMs, now, dbPath) : null);
   try {
     // Never creates a -wal or -shm beside the database (writable.ts, readOnlyName).
-    db = new Sqlite(readOnlyName(dbPath), { readonly: true, fileMustExist: true, timeout: Math.max(0, Math.round(busyTimeoutMs)) });
+    opened = name ?? readOnlyName(dbPath);
+    db = new Sqlite(opened, { readonly: true, fileMustExist: true, timeout: Math.max(0, Math.round(busyTimeoutMs)) });
     const problems = (db.pragma('quick_check(5)') as Record<string, unknown>[]).map((r) => String(Object.values(r)[0]));
     const quickCheck = problems.length === 1 && problems[0] === 'ok' ? 'ok' : problems.join('; ').slice(0, 500);
+    if (quickCheck !== 'ok') {
+      const second = again();
+      if (second !== null) return await second;
+    }
     // pos-sync's own version (its own table; 0 when it has not set the database up yet).
     const facts = inspectSchema(db);
     const schemaVersion = facts.version;
@@ -67,6 +76,8 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
     const empty = ['PosTransactions', 'InventoryUpdates'].every((t) => db!.prepare(`SELECT NOT EXISTS (SELECT 1 FROM "${t}")`).pluck().get() === 1);
     return { kind: 'ok', schemaVersion, quickCheck, pending, oldestPendingAt: oldest, deadLettered, kafkaBacklog, kafkaOldestAt, empty };
   } catch (err) {
+    const second = again();
+    if (second !== null) return await second;
     const code = (err as { code?: unknown }).code;
     const hint = code === 'SQLITE_NOTADB' ? ' (not a SQLite database: restore it from a backup)' : code === 'SQLITE_BUSY' ? ' (locked by another process)' : '';
     return { kind: 'error', error: `cannot check ${dbPath}: ${err instanceof Error ? err.message : String(err)}${hint}` };

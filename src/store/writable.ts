@@ -145,6 +145,11 @@ export function readOnlyName(file: string): string {
   });
 }
 
+/** Whether the database's -wal and -shm both exist (a connection has it open in WAL mode). */
+export function hasWalCompanions(file: string): boolean {
+  return statOrNull(`${file}-wal`) !== null && statOrNull(`${file}-shm`) !== null;
+}
+
 /** Bytes 18 and 19 of the header are 2 in WAL mode (1 with a rollback journal). */
 function isWal(file: string): boolean {
   let fd: number | undefined;
