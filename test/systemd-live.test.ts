@@ -62,8 +62,6 @@ interface Observed {
   breakerOpenSeen: boolean;
   warningLines: string[];
   errLinesDuringOutage: string[];
-  /** Journal lines of each pass the open breaker refused (by _PID): one each. */
-  refusedTickLines: number[];
   writerInserted: number;
   mainIds: string[];
   mainPending: string[];
@@ -259,13 +257,6 @@ describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: w
     central = undefined;
     await poll(70_000);
     seen.warningLines = (await inside('journalctl -o cat --no-pager -p warning -u pos-sync.service SYSLOG_IDENTIFIER=pos-sync', { allowFail: true })).out.split('\n').filter(Boolean);
-    const byPid = new Map<string, string[]>();
-    for (const l of (await inside('journalctl -o json --no-pager -u pos-sync.service SYSLOG_IDENTIFIER=pos-sync', { allowFail: true })).out.split('\n')) {
-      if (!l.startsWith('{')) continue;
-      const e = JSON.parse(l) as { _PID: string; MESSAGE: string };
-      byPid.set(e._PID, [...(byPid.get(e._PID) ?? []), e.MESSAGE]);
-    }
-    seen.refusedTickLines = [...byPid.values()].filter((lines) => lines.some((m) => m.includes('the circuit breaker is open'))).map((lines) => lines.length);
     seen.errLinesDuringOutage = (await inside('journalctl -o json --no-pager -p err -u pos-sync.service SYSLOG_IDENTIFIER=pos-sync', { allowFail: true })).out.split('\n').filter((l) => l.startsWith('{'));
     central = await startCentral({ port, dbPath: centralDb, faults: { requireToken: TOKEN } });
     await poll(85_000);
@@ -393,8 +384,6 @@ describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: w
   test('the central down: exit 75 (the unit stays successful) while the breaker opens; journalctl -p warning shows it, -p err only errors', () => {
     assert.ok(seen.mainStatuses.has(75), `statuses seen: ${[...seen.mainStatuses].join(' ')}`);
     assert.ok(seen.breakerOpenSeen, 'the state file showed the breaker open');
-    assert.ok(seen.refusedTickLines.length > 0, 'ticks the open breaker refused');
-    assert.deepEqual(seen.refusedTickLines.filter((n) => n !== 1), [], 'one journal line per refused tick');
     assert.ok(seen.warningLines.some((l) => l.includes('"level":"warn"')), seen.warningLines.join('\n'));
     assert.ok(seen.warningLines.every((l) => /"level":"(warn|error)"|^pos-sync: /.test(l)), seen.warningLines.join('\n'));
     assert.ok(seen.errLinesDuringOutage.length > 0, 'the outage logged errors');
