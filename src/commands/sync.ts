@@ -62,7 +62,9 @@ export const sync = defineCommand<SyncFlags>({
   ],
   help: HELP,
   run: async (ctx, opts) => {
-    const { config } = await ctx.loadConfig();
+    const { config, file } = await ctx.loadConfig();
+    // Only without a token (never the service's case: its credential): one access() call.
+    if (config.http.token === null && !opts.dryRun) (await import('../config/load.js')).refuseWithoutReadableToken(file, 'sync');
     await checkTls(config);
     if (opts.watch && opts.dryRun) throw new UsageError('--watch and --dry-run cannot be combined');
     // root writes as the service user (man page, FILES); the token is read already.

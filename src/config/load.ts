@@ -3,7 +3,7 @@
 
 import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, CredentialsError } from '../errors.js';
 import { hostName } from '../host.js';
 import { mightFindConfig } from './probe.js';
 import { mapProducerConfig } from '../kafka/settings.js';
@@ -226,6 +226,23 @@ export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], 
 
 /** Where examples/debian's install.sh puts the central API token. */
 export const INSTALLED_TOKEN_FILE = '/etc/pos-sync/api-token';
+
+/**
+ * Before a command sends anything without a token: on an installed till whose token this user may
+ * not read (a shift lead: /etc/pos-sync is root's), a request without it would only be refused
+ * (77) and, for sync, recorded as the till's last pass. Refused here instead, naming the file and
+ * what to type.
+ */
+export function refuseWithoutReadableToken(configFile: string | null, command: string): void {
+  const installed = installedTokenFile(configFile);
+  try {
+    accessSync(installed, constants.R_OK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') return; // not an installed till: no token, as before
+    const config = configFile === null ? '' : ` --config ${configFile}`;
+    throw new CredentialsError(`permission denied: ${installed}, the till's API token; nothing was sent`, { hint: `run it as root: sudo pos-sync${config} ${command}` });
+  }
+}
 
 /**
  * The installed token of the till configured by `configFile`: `install.sh --till NAME` gives
