@@ -13,7 +13,7 @@
 // facts below, or one cheap read-only SQL query on `facts.db`; returning a reason hands the tick to
 // the full pass. Keep each look to a read: the idle tick is benchmarked against `node -e 0`.
 
-import { fstatSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { fstatSync, statSync, writeSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { checkTlsFiles } from './central/tls-files.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
@@ -21,6 +21,7 @@ import type { GlobalFlags } from './config/resolve.js';
 import type { Config } from './config/types.js';
 import { heartbeatMayBeDue, NO_HEARTBEAT } from './domain/heartbeat.js';
 import { saveRefreshMs } from './pass/saved.js';
+import { touchPassTrace } from './pass/trace.js';
 import { peekState } from './state/file.js';
 import type { SavedState } from './state/format.js';
 import { lockPathFor } from './state/lock.js';
@@ -151,9 +152,8 @@ export async function idleTick(io: IdleIo, started = monotonicMs()): Promise<num
     // Another pass holds the lock (a drain finishing, a Kafka publish): the full pass says so (75).
     if (lockHeld(config.db.path)) return null;
     // The trace every pass leaves, idle ones included (pos-sync(1) FILES): the state file's
-    // modification time, one utimes() call, for a health check to read (`stat`, `find -mmin`).
-    const now = new Date();
-    utimesSync(config.stateFile, now, now);
+    // modification time, for status and health to read; never through a link (pass/trace.ts).
+    touchPassTrace(config.stateFile, Date.now());
     const ms = monotonicMs() - started;
     write(`nothing pending (${ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`})\n`);
     return 0;

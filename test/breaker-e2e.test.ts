@@ -121,7 +121,7 @@ describe('the breaker across invocations of bin/pos-sync', () => {
     // 1. The central is down: the pass fails, and with FailureThreshold 1 the breaker opens.
     const first = await s.sync();
     assert.equal(first.code, 75, first.stderr);
-    assert.match(first.stdout, /circuit breaker opened, next probe at \S+ \(in \d+ s\)/);
+    assert.match(first.stdout, /circuit breaker opened, next probe in \d+ s/);
     const opened = breakerOf(s.state);
     assert.equal(opened.state, 'open');
     assert.equal(opened.consecutiveFailures, 1);
@@ -136,11 +136,12 @@ describe('the breaker across invocations of bin/pos-sync', () => {
     const second = await syncRecordingModules(s);
     const took = Date.now() - started;
     assert.equal(second.code, 75, second.stderr);
-    assert.match(second.stdout, /^circuit breaker open: no request sent; next probe at \S+ \(in \d+ s\); `pos-sync sync --force` tries now\n$/);
+    // Off a terminal (the timer's journal): one line per refused tick, the warning; nothing on stdout.
+    assert.equal(second.stdout, '');
     // One warning per refused tick: an open breaker is expected while the central is down, not an error.
     const errors = lines(second.stderr).map((l) => JSON.parse(l) as { level: string; message: string });
     assert.deepEqual(errors.map((e) => e.level), ['warn']);
-    assert.match(errors[0]!.message, /^the circuit breaker is open \(1 failed request in a row, last: cannot reach .*\); no request sent; next probe at /);
+    assert.match(errors[0]!.message, /^the circuit breaker is open \(1 failed request in a row, last: cannot reach .*\); no request sent; next probe in \d+ s$/);
     assert.equal(central.stats().posts, 0);
     assert.equal(central.stats().healthChecks, 0);
     assert.ok(took < 5_000, `exits at once (${took} ms)`);

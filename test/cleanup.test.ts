@@ -118,7 +118,7 @@ describe('cleanup through the binary', () => {
     assert.equal(human.code, 0);
     assert.equal(lines(human.stdout).length, 3);
     assert.deepEqual(lines(human.stdout).slice(1), ['synced business rows are kept (no --synced-older-than or Sync.SyncedRowRetentionDays)', 'dry run: nothing was deleted']);
-    assert.match(lines(human.stdout)[0]!, /^would delete 5 retry log rows and 4 run history rows older than 30 days \(before \S+\)$/);
+    assert.match(lines(human.stdout)[0]!, /^would delete 5 retry log rows and 4 run history rows older than 30 days \(before \d{4}-\d\d-\d\d \d\d:\d\d [A-Z][A-Za-z0-9+:-]*\)$/);
     assert.deepEqual(snapshot(a.db), before);
   });
 

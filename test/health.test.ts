@@ -34,7 +34,7 @@ const healthy: HealthFacts = {
   central: { kind: 'answered', status: 200, ms: 12, url: 'http://127.0.0.1:1/health' },
   kafka: { kind: 'disabled' },
   timeZone: 'Europe/Berlin',
-  state: { breaker: CLOSED, lastSuccessAt: NOW - 15_000, found: true, problem: null, path: '/x/pos-sync.state.json', lastPass: { at: NOW - 15_000, exitCode: 0, outcome: 'drained', delivered: 3, refused: 0, durationMs: 40, error: null, since: NOW - 3_600_000 } },
+  state: { breaker: CLOSED, lastSuccessAt: NOW - 15_000, found: true, problem: null, path: '/x/pos-sync.state.json', lastPass: { at: NOW - 15_000, exitCode: 0, outcome: 'drained', delivered: 3, refused: 0, durationMs: 40, error: null, since: NOW - 3_600_000 }, lastTraceAt: NOW - 15_000, timer: 'pos-sync.timer' },
   breakerSettings: { failureThreshold: 3, breakMs: 30_000, maxBreakMs: 600_000 },
   thresholds: {
     backlogWarning: 1000,
@@ -44,6 +44,7 @@ const healthy: HealthFacts = {
     lastSuccessWarningSeconds: 600,
     lastSuccessCriticalSeconds: 3600,
     deadLetteredWarning: 0,
+    noPassSeconds: 120,
     kafkaBacklogWarning: 100,
     kafkaBacklogCritical: 1000,
     kafkaOldestWarningSeconds: 600,

@@ -18,7 +18,7 @@ const healthy: HealthFacts = {
   central: { kind: 'answered', status: 200, ms: 12, url: 'http://127.0.0.1:1/health' },
   kafka: { kind: 'ok', ms: 20, topic: { partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 } },
   timeZone: 'UTC',
-  state: { breaker: CLOSED, lastSuccessAt: NOW - 15_000, found: true, problem: null, path: '/x/pos-sync.state.json', lastPass: { at: NOW - 15_000, exitCode: 0, outcome: 'drained', delivered: 3, refused: 0, durationMs: 40, error: null, since: NOW - 3_600_000 } },
+  state: { breaker: CLOSED, lastSuccessAt: NOW - 15_000, found: true, problem: null, path: '/x/pos-sync.state.json', lastPass: { at: NOW - 15_000, exitCode: 0, outcome: 'drained', delivered: 3, refused: 0, durationMs: 40, error: null, since: NOW - 3_600_000 }, lastTraceAt: NOW - 15_000, timer: 'pos-sync.timer' },
   breakerSettings: { failureThreshold: 3, breakMs: 30_000, maxBreakMs: 600_000 },
   thresholds: {
     backlogWarning: 1000,
@@ -27,6 +27,7 @@ const healthy: HealthFacts = {
     oldestPendingCriticalSeconds: 3600,
     lastSuccessWarningSeconds: 600,
     lastSuccessCriticalSeconds: 3600,
+    noPassSeconds: 120,
     deadLetteredWarning: 0,
     kafkaBacklogWarning: 100000,
     kafkaBacklogCritical: 1000000,

@@ -35,11 +35,8 @@ import { allIds, pendingIds } from './helpers/db.js';
 import { REPO_ROOT, makeTmpDir, removeDir } from './helpers/tmp.js';
 
 const run = promisify(execFile);
-/**
- * pos-sync.service's state file, as a shell word: beside the database once pos-sync no longer
- * reads $STATE_DIRECTORY, in /var/lib/pos-sync (StateDirectory=) before.
- */
-const MAIN_STATE = '"$(f=/var/lib/pos/main/pos-sync.state.json; [ -e "$f" ] || f=/var/lib/pos-sync/pos-sync.state.json; echo "$f")"';
+/** pos-sync.service's state file: beside the database, named from it (one per database). */
+const MAIN_STATE = '/var/lib/pos/main/POS_Local.db.pos-sync.state.json';
 const TOKEN = 'live-systemd-token-6f1d2c';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -206,7 +203,7 @@ describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: w
 
     // While pos-sync.timer waits for its first tick (OnBootSec=30s): the checks that need no timer.
     // A bad configuration: exit 78, the unit failed, pos-sync's line at priority err.
-    await inside('install -m 0640 -g pos /mnt/in/bad.json /etc/pos-sync/bad.json');
+    await inside('install -m 0640 -g pos /mnt/in/bad.json /etc/pos-sync/bad.json && install -m 0600 /mnt/in/api-token /etc/pos-sync/bad.api-token');
     await inside('systemctl start pos-sync@bad.service', { allowFail: true });
     seen.badConfig = {
       status: await show('pos-sync@bad.service', 'ExecMainStatus'),
@@ -223,7 +220,7 @@ describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: w
     };
     // The token: only the credential carries it.
     seen.tokenFileReadableByService = (await inside('setpriv --reuid=pos-sync --regid=pos --clear-groups cat /etc/pos-sync/api-token', { allowFail: true })).code === 0;
-    seen.tokenElsewhere = (await inside(`grep -rl ${TOKEN} /etc /lib/systemd /usr/lib/pos-sync --exclude=api-token || true`)).out.trim();
+    seen.tokenElsewhere = (await inside(`grep -rl ${TOKEN} /etc /lib/systemd /usr/lib/pos-sync --exclude='*api-token' || true`)).out.trim();
     seen.environment = (await inside('systemctl show -P Environment pos-sync.service pos-sync@till2.service')).out;
     // till2 from the start, without metrics.
     await inside('/usr/lib/pos-sync/install.sh --till till2 /mnt/in/till2.json /mnt/in/api-token');
@@ -284,7 +281,7 @@ describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: w
         name,
         ids: allIds(db),
         pending: pendingIds(db),
-        stateFile: fs.existsSync(path.join(pos, name, 'pos-sync.state.json')),
+        stateFile: fs.existsSync(path.join(pos, name, 'POS_Local.db.pos-sync.state.json')),
         starts: (await starts(`pos-sync@${name}.service`)).length,
         failures: await failures(`pos-sync@${name}.service`),
       });

@@ -4,12 +4,18 @@
 #   /usr/lib/pos-sync/node                 Node 24 (the project's own, node_modules/node): store
 #                                          machines have Node 20 or none
 #   /usr/lib/pos-sync/bin/pos-sync         the starter, which /usr/bin/pos-sync runs with that node
-#   /usr/lib/pos-sync/dist/src/cli/        the bundled CLI and Node's compile cache of it (the starter runs
-#                                          only the bundle: no compiled modules are shipped)
+#   /usr/lib/pos-sync/dist/src/            the bundled CLI, the idle fast path's bundle, Node's compile
+#                                          cache of both, and the compiled modules the bundle starts
+#                                          by path (health's database worker): the list comes from
+#                                          the build (examples/debian/runtime-files.ts)
 #   /usr/lib/pos-sync/node_modules/        what the bundle leaves out: better-sqlite3 with its
 #                                          N-API prebuild for linux-x64 (nothing compiled), kafkajs,
 #                                          cosmiconfig and their dependencies
 #   /usr/lib/pos-sync/install.sh, metrics.conf   README's install script and the metrics drop-in
+#   /usr/share/doc/pos-sync/examples/appsettings.json   a commented example configuration (not a
+#                                          conffile in /etc: pos-sync reads /etc/pos-sync/appsettings.json
+#                                          when nothing else names one, and a placeholder there
+#                                          would describe a database that is not the till's)
 #   /lib/systemd/system/                   the units of examples/systemd
 #   /usr/share/man/man1/pos-sync.1.gz
 # postinst makes the pos-sync system user in the group pos. Run after `npm run build`.
@@ -33,6 +39,17 @@ if [ dist/src/main.js -nt dist/src/cli/pos-sync.cjs ]; then
   exit 1
 fi
 
+# One version: package.json's. The CLI reports it (src/version.ts, written by `npm version`).
+reported="$("$node_bin" bin/pos-sync --version)"
+if [ "$reported" != "$version" ]; then
+  echo "build-deb: pos-sync --version says $reported, package.json says $version: run bash examples/debian/stamp-version.sh and npm run build" >&2
+  exit 1
+fi
+if ! grep -q "^\.TH POS-SYNC 1 [^ ]* \"pos-sync $version\"" man/pos-sync.1; then
+  echo "build-deb: man/pos-sync.1's .TH line does not name pos-sync $version: run bash examples/debian/stamp-version.sh" >&2
+  exit 1
+fi
+
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 root="$stage/root"
@@ -52,32 +69,32 @@ install -m 0644 bin/package.json "$lib/bin/"
 chmod 0644 "$lib/bin/pos-sync"
 printf '#!/bin/sh\n# pos-sync with the Node.js it was tested with (Debian package pos-sync).\nexec /usr/lib/pos-sync/node --max-semi-space-size=8 /usr/lib/pos-sync/bin/pos-sync "$@"\n' > "$root/usr/bin/pos-sync"
 chmod 0755 "$root/usr/bin/pos-sync"
-install -m 0644 dist/src/cli/pos-sync.cjs dist/src/cli/pos-sync.cjs.map dist/src/cli/idle.cjs dist/src/cli/idle.cjs.map dist/src/cli/pos-sync.cjs.LEGAL.txt "$lib/dist/src/cli/"
+# The runtime files and modules, from the build (examples/debian/runtime-files.ts): the bundle and
+# what it loads by path at run time (health's database worker and the compiled modules it imports),
+# the packages the bundle keeps external and better-sqlite3, with their dependencies.
+mapfile -t listed < <(node dist/examples/debian/runtime-files.js)
+files=()
+modules=()
+for line in "${listed[@]}"; do
+  case "$line" in
+    'file '*) files+=("${line#file }") ;;
+    'module '*) modules+=("${line#module }") ;;
+    *) echo "build-deb: unexpected line from runtime-files.js: $line" >&2; exit 1 ;;
+  esac
+done
+# Node's compile cache of both bundles, filled at build time (src/cli/warm-up.ts).
 cp -r --no-preserve=ownership "$cache" "$lib/dist/src/cli/" && chmod -R u=rwX,go=rX "$lib/dist/src/cli/compile-cache"
-# The bundle's own "type" is decided by its extension (.cjs); the folder needs no package.json.
-
-# The runtime modules: the packages the bundle keeps external (EXTERNAL in src/cli/bundle.ts:
-# kafkajs, cosmiconfig; typescript only for a config written in TypeScript, which pos-sync does
-# not read) plus better-sqlite3, whose native addon cannot be bundled; then their dependencies.
-mapfile -t modules < <(node --input-type=module -e '
-  const fs = await import("node:fs");
-  const { EXTERNAL } = await import("./dist/src/cli/bundle.js");
-  if (!EXTERNAL.includes("kafkajs") || !EXTERNAL.includes("cosmiconfig")) throw new Error("build-deb: unexpected EXTERNAL " + EXTERNAL);
-  const external = EXTERNAL.filter((m) => m !== "typescript");
-  const seen = new Set();
-  const queue = ["better-sqlite3", ...external];
-  while (queue.length > 0) {
-    const name = queue.pop();
-    if (seen.has(name)) continue;
-    seen.add(name);
-    // Headers for compiling the addon: the prebuild needs none of it at run time.
-    if (name === "node-addon-api") continue;
-    const pkg = JSON.parse(fs.readFileSync(`node_modules/${name}/package.json`, "utf8"));
-    queue.push(...Object.keys(pkg.dependencies ?? {}));
-    console.log(name);
-  }')
 # A failure inside the process substitution above would pass unnoticed: check what it listed.
-[[ " ${modules[*]} " == *" kafkajs "* && " ${modules[*]} " == *" cosmiconfig "* ]] || { echo "build-deb: could not list the runtime modules" >&2; exit 1; }
+[[ " ${files[*]} " == *" dist/src/cli/pos-sync.cjs "* && " ${files[*]} " == *" dist/src/store/inspect.js "* ]] || { echo "build-deb: could not list the runtime files" >&2; exit 1; }
+[[ " ${modules[*]} " == *" kafkajs "* && " ${modules[*]} " == *" cosmiconfig "* && " ${modules[*]} " == *" better-sqlite3 "* ]] || { echo "build-deb: could not list the runtime modules" >&2; exit 1; }
+for f in "${files[@]}"; do
+  install -D -m 0644 "$f" "$lib/$f"
+done
+# The compiled modules beside the bundle are ES modules, as package.json's "type" makes them in the
+# checkout; /usr/lib/pos-sync has no package.json of its own. (The bundle is .cjs: unaffected.)
+printf '{\n  "type": "module"\n}\n' > "$lib/dist/src/package.json"
+chmod 0644 "$lib/dist/src/package.json"
+
 for m in "${modules[@]}"; do
   if [ "$m" = better-sqlite3 ]; then
     # Only what loads the addon: its JavaScript and the linux-x64 prebuild, not its C++ sources,
@@ -102,6 +119,8 @@ install -m 0644 examples/systemd/*.service examples/systemd/*.timer "$root/lib/s
 gzip -9n < man/pos-sync.1 > "$root/usr/share/man/man1/pos-sync.1.gz"
 install -d "$root/usr/share/man/man7"
 for page in man/pos-sync-*.7; do gzip -9n < "$page" > "$root/usr/share/man/man7/$(basename "$page").gz"; done
+install -d "$root/usr/share/doc/pos-sync/examples"
+install -m 0644 examples/systemd/appsettings.json "$root/usr/share/doc/pos-sync/examples/"
 install -d "$root/usr/share/doc/pos-sync/schemas"
 install -m 0644 man/schemas/*.schema.json "$root/usr/share/doc/pos-sync/schemas/"
 

@@ -7,7 +7,7 @@
 import type { Database } from 'better-sqlite3';
 import { positiveInt } from '../cli/options.js';
 import type { Config } from '../config/types.js';
-import { plural } from '../domain/localtime.js';
+import { formatLocalTime, machineTimeZone, plural } from '../domain/localtime.js';
 import { formatDbTime, systemClock, type Clock } from '../domain/time.js';
 import type { Logger } from '../log.js';
 import { acquireLock } from '../store/db.js';
@@ -39,7 +39,7 @@ export const cleanup = defineCommand<{ dryRun?: boolean; syncedOlderThan?: numbe
       { dryRun: opts.dryRun, syncedOlderThanDays: opts.syncedOlderThan, vacuum: opts.vacuum },
       { config, clock: systemClock, log: ctx.log, openDb: () => openDb(config, false) },
     );
-    ctx.print(result, () => renderCleanup(result));
+    ctx.print(result, () => renderCleanup(result, config.timeZone ?? machineTimeZone()));
     return result.exitCode;
   },
 });
@@ -139,11 +139,15 @@ export function runCleanup(options: CleanupOptions, deps: CleanupDeps): CleanupR
   }
 }
 
-export function renderCleanup(r: CleanupResult): string {
+/** Human output; the cut-off on the store's wall clock (`zone`), --json keeps the instant. */
+export function renderCleanup(r: CleanupResult, zone: string): string {
   const d = r.deleted;
+  const before = Date.parse(r.dataBefore);
+  // The run's own time: the cut-off plus the retention.
+  const cutOff = formatLocalTime(before, before + r.dataRetentionDays * 86_400_000, zone);
   const verb = r.dryRun ? 'would delete' : 'deleted';
   const lines = [
-    `${verb} ${plural(d.retryLogs, 'retry log row')} and ${plural(d.runHistory, 'run history row')} older than ${plural(r.dataRetentionDays, 'day')} (before ${r.dataBefore})`,
+    `${verb} ${plural(d.retryLogs, 'retry log row')} and ${plural(d.runHistory, 'run history row')} older than ${plural(r.dataRetentionDays, 'day')} (before ${cutOff})`,
     r.syncedRowRetentionDays === null
       ? 'synced business rows are kept (no --synced-older-than or Sync.SyncedRowRetentionDays)'
       : `${verb} ${plural(d.transactions, 'synced transaction')} and ${plural(d.inventory, 'synced inventory update')} older than ${plural(r.syncedRowRetentionDays, 'day')} (never an unsynced, dead-lettered or unpublished row)`,

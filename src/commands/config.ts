@@ -13,6 +13,8 @@ import { defineCommand } from './command.js';
 const HELP = `
 Examples:
   pos-sync config                          every setting, its value and where it came from
+  pos-sync --config /etc/pos-sync/appsettings.json config --check
+                                           only validate (install.sh runs it): silent but one line
   Kafka__ProducerConfig__sasl.password=… pos-sync --config appsettings.json config
 
 Exit codes:
@@ -20,23 +22,23 @@ Exit codes:
   78  invalid: the table marks every invalid value
   64  usage error`;
 
-export const config = defineCommand<Record<string, never>>({
-  options: [],
+export const config = defineCommand<{ check?: boolean }>({
+  options: [{ flags: '--check', description: 'only validate the configuration: one line, exit 0 when valid, else the error and 78' }],
   help: HELP,
-  run: async (ctx) => {
+  run: async (ctx, opts) => {
     let loaded: LoadedConfig;
     try {
       loaded = await ctx.loadConfig();
     } catch (err) {
       // Every invalid value at once, in the table, then the one closing line.
       const { InvalidSettingsError } = await import('../config/resolve.js');
-      if (err instanceof InvalidSettingsError && ctx.human) {
+      if (err instanceof InvalidSettingsError && ctx.human && !opts.check) {
         ctx.io.stdout.write(renderInvalidConfig(err.invalid, err.settings));
       }
       throw err;
     }
     const result = runConfig(loaded, ctx.io.env);
-    ctx.print(result, () => renderConfig(result));
+    ctx.print(result, () => (opts.check ? `configuration valid${result.file === null ? ' (no config file: defaults, environment and flags)' : `: ${result.file}`}\n` : renderConfig(result)));
     return result.exitCode;
   },
 });

@@ -21,6 +21,7 @@ import {
   type PerfValue,
 } from '../domain/health.js';
 import { storeTimeZone } from '../domain/localtime.js';
+import { latestTrace, timerFor } from '../domain/verdict.js';
 import { escapeControl } from '../domain/redact.js';
 import { systemClock, type Clock } from '../domain/time.js';
 import { plainHttpCredentialWarning } from '../config/secrets.js';
@@ -38,7 +39,8 @@ Examples:
 Exit codes (Monitoring Plugins):
   0   OK
   1   WARNING
-  2   CRITICAL: database or central unreachable, credentials refused, configuration or I/O error in the last pass, Kafka trouble that waiting cannot heal
+  2   CRITICAL: database or central unreachable, credentials refused, configuration or I/O error in the last pass,
+      no pass at all for Sync.Health.NoPassSeconds (the timer does not run), Kafka trouble that waiting cannot heal
   3   UNKNOWN: the checks could not run (bad configuration or option)`;
 
 export const health = defineCommand<Record<string, never>>({
@@ -47,12 +49,13 @@ export const health = defineCommand<Record<string, never>>({
   run: async (ctx) => {
     let result: HealthResult;
     try {
-      const { config } = await ctx.loadConfig();
-      const [{ inspectDatabaseInWorker }, { databaseIdentity, peekState }, { SCHEMA_VERSION }, { readReconcileFacts }] = await Promise.all([
+      const { config, file } = await ctx.loadConfig();
+      const [{ inspectDatabaseInWorker }, { databaseIdentity, peekState }, { SCHEMA_VERSION }, { readReconcileFacts }, { lastPassTrace }] = await Promise.all([
         import('../store/inspect.js'),
         import('../state/file.js'),
         import('../store/migrations.js'),
         import('../state/reconcile-record.js'),
+        import('../pass/trace.js'),
       ]);
       result = await runHealth({
         config,
@@ -62,6 +65,8 @@ export const health = defineCommand<Record<string, never>>({
         central: () => centralClient(config),
         checkKafka: config.kafka.enabled ? (ms) => kafkaReachable(config, ctx.log, ms) : null,
         readState: () => peekState(config.stateFile, databaseIdentity(config.db.path)),
+        readTrace: () => lastPassTrace(config.stateFile),
+        configFile: file,
         readReconcile: () => readReconcileFacts(config.stateFile),
         expectedSchemaVersion: SCHEMA_VERSION,
       });
@@ -91,6 +96,10 @@ export interface HealthDeps {
   readonly checkKafka: ((timeoutMs: number) => Promise<TopicReplication | null | void>) | null;
   /** Reads the state file without changing it. */
   readonly readState: () => Peeked;
+  /** When the last pass left its trace (the state file's mtime, pass/trace.ts), or null. */
+  readonly readTrace?: () => number | null;
+  /** The config file read, or null (names the timer to enable). */
+  readonly configFile?: string | null;
   readonly expectedSchemaVersion: number;
   /** The last reconciliation, read only when Sync.Health.ReconcileMaxAgeHours is set. */
   readonly readReconcile?: () => import('../domain/health.js').ReconcileFacts;
@@ -193,7 +202,17 @@ export async function runHealth(deps: HealthDeps): Promise<HealthResult> {
     central: c,
     kafka: k,
     timeZone: storeTimeZone(config.timeZone),
-    state: { breaker: peeked.state.breaker, lastSuccessAt: peeked.state.lastSuccessAt, found: peeked.found, problem: peeked.problem, leftAlone: peeked.leftAlone === true, path: config.stateFile, lastPass: peeked.state.lastPass },
+    state: {
+      breaker: peeked.state.breaker,
+      lastSuccessAt: peeked.state.lastSuccessAt,
+      found: peeked.found,
+      problem: peeked.problem,
+      leftAlone: peeked.leftAlone === true,
+      path: config.stateFile,
+      lastPass: peeked.state.lastPass,
+      lastTraceAt: latestTrace(peeked.state.lastPass?.at ?? null, deps.readTrace?.() ?? null),
+      timer: timerFor(deps.configFile ?? null),
+    },
     breakerSettings: config.breaker,
     thresholds: config.health,
     ...(reconcile ? { reconcile } : {}),

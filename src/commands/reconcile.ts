@@ -63,7 +63,8 @@ export const reconcile = defineCommand<{ date?: string; from?: string; to?: stri
   ],
   help: HELP,
   run: async (ctx, opts) => {
-    const { config } = await ctx.loadConfig();
+    const { config, file } = await ctx.loadConfig();
+    if (config.http.token === null) (await import('../config/load.js')).refuseWithoutReadableToken(file, 'reconcile');
     await checkTls(config);
     return reconcileCommand(ctx, config, opts);
   },

@@ -14,7 +14,8 @@ import { formatLocalTime, formatRelative, formatWhen, storeTimeZone, plural, sta
 import { escapeControl } from '../domain/redact.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
 import { parseDbTime, systemClock, type Clock } from '../domain/time.js';
-import { judgeStatus, type Verdict } from '../domain/verdict.js';
+import { describeOutcome, judgeStatus, latestTrace, timerFor, type Verdict } from '../domain/verdict.js';
+import { lastPassTrace } from '../pass/trace.js';
 import { refusalReason } from '../domain/refusal.js';
 import { entityBacklog, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
 import { listDeadLetters, type DeadLetter } from '../store/deadletters.js';
@@ -40,7 +41,8 @@ Examples:
 Exit codes:
   0   OK
   1   DEGRADED: dead letters, quarantined or unreadable rows, refused rows waiting, a backlog past its warning, a failing pass, Kafka trouble
-  2   NOT SYNCING: no pass yet, credentials refused, configuration or local I/O error, breaker open, no success for too long
+  2   NOT SYNCING: no pass yet, no pass at all for Sync.Health.NoPassSeconds (the timer does not run), credentials refused,
+      configuration or local I/O error, breaker open, no success for too long
 ${COMMON_EXIT_CODES}`;
 
 export const status = defineCommand<{ deadLetters?: boolean; limit: number }>({
@@ -159,6 +161,8 @@ export interface StatusDeps {
   readonly openDb: () => Database;
   /** Reads the state file without changing it (default: config.stateFile). */
   readonly readState?: () => Peeked;
+  /** When the last pass left its trace (default: the state file's mtime, pass/trace.ts). */
+  readonly readTrace?: () => number | null;
   readonly configFile?: string | null;
   readonly tokenSource?: ValueSource | null;
   readonly deadLetters?: { readonly limit: number };
@@ -204,6 +208,8 @@ export function runStatus(deps: StatusDeps): StatusResult {
       timeZone: zone,
       lastPass: saved.lastPass,
       lastSuccessAt: saved.lastSuccessAt,
+      lastTraceAt: latestTrace(saved.lastPass?.at ?? null, (deps.readTrace ?? (() => lastPassTrace(config.stateFile)))()),
+      timer: timerFor(deps.configFile ?? null),
       stateProblem: peeked.problem,
       stateLeftAlone: peeked.leftAlone === true,
       breaker: saved.breaker,
@@ -324,7 +330,8 @@ export function renderStatus(r: StatusResult, p: Paint): string {
   const lp = r.lastPass;
   if (lp === null) lines.push(row('last pass', 'none recorded'));
   else {
-    const outcome = lp.exitCode === 0 ? p.ok(`exit 0 (${lp.outcome})`) : lp.exitCode === 65 ? p.warn(`exit 65 (${lp.outcome})`) : p.bad(`exit ${lp.exitCode} (${lp.outcome})`);
+    const words = describeOutcome(lp.outcome);
+    const outcome = lp.exitCode === 0 ? p.ok(`exit 0 (${words})`) : lp.exitCode === 65 ? p.warn(`exit 65 (${words})`) : p.bad(`exit ${lp.exitCode} (${words})`);
     const refused = lp.refused > 0 ? `, ${lp.refused} refused` : '';
     // Errors quote what the central answered: escaped for the terminal.
     const error = lp.error !== null && lp.exitCode !== 0 ? ` — ${escapeControl(lp.error)}` : '';

@@ -66,7 +66,9 @@ export const sync = defineCommand<SyncFlags>({
   ],
   help: HELP,
   run: async (ctx, opts) => {
-    const { config } = await ctx.loadConfig();
+    const { config, file } = await ctx.loadConfig();
+    // Only without a token (never the service's case: its credential): one access() call.
+    if (config.http.token === null && !opts.dryRun) (await import('../config/load.js')).refuseWithoutReadableToken(file, 'sync');
     await checkTls(config);
     if (opts.watch && opts.dryRun) throw new UsageError('--watch and --dry-run cannot be combined');
     // root writes as the service user (man page, FILES); the token is read already.
@@ -118,7 +120,13 @@ export const sync = defineCommand<SyncFlags>({
       // On a terminal a single pass's failure is told once, by its closing line (after the
       // result); off a terminal the JSON log line stays too, for whatever parses the log.
       const closesItself = !watching && ctx.io.stderr.isTTY === true;
-      if (result.error && !closesItself) (result.stoppedBy === 'breakerOpen' ? ctx.log.warn : ctx.log.error)(result.error);
+      if (result.error && !closesItself) {
+        if (result.stoppedBy === 'breakerOpen') {
+          // The saved text names the instant (stable, so an unchanged state is not rewritten); the
+          // log line says how long to wait.
+          ctx.log.warn(result.error.replace(/; next probe at \S+$/, `; ${nextProbe(result.breaker, Date.parse(result.startedAt) + result.durationMs)}`));
+        } else ctx.log.error(result.error);
+      }
       let exitCode = result.exitCode;
       if (metricsFile !== null && !result.dryRun) {
         try {
@@ -143,7 +151,10 @@ export const sync = defineCommand<SyncFlags>({
         // "refused", as status, health and the state file name the central's refusals.
         const { rejected, ...rest } = result;
         const doc = { ...rest, refused: rejected, exitCode };
-        ctx.print(doc, () => renderSync(result, ctx.paint, () => storeTimeZone(config.timeZone)));
+        // Under the timer (neither stream a terminal) an open breaker's tick is told once, by the
+        // warning log line above: the human line on stdout would be a second journal line per tick.
+        const toldByTheLog = result.stoppedBy === 'breakerOpen' && ctx.io.stderr.isTTY !== true && ctx.io.stdout.isTTY !== true;
+        if (!(ctx.human && toldByTheLog)) ctx.print(doc, () => renderSync(result, ctx.paint, () => storeTimeZone(config.timeZone)));
         const closing = syncClosingLine(result, ctx.io.stderr.isTTY === true);
         if (closing !== null) ctx.io.stderr.write(scrub(`${ctx.io.stderr.isTTY === true ? ctx.paint.bad(closing) : closing}\n`, ctx.secrets));
         return exitCode;
@@ -317,7 +328,9 @@ function kafkaOutcome(r: PassResult, p: Paint): string {
 function nextProbe(b: BreakerView, now: number): string {
   if (b.nextProbeAt === null) return 'the next pass probes';
   const inMs = Date.parse(b.nextProbeAt) - now;
-  return inMs <= 0 ? 'the next pass probes' : `next probe at ${b.nextProbeAt} (in ${age(Math.ceil(inMs / 1000))})`;
+  // Relative: an open-circuit tick must not load Intl's time-zone data for a wall-clock time, and
+  // "in 25 s" is what a reader needs (the state file and --json keep the instant).
+  return inMs <= 0 ? 'the next pass probes' : `next probe in ${age(Math.ceil(inMs / 1000))}`;
 }
 
 /**

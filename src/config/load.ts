@@ -3,7 +3,7 @@
 
 import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, CredentialsError } from '../errors.js';
 import { hostName } from '../host.js';
 import { mightFindConfig } from './probe.js';
 import { resolveSettings, type GlobalFlags, type ResolvedSettings } from './resolve.js';
@@ -21,6 +21,8 @@ export interface LoadedConfig {
 
 export interface LoadInput {
   readonly flags: GlobalFlags;
+  /** The system-wide config file, found after every other place (default SYSTEM_CONFIG_FILE; tests name their own). */
+  readonly systemConfigFile?: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
 }
@@ -48,15 +50,56 @@ const SEARCH_PLACES = [
   `${MODULE_NAME}.config.mjs`,
 ];
 
+/**
+ * Where the Debian package's install.sh puts the configuration: found when no --config,
+ * POS_SYNC_CONFIG or searched place names one, so a plain `pos-sync status` on an installed till
+ * reads the till's configuration (man page, CONFIGURATION).
+ */
+export const SYSTEM_CONFIG_FILE = '/etc/pos-sync/appsettings.json';
+
+/** The system-wide config file when it exists, else null; one it may not read is an error naming it. */
+function systemConfig(input: LoadInput): string | null {
+  const file = input.systemConfigFile ?? SYSTEM_CONFIG_FILE;
+  try {
+    statSync(file);
+    return file;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') {
+      // Its folder is root:pos 0750: outside the group the till's settings cannot be read, and
+      // defaults would describe another database (a wrong verdict). Say so instead.
+      throw new ConfigError(`permission denied: ${file}`, { hint: 'run as a member of group pos, or as root, or name a config file with --config', cause: err });
+    }
+    return null;
+  }
+}
+
+/** Whether `file` cannot even be looked up: a folder on its path denies this user (EACCES). */
+function unreachable(file: string): boolean {
+  try {
+    statSync(file);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EACCES';
+  }
+}
+
 async function readConfigFile(input: LoadInput): Promise<{ path: string; content: unknown } | null> {
-  const explicit = input.flags.config ?? (input.env['POS_SYNC_CONFIG'] || undefined);
+  let explicit = input.flags.config ?? (input.env['POS_SYNC_CONFIG'] || undefined);
   // Most runs have no config file (every idle tick configured by flags and environment): a few
   // stat calls prove it and spare loading cosmiconfig, whose search would find the same nothing.
-  if (explicit === undefined && !mightFindConfig(MODULE_NAME, SEARCH_PLACES, input.cwd)) return null;
+  // After every searched place: the system-wide file (the service names it with --config).
+  if (explicit === undefined && !mightFindConfig(MODULE_NAME, SEARCH_PLACES, input.cwd)) {
+    const system = systemConfig(input);
+    if (system === null) return null;
+    explicit = system;
+  }
   const file = explicit === undefined ? undefined : resolve(input.cwd, explicit);
   if (file !== undefined) {
     if (!existsSync(file)) {
       const from = input.flags.config !== undefined ? '--config' : 'POS_SYNC_CONFIG';
+      // A folder this user may not search (/etc/pos-sync is root:pos 0750) is not a missing file.
+      if (unreachable(file)) throw new ConfigError(`permission denied: ${file} (from ${from})`, { hint: 'run as a member of group pos, or as root' });
       throw new ConfigError(`config file ${file} (from ${from}) does not exist`);
     }
     // The seed's appsettings.json, as the service names it on every tick: read here, as
@@ -75,7 +118,10 @@ async function readConfigFile(input: LoadInput): Promise<{ path: string; content
       return { path: file, content: result?.config ?? null };
     }
     const result = await explorer.search(input.cwd);
-    return result ? { path: result.filepath, content: result.config ?? null } : null;
+    if (result) return { path: result.filepath, content: result.config ?? null };
+    // mightFindConfig answers "maybe" more often than cosmiconfig finds something.
+    const system = systemConfig(input);
+    return system === null ? null : { path: system, content: (await explorer.load(system))?.config ?? null };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -140,7 +186,7 @@ interface TokenChoice {
 }
 
 /** Token preference: Sync.ApiTokenFile, $CREDENTIALS_DIRECTORY/api-token, POS_SYNC_API_TOKEN, Sync.ApiToken, /etc/pos-sync/api-token. */
-export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[]): TokenChoice | null {
+export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[], configFile: string | null = null): TokenChoice | null {
   const tokenFile = get<string | null>(settings, 'Sync.ApiTokenFile');
   if (tokenFile) return { token: readToken(tokenFile, 'Sync.ApiTokenFile'), source: { kind: 'file', name: tokenFile } };
   const credDir = env['CREDENTIALS_DIRECTORY'];
@@ -165,9 +211,10 @@ export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], 
   // The file the package's install.sh writes and the unit loads as its credential: a technician's
   // manual run (root, or a user the file is shared with) finds the token the service uses.
   if (!credDir) {
+    const installed = installedTokenFile(configFile);
     try {
-      accessSync(INSTALLED_TOKEN_FILE, constants.R_OK);
-      return { token: readToken(INSTALLED_TOKEN_FILE, 'the installed token file'), source: { kind: 'file', name: INSTALLED_TOKEN_FILE } };
+      accessSync(installed, constants.R_OK);
+      return { token: readToken(installed, 'the installed token file'), source: { kind: 'file', name: installed } };
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       // not installed, or not readable by this user: no token, as before
@@ -178,6 +225,32 @@ export function resolveToken(settings: ResolvedSettings, env: LoadInput['env'], 
 
 /** Where examples/debian's install.sh puts the central API token. */
 export const INSTALLED_TOKEN_FILE = '/etc/pos-sync/api-token';
+
+/**
+ * Before a command sends anything without a token: on an installed till whose token this user may
+ * not read (a shift lead: /etc/pos-sync is root's), a request without it would only be refused
+ * (77) and, for sync, recorded as the till's last pass. Refused here instead, naming the file and
+ * what to type.
+ */
+export function refuseWithoutReadableToken(configFile: string | null, command: string): void {
+  const installed = installedTokenFile(configFile);
+  try {
+    accessSync(installed, constants.R_OK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') return; // not an installed till: no token, as before
+    const config = configFile === null ? '' : ` --config ${configFile}`;
+    throw new CredentialsError(`permission denied: ${installed}, the till's API token; nothing was sent`, { hint: `run it as root: sudo pos-sync${config} ${command}` });
+  }
+}
+
+/**
+ * The installed token of the till configured by `configFile`: `install.sh --till NAME` gives
+ * /etc/pos-sync/NAME.json its own /etc/pos-sync/NAME.api-token (pos-sync@NAME's credential).
+ */
+export function installedTokenFile(configFile: string | null): string {
+  const m = configFile === null ? null : /^\/etc\/pos-sync\/([A-Za-z0-9_-]+)\.json$/.exec(configFile);
+  return m === null || m[1] === 'appsettings' ? INSTALLED_TOKEN_FILE : `/etc/pos-sync/${m[1]}.api-token`;
+}
 
 /**
  * Beside the database, however pos-sync was started (man page, FILES): the service and a
@@ -265,6 +338,7 @@ export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], w
       lastSuccessWarningSeconds: s('Sync.Health.LastSuccessWarningSeconds'),
       lastSuccessCriticalSeconds: s('Sync.Health.LastSuccessCriticalSeconds'),
       deadLetteredWarning: s('Sync.Health.DeadLetteredWarning'),
+      noPassSeconds: s('Sync.Health.NoPassSeconds'),
       kafkaBacklogWarning: s('Sync.Health.KafkaBacklogWarning'),
       kafkaBacklogCritical: s('Sync.Health.KafkaBacklogCritical'),
       kafkaOldestWarningSeconds: s('Sync.Health.KafkaOldestWarningSeconds'),
@@ -285,7 +359,7 @@ export async function loadConfig(input: LoadInput): Promise<LoadedConfig> {
   const file = await readConfigFile(input);
   const settings = resolveSettings({ file, env: input.env, flags: input.flags, cwd: input.cwd });
   const warnings: string[] = [];
-  const token = resolveToken(settings, input.env, warnings);
+  const token = resolveToken(settings, input.env, warnings, file?.path ?? null);
   const config = buildConfig(settings, input.env, warnings, token);
   return { config, settings, file: file?.path ?? null, warnings, tokenSource: token?.source ?? null };
 }

@@ -84,6 +84,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   setting({ key: 'Sync.Health.OldestPendingCriticalSeconds', kind: integer(0, 1e9), default: 3600, doc: 'health: age of the oldest pending row that makes a CRITICAL.' }),
   setting({ key: 'Sync.Health.LastSuccessWarningSeconds', kind: integer(0, 1e9), default: 600, doc: 'health: age of the last successful pass that makes a WARNING.' }),
   setting({ key: 'Sync.Health.LastSuccessCriticalSeconds', kind: integer(0, 1e9), default: 3600, doc: 'health: age of the last successful pass that makes a CRITICAL.' }),
+  setting({ key: 'Sync.Health.NoPassSeconds', kind: integer(0, 1e9), default: 120, doc: 'status and health: no pass at all (idle ones included) for this long means nothing runs the passes: NOT SYNCING / CRITICAL, with the timer to enable. 0: not checked.' }),
   setting({ key: 'Sync.Health.KafkaBacklogWarning', kind: integer(0, 1e9), default: 1000, doc: 'health: events waiting for Kafka that make a WARNING.' }),
   setting({ key: 'Sync.Health.KafkaBacklogCritical', kind: integer(0, 1e9), default: 10000, doc: 'health: events waiting for Kafka that make a CRITICAL.' }),
   setting({ key: 'Sync.Health.KafkaOldestWarningSeconds', kind: integer(0, 1e9), default: 600, doc: 'health: age of the oldest event waiting for Kafka that makes a WARNING.' }),

@@ -6,7 +6,7 @@ import { DEADLINE_CRITICAL_FRACTION, DEADLINE_WARNING_FRACTION, describeDeadline
 import type { PassSummary } from './pass-summary.js';
 import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
 import { formatWhen, plural } from './localtime.js';
-import { passTrouble } from './verdict.js';
+import { describeOutcome, enableTimerHint, noPassSince, passTrouble } from './verdict.js';
 import { describeKafkaTrouble, kafkaTrouble } from './kafka-trouble.js';
 
 export type HealthStatus = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
@@ -102,6 +102,10 @@ export interface StateFacts {
   readonly path: string;
   /** How the most recent pass ended (any pass, idle and refused ones too). */
   readonly lastPass: PassSummary | null;
+  /** The latest trace of a pass: the state file's mtime or the last pass, whichever is later (verdict.ts noPassSince). */
+  readonly lastTraceAt: number | null;
+  /** The timer that runs this till's passes (verdict.ts timerFor). */
+  readonly timer: string;
 }
 
 /** The last `pos-sync reconcile` (state/reconcile-record.ts), when Sync.Health.ReconcileMaxAgeHours asks for the check. */
@@ -118,6 +122,7 @@ export interface HealthThresholds {
   readonly lastSuccessWarningSeconds: number;
   readonly lastSuccessCriticalSeconds: number;
   readonly deadLetteredWarning: number;
+  readonly noPassSeconds: number;
   readonly kafkaBacklogWarning: number;
   readonly kafkaBacklogCritical: number;
   readonly kafkaOldestWarningSeconds: number;
@@ -264,7 +269,7 @@ function breakerCheck(f: HealthFacts): CheckResult {
   const last = b.lastFailure ? `; last failure: ${b.lastFailure}` : '';
   if (mode === 'halfOpen') return { name: 'breaker', status: 'WARNING', message: `open, the next pass probes the central${last}` };
   const inSeconds = Math.max(0, Math.ceil(((b.nextProbeAt ?? f.now) - f.now) / 1000));
-  return { name: 'breaker', status: 'WARNING', message: `open since ${new Date(b.openedAt ?? f.now).toISOString()}, next probe in ${formatAge(inSeconds)}${last}` };
+  return { name: 'breaker', status: 'WARNING', message: `open since ${formatWhen(b.openedAt ?? f.now, f.now, f.timeZone)}, next probe in ${formatAge(inSeconds)}${last}` };
 }
 
 function lastSuccessCheck(f: HealthFacts): { check: CheckResult; ageSeconds: number | null } {
@@ -289,10 +294,18 @@ function lastSuccessCheck(f: HealthFacts): { check: CheckResult; ageSeconds: num
  */
 function lastPassCheck(f: HealthFacts): CheckResult {
   const p = f.state.lastPass;
+  const stalled = noPassSince(f.state.lastTraceAt, f.now, f.thresholds.noPassSeconds);
+  if (stalled !== null) {
+    return {
+      name: 'lastPass',
+      status: 'CRITICAL',
+      message: `no pass since ${formatWhen(stalled, f.now, f.timeZone)} (Sync.Health.NoPassSeconds ${formatAge(f.thresholds.noPassSeconds)}) — ${enableTimerHint(f.state.timer)}`,
+    };
+  }
   if (p === null) return { name: 'lastPass', status: 'OK', message: 'no pass recorded yet' };
   const trouble = passTrouble(p.exitCode);
   const at = formatWhen(p.at, f.now, f.timeZone);
-  if (trouble === null) return { name: 'lastPass', status: 'OK', message: `exit ${p.exitCode} (${p.outcome}) at ${at}` };
+  if (trouble === null) return { name: 'lastPass', status: 'OK', message: `exit ${p.exitCode} (${describeOutcome(p.outcome)}) at ${at}` };
   return {
     name: 'lastPass',
     status: 'CRITICAL',

@@ -95,9 +95,15 @@ export function formatRelative(ms: number, now: number): string {
   return ahead ? `in ${text}` : `${text} ago`;
 }
 
-/** `08:56 CET, 13 min ago`. */
+/**
+ * `08:56 CET, 13 min ago`: something that happened. One recorded ahead of this machine's clock
+ * (the clock was set back since) is said to be so, never "in 59 min"; a few seconds ahead (two
+ * processes' clocks) is "just now".
+ */
 export function formatWhen(ms: number, now: number, zone: string): string {
-  return `${formatLocalTime(ms, now, zone)}, ${formatRelative(ms, now)}`;
+  const ahead = ms - now;
+  if (ahead > 60_000) return `${formatLocalTime(ms, now, zone)}, recorded ${formatRelative(now, ms).replace(/ ago$/, '')} ahead of this machine's clock (was it set back?)`;
+  return `${formatLocalTime(ms, now, zone)}, ${ahead > 0 ? 'just now' : formatRelative(ms, now)}`;
 }
 
 /** `1 day`, `2 days`: the count and the word, singular or plural. */

@@ -37,6 +37,53 @@ export function passTrouble(exitCode: number): PassTrouble | null {
   }
 }
 
+/**
+ * The timer that runs the passes of the till configured by `configFile`, as install.sh names it:
+ * /etc/pos-sync/TILL.json is pos-sync@TILL's, anything else pos-sync's.
+ */
+export function timerFor(configFile: string | null): string {
+  const m = configFile === null ? null : /^\/etc\/pos-sync\/([A-Za-z0-9_-]+)\.json$/.exec(configFile);
+  return m === null || m[1] === 'appsettings' ? 'pos-sync.timer' : `pos-sync@${m[1]}.timer`;
+}
+
+/**
+ * When no pass has run for longer than `noPassSeconds` (0: not checked): the passes' last trace
+ * (the state file's mtime, src/pass/trace.ts, or the last recorded pass, whichever is later) is
+ * too old, so nothing runs them. Null when a pass ran recently, or none ever did (a fresh install
+ * says "no pass has run yet" instead).
+ */
+export function noPassSince(lastTraceAt: number | null, now: number, noPassSeconds: number): number | null {
+  if (noPassSeconds <= 0 || lastTraceAt === null) return null;
+  return now - lastTraceAt > noPassSeconds * 1000 ? lastTraceAt : null;
+}
+
+/** The later of the last recorded pass and the state file's mtime, either possibly unknown. */
+export function latestTrace(lastPassAt: number | null, mtime: number | null): number | null {
+  return lastPassAt === null ? mtime : mtime === null ? lastPassAt : Math.max(lastPassAt, mtime);
+}
+
+/** The hint for a till whose passes do not run. */
+export function enableTimerHint(timer: string): string {
+  return `nothing runs the passes: start the timer (systemctl enable --now ${timer}; systemctl list-timers ${timer} shows it)`;
+}
+
+/** How a pass ended, in words for people (the state file and --json keep the name). */
+const OUTCOME_WORDS: Readonly<Record<string, string>> = {
+  drained: 'everything due sent',
+  time: 'out of time, the rest waits for the next pass',
+  stopped: 'stopped on request',
+  unavailable: 'the central API was unavailable',
+  credentials: 'credentials refused',
+  misconfigured: 'configuration error',
+  notAboutRows: 'an answer not about the rows',
+  breakerOpen: 'circuit breaker open, nothing sent',
+  error: 'failed',
+};
+
+export function describeOutcome(outcome: string): string {
+  return OUTCOME_WORDS[outcome] ?? outcome.replace(/([a-z])([A-Z])/g, (_, a: string, b: string) => `${a} ${b.toLowerCase()}`);
+}
+
 export type Verdict = 'OK' | 'DEGRADED' | 'NOT SYNCING';
 
 /** Exit codes of `status`, like `health`'s: scripts test them. */
@@ -55,6 +102,10 @@ export interface VerdictFacts {
   readonly timeZone: string;
   readonly lastPass: PassSummary | null;
   readonly lastSuccessAt: number | null;
+  /** The latest trace of a pass (see noPassSince), or null. */
+  readonly lastTraceAt: number | null;
+  /** The timer that runs this till's passes (timerFor). */
+  readonly timer: string;
   readonly stateProblem: string | null;
   /** The state file could not be read at all (permission, link, FIFO): what it holds is unknown. */
   readonly stateLeftAlone?: boolean;
@@ -82,6 +133,7 @@ export interface VerdictFacts {
     readonly lastSuccessWarningSeconds: number;
     readonly lastSuccessCriticalSeconds: number;
     readonly deadLetteredWarning: number;
+    readonly noPassSeconds: number;
   };
 }
 
@@ -98,6 +150,7 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
   const when = (ms: number): string => formatWhen(ms, f.now, f.timeZone);
   const p = f.lastPass;
   const trouble = p === null ? null : passTrouble(p.exitCode);
+  const stalled = noPassSince(f.lastTraceAt, f.now, f.thresholds.noPassSeconds);
   if (f.stateProblem !== null && f.stateLeftAlone === true) {
     // Unknown, not "no pass has run yet": the passes are recorded in the file this user cannot read.
     problems.push({
@@ -107,13 +160,17 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
         ? 'run as the service user or a user of the POS group (runuser -u pos-sync -- pos-sync status)'
         : 'pos-sync leaves it alone and every sync stops on it: remove it',
     });
-  } else if (p === null) {
+  } else if (p === null && f.lastTraceAt === null) {
     problems.push({
       severity: 'notSyncing',
       problem: 'no pass has run yet',
-      hint: 'start the timer (systemctl enable --now pos-sync.timer) or run pos-sync sync',
+      hint: `start the timer (systemctl enable --now ${f.timer}) or run pos-sync sync`,
     });
-  } else if (trouble !== null) {
+  } else if (stalled !== null) {
+    // First: whatever the last pass said is old news when no pass runs at all.
+    problems.push({ severity: 'notSyncing', problem: `no pass since ${when(stalled)}`, hint: enableTimerHint(f.timer) });
+  }
+  if (p !== null && trouble !== null) {
     problems.push({ severity: 'notSyncing', problem: `${trouble.label} since ${when(p.since)}`, hint: trouble.hint });
   }
   const mode = effectiveMode(f.breaker, f.now, f.breakerSettings);

@@ -76,6 +76,10 @@ export function judge(config: Config, f: StandingFacts): ReturnType<typeof judge
     kafkaBacklog: config.kafka.enabled ? sum((b) => b.kafkaBacklog) : null,
     kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
     thresholds: config.health,
+    // The heartbeat follows a pass: that pass is the trace (a till whose passes stop sends none,
+    // and head office's silence rule shows it).
+    lastTraceAt: f.now,
+    timer: 'pos-sync.timer',
   });
 }
 

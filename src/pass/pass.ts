@@ -30,6 +30,7 @@ import { assertWritable } from '../store/writable.js';
 import type { PassLock } from '../state/lock.js';
 import { databaseIdentity, openStateFile, peekState, type StateStore } from '../state/file.js';
 import { worthSaving, type SavedState } from '../state/format.js';
+import { touchPassTrace } from './trace.js';
 
 export type { PerEntity, StopReason } from './ledger.js';
 
@@ -114,9 +115,14 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Pas
   // The state comes first: an open breaker ends the pass here, before the database, the lock or
   // the HTTP stack are touched (SPEC §10: an open-circuit tick costs what an idle one does).
   const saved = stateStore.load();
-  const admission = admit(saved.breaker, start, deps.config.breaker, options.force === true);
-  if (admission.kind === 'refuse') return refusedPass(pass, saved, admission.nextProbeAt, null);
-  return deliverPass(pass, saved).catch(rethrowLocalIo(deps.config.db.path));
+  try {
+    const admission = admit(saved.breaker, start, deps.config.breaker, options.force === true);
+    if (admission.kind === 'refuse') return await refusedPass(pass, saved, admission.nextProbeAt, null);
+    return await deliverPass(pass, saved).catch(rethrowLocalIo(deps.config.db.path));
+  } finally {
+    // Every pass, idle and refused ones too: status and health read it (trace.ts).
+    touchPassTrace(stateStore.path, deps.clock.now());
+  }
 }
 
 /**

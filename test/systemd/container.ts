@@ -1,0 +1,109 @@
+// A booted Debian 12 container for the live-systemd tests: test/systemd/rootfs.sh's root file
+// system booted with `systemd-nspawn --boot --ephemeral` (the host's network: the reference central
+// on 127.0.0.1 is reachable from inside), commands run in it with nsenter as any of its users.
+
+import assert from 'node:assert/strict';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '../helpers/tmp.js';
+
+const run = promisify(execFile);
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Why this machine cannot boot the container, or null. */
+export function missingForContainer(): string | null {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'needs root (systemd-nspawn)';
+  for (const tool of ['systemd-nspawn', 'debootstrap', 'nsenter', 'dpkg-deb']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (apt-get install systemd-container debootstrap)`;
+  }
+  return null;
+}
+
+export interface Ran {
+  readonly code: number;
+  readonly out: string;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface Container {
+  /** A shell command inside, as root (or `as`: a user name, run with setpriv and that user's groups). */
+  sh(command: string, options?: { allowFail?: boolean; as?: string }): Promise<Ran>;
+  /** A long-running shell command inside; resolves with its output when it ends. */
+  start(command: string, options?: { as?: string }): Promise<Ran>;
+  stop(): Promise<void>;
+  readonly pid1: number;
+}
+
+/** The root file system (built once, cached) and the package fresh from this checkout. */
+export async function rootfsAndPackage(): Promise<{ rootfs: string; deb: string }> {
+  const rootfs = (await run('bash', [path.join(REPO_ROOT, 'test', 'systemd', 'rootfs.sh')], { maxBuffer: 64 << 20 })).stdout.trim();
+  const deb = (await run('bash', [path.join(REPO_ROOT, 'examples', 'debian', 'build-deb.sh')], { cwd: REPO_ROOT, maxBuffer: 64 << 20 })).stdout.trim();
+  return { rootfs, deb: path.join(REPO_ROOT, deb) };
+}
+
+function wrap(command: string, as: string | undefined): string {
+  if (as === undefined) return command;
+  // The user's own groups (a shift lead in group pos), its home, a login-like environment.
+  const q = command.replace(/'/g, `'\\''`);
+  return `cd / && setpriv --reuid=${as} --regid=$(id -g ${as}) --init-groups env HOME=$(getent passwd ${as} | cut -d: -f6) USER=${as} LOGNAME=${as} sh -c '${q}'`;
+}
+
+export async function boot(rootfs: string, binds: readonly string[], consoleLog: string): Promise<Container> {
+  const machine = `pos-sync-live-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const nspawn: ChildProcess = spawn('systemd-nspawn', ['-D', rootfs, '--ephemeral', '--boot', '--register=no', '--keep-unit', `--machine=${machine}`, '--console=pipe', ...binds], {
+    stdio: ['ignore', fs.openSync(consoleLog, 'w'), 'inherit'],
+  });
+  let pid1 = 0;
+  const deadline = Date.now() + 60_000;
+  while (pid1 === 0 && Date.now() < deadline) {
+    await sleep(100);
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const status = fs.readFileSync(`/proc/${entry}/status`, 'utf8');
+        if (/^Name:\s+systemd$/m.test(status) && new RegExp(`^PPid:\\s+${nspawn.pid}$`, 'm').test(status)) pid1 = Number(entry);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  assert.ok(pid1 > 0, `the container did not start: ${fs.readFileSync(consoleLog, 'utf8')}`);
+
+  async function sh(command: string, options: { allowFail?: boolean; as?: string } = {}): Promise<Ran> {
+    try {
+      const { stdout, stderr } = await run('nsenter', ['-t', String(pid1), '-a', 'sh', '-c', wrap(command, options.as)], { maxBuffer: 64 << 20 });
+      return { code: 0, out: stdout + stderr, stdout, stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      const ran = { code: typeof e.code === 'number' ? e.code : 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}`, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+      if (!options.allowFail) throw new Error(`in the container${options.as ? ` as ${options.as}` : ''}: ${command}\n→ ${ran.code}: ${ran.out}`);
+      return ran;
+    }
+  }
+  let state = '';
+  while (!/^(running|degraded)$/.test(state) && Date.now() < deadline) {
+    state = (await sh('systemctl is-system-running --wait', { allowFail: true })).out.trim();
+    if (!/^(running|degraded)$/.test(state)) await sleep(200);
+  }
+  assert.match(state, /^(running|degraded)$/, state);
+
+  return {
+    pid1,
+    sh,
+    start: (command, options = {}) => sh(command, { ...options, allowFail: true }),
+    async stop() {
+      if (nspawn.pid === undefined || nspawn.exitCode !== null) return;
+      // Twice: the first asks the container to halt, the second ends it at once.
+      const exited = new Promise<void>((resolve) => nspawn.once('exit', () => resolve()));
+      nspawn.kill('SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+      if (nspawn.exitCode === null) nspawn.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000)]);
+      if (nspawn.exitCode === null) nspawn.kill('SIGKILL');
+    },
+  };
+}
