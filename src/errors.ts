@@ -1,4 +1,4 @@
-// Every failure the user can act on is a PosSyncError carrying its exit code (SPEC §9).
+// Every failure the user can act on is a PosSyncError carrying its exit code (pos-sync(1) EXIT STATUS).
 // Only src/cli turns them into a printed line and a process exit code.
 
 export const ExitCode = {
@@ -13,7 +13,7 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** Exit-code precedence when several apply: 78, 77, 74, 75, 65, 0 (SPEC §9). */
+/** Exit-code precedence when several apply: 78, 77, 74, 75, 65, 0 (pos-sync(1) EXIT STATUS). */
 const precedence: readonly number[] = [78, 77, 74, 75, 65, 0];
 
 export function worstExitCode(codes: readonly number[]): number {
@@ -70,7 +70,7 @@ export class CredentialsError extends PosSyncError {
 }
 
 /**
- * The exit code a thrown value ends the process with (SPEC §9): a PosSyncError's own; a SQLite or
+ * The exit code a thrown value ends the process with (pos-sync(1) EXIT STATUS): a PosSyncError's own; a SQLite or
  * file-system failure is local I/O (74), except a database held locked past the busy timeout,
  * which the next tick retries (75); anything else is a bug (1). The CLI exits with it and a
  * failed pass records it in the state file, so the two never disagree.

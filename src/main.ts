@@ -1,7 +1,7 @@
 // The command line: builds the commander program from the command table (src/commands/index.ts),
 // loading only the modules of the commands it is given; gives each command its context (config,
 // logger, database opener, printer; clients are made on first use) and hands every error to the
-// one place that maps it to a line and an exit code (src/cli/errors.ts; SPEC §8, §9).
+// one place that maps it to a line and an exit code (src/cli/errors.ts; pos-sync(1) LOGGING; pos-sync(1) EXIT STATUS).
 
 import { Command, Option } from 'commander';
 import { ExitCode } from './errors.js';
@@ -43,7 +43,7 @@ async function buildProgram(io: Io, run: (fn: (ctx: Context) => Promise<number>)
 /**
  * The commands commander is given for this command line, and so the command modules loaded. A
  * timer tick runs one command, and every command module loaded and every command and option
- * commander builds costs a cold start (SPEC §10). So: the commands named on the command line; all
+ * commander builds costs a cold start (pos-sync-internals(7) PERFORMANCE). So: the commands named on the command line; all
  * of them when help may be shown or none is named (commander then lists them, or suggests one for
  * a misspelt word).
  */

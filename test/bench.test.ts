@@ -1,5 +1,5 @@
 // The benchmark still works: `run.js bench --quick` (tiny sizes) runs every case and writes its
-// results in the documented shape. Speed is never asserted here (SPEC §10: a benchmark, never a
+// results in the documented shape. Speed is never asserted here (pos-sync-internals(7) PERFORMANCE: a benchmark, never a
 // timed test) — only that each figure was measured against a same-run baseline.
 
 import assert from 'node:assert/strict';

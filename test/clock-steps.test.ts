@@ -1,4 +1,4 @@
-// Monotonic time (SPEC §11): the wall clock of a real pos-sync process is stepped with
+// Monotonic time (pos-sync-operations(7) TIME): the wall clock of a real pos-sync process is stepped with
 // libfaketime (Debian's faketime package, installed by .ci/run) while a pass runs and while
 // --watch runs. A step in either direction never eats the pass's budget, never makes a negative
 // duration or a corrupt state file, and never skips a watch interval or stretches one to hours.

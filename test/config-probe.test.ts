@@ -1,4 +1,4 @@
-// The stat-only probe that lets a run without a config file skip loading cosmiconfig (SPEC §10):
+// The stat-only probe that lets a run without a config file skip loading cosmiconfig (pos-sync-internals(7) PERFORMANCE):
 // its places must stay those of the installed cosmiconfig, and it may only ever say "nothing"
 // when cosmiconfig's search would find nothing.
 

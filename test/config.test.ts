@@ -1,4 +1,4 @@
-// Configuration (SPEC §3): the seed's appsettings.json unchanged, ConnectionStrings, relative
+// Configuration (pos-sync(1) CONFIGURATION): the seed's appsettings.json unchanged, ConnectionStrings, relative
 // paths, per-setting precedence flag > environment > file > default, the seed's environment
 // variables and .NET-style overrides, cosmiconfig's search, and a ConfigError naming the key and
 // its source for every invalid value.

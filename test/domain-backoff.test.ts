@@ -1,4 +1,4 @@
-// Waiting and splitting rules (SPEC §5): retry backoff with an injected random source, refusal
+// Waiting and splitting rules (pos-sync-central(7)): retry backoff with an injected random source, refusal
 // backoff and dead-lettering, and the batch split that isolates refused rows.
 
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// SPEC §5's response table, row by row, as a pure function of status, body and Retry-After.
+// pos-sync-central(7)'s response table, row by row, as a pure function of status, body and Retry-After.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -8,7 +8,7 @@ import { classifyNetworkError, classifyResponse, parseRejectedList, parseRetryAf
 const NOW = Date.parse('2025-10-21T14:00:00.000Z');
 const SENT = new Set(['A', 'B', 'C']);
 
-describe('classifyResponse: every row of the SPEC §5 table', () => {
+describe('classifyResponse: every row of the pos-sync-central(7) table', () => {
   const table: Array<{ status: number; kind: Outcome['kind']; why: string }> = [
     { status: 200, kind: 'accepted', why: '2xx accepted' },
     { status: 201, kind: 'accepted', why: '2xx accepted' },

@@ -1,6 +1,6 @@
-// Rows → events (SPEC §5): money stays the stored decimal text, EF datetimes keep all 7 fraction
+// Rows → events (pos-sync-central(7)): money stays the stored decimal text, EF datetimes keep all 7 fraction
 // digits, and a row the POS wrote wrongly becomes an invalid-row result, never an exception.
-// Also the EF Core datetime helpers (SPEC §4).
+// Also the EF Core datetime helpers (pos-sync-operations(7) THE LOCAL DATABASE).
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -1,4 +1,4 @@
-// Exit-code precedence (SPEC §9): when several apply, the first of 78, 77, 74, 75, 65, 0 wins.
+// Exit-code precedence (pos-sync(1) EXIT STATUS): when several apply, the first of 78, 77, 74, 75, 65, 0 wins.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

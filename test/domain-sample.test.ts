@@ -1,4 +1,4 @@
-// `seed`'s sample rows (SPEC §2): repeatable with a random seed, totals = quantity × unit price in
+// `seed`'s sample rows (pos-sync(1) COMMANDS): repeatable with a random seed, totals = quantity × unit price in
 // exact decimal text, EF-shaped ids and datetimes in write order, and PreviousStock → NewStock
 // chains that stay consistent per product, also across runs into the same database.
 

@@ -211,7 +211,7 @@ describe('health through the binary: each exit code from a real situation', () =
     const doc = JSON.parse(r.stdout) as { checks: { name: string; status: string }[]; perfdata: { label: string }[] };
     assert.deepEqual(doc.checks.filter((c) => c.status !== 'OK').map((c) => [c.name, c.status]), [['kafka', 'WARNING']]);
     assert.ok(doc.perfdata.some((p) => p.label === 'kafka_backlog'));
-    // SPEC §2: the whole command ends within 10 s even when a peer hangs (process start included).
+    // pos-sync(1) COMMANDS: the whole command ends within 10 s even when a peer hangs (process start included).
     assert.ok(Date.now() - started < 10_000, `within 10 s, took ${Date.now() - started} ms`);
   });
 

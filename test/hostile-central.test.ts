@@ -1,4 +1,4 @@
-// Trust nothing the network says (SPEC §5), through the real binary against the reference central
+// Trust nothing the network says (pos-sync-central(7)), through the real binary against the reference central
 // and a real nginx in front of it: a 2xx counts only when its whole acknowledgement arrived, every
 // read ends within the pass's time, and a refusal that is not about the rows (a proxy's own page,
 // one reason for every row) penalises no row. Every case ends with nothing lost: each row is either

@@ -1,4 +1,4 @@
-// The Kafka event for a delivered row, byte for byte in the seed's format (SPEC §6).
+// The Kafka event for a delivered row, byte for byte in the seed's format (pos-sync-central(7) KAFKA).
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

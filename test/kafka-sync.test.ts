@@ -1,4 +1,4 @@
-// Kafka end to end (SPEC §6): the real binary (node bin/pos-sync) with Kafka enabled,
+// Kafka end to end (pos-sync-central(7) KAFKA): the real binary (node bin/pos-sync) with Kafka enabled,
 // the reference central on 127.0.0.1 and a real Apache Kafka broker (bash test/kafka/broker.sh
 // start; KAFKA_TEST_BROKERS picks another). A test consumer reads what the passes published:
 // one event per delivered row, in the seed's format; an outage delays events and neither loses
@@ -483,7 +483,7 @@ describe('kafkajs is loaded only when something waits to be published', () => {
     const store = fixtureStore();
     configure(store, { servers: `127.0.0.1:${await closedPort()}`, topic: 'inventory-events' });
     const { run, kafkajs } = await recorded(store, central, ['--json', 'sync']);
-    // Every row refused for one reason is not about the rows (SPEC §5): 78, none penalised.
+    // Every row refused for one reason is not about the rows (pos-sync-central(7)): 78, none penalised.
     assert.equal(run.code, 78, run.stderr);
     const result = oneJson<SyncJson>(run);
     assert.deepEqual(result.delivered, { transaction: 0, inventory: 0 });
@@ -509,7 +509,7 @@ describe('kafkajs is loaded only when something waits to be published', () => {
 });
 
 describe('health checks the broker', () => {
-  /** The whole command must end within 10 s (SPEC §2); this adds the process start on a busy box. */
+  /** The whole command must end within 10 s (pos-sync(1) COMMANDS); this adds the process start on a busy box. */
   const HEALTH_LIMIT_MS = 10_000;
 
   async function healthOf(store: Store, central: RunningCentral): Promise<{ result: HealthJson; run: CliResult; wallMs: number; kafka: { status: string; message: string } }> {
@@ -546,7 +546,7 @@ describe('health checks the broker', () => {
   });
 
   for (const outage of ['unreachable (closed port)', 'black-holed'] as const) {
-    test(`WARNING, not CRITICAL, when the broker is ${outage}: events only wait (SPEC §6)`, async (t) => {
+    test(`WARNING, not CRITICAL, when the broker is ${outage}: events only wait (pos-sync-central(7) KAFKA)`, async (t) => {
       const central = await useCentral(t);
       const store = await healthyStore(central);
       const hole = outage === 'black-holed' ? await blackHole(t) : null;

@@ -1,4 +1,4 @@
-// The pure and edge pieces of "trust nothing the network says" (SPEC §5): bounded body reads with
+// The pure and edge pieces of "trust nothing the network says" (pos-sync-central(7)): bounded body reads with
 // a byte cap and a deadline, secrets scrubbed before any cut, the shared-refusal judgement,
 // terminal escaping, credential-looking header names, URLs with credentials, and the plain-http
 // token warning.

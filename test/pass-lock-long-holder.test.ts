@@ -1,4 +1,4 @@
-// One pass per database by a kernel lock (SPEC §7, §11): a technician's long
+// One pass per database by a kernel lock (pos-sync-operations(7) BETWEEN INVOCATIONS; pos-sync-operations(7) TIME): a technician's long
 // `sync --max-run-seconds 600` against a slow central is never joined by the timer's ticks, for
 // more than two minutes (the old pid-file lock was taken over after 60 s); a symlink to the
 // database is the same lock; cleanup and requeue share it; a SIGKILLed holder's lock is free for

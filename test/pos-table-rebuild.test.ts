@@ -1,4 +1,4 @@
-// The POS application's own migrations (SPEC §4): EF Core's SQLite provider applies
+// The POS application's own migrations (pos-sync-operations(7) THE LOCAL DATABASE): EF Core's SQLite provider applies
 // AlterColumn/DropColumn by rebuilding the table from its model — CREATE TABLE "ef_temp_X" with the
 // model's columns, INSERT … SELECT, DROP, RENAME, the model's indexes — and anything pos-sync added
 // to the table is lost. pos-sync keeps its bookkeeping in tables of its own and recreates its

@@ -1,5 +1,5 @@
 // Read-only commands read only, seed never mixes sample rows into a real POS database, and the
-// service and a technician share one state file (SPEC §4, §7). Every check is on the
+// service and a technician share one state file (pos-sync-operations(7) THE LOCAL DATABASE; pos-sync-operations(7) BETWEEN INVOCATIONS). Every check is on the
 // real bin/pos-sync against a database made from the seed's EF Core fixture.
 
 import assert from 'node:assert/strict';

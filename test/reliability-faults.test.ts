@@ -1,7 +1,7 @@
 // Fault matrix: the real binary against the reference central with one kind of fault
 // at a time (and all at once). Every temporary fault must converge, within a bounded number of
 // passes, to every row delivered exactly once after deduplication, nothing dead-lettered and no
-// row's refusal count touched; passes exit only 0 or 75 on the way (SPEC §5, §9).
+// row's refusal count touched; passes exit only 0 or 75 on the way (pos-sync-central(7); pos-sync(1) EXIT STATUS).
 //
 // POS_SYNC_SOAK=1 uses 1,000 rows per case instead of 240. POS_SYNC_TEST_SEED=<n> replays a run.
 
@@ -102,7 +102,7 @@ const CASES: readonly FaultCase[] = [
   { name: 'connection dropped after the central stored the batch (a lost 2xx)', faults: { dropAfterStoreRate: 0.4 }, resends: true },
   { name: 'answers slower than Sync.HttpTimeoutSeconds', faults: { slowRate: 0.4, slowMs: 1_500 }, sync: { HttpTimeoutSeconds: 0.5 }, resends: true },
   { name: 'requests never answered', faults: { hangRate: 0.3 }, sync: { HttpTimeoutSeconds: 0.5 }, resends: true },
-  // The central stored these batches, but its answer is no acknowledgement (SPEC §5): nothing is
+  // The central stored these batches, but its answer is no acknowledgement (pos-sync-central(7)): nothing is
   // marked and the batch is sent again, so ids go out twice and the central deduplicates.
   { name: '2xx with a truncated body', faults: { truncateRate: 0.5 }, resends: true },
   { name: '2xx with a body that is not JSON', faults: { notJsonRate: 0.5 }, resends: true },

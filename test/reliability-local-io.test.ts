@@ -1,7 +1,7 @@
 // Bad local input: a database that is garbage, corrupt, locked by another process, on a
 // full disk, past a file-size limit or read-only. Each pass must end with exit 74 (75 for a lock
 // another process holds past the busy timeout: nothing is wrong with the file) and one line
-// saying what failed (SPEC §9), never an internal error or a hang, and no row may change state
+// saying what failed (pos-sync(1) EXIT STATUS), never an internal error or a hang, and no row may change state
 // wrongly: a row only ever changes to Synced = 1, and only when the central has it. Afterwards,
 // with the problem gone, the next pass delivers everything.
 //

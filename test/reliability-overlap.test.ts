@@ -28,7 +28,7 @@ import {
 
 const SEED = testSeed(7_002);
 const ROUNDS = SOAK ? 150 : 10;
-// SPEC §7: 20 passes started at once, round after round, never two holders.
+// pos-sync-operations(7) BETWEEN INVOCATIONS: 20 passes started at once, round after round, never two holders.
 const PARALLEL = 20;
 const WRITER = fileURLToPath(new URL('./helpers/pos-writer.js', import.meta.url));
 
@@ -87,7 +87,7 @@ test(`${PARALLEL} passes at once, ${ROUNDS} rounds, beside a POS writing: one pa
       assert.ok(r.code === 0 || r.code === 75, `round ${round}: a pass exited other than 0 or 75 (seed ${SEED}): ${describe(r)}`);
       assert.doesNotMatch(r.stderr, /SQLITE_BUSY|database is locked/i, `round ${round}: a pass hit SQLITE_BUSY: ${describe(r)}`);
       if (r.code === 75) {
-        // Refused by the lock, promptly, naming the holder (SPEC §7).
+        // Refused by the lock, promptly, naming the holder (pos-sync-operations(7) BETWEEN INVOCATIONS).
         assert.match(r.stderr, /another pos-sync .*pid \d+/, `round ${round}: a 75 that is not the lock: ${describe(r)}`);
       }
       codes[r.code!] = (codes[r.code!] ?? 0) + 1;

@@ -236,7 +236,7 @@ describe('classification: a random 2xx body can refuse only ids that were sent',
           fc.property(body, (text) => {
             const set = new Set(sent);
             const outcome = classifyResponse(status, text, null, set, Date.now());
-            // Not a well-formed acknowledgement: temporary, nothing marked (SPEC §5).
+            // Not a well-formed acknowledgement: temporary, nothing marked (pos-sync-central(7)).
             if (outcome.kind !== 'accepted') return assert.equal(outcome.kind, 'temporary');
             const refused = outcome.rejected.map((r) => r.id);
             assert.equal(new Set(refused).size, refused.length, 'an id refused twice');

@@ -1,4 +1,4 @@
-// The local database (SPEC §4): a database made from the seed's EF Core fixture opens and
+// The local database (pos-sync-operations(7) THE LOCAL DATABASE): a database made from the seed's EF Core fixture opens and
 // migrates by only adding; pending rows are found through the partial index, in the order the
 // POS wrote them, also when most of a large table is synced; the sync columns are the only
 // ones written.

@@ -1,4 +1,4 @@
-// Outages and misconfiguration against the reference central (SPEC §5, §9): a flaky central
+// Outages and misconfiguration against the reference central (pos-sync-central(7); pos-sync(1) EXIT STATUS): a flaky central
 // still gets every row and dead-letters none; lost answers are re-sent under the same key;
 // timeouts are retried; credentials refused → 77 and endpoint wrong → 78 with no row penalised.
 

@@ -1,4 +1,4 @@
-// Refusals against the reference central (SPEC §5): a 4xx refusal is isolated by splitting and
+// Refusals against the reference central (pos-sync-central(7)): a 4xx refusal is isolated by splitting and
 // counted per row until the row is dead-lettered; a 2xx `rejected` list refuses exactly those rows;
 // 413 splits without penalising; a row the POS wrote wrongly is refused locally, never sent.
 

@@ -1,4 +1,4 @@
-// The reference central store API: SPEC §5 seen from the central's side, with fault injection,
+// The reference central store API: pos-sync-central(7) seen from the central's side, with fault injection,
 // for the demo, the integration and end-to-end tests, the benchmark and the torture tests.
 // Import startCentral() to run it in-process, or run this file as a program (see README.md).
 // It only ever listens on 127.0.0.1.

@@ -1,4 +1,4 @@
-// Checks events against SPEC §5 as strictly as the contract reads, so that a mapping bug in
+// Checks events against pos-sync-central(7) as strictly as the contract reads, so that a mapping bug in
 // pos-sync (money sent as a float, a time without its zone, a missing field) fails loudly in a
 // test instead of being stored. Pure functions; each returns the problems found, [] when valid.
 
@@ -8,7 +8,7 @@ type Json = Record<string, unknown>;
 const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
 
 
-/** Problems with one event of a batch (SPEC §5, batch format). */
+/** Problems with one event of a batch (pos-sync-central(7), batch format). */
 export function checkBatchEvent(event: unknown): string[] {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return ['event must be a JSON object'];
   const e = event as Json;

@@ -1,4 +1,4 @@
-// Every read from the central is bounded (SPEC §5): one deadline covers connect, headers and the
+// Every read from the central is bounded (pos-sync-central(7)): one deadline covers connect, headers and the
 // whole body, and a body is read as a stream with a byte cap, never whole and then cut.
 
 import type { BodyRead } from '../domain/classify.js';

@@ -1,11 +1,11 @@
 // The one place requests are retried: the first retry at once, then 2 s, 4 s… with jitter, a
-// longer Retry-After honoured, and never a wait that would cross the pass's budget (SPEC §5).
+// longer Retry-After honoured, and never a wait that would cross the pass's budget (pos-sync-central(7)).
 //
 // p-retry (a dependency the product owner fixed) runs the loop: how many retries (`retries`),
 // which failures are retried (`shouldRetry`: temporary outcomes only), what happens between
 // attempts (`onFailedAttempt`), and the end of the pass's budget (`signal`: aborted, with the
 // reason, when the next attempt or wait would not fit). Its own timing is switched off
-// (minTimeout 0) because minTimeout × factor^n × randomize∈[1,2] cannot say SPEC §5's schedule:
+// (minTimeout 0) because minTimeout × factor^n × randomize∈[1,2] cannot say pos-sync-central(7)'s schedule:
 // a first retry at once, then 2^(n−1) s × [0.8, 1.2] (domain/backoff.ts), a longer Retry-After in
 // its place; and its maxRetryTime shortens the last wait to fit and retries at the deadline, where
 // the pass must stop instead. The wait is ours, on the injected clock and sleep, so the tests move
@@ -69,7 +69,7 @@ export async function withRetries(attempt: (timeLeftMs: number) => Promise<Outco
       },
       {
         retries: policy.maxRetries,
-        minTimeout: 0, // the waits are ours (onFailedAttempt): SPEC §5's schedule, the injected clock and sleep
+        minTimeout: 0, // the waits are ours (onFailedAttempt): pos-sync-central(7)'s schedule, the injected clock and sleep
         maxTimeout: 0,
         signal: budget.signal,
         shouldRetry: ({ error }) => error instanceof Temporary,

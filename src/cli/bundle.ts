@@ -1,7 +1,7 @@
 // Part of `npm run build`, not of the CLI: bundles the compiled CLI (dist/src/main.js) into the
 // one CommonJS file bin/pos-sync starts, dist/src/cli/pos-sync.cjs (README → Performance), then
 // warm-up.js writes its code cache. One file starts in a fraction of the time of the ~40 modules
-// an idle tick would otherwise load (SPEC §10).
+// an idle tick would otherwise load (pos-sync-internals(7) PERFORMANCE).
 //
 // commander is the one library every run loads, and two of its imports cost every tick for
 // nothing, so they are answered differently for commander alone:

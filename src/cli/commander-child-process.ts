@@ -1,7 +1,7 @@
 // Stands in for node:child_process for commander inside the bundled CLI only (src/cli/bundle.ts
 // gives it to commander). commander requires node:child_process as it loads, for one thing —
 // spawning executable subcommands, which pos-sync has none of — and that module brings net and
-// stream with it: milliseconds of every timer tick (SPEC §10). Here the real module is loaded only
+// stream with it: milliseconds of every timer tick (pos-sync-internals(7) PERFORMANCE). Here the real module is loaded only
 // if spawn is ever called. Anything else commander imports from node:child_process fails the
 // build ("No matching export"), so this can never hide a missing function: that is the pin on
 // commander's internals — a commander release that needs more of node:child_process does not build.

@@ -51,7 +51,7 @@ export interface Context {
   loadConfig(): Promise<LoadedConfig>;
   /**
    * The database opener, loaded on first use so --help and usage errors never load the native
-   * module. readonly: status, sync --dry-run (SPEC §4: read-only commands change nothing).
+   * module. readonly: status, sync --dry-run (pos-sync-operations(7) THE LOCAL DATABASE: read-only commands change nothing).
    */
   databases(): Promise<OpenDb>;
   print(result: { exitCode: number }, human: () => string): void;

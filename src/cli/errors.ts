@@ -1,4 +1,4 @@
-// The one place where an error becomes a printed line and an exit code (SPEC §8, §9): commands only
+// The one place where an error becomes a printed line and an exit code (pos-sync(1) LOGGING; pos-sync(1) EXIT STATUS): commands only
 // throw; a typed PosSyncError carries its code and hint, SQLite and file-system errors are mapped
 // here, anything else is a bug (1).
 
@@ -54,7 +54,7 @@ export function reportError(err: unknown, io: Io, ctx: Context | undefined, glob
     message = `internal error: ${err instanceof Error ? err.message : String(err)}`;
     hint = globals.verbose ? 'a bug: please report it with the stack above' : 'a bug: run again with --verbose for the stack and report it';
   }
-  // Every failed command ends with one "what failed — what to do" line (SPEC §8).
+  // Every failed command ends with one "what failed — what to do" line (pos-sync(1) LOGGING).
   hint ??= defaultHint(code, command);
   // An error can quote what a peer answered (which may echo our Authorization header) or a
   // config value: scrubbed like every other output.
@@ -67,7 +67,7 @@ export function reportError(err: unknown, io: Io, ctx: Context | undefined, glob
   return code;
 }
 
-/** What to do, for an error that brought no hint of its own: by its exit code (SPEC §9). */
+/** What to do, for an error that brought no hint of its own: by its exit code (pos-sync(1) EXIT STATUS). */
 function defaultHint(code: number, command: string | null): string {
   switch (code) {
     case ExitCode.usage:
@@ -85,7 +85,7 @@ function defaultHint(code: number, command: string | null): string {
   }
 }
 
-/** Red on a terminal (SPEC §8), unless colour is turned off. */
+/** Red on a terminal (pos-sync(1) LOGGING), unless colour is turned off. */
 function redOnTerminal(line: string, io: Io, globals: GlobalOptions): string {
   const off = globals.color === false || (io.env['NO_COLOR'] ?? '') !== '';
   return io.stderr.isTTY === true && !off ? `\u001b[31m${line}\u001b[39m` : line;

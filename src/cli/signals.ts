@@ -11,7 +11,7 @@ import type { StopRequest } from '../pass/pass.js';
 export function stopOnSignals(log: Logger): { readonly stopped: StopRequest; readonly signal: AbortSignal; release: () => void } {
   let aborted = false;
   // Made on first use (--watch sleeps on it): a single pass only asks `stopped.aborted`, and an
-  // AbortController costs a timer tick a module load (SPEC §10).
+  // AbortController costs a timer tick a module load (pos-sync-internals(7) PERFORMANCE).
   let controller: AbortController | undefined;
   const stop = (signal: NodeJS.Signals): void => {
     log.info(`${signal} received: stopping after the current batch`);

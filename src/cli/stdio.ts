@@ -1,7 +1,7 @@
 // stdout and stderr for the CLI. A pipe or socket (the systemd journal, cron, a parent process)
 // gets plain synchronous writes to its file descriptor — what Node does for pipes on Linux anyway
 // — instead of process.stdout/stderr, whose stream classes (net, stream) an idle timer tick would
-// load for one line, milliseconds every 10 seconds (SPEC §10). A terminal, or anything else that
+// load for one line, milliseconds every 10 seconds (pos-sync-internals(7) PERFORMANCE). A terminal, or anything else that
 // is a character device, keeps Node's own stream (colour, the spinner's cursor moves).
 
 import { fstatSync, writeSync } from 'node:fs';

@@ -20,7 +20,7 @@ try {
   // The private cache format of earlier builds (pos-sync.cjs.cache) goes too.
   for (const name of readdirSync(here).filter((n) => /^pos-sync\.cjs\.(?:[0-9a-f]{16}\.)?cache$/.test(n))) rmSync(join(here, name), { force: true });
   // Nothing is pending in a new database, so nothing is sent: the central URL is never used.
-  // sync creates no database unless asked (SPEC §2): the first tick is asked and sets it up; the
+  // sync creates no database unless asked (pos-sync(1) COMMANDS): the first tick is asked and sets it up; the
   // second is a timer's idle tick on a set-up database, and its compiled functions are the cache.
   const tick = (env: Record<string, string>): SpawnSyncReturns<string> =>
     spawnSync(process.execPath, [bin, '--db', join(dir, 'warm-up.db'), '--central-url', 'http://127.0.0.1:9', 'sync'], {

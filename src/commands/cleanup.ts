@@ -1,4 +1,4 @@
-// `pos-sync cleanup`: retention (SPEC §2). Retry logs and run history older than
+// `pos-sync cleanup`: retention (pos-sync(1) COMMANDS). Retry logs and run history older than
 // Sync.DataRetentionDays go; with --synced-older-than (or Sync.SyncedRowRetentionDays) so do
 // synced business rows older than that — never an unsynced, dead-lettered or not yet published
 // one. Holds the pass lock so it never runs beside a sync. The whole command: its options and
@@ -14,7 +14,7 @@ import { acquireLock } from '../store/db.js';
 import { countExpired, databaseBytes, deleteExpired, type RetentionCounts } from '../store/retention.js';
 import { COMMON_EXIT_CODES, defineCommand } from './command.js';
 
-/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+/** After the options in --help: examples and the exit codes it can end with (pos-sync(1) EXIT STATUS). */
 const HELP = `
 Examples:
   pos-sync cleanup --dry-run

@@ -26,7 +26,7 @@ export function defineCommand<O>(spec: Omit<CommandSpec, 'run'> & { run(ctx: Con
   return spec as CommandSpec;
 }
 
-/** The exit codes most commands share, for the end of their --help (SPEC §9). */
+/** The exit codes most commands share, for the end of their --help (pos-sync(1) EXIT STATUS). */
 export const COMMON_EXIT_CODES = `  64  usage error
   74  the database is missing or unreadable
   78  configuration error

@@ -9,7 +9,7 @@ import type { ValueSource } from '../config/types.js';
 import { mapProducerConfig } from '../kafka/settings.js';
 import { defineCommand } from './command.js';
 
-/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+/** After the options in --help: examples and the exit codes it can end with (pos-sync(1) EXIT STATUS). */
 const HELP = `
 Examples:
   pos-sync config                          every setting, its value and where it came from

@@ -1,4 +1,4 @@
-// `pos-sync health`: checks for monitoring (SPEC §2). The checks run at the same time, each with
+// `pos-sync health`: checks for monitoring (pos-sync(1) COMMANDS). The checks run at the same time, each with
 // its own time limit, under one overall guard, so the command ends within 10 s even when the
 // central accepts a connection and never answers. The verdict is judgeHealth's (pure).
 // Monitoring Plugins exit codes: whatever stops the checks is UNKNOWN (3), even a usage error
@@ -30,7 +30,7 @@ import type { Logger } from '../log.js';
 import type { Peeked } from '../state/file.js';
 import { defineCommand } from './command.js';
 
-/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+/** After the options in --help: examples and the exit codes it can end with (pos-sync(1) EXIT STATUS). */
 const HELP = `
 Examples:
   pos-sync health                          for NRPE / Icinga: a status line, a line per check, perfdata

@@ -1,7 +1,7 @@
 // Every command of pos-sync, in the order --help lists them: its name and one-line description,
 // all commander needs to list it, and how to load its module (src/commands/<name>.ts: options,
 // --help text, run, logic). A command's module, and everything it imports, is loaded only when
-// that command is built (src/main.ts), so a timer tick loads sync's alone (SPEC §10). A new
+// that command is built (src/main.ts), so a timer tick loads sync's alone (pos-sync-internals(7) PERFORMANCE). A new
 // command is one module beside this one and one line here.
 
 import type { CommandSpec } from './command.js';

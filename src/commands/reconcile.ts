@@ -36,7 +36,7 @@ import type { LocalReconcileStore, UnreadableRow } from '../store/reconcile.js';
 import type { ReconcileRecord } from '../state/reconcile-record.js';
 import { defineCommand } from './command.js';
 
-/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+/** After the options in --help: examples and the exit codes it can end with (pos-sync(1) EXIT STATUS). */
 const HELP = `
 Examples:
   pos-sync reconcile                       yesterday and today in the store's zone (Sync.TimeZone, else the machine's)

@@ -16,7 +16,7 @@ import { releaseQuarantined } from '../store/quarantine.js';
 import { ENTITIES } from '../domain/rows.js';
 import { defineCommand } from './command.js';
 
-/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+/** After the options in --help: examples and the exit codes it can end with (pos-sync(1) EXIT STATUS). */
 const HELP = `
 Examples:
   pos-sync status --dead-letters           find the ids and the reasons first

@@ -14,7 +14,7 @@ import { ConfigError } from '../errors.js';
 import { openReadOnly } from '../store/db.js';
 import { COMMON_EXIT_CODES, defineCommand } from './command.js';
 
-/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+/** After the options in --help: examples and the exit codes it can end with (pos-sync(1) EXIT STATUS). */
 const HELP = `
 Examples:
   pos-sync --db /tmp/lab.db seed --transactions 100 --inventory 20 --random-seed 7

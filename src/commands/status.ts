@@ -27,7 +27,7 @@ import { inspectSchema } from '../store/migrations.js';
 import { SAMPLE_MARK } from '../domain/sample.js';
 import { COMMON_EXIT_CODES, defineCommand } from './command.js';
 
-/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+/** After the options in --help: examples and the exit codes it can end with (pos-sync(1) EXIT STATUS). */
 const HELP = `
 The first three lines answer: is it working (OK / DEGRADED / NOT SYNCING), since when (the last
 success, in the store's time zone, Sync.TimeZone), what to do next. Rows held in the quarantine

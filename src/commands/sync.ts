@@ -40,7 +40,7 @@ const SYNC_EXIT_CODES = `Exit codes:
   78  configuration error
   64  usage error; 1 a bug`;
 
-/** After the options in --help: examples and the exit codes it can end with (SPEC §9). */
+/** After the options in --help: examples and the exit codes it can end with (pos-sync(1) EXIT STATUS). */
 const HELP = `
 Examples:
   pos-sync --db /var/lib/pos/POS_Local.db --central-url https://central.example sync
@@ -105,8 +105,8 @@ export const sync = defineCommand<SyncFlags>({
             // Loaded on first use: a pass refused by an open breaker never loads the SQLite module.
             openDb: async (waitMs) => {
               const openDb = await ctx.databases();
-              // Never an empty database in place of a missing one, unless asked (SPEC §2);
-              // a dry run opens read-only (SPEC §4).
+              // Never an empty database in place of a missing one, unless asked (pos-sync(1) COMMANDS);
+              // a dry run opens read-only (pos-sync-operations(7) THE LOCAL DATABASE).
               return openDb(config, config.db.autoCreate, opts.dryRun === true, waitMs);
             },
             central: () => centralClient(config),
@@ -334,7 +334,7 @@ function nextProbe(b: BreakerView, now: number): string {
 }
 
 /**
- * The closing line of a failed pass (SPEC §8): `pos-sync: <what failed> — <what to do>`, or null
+ * The closing line of a failed pass (pos-sync(1) LOGGING): `pos-sync: <what failed> — <what to do>`, or null
  * for a pass that succeeded. The one error line of the pass: it replaces the error log line.
  */
 export function syncClosingLine(r: PassResult, terminal = false): string | null {

@@ -30,7 +30,7 @@ export interface LoadInput {
 const MODULE_NAME = 'pos-sync';
 
 /**
- * SPEC §3's places, in cosmiconfig's order. Its defaults leave out pos-sync.config.{json,yaml,yml}
+ * pos-sync(1) CONFIGURATION's places, in cosmiconfig's order. Its defaults leave out pos-sync.config.{json,yaml,yml}
  * (and include .ts files, which would need a TypeScript loader at run time).
  */
 const SEARCH_PLACES = [
@@ -104,7 +104,7 @@ async function readConfigFile(input: LoadInput): Promise<{ path: string; content
     }
     // The seed's appsettings.json, as the service names it on every tick: read here, as
     // cosmiconfig's JSON loader would, without loading cosmiconfig and its loaders (about ten
-    // milliseconds of every tick, SPEC §10).
+    // milliseconds of every tick, pos-sync-internals(7) PERFORMANCE).
     if (extname(file).toLowerCase() === '.json') {
       const json = readJsonConfig(file);
       if (json !== IMPORTS) return { path: file, content: json };

@@ -1,7 +1,7 @@
 // Whether cosmiconfig's search could find anything, answered with a few dozen stat calls. Most
 // runs have no config file at all — settings come from flags and the environment, as on every
 // idle timer tick — and loading cosmiconfig with its loaders only to learn that costs a sizeable
-// part of a tick (SPEC §10). The answer is a superset: "maybe" hands the search to cosmiconfig,
+// part of a tick (pos-sync-internals(7) PERFORMANCE). The answer is a superset: "maybe" hands the search to cosmiconfig,
 // only "certainly nothing" skips it, so what is found never changes.
 //
 // The places mirror the installed cosmiconfig (10: its meta-config places and global config
@@ -30,7 +30,7 @@ export const GLOBAL_PLACES: readonly string[] = ['config', 'config.json', 'confi
 
 /**
  * os.homedir() as cosmiconfig gets it: $HOME when set (libuv reads it first), else the password
- * database. Reading $HOME here spares every tick loading node:os for the same answer (SPEC §10).
+ * database. Reading $HOME here spares every tick loading node:os for the same answer (pos-sync-internals(7) PERFORMANCE).
  */
 function homedir(): string {
   return process.env['HOME'] ?? process.getBuiltinModule('node:os').homedir();

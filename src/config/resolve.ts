@@ -1,5 +1,5 @@
 // Merges defaults, the config file, the environment and flags into validated values, keeping
-// the source of each (SPEC §3). Pure apart from nothing: the caller reads files and env.
+// the source of each (pos-sync(1) CONFIGURATION). Pure apart from nothing: the caller reads files and env.
 
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';

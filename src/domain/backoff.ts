@@ -7,7 +7,7 @@ export function jitter(ms: number, random: () => number): number {
 
 /**
  * Wait before retry number `retry` (1-based) of a temporary failure within a pass: the first at
- * once, the n-th after 2^(n-1) s (2 s, 4 s…) jittered; a longer Retry-After replaces it (SPEC §5).
+ * once, the n-th after 2^(n-1) s (2 s, 4 s…) jittered; a longer Retry-After replaces it (pos-sync-central(7)).
  */
 export function retryDelayMs(retry: number, retryAfterMs: number | null, random: () => number): number {
   const base = retry <= 1 ? 0 : jitter(2 ** (retry - 1) * 1000, random);

@@ -1,4 +1,4 @@
-// The circuit breaker as a pure state machine (SPEC §7). Each invocation is a new process, so the
+// The circuit breaker as a pure state machine (pos-sync-operations(7) BETWEEN INVOCATIONS). Each invocation is a new process, so the
 // state is plain data that the state file keeps between passes; every decision here is a function
 // of that data, `now` and a random draw, so tests move a fake clock instead of sleeping.
 //

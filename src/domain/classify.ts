@@ -1,4 +1,4 @@
-// What an answer from the central API means for the rows in the request (SPEC §5 table).
+// What an answer from the central API means for the rows in the request (pos-sync-central(7) table).
 //
 // Nothing the network says is trusted: a 2xx marks rows synced only when the whole answer arrived
 // and is an acknowledgement, and a 400/413/422 counts against the rows only when it is the
@@ -90,7 +90,7 @@ export function isCentralError(body: string): boolean {
 type RejectedList = { readonly ok: true; readonly rejected: { id: string; error: string }[] } | { readonly ok: false; readonly why: string };
 
 /**
- * The `rejected` list of a 2xx acknowledgement. Decision (SPEC §5): a list with any entry that is
+ * The `rejected` list of a 2xx acknowledgement. Decision (pos-sync-central(7)): a list with any entry that is
  * not `{id, error?}` for an id that was sent is not an acknowledgement we can act on, so the whole
  * answer is temporary (nothing marked, the batch sent again, the central deduplicates). Marking
  * the rows synced could lose a refused sale; penalising them could dead-letter good ones.

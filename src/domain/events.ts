@@ -1,4 +1,4 @@
-// Rows → the central API's events (SPEC §5). Business columns are outside input written by the
+// Rows → the central API's events (pos-sync-central(7)). Business columns are outside input written by the
 // POS: each is checked, and a row that cannot be represented faithfully is reported, not sent.
 // Money stays the stored decimal text, never a binary float.
 

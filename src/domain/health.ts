@@ -1,4 +1,4 @@
-// What `pos-sync health` concludes from what it found (SPEC §2): pure functions from the facts
+// What `pos-sync health` concludes from what it found (pos-sync(1) COMMANDS): pure functions from the facts
 // each check gathered to a status per check, the overall status and the perfdata, so every rule
 // is a row in a test table. Statuses and exit codes follow the Monitoring Plugins convention.
 
@@ -214,7 +214,7 @@ function kafkaCheck(f: HealthFacts): CheckResult | null {
       return { name: 'kafka', status: 'OK', message: `a broker answered in ${Math.round(k.ms)} ms` };
     }
     case 'timeout':
-      // Kafka being down delays publishing and loses nothing (SPEC §6): a warning, not critical.
+      // Kafka being down delays publishing and loses nothing (pos-sync-central(7) KAFKA): a warning, not critical.
       return { name: 'kafka', status: 'WARNING', message: `no broker answered within ${Math.round(k.afterMs)} ms` };
     case 'error': {
       // What waiting cannot heal (credentials, ACLs, TLS trust, a missing file) needs someone:

@@ -10,7 +10,7 @@ import { partsFormatter } from './localtime.js';
 
 // node:crypto is taken when a digest is made, not with this module: the bundled CLI loads every
 // module it holds on every timer tick, and node:crypto (with the stream modules it pulls in) costs
-// an idle tick milliseconds (SPEC §10). getBuiltinModule is a plain lookup, no I/O.
+// an idle tick milliseconds (pos-sync-internals(7) PERFORMANCE). getBuiltinModule is a plain lookup, no I/O.
 const sha256Hex = (text: string): string => process.getBuiltinModule('node:crypto').hash('sha256', text, 'hex');
 const sha256Bytes = (text: string): Buffer => process.getBuiltinModule('node:crypto').hash('sha256', text, 'buffer');
 

@@ -185,7 +185,7 @@ export function* sampleTransactions(count: number, storeId: string, now: number,
 /**
  * Every row `seed` makes carries this at the start of its Notes (transactions) or Reason
  * (inventory updates): sample data stays recognisable in the POS database, in `status`, and at
- * the central, and `seed` can tell a database of its own rows from a real till's (SPEC §4).
+ * the central, and `seed` can tell a database of its own rows from a real till's (pos-sync-operations(7) THE LOCAL DATABASE).
  */
 export const SAMPLE_MARK = '[pos-sync sample]';
 

@@ -12,7 +12,7 @@ export type Random = () => number;
 /**
  * Milliseconds from an arbitrary origin that never steps (CLOCK_MONOTONIC). process.hrtime, not
  * performance.now(): the global `performance` loads node:perf_hooks and its dozen modules on first
- * touch, a millisecond of every timer tick (SPEC §10) for the same clock.
+ * touch, a millisecond of every timer tick (pos-sync-internals(7) PERFORMANCE) for the same clock.
  */
 const monotonicMs = (): number => {
   const [s, ns] = process.hrtime();
@@ -31,7 +31,7 @@ export interface AnchoredClock extends Clock {
  * The wall-clock time read once (at the anchor), carried forward by the monotonic clock. Every
  * duration, deadline and retry wait of a pass is a difference of two readings, so a clock step
  * (NTP at boot) in the middle of a pass can neither make one negative nor eat or stretch the
- * pass's budget (SPEC §11); the timestamps stored or shown are the wall clock as of the anchor.
+ * pass's budget (pos-sync-operations(7) TIME); the timestamps stored or shown are the wall clock as of the anchor.
  * A pass is bounded (Sync.MaxRunSeconds) and --watch re-anchors before each pass, so they never
  * drift from the wall clock by more than a step made during one pass.
  */

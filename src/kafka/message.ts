@@ -1,4 +1,4 @@
-// The Kafka event for one delivered row, in the seed's format (SPEC §6): same key, same JSON
+// The Kafka event for one delivered row, in the seed's format (pos-sync-central(7) KAFKA): same key, same JSON
 // property names and order, same headers, plus an `id` header carrying the row Id so consumers
 // that read uncommitted can drop the records of aborted transactions. Pure: no kafkajs, no clock
 // (the publish time and the synced time are parameters).
@@ -249,7 +249,7 @@ function syncedAt(value: Date | SqlValue): UtcDateTime {
 /**
  * System.Text.Json's DateTime form: ISO 8601, fraction only as long as needed. The seed read
  * database dates with an unspecified kind and so wrote them without a zone; they are UTC by
- * contract (SPEC §4), so pos-sync says so with `Z` and every consumer reads the same instant.
+ * contract (pos-sync-operations(7) THE LOCAL DATABASE), so pos-sync says so with `Z` and every consumer reads the same instant.
  */
 function formatJsonDate(t: UtcDateTime): string {
   return `${t.seconds}${t.fraction ? `.${t.fraction}` : ''}Z`;

@@ -358,7 +358,7 @@ export class Deliverer {
   }
 }
 
-/** A pass stopped by an answer that is not about the rows: exit 78, no row penalised (SPEC §5). */
+/** A pass stopped by an answer that is not about the rows: exit 78, no row penalised (pos-sync-central(7)). */
 export function notAboutRows(what: string): StopPass {
   return new StopPass('notAboutRows', `${what}; no row penalised: check the proxy or gateway in front of the central API and Sync.CentralApiEndpoint`, ExitCode.config);
 }

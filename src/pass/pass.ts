@@ -1,6 +1,6 @@
 // One sync pass (`pos-sync sync`), as a pipeline. Reads pending rows in batches, delivers them (retries inside
 // the pass), marks them synced per batch, records refusals and dead letters, and stops at the
-// first sign the central is down, misconfigured or refusing our credentials (SPEC §2, §5).
+// first sign the central is down, misconfigured or refusing our credentials (pos-sync(1) COMMANDS; pos-sync-central(7)).
 
 import type { Database } from 'better-sqlite3';
 import type { CentralClient } from '../central/client.js';
@@ -113,7 +113,7 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Pas
     return deliverPass(pass, peekState(stateStore.path, databaseIdentity(deps.config.db.path)).state).catch(rethrowLocalIo(deps.config.db.path));
   }
   // The state comes first: an open breaker ends the pass here, before the database, the lock or
-  // the HTTP stack are touched (SPEC §10: an open-circuit tick costs what an idle one does).
+  // the HTTP stack are touched (pos-sync-internals(7) PERFORMANCE: an open-circuit tick costs what an idle one does).
   const saved = stateStore.load();
   try {
     const admission = admit(saved.breaker, start, deps.config.breaker, options.force === true);
@@ -208,7 +208,7 @@ async function deliverPass(pass: PassContext, loaded: SavedState): Promise<PassR
   }
 }
 
-/** The pass lock beside the database; a dry run reads only (SPEC §4): no lock file appears. */
+/** The pass lock beside the database; a dry run reads only (pos-sync-operations(7) THE LOCAL DATABASE): no lock file appears. */
 /** What the batch loop works with: one of each part of the pipeline. */
 interface Pipeline {
   readonly db: Database;
@@ -337,7 +337,7 @@ function refusedPass(pass: PassContext, prev: SavedState, nextProbeAt: number, h
       pass.stateStore.save(next);
     } else {
       // Not under the pass lock: taking it needs the SQLite module, which an open-circuit tick
-      // never loads (SPEC §10). Instead the file is read again just before it is replaced, and
+      // never loads (pos-sync-internals(7) PERFORMANCE). Instead the file is read again just before it is replaced, and
       // left alone when a pass changed the breaker meanwhile (that pass saved a fresher state).
       const current = peekState(pass.stateStore.path, databaseIdentity(pass.deps.config.db.path));
       if (JSON.stringify(current.state.breaker) === JSON.stringify(prev.breaker)) pass.stateStore.save(next);

@@ -1,7 +1,7 @@
 // Rows refused in a pass — locally (a row the POS wrote wrongly) or by the central — recorded with
 // their backoff or dead letter. The central's refusals are held back while no row of the pass has
 // been accepted: if every row tried is refused for one reason, the reason is not about the rows
-// (domain/refusals.ts, SPEC §5) and no row is penalised.
+// (domain/refusals.ts, pos-sync-central(7)) and no row is penalised.
 
 import { decideRejection } from '../domain/backoff.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';

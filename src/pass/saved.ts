@@ -1,5 +1,5 @@
 // What a pass leaves in the state file: the breaker, a summary of the pass, when delivery last
-// succeeded, and an answer not about the rows while it stands (SPEC §6).
+// succeeded, and an answer not about the rows while it stands (pos-sync-central(7) KAFKA).
 
 import type { Config } from '../config/types.js';
 import type { BreakerState } from '../domain/breaker.js';

@@ -1,4 +1,4 @@
-// The state file on disk (SPEC §7): read at the start of a pass, replaced atomically at the end
+// The state file on disk (pos-sync-operations(7) BETWEEN INVOCATIONS): read at the start of a pass, replaced atomically at the end
 // (own-file.ts: an exclusive temporary file of an unpredictable name, fsync, rename; mode 0640).
 // A missing file means a closed breaker, and one whose content is corrupt is moved aside, reported
 // once, and treated as closed. What is not a matter of content — a link, a FIFO, a file pos-sync

@@ -1,4 +1,4 @@
-// The state file's content (SPEC §7), version 1, and its pure validating parser. The file is
+// The state file's content (pos-sync-operations(7) BETWEEN INVOCATIONS), version 1, and its pure validating parser. The file is
 // written by one pos-sync and read by the next, maybe a different version, maybe after a power
 // cut half-way through a disk write: the parser trusts nothing and never throws, and anything it
 // cannot fully vouch for is "corrupt" so the caller moves it aside and starts closed.
@@ -36,7 +36,7 @@ export interface SavedState {
   readonly refusedAlone?: RefusedAlone | null;
 }
 
-/** A pass stopped by an answer that was not about the rows (SPEC §5), exit 78. */
+/** A pass stopped by an answer that was not about the rows (pos-sync-central(7)), exit 78. */
 export interface NotAboutRows {
   /** Epoch ms of the pass that met it. */
   readonly at: number;

@@ -1,4 +1,4 @@
-// One pass per database at a time (SPEC §7, §11), by an operating-system lock: an EXCLUSIVE
+// One pass per database at a time (pos-sync-operations(7) BETWEEN INVOCATIONS; pos-sync-operations(7) TIME), by an operating-system lock: an EXCLUSIVE
 // transaction on a small SQLite file of pos-sync's own beside the database (`<db>.pos-sync.lock`).
 // SQLite takes it with fcntl byte-range locks, which the kernel releases when the process dies,
 // however it dies: no pid, age or host decides who holds it, nothing is ever "taken over". The

@@ -1,5 +1,5 @@
 // Opening the local database: the folder must exist (it is never created), the file is created
-// only when allowed, WAL and a busy timeout let the POS keep writing while a pass runs (SPEC §4).
+// only when allowed, WAL and a busy timeout let the POS keep writing while a pass runs (pos-sync-operations(7) THE LOCAL DATABASE).
 
 import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -33,7 +33,7 @@ process.env['SQLITE_USE_URI'] = '1';
  * bundle in dist/src/cli/, this module in dist/src/store/) is three folders below the root that
  * holds node_modules/, in a checkout and in the Debian package alike — and only then through
  * Node's resolver: resolving a bare name reads package.json "exports" maps, about a millisecond of
- * every timer tick (SPEC §10).
+ * every timer tick (pos-sync-internals(7) PERFORMANCE).
  */
 const NATIVE_BINDING = ((): string | undefined => {
   const addon = (dir: string): string | undefined =>
@@ -258,7 +258,7 @@ export function openDatabase(options: OpenOptions): Database {
         hint: 'upgrade pos-sync',
       });
     }
-    // A read-only open changes nothing at all: no journal mode, no migration (SPEC §4).
+    // A read-only open changes nothing at all: no journal mode, no migration (pos-sync-operations(7) THE LOCAL DATABASE).
     if (!options.readonly) {
       const mode = db.pragma('journal_mode', { simple: true }) as string;
       if (mode.toLowerCase() !== 'wal') switchToWal(db, options.busyTimeoutMs);

@@ -1,4 +1,4 @@
-// pos-sync's own schema (SPEC §4). Its bookkeeping lives in tables of its own, keyed by entity and
+// pos-sync's own schema (pos-sync-operations(7) THE LOCAL DATABASE). Its bookkeeping lives in tables of its own, keyed by entity and
 // row Id, never in the POS's tables: the POS's EF Core migrations rebuild those from their model and
 // drop whatever is not in it. Before each writing pass the objects pos-sync needs are checked by
 // name in one sqlite_master read and whatever is missing is (re)created: PRAGMA user_version is
@@ -135,7 +135,7 @@ export interface SchemaFacts {
 
 /**
  * Where a connection keeps what the last check or set-up on it found, so a pass reads sqlite_master
- * once (SPEC §10): on the connection itself, which the facts describe and which they end with.
+ * once (pos-sync-internals(7) PERFORMANCE): on the connection itself, which the facts describe and which they end with.
  */
 const FACTS = Symbol('pos-sync schema facts');
 type WithFacts = Database & { [FACTS]?: SchemaFacts };

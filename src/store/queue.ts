@@ -2,7 +2,7 @@
 // POS wrote them, the seed's sync columns written back, and pos-sync's own per-row bookkeeping
 // (refusals, backoff, dead letters, Kafka backlog) in its own table. Statements are prepared once per
 // pass, on first use: an idle pass runs two of the ~25 a pass may need, and preparing the rest would
-// cost it a millisecond (SPEC §10).
+// cost it a millisecond (pos-sync-internals(7) PERFORMANCE).
 
 import type { Database, Statement } from 'better-sqlite3';
 import type { Entity, InventoryRow, TransactionRow } from '../domain/rows.js';
@@ -102,7 +102,7 @@ export class Queue {
   /**
    * Whether the entity has any bookkeeping row. A pass holds the lock, so only this pass adds any
    * (a refusal): while there is none, reading skips the per-row probe and marking synced skips the
-   * per-row delete — most of what the own table would cost a 100,000-row drain (SPEC §10).
+   * per-row delete — most of what the own table would cost a 100,000-row drain (pos-sync-internals(7) PERFORMANCE).
    */
   private readonly stateRows: Record<Entity, boolean>;
   /** What pos-sync found set up when the queue was made. */

@@ -1,4 +1,4 @@
-// Whole-process measurements for the benchmark (SPEC §10): every figure is a spawned process,
+// Whole-process measurements for the benchmark (pos-sync-internals(7) PERFORMANCE): every figure is a spawned process,
 // timed by the harness's own clock from spawn to exit, with its peak resident memory and CPU time
 // taken by GNU time (`/usr/bin/time -f … -o file`) from the kernel's rusage of the child, or —
 // where GNU time is missing — by a tiny --import hook that writes process.resourceUsage() on exit.

@@ -1,4 +1,4 @@
-// The raw limit for `seed` (SPEC §10): the same rows inserted by a bare better-sqlite3 script.
+// The raw limit for `seed` (pos-sync-internals(7) PERFORMANCE): the same rows inserted by a bare better-sqlite3 script.
 // "The same rows" literally: they are read, in order, from a database `pos-sync seed` filled with
 // the same --random-seed, and inserted with one prepared INSERT in one transaction into an empty
 // database with pos-sync's schema — the B-tree work (random GUID keys, the seed's indexes) is

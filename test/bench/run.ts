@@ -1,4 +1,4 @@
-// `npm run bench`: the figures of SPEC §10, each against a baseline measured in the same run.
+// `npm run bench`: the figures of pos-sync-internals(7) PERFORMANCE, each against a baseline measured in the same run.
 //
 //   node dist/test/bench/run.js bench [--quick] [--only idle,deliver,breaker,seed,drain,memory,reconcile,fleet,kafka]
 //                                     [--runs N] [--heavy-runs M] [--out DIR] [--bin FILE]
@@ -668,7 +668,7 @@ export async function bench(argv: readonly string[]): Promise<number> {
   const method = detectRssMethod(work);
   const central = await startCentral({ dbPath: path.join(work, 'central.db'), requestLogSize: Math.ceil(sizes.memoryLarge / sizes.batch) + 10 });
   // Nothing of the caller's shell may steer pos-sync (POS_SYNC_*, Sync__*, STORE_ID…); HOME is the
-  // bench's folder so no user config file is found; Kafka is off as SPEC §10 says.
+  // bench's folder so no user config file is found; Kafka is off as pos-sync-internals(7) PERFORMANCE says.
   const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: work, Kafka__Enabled: 'false' };
   const b: Bench = { sizes, method, work, central, env };
   const startedAt = new Date();

@@ -55,7 +55,7 @@ export function nextId(): string {
   return `00000000-0000-4000-8000-${counter.toString(16).toUpperCase().padStart(12, '0')}`;
 }
 
-/** A valid batch-format transaction event (SPEC §5); `overrides` may also remove keys (undefined). */
+/** A valid batch-format transaction event (pos-sync-central(7)); `overrides` may also remove keys (undefined). */
 export function transactionEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return withOverrides(
     {
@@ -77,7 +77,7 @@ export function transactionEvent(overrides: Record<string, unknown> = {}): Recor
   );
 }
 
-/** A valid batch-format inventory event (SPEC §5). */
+/** A valid batch-format inventory event (pos-sync-central(7)). */
 export function inventoryEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return withOverrides(
     {
