@@ -8,6 +8,7 @@ import type { Database } from 'better-sqlite3';
 import type { Config } from '../config/types.js';
 import { isSecretHeader, isSecretProducerKey } from '../config/secrets.js';
 import { describeBreaker } from '../domain/breaker.js';
+import { offlineDeadline, type DeadlineLevel, type DeadlineStanding } from '../domain/offline-deadline.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
 import { judgeStatus, type Verdict } from '../domain/verdict.js';
 import type { Peeked } from '../state/file.js';
@@ -31,6 +32,10 @@ export interface HeartbeatDocument {
   readonly pending: Record<Entity, { readonly pending: number; readonly oldestPendingAt: string | null }>;
   readonly oldestPendingAgeSeconds: number | null;
   readonly deadLettered: number;
+  /** Rows held in the quarantine (man page, QUARANTINE). */
+  readonly quarantined: number;
+  /** Sync.OfflineDeadlineHours counted down on the oldest pending sale, as status --json has it; null when unset. */
+  readonly offlineDeadline: { readonly hours: number; readonly level: DeadlineLevel; readonly dueAt: string | null; readonly secondsLeft: number } | null;
   readonly breaker: { readonly state: 'closed' | 'open' | 'halfOpen'; readonly consecutiveFailures: number; readonly openedAt: string | null; readonly nextProbeAt: string | null };
   readonly lastSuccessAt: string | null;
   readonly lastPass: { readonly at: string; readonly exitCode: number; readonly outcome: string; readonly since: string } | null;
@@ -72,7 +77,9 @@ export function judge(config: Config, f: StandingFacts): ReturnType<typeof judge
     pending: sum((b) => b.pending),
     waiting: sum((b) => b.waiting),
     deadLettered: sum((b) => b.deadLettered),
+    quarantined: sum((b) => b.quarantined),
     oldestPendingAt: oldestOf(f.pending),
+    offlineDeadline: deadlineOf(config, f),
     kafkaBacklog: config.kafka.enabled ? sum((b) => b.kafkaBacklog) : null,
     kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
     thresholds: config.health,
@@ -81,6 +88,12 @@ export function judge(config: Config, f: StandingFacts): ReturnType<typeof judge
     lastTraceAt: f.now,
     timer: 'pos-sync.timer',
   });
+}
+
+/** The offline deadline on the oldest pending sale, as status measures it. */
+function deadlineOf(config: Config, f: StandingFacts): DeadlineStanding | null {
+  const saleAt = f.pending.transaction.oldestPendingAt;
+  return offlineDeadline(saleAt === null ? null : Date.parse(saleAt), config.sync.offlineDeadlineSeconds, f.now);
 }
 
 function oldestOf(pending: Record<Entity, EntityBacklog>): number | null {
@@ -104,6 +117,7 @@ export function buildHeartbeat(config: Config, f: StandingFacts, extras: Documen
   const b = describeBreaker(saved.breaker, f.now, config.breaker);
   const p = saved.lastPass;
   const kafkaError = config.kafka.enabled ? (p?.kafkaError ?? null) : null;
+  const deadline = deadlineOf(config, f);
   return {
     schemaVersion: HEARTBEAT_SCHEMA_VERSION,
     kind: 'pos-sync.heartbeat',
@@ -118,6 +132,8 @@ export function buildHeartbeat(config: Config, f: StandingFacts, extras: Documen
     pending: Object.fromEntries(ENTITIES.map((e) => [e, { pending: f.pending[e].pending, oldestPendingAt: f.pending[e].oldestPendingAt }])) as HeartbeatDocument['pending'],
     oldestPendingAgeSeconds: oldest === null ? null : Math.max(0, Math.round((f.now - oldest) / 1000)),
     deadLettered: dead,
+    quarantined: ENTITIES.reduce((n, e) => n + f.pending[e].quarantined, 0),
+    offlineDeadline: deadline === null ? null : { hours: deadline.deadlineSeconds / 3600, level: deadline.level, dueAt: deadline.dueAt === null ? null : iso(deadline.dueAt), secondsLeft: deadline.secondsLeft },
     breaker: { state: b.state, consecutiveFailures: b.consecutiveFailures, openedAt: b.openedAt, nextProbeAt: b.nextProbeAt },
     lastSuccessAt: saved.lastSuccessAt === null ? null : iso(saved.lastSuccessAt),
     lastPass: p === null ? null : { at: iso(p.at), exitCode: p.exitCode, outcome: p.outcome, since: iso(p.since) },
