@@ -1,10 +1,8 @@
 // Small parts on their own: the anchored clock (wall time read once, carried
-// forward by the monotonic clock), and the kernel lock's naming (resolved path, symlinks) and its
-// upgrade from pos-sync 0.x's JSON lock file.
+// forward by the monotonic clock), and the kernel lock's naming (resolved path, symlinks).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { anchoredClock } from '../src/domain/time.js';
@@ -59,15 +57,6 @@ describe('the pass lock', () => {
     } finally {
       held.release();
     }
-    assert.ok(lockIsFree(db));
-  });
-
-  test('a lock file left by pos-sync 0.x (JSON with a pid) locks nothing and is replaced', () => {
-    const db = path.join(tmp.make(), 'pos.db');
-    fs.writeFileSync(db, '');
-    fs.writeFileSync(`${db}.pos-sync.lock`, JSON.stringify({ pid: 1, host: os.hostname(), startedAt: Date.now(), command: 'sync' }));
-    const lock = acquireLock(db, 'sync', Date.now());
-    lock.release();
     assert.ok(lockIsFree(db));
   });
 

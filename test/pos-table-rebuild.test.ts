@@ -4,15 +4,13 @@
 // to the table is lost. pos-sync keeps its bookkeeping in tables of its own and recreates its
 // index by name, so after a rebuild of both business tables: new sales are delivered, dead letters
 // stay dead-lettered, a row waiting out a refusal keeps waiting, and the Kafka backlog is published
-// exactly once. Also: a database from pos-sync 0.x (bookkeeping in added columns) is moved over
-// without losing a dead letter, a refusal count or the Kafka backlog.
+// exactly once.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
-import { openDatabase } from '../src/store/db.js';
 import { buildFixtureDb, exec, FIXTURE, query, withState } from './helpers/db.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { consumeTopic, kafkaBrokerOrSkip, uniqueTopic } from './helpers/kafka.js';
@@ -161,59 +159,5 @@ describe('the POS rebuilds both business tables (EF Core migration) after pos-sy
     assert.equal(s.pending['transaction']!.deadLettered + s.pending['inventory']!.deadLettered, 2);
     assert.equal(s.deadLettered, 2);
     assert.equal(s.notSetUp, null);
-  });
-});
-
-describe('a database from pos-sync 0.x (bookkeeping in columns added to the POS tables)', () => {
-  test('is moved into pos-sync\'s own table without losing a dead letter, a refusal count or the Kafka backlog; the columns go', () => {
-    const file = buildFixtureDb(path.join(tmp.make(), 'pos.db'));
-    // Exactly what 0.x's migration 1 did, with rows in every state.
-    const raw = new Sqlite(file);
-    for (const t of ['PosTransactions', 'InventoryUpdates']) {
-      raw.exec(`ALTER TABLE "${t}" ADD COLUMN "SyncRejections" INTEGER NOT NULL DEFAULT 0`);
-      raw.exec(`ALTER TABLE "${t}" ADD COLUMN "NextAttemptAt" TEXT NULL`);
-      raw.exec(`ALTER TABLE "${t}" ADD COLUMN "DeadLetteredAt" TEXT NULL`);
-      raw.exec(`ALTER TABLE "${t}" ADD COLUMN "KafkaPending" INTEGER NOT NULL DEFAULT 0`);
-      raw.exec(`CREATE INDEX "IX_${t}_PosSync_Pending" ON "${t}" ("Synced") WHERE "Synced" = 0`);
-      raw.exec(`CREATE INDEX "IX_${t}_PosSync_KafkaPending" ON "${t}" ("KafkaPending") WHERE "KafkaPending" = 1`);
-    }
-    raw.pragma('user_version = 1');
-    const [dead, waiting, refusedOnce] = FIXTURE.pendingTransactions;
-    raw.prepare(`UPDATE "PosTransactions" SET "SyncRejections" = 3, "DeadLetteredAt" = '2025-10-22 09:00:00' WHERE "Id" = ?`).run(dead);
-    raw.prepare(`UPDATE "PosTransactions" SET "SyncRejections" = 1, "NextAttemptAt" = '2099-01-01 00:00:00' WHERE "Id" = ?`).run(waiting);
-    raw.prepare(`UPDATE "PosTransactions" SET "SyncRejections" = 2 WHERE "Id" = ?`).run(refusedOnce);
-    raw.prepare(`UPDATE "PosTransactions" SET "KafkaPending" = 1 WHERE "Id" = ?`).run(FIXTURE.syncedTransaction);
-    raw.prepare(`UPDATE "InventoryUpdates" SET "SyncRejections" = 5, "DeadLetteredAt" = '2025-10-22 09:30:00' WHERE "Id" = ?`).run(FIXTURE.pendingInventory[0]);
-    raw.close();
-
-    openDatabase({ path: file, create: false, autoMigrate: true, busyTimeoutMs: 1000 }).close();
-
-    const state = query(file, `SELECT "Entity", "Id", "Rejections", "NextAttemptAt", "DeadLetteredAt", "KafkaPending" FROM "PosSync_RowState" ORDER BY "Entity", "Id"`);
-    const expected = [
-      { Entity: 'inventory', Id: FIXTURE.pendingInventory[0], Rejections: 5, NextAttemptAt: null, DeadLetteredAt: '2025-10-22 09:30:00', KafkaPending: 0 },
-      { Entity: 'transaction', Id: dead, Rejections: 3, NextAttemptAt: null, DeadLetteredAt: '2025-10-22 09:00:00', KafkaPending: 0 },
-      { Entity: 'transaction', Id: waiting, Rejections: 1, NextAttemptAt: '2099-01-01 00:00:00', DeadLetteredAt: null, KafkaPending: 0 },
-      { Entity: 'transaction', Id: refusedOnce, Rejections: 2, NextAttemptAt: null, DeadLetteredAt: null, KafkaPending: 0 },
-      { Entity: 'transaction', Id: FIXTURE.syncedTransaction, Rejections: 0, NextAttemptAt: null, DeadLetteredAt: null, KafkaPending: 1 },
-    ].sort((a, b) => (a.Entity + a.Id < b.Entity + b.Id ? -1 : 1));
-    assert.deepEqual(state, expected);
-    for (const t of ['PosTransactions', 'InventoryUpdates']) {
-      const cols = query<{ name: string }>(file, `SELECT name FROM pragma_table_info('${t}')`).map((r) => r.name);
-      for (const c of ['SyncRejections', 'NextAttemptAt', 'DeadLetteredAt', 'KafkaPending']) assert.ok(!cols.includes(c), `${t}.${c} is dropped`);
-    }
-    assert.equal(query(file, `SELECT 1 FROM sqlite_master WHERE name LIKE '%PosSync_KafkaPending'`).length, 0);
-    // Opening again changes nothing (the move happens once).
-    const before = query(file, `SELECT * FROM "PosSync_RowState" ORDER BY "Seq"`);
-    openDatabase({ path: file, create: false, autoMigrate: true, busyTimeoutMs: 1000 }).close();
-    assert.deepEqual(query(file, `SELECT * FROM "PosSync_RowState" ORDER BY "Seq"`), before);
-  });
-
-  test('each pass checks by name, not by PRAGMA user_version: an index dropped behind its back is recreated', () => {
-    const file = buildFixtureDb(path.join(tmp.make(), 'pos.db'));
-    openDatabase({ path: file, create: false, autoMigrate: true, busyTimeoutMs: 1000 }).close();
-    exec(file, `DROP INDEX "IX_InventoryUpdates_PosSync_Pending"`);
-    exec(file, `PRAGMA user_version = 42`); // another tool's idea of a version
-    openDatabase({ path: file, create: false, autoMigrate: true, busyTimeoutMs: 1000 }).close();
-    assert.equal(query(file, `SELECT 1 FROM sqlite_master WHERE name = 'IX_InventoryUpdates_PosSync_Pending'`).length, 1);
   });
 });

@@ -10,7 +10,7 @@
 // name, and refuses a lock file it cannot write — SQLite would open it read-only, where BEGIN
 // EXCLUSIVE is only a read transaction, and two passes would both "hold" it.
 
-import { accessSync, closeSync, constants, fchmodSync, lstatSync, openSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, lstatSync, openSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { describeOwner, oddFile, readOwnFile, writeOwnFile } from './own-file.js';
 import type { Database } from 'better-sqlite3';
@@ -93,12 +93,6 @@ function isBusy(err: unknown): boolean {
   return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
 }
 
-/** A lock file left by pos-sync 1.x (JSON with a pid): moved aside once, it locks nothing. */
-function isLegacyLockFile(file: string): boolean {
-  const read = readOwnFile(file, 4096);
-  return read.kind === 'found' && read.text.startsWith('{') && /"pid"/.test(read.text);
-}
-
 const LOCK_MODE = 0o660;
 
 /**
@@ -150,71 +144,59 @@ function unwritableLock(file: string, cause: unknown): LocalIoError {
  */
 export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: string, command: string, now: number): PassLock {
   const file = lockPathFor(dbPath);
-  for (let attempt = 0; ; attempt++) {
-    prepareLockFile(file);
-    let db: Database;
-    try {
-      db = openSqlite(file);
-    } catch (err) {
-      throw new LocalIoError(`cannot open the lock file ${file}: ${(err as Error).message}`, { cause: err, hint: 'pos-sync needs to write the database folder' });
-    }
-    if (db.readonly) {
-      db.close();
-      throw unwritableLock(file, null);
-    }
-    try {
-      db.pragma('busy_timeout = 0');
-      // BEGIN EXCLUSIVE takes the file's exclusive lock at once. Nothing is ever written under
-      // it, and with the journal in memory SQLite does not create, write and delete a -journal
-      // file beside it on every pass (a rollback journal would be opened at BEGIN EXCLUSIVE).
-      db.pragma('journal_mode = MEMORY');
-      db.exec('BEGIN EXCLUSIVE');
-    } catch (err) {
-      db.close();
-      if (isBusy(err)) {
-        const holder = waitForHolder(file);
-        const who = holder
-          ? `another pos-sync ${holder.command || 'pass'} (pid ${holder.pid}${holder.host && holder.host !== hostname() ? ` on ${holder.host}` : ''}, since ${new Date(holder.startedAt).toISOString()})`
-          : 'another pos-sync pass';
-        throw new TempFailError(`${who} holds ${file}`, { hint: 'one pass per database at a time: this pass exits and the next timer tick tries again' });
-      }
-      const code = String((err as { code?: unknown }).code ?? '');
-      if (attempt === 0 && code.startsWith('SQLITE_NOTADB') && isLegacyLockFile(file)) {
-        try {
-          renameSync(file, `${file}.old-${process.pid}`);
-          rmSync(`${file}.old-${process.pid}`, { force: true });
-        } catch {
-          // another process moved it first
-        }
-        continue;
-      }
-      throw new LocalIoError(`cannot take the lock ${file}: ${(err as Error).message}`, { cause: err, hint: 'remove the file if it is not a pos-sync lock' });
-    }
-    const info: LockInfo = { pid: process.pid, host: hostname(), startedAt: now, command };
-    try {
-      // For the message a second pass shows; written aside and renamed in, so never half-read.
-      writeOwnFile(`${file}.holder`, JSON.stringify(info), 0o640);
-    } catch {
-      // display only
-    }
-    let released = false;
-    return {
-      path: file,
-      refresh: () => true,
-      release: () => {
-        if (released) return;
-        released = true;
-        try {
-          if (readHolder(file)?.pid === process.pid && oddFile(`${file}.holder`) === null) rmSync(`${file}.holder`, { force: true });
-        } catch {
-          // display only
-        }
-        try {
-          db.exec('ROLLBACK');
-        } finally {
-          db.close();
-        }
-      },
-    };
+  prepareLockFile(file);
+  let db: Database;
+  try {
+    db = openSqlite(file);
+  } catch (err) {
+    throw new LocalIoError(`cannot open the lock file ${file}: ${(err as Error).message}`, { cause: err, hint: 'pos-sync needs to write the database folder' });
   }
+  if (db.readonly) {
+    db.close();
+    throw unwritableLock(file, null);
+  }
+  try {
+    db.pragma('busy_timeout = 0');
+    // BEGIN EXCLUSIVE takes the file's exclusive lock at once. Nothing is ever written under
+    // it, and with the journal in memory SQLite does not create, write and delete a -journal
+    // file beside it on every pass (a rollback journal would be opened at BEGIN EXCLUSIVE).
+    db.pragma('journal_mode = MEMORY');
+    db.exec('BEGIN EXCLUSIVE');
+  } catch (err) {
+    db.close();
+    if (isBusy(err)) {
+      const holder = waitForHolder(file);
+      const who = holder
+        ? `another pos-sync ${holder.command || 'pass'} (pid ${holder.pid}${holder.host && holder.host !== hostname() ? ` on ${holder.host}` : ''}, since ${new Date(holder.startedAt).toISOString()})`
+        : 'another pos-sync pass';
+      throw new TempFailError(`${who} holds ${file}`, { hint: 'one pass per database at a time: this pass exits and the next timer tick tries again' });
+    }
+    throw new LocalIoError(`cannot take the lock ${file}: ${(err as Error).message}`, { cause: err, hint: 'remove the file if it is not a pos-sync lock' });
+  }
+  const info: LockInfo = { pid: process.pid, host: hostname(), startedAt: now, command };
+  try {
+    // For the message a second pass shows; written aside and renamed in, so never half-read.
+    writeOwnFile(`${file}.holder`, JSON.stringify(info), 0o640);
+  } catch {
+    // display only
+  }
+  let released = false;
+  return {
+    path: file,
+    refresh: () => true,
+    release: () => {
+      if (released) return;
+      released = true;
+      try {
+        if (readHolder(file)?.pid === process.pid && oddFile(`${file}.holder`) === null) rmSync(`${file}.holder`, { force: true });
+      } catch {
+        // display only
+      }
+      try {
+        db.exec('ROLLBACK');
+      } finally {
+        db.close();
+      }
+    },
+  };
 }

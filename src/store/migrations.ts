@@ -167,38 +167,6 @@ export function schemaVersion(db: Database): number {
   return inspectSchema(db).version;
 }
 
-function columnsOf(db: Database, table: string): Set<string> {
-  return new Set((db.pragma(`table_info("${table}")`) as { name: string }[]).map((c) => c.name));
-}
-
-const LEGACY_COLUMNS = ['SyncRejections', 'NextAttemptAt', 'DeadLetteredAt', 'KafkaPending'] as const;
-
-/**
- * pos-sync 1.x kept its bookkeeping in four columns it added to the POS's tables. Each row with
- * anything in them gets its row in the bookkeeping table (refusals, backoff, dead letter, Kafka
- * backlog: nothing lost), then the columns and their indexes are dropped, so the POS's tables are
- * back to the POS's model.
- */
-function moveLegacyColumns(db: Database, table: (typeof BUSINESS)[number]): void {
-  const cols = columnsOf(db, table);
-  if (!LEGACY_COLUMNS.some((c) => cols.has(c))) return;
-  const col = (c: string, fallback: string): string => (cols.has(c) ? `"${c}"` : fallback);
-  const rejections = col('SyncRejections', '0');
-  const next = col('NextAttemptAt', 'NULL');
-  const dead = col('DeadLetteredAt', 'NULL');
-  const kafka = col('KafkaPending', '0');
-  db.prepare(
-    `INSERT INTO "${STATE_TABLE}" ("Entity", "Id", "Rejections", "NextAttemptAt", "DeadLetteredAt", "KafkaPending")
-     SELECT ?, "Id", coalesce(${rejections}, 0), ${next}, ${dead}, CASE WHEN ${kafka} = 1 THEN 1 ELSE 0 END FROM "${table}"
-     WHERE coalesce(${rejections}, 0) <> 0 OR ${next} IS NOT NULL OR ${dead} IS NOT NULL OR ${kafka} = 1
-     ORDER BY rowid
-     ON CONFLICT ("Entity", "Id") DO UPDATE SET "Rejections" = excluded."Rejections", "NextAttemptAt" = excluded."NextAttemptAt",
-       "DeadLetteredAt" = excluded."DeadLetteredAt", "KafkaPending" = max("KafkaPending", excluded."KafkaPending")`,
-  ).run(ENTITY_OF[table]);
-  db.exec(`DROP INDEX IF EXISTS "IX_${table}_PosSync_KafkaPending"`);
-  for (const c of LEGACY_COLUMNS) if (cols.has(c)) db.exec(`ALTER TABLE "${table}" DROP COLUMN "${c}"`);
-}
-
 /**
  * Creates what is missing, in one IMMEDIATE transaction (safe against a second pos-sync or the
  * POS writing): the seed's tables on a new database, pos-sync's own tables and indexes, and the
@@ -210,7 +178,6 @@ export function migrate(db: Database): SchemaFacts {
   db.transaction(() => {
     db.exec(SEED_SCHEMA);
     for (const [, sql] of OWN_OBJECTS) db.exec(sql);
-    for (const table of BUSINESS) moveLegacyColumns(db, table);
     db.prepare(`INSERT INTO "${META_TABLE}" ("Key", "Value") VALUES ('Version', ?) ON CONFLICT ("Key") DO UPDATE SET "Value" = excluded."Value"`).run(
       String(SCHEMA_VERSION),
     );
