@@ -30,7 +30,7 @@ test('one version: package.json\'s, in src/version.ts, in pos-sync --version and
 
 test('the files a package ships come from the build: the bundle and health\'s database worker with what it imports', async () => {
   const { files, modules } = await runtimeFiles();
-  for (const f of ['dist/src/cli/pos-sync.cjs', 'dist/src/cli/pos-sync.cjs.cache', 'dist/src/store/inspect.js', 'dist/src/store/history.js', 'dist/src/store/migrations.js', 'dist/src/domain/rows.js']) {
+  for (const f of ['dist/src/cli/pos-sync.cjs', 'dist/src/cli/idle.cjs', 'dist/src/store/inspect.js', 'dist/src/store/history.js', 'dist/src/store/migrations.js', 'dist/src/domain/rows.js']) {
     assert.ok(files.includes(f), `${f} is listed: ${files.join(' ')}`);
   }
   for (const f of files) assert.ok(fs.existsSync(path.join(REPO_ROOT, f)), f);

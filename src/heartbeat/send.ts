@@ -11,7 +11,7 @@ import type { Config } from '../config/types.js';
 import { afterHeartbeat, clockOffset, heartbeatDue, heartbeatMayBeDue, NO_HEARTBEAT, verdictSince, type HeartbeatAnswer, type HeartbeatDecision } from '../domain/heartbeat.js';
 import type { Clock } from '../domain/time.js';
 import type { Logger } from '../log.js';
-import { openStateFile, peekState } from '../state/file.js';
+import { databaseIdentity, openStateFile, peekState } from '../state/file.js';
 import { buildHeartbeat, judge, readBacklog, type HeartbeatDocument, type StandingFacts } from './document.js';
 
 /** The longest a heartbeat may take, whatever is left of the pass. */
@@ -104,7 +104,7 @@ export async function maybeSendHeartbeat(deps: HeartbeatDeps, pass: PassFacts): 
 function remember(config: Config, deps: HeartbeatDeps, memory: NonNullable<ReturnType<typeof afterHeartbeat>>): void {
   const current = peekState(config.stateFile);
   if (current.problem !== null) return;
-  openStateFile(config.stateFile, { log: deps.log, now: () => deps.clock.now() }).save({ ...current.state, heartbeat: memory });
+  openStateFile(config.stateFile, { log: deps.log, now: () => deps.clock.now(), database: databaseIdentity(config.db.path) }).save({ ...current.state, heartbeat: memory });
 }
 
 /** Free and total bytes of the file system holding the database (statfs); null when it cannot be read. */
