@@ -446,9 +446,12 @@ class KafkajsPublisher implements EventPublisher {
       // A coordinator still loading (the first transaction of a cluster creates its state topic,
       // a coordinator moved) is waited for while the pass has time: it is not a failure of the
       // publish, so it does not use up the configured retries.
-      if (!COORDINATOR_WAIT.test(failure.message)) failures++;
+      const coordinatorWait = COORDINATOR_WAIT.test(failure.message);
+      if (!coordinatorWait) failures++;
       const wait = Math.min(1_000, this.options.retryBackoffMs * 2 ** attempt);
-      const worthRetrying = failure.retriable && !this.closed && failures <= this.options.retries;
+      // kafkajs calls a group coordinator not found (yet) not retriable; it is what a fresh
+      // cluster answers until its transaction state topic exists: waited for like the rest.
+      const worthRetrying = (failure.retriable || coordinatorWait) && !this.closed && failures <= this.options.retries;
       if (!worthRetrying || this.now() + wait + MIN_ATTEMPT_MS > this.opts.deadline) throw failure;
       this.opts.log.debug('Kafka publish failed, retrying', { attempt: attempt + 1, waitMs: wait, error: failure.message });
       await this.sleep(wait);
