@@ -104,9 +104,24 @@ export function readOwnFile(file: string, maxBytes: number): OwnRead {
   }
 }
 
-/** 16 hex digits from the Web Crypto global (loaded on first use; node:crypto would cost every tick). */
+/**
+ * 16 hex digits from the kernel's random source: one small read, where the Web Crypto global or
+ * node:crypto would load a module on the timer's every tick (and take long under load, while a
+ * second pass waits to name the lock's holder).
+ */
 function unpredictable(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+  const bytes = Buffer.alloc(8);
+  try {
+    const fd = openSync('/dev/urandom', constants.O_RDONLY);
+    try {
+      readSync(fd, bytes, 0, 8, null);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    crypto.getRandomValues(bytes); // no /dev/urandom (a bare container): the Web Crypto global
+  }
+  return bytes.toString('hex');
 }
 
 /**
