@@ -210,6 +210,20 @@ describe('root and technicians', () => {
     assert.equal((await posInserts(s)).code, 0);
   });
 
+  test('root runs reconcile as the service user: its record is the service\'s, which health then reads', async () => {
+    const s = posStore();
+    assert.equal((await posSync(SERVICE, s, ['sync'])).code, 0);
+    const r = await posSync(ROOT, s, ['reconcile']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /run as root: this pass runs as uid 2102/);
+    const record = `${s.state.replace(/\.json$/, '')}.reconcile.json`;
+    const records = listing(s.folder).filter((n) => n.endsWith('.reconcile.json'));
+    assert.equal(records.length, 1, listing(s.folder).join(' '));
+    assert.equal(fs.statSync(path.join(s.folder, records[0]!)).uid, SERVICE.uid, `${records[0]} (${record}) belongs to the service`);
+    for (const name of listing(s.folder)) assert.notEqual(fs.statSync(path.join(s.folder, name)).uid, 0, `${name} is not root's`);
+    assert.deepEqual(lockingOutThePos(s), []);
+  });
+
   test("root on a fresh till: becomes the user pos-sync (from /etc/passwd) and sends the token the service uses (/etc/pos-sync/api-token, root only)", async () => {
     const s = posStore();
     const token = 'installed-token-0123456789';

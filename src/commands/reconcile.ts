@@ -66,6 +66,9 @@ export const reconcile = defineCommand<{ date?: string; from?: string; to?: stri
     const { config, file } = await ctx.loadConfig();
     if (config.http.token === null) (await import('../config/load.js')).refuseWithoutReadableToken(file, 'reconcile');
     await checkTls(config);
+    // It writes (its record beside the state file; the queue with --resend): root does so as the
+    // service user (man page, FILES), the token read already.
+    if (process.geteuid?.() === 0) (await import('../state/run-as.js')).becomeServiceUser(config.db.path, config.stateFile, ctx.io.argv, ctx.log);
     return reconcileCommand(ctx, config, opts);
   },
 });
