@@ -63,6 +63,7 @@ interface SavedBreaker {
   openedAt: string | null;
   nextProbeAt: string | null;
   consecutiveOpens: number;
+  outageSince?: string;
 }
 
 function breakerOf(file: string): SavedBreaker {
@@ -75,6 +76,7 @@ function timePasses(file: string, ms: number): void {
   const back = (t: string | null): string | null => (t === null ? null : new Date(Date.parse(t) - ms).toISOString());
   doc.breaker.openedAt = back(doc.breaker.openedAt);
   doc.breaker.nextProbeAt = back(doc.breaker.nextProbeAt);
+  if (doc.breaker.outageSince !== undefined) doc.breaker.outageSince = back(doc.breaker.outageSince)!;
   fs.writeFileSync(file, JSON.stringify(doc));
 }
 
@@ -170,12 +172,18 @@ describe('the breaker across invocations of bin/pos-sync', () => {
     const port = await closedPort();
     const s = await storeAgainst(port, 3, 0, 10);
     assert.equal((await s.sync()).code, 75);
+    const firstOpening = breakerOf(s.state).openedAt;
     timePasses(s.state, 15_000);
+    const movedBack = breakerOf(s.state).openedAt;
     const probe = await s.sync();
     assert.equal(probe.code, 75, probe.stderr);
     const reopened = breakerOf(s.state);
     assert.equal(reopened.state, 'open');
     assert.equal(reopened.consecutiveOpens, 2);
+    // "open since" is the start of the outage, not the reopening: the first opening, as saved.
+    assert.notEqual(firstOpening, null);
+    assert.equal(reopened.outageSince, movedBack);
+    assert.notEqual(reopened.openedAt, movedBack);
     const breakMs = Date.parse(reopened.nextProbeAt!) - Date.parse(reopened.openedAt!);
     assert.ok(breakMs >= 16_000 && breakMs <= 24_000, `20 s ± 20 %: ${breakMs}`);
 

@@ -76,7 +76,7 @@ describe('transitions', () => {
   test('closed → open at FailureThreshold consecutive failures', () => {
     let s = CLOSED;
     for (let i = 0; i < 3; i++) s = onFailure(s, T0, settings, mid, 'refused');
-    assert.deepEqual(s, { state: 'open', consecutiveFailures: 3, openedAt: T0, nextProbeAt: T0 + 30_000, consecutiveOpens: 1, lastFailure: 'refused' });
+    assert.deepEqual(s, { state: 'open', consecutiveFailures: 3, openedAt: T0, nextProbeAt: T0 + 30_000, consecutiveOpens: 1, lastFailure: 'refused', outageSince: T0 });
   });
 
   test('threshold 1 opens on the first failure', () => {
@@ -122,7 +122,8 @@ describe('transitions', () => {
     const s = enter(open(1, T0, T0 + 30_000), { kind: 'probe' });
     const now = T0 + 30_000;
     const reopened = onFailure(s, now, settings, mid, 'ECONNREFUSED');
-    assert.deepEqual(reopened, { state: 'open', consecutiveFailures: 4, openedAt: now, nextProbeAt: now + 60_000, consecutiveOpens: 2, lastFailure: 'ECONNREFUSED' });
+    // The outage began at the first opening (a state file without outageSince: its openedAt).
+    assert.deepEqual(reopened, { state: 'open', consecutiveFailures: 4, openedAt: now, nextProbeAt: now + 60_000, consecutiveOpens: 2, lastFailure: 'ECONNREFUSED', outageSince: T0 });
     // and again: 120 s, 240 s, 480 s, then the 600 s cap
     let t: BreakerState = reopened;
     const breaks: number[] = [];
@@ -132,6 +133,24 @@ describe('transitions', () => {
       breaks.push(t.nextProbeAt! - at);
     }
     assert.deepEqual(breaks, [120_000, 240_000, 480_000, 600_000, 600_000]);
+  });
+
+  test('the outage: the first opening sets outageSince, reopenings keep it, an answer clears it, a time ahead of now does not stand', () => {
+    const first = onFailure(onFailure(onFailure(CLOSED, T0, settings, mid), T0 + 1, settings, mid), T0 + 2, settings, mid);
+    assert.equal(first.outageSince, T0 + 2);
+    let t: BreakerState = first;
+    for (let i = 0; i < 3; i++) {
+      const at = t.nextProbeAt!;
+      t = onFailure(enter(t, admit(t, at, settings, false)), at, settings, mid);
+      assert.equal(t.outageSince, T0 + 2, `reopening ${i + 1}`);
+      assert.equal(t.openedAt, at, 'openedAt is the last opening: it caps the probe');
+    }
+    assert.equal(describeBreaker(t, t.openedAt!, settings).outageSince, new Date(T0 + 2).toISOString());
+    assert.equal(onAnswer(t).outageSince, undefined);
+    assert.equal(describeBreaker(onAnswer(t), T0, settings).outageSince, null);
+    // Clock set back below the outage's start: the reopening starts a new one.
+    const ahead = onFailure(enter(t, { kind: 'probe' }), T0, settings, mid);
+    assert.equal(ahead.outageSince, T0);
   });
 
   test('a forced pass behaves like a probe: success closes, failure reopens for longer', () => {
@@ -172,10 +191,12 @@ describe('what readers see', () => {
       consecutiveFailures: 3,
       consecutiveOpens: 9,
       openedAt: '2026-11-25T12:00:00.000Z',
+      // A state file without outageSince: the last opening stands in.
+      outageSince: '2026-11-25T12:00:00.000Z',
       nextProbeAt: '2026-11-25T12:10:00.000Z',
       lastFailure: 'HTTP 503',
     });
-    assert.deepEqual(describeBreaker(CLOSED, T0, settings), { state: 'closed', consecutiveFailures: 0, consecutiveOpens: 0, openedAt: null, nextProbeAt: null, lastFailure: null });
+    assert.deepEqual(describeBreaker(CLOSED, T0, settings), { state: 'closed', consecutiveFailures: 0, consecutiveOpens: 0, openedAt: null, outageSince: null, nextProbeAt: null, lastFailure: null });
   });
 
   test('probeDueAt of a closed breaker is now', () => assert.equal(probeDueAt(CLOSED, T0, settings), T0));

@@ -23,6 +23,12 @@ export interface BreakerState {
   readonly consecutiveOpens: number;
   /** The failure that last counted, for status and health (what went wrong, in words). */
   readonly lastFailure: string | null;
+  /**
+   * Epoch ms when it first opened in this outage: reopenings after failed probes keep it, an
+   * answer clears it. What "open since" says; openedAt stays the last opening (it caps the probe).
+   * Absent in state files written before it existed (openedAt stands in).
+   */
+  readonly outageSince?: number | null;
 }
 
 export interface BreakerSettings {
@@ -108,6 +114,9 @@ export function onFailure(state: BreakerState, now: number, settings: BreakerSet
     return { ...state, consecutiveFailures: failures, lastFailure: error };
   }
   const opens = state.consecutiveOpens + 1;
+  // A reopening (no answer since the last opening) belongs to the same outage; one in the future
+  // (a clock set back since) does not stand.
+  const earlier = state.consecutiveOpens > 0 ? (state.outageSince ?? state.openedAt) : null;
   return {
     state: 'open',
     consecutiveFailures: failures,
@@ -115,6 +124,7 @@ export function onFailure(state: BreakerState, now: number, settings: BreakerSet
     nextProbeAt: now + breakDurationMs(opens, settings, random),
     consecutiveOpens: opens,
     lastFailure: error,
+    outageSince: earlier !== null && earlier <= now ? earlier : now,
   };
 }
 
@@ -139,6 +149,8 @@ export interface BreakerView {
   readonly consecutiveFailures: number;
   readonly consecutiveOpens: number;
   readonly openedAt: string | null;
+  /** When the outage began: the first opening of this run of openings. */
+  readonly outageSince: string | null;
   readonly nextProbeAt: string | null;
   readonly lastFailure: string | null;
 }
@@ -151,7 +163,14 @@ export function describeBreaker(state: BreakerState, now: number, settings: Brea
     consecutiveFailures: state.consecutiveFailures,
     consecutiveOpens: state.consecutiveOpens,
     openedAt: iso(state.openedAt),
+    outageSince: state.state === 'closed' ? null : iso(outageStart(state)),
     nextProbeAt: state.state === 'closed' ? null : iso(probeDueAt(state, now, settings)),
     lastFailure: state.lastFailure,
   };
 }
+
+/** When the outage an open breaker is part of began (files without outageSince: the last opening). */
+export function outageStart(state: BreakerState): number | null {
+  return state.outageSince ?? state.openedAt;
+}
+

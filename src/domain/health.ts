@@ -4,7 +4,7 @@
 
 import { DEADLINE_CRITICAL_FRACTION, DEADLINE_WARNING_FRACTION, describeDeadline, offlineDeadline, type DeadlineLevel, type DeadlineStanding } from './offline-deadline.js';
 import type { PassSummary } from './pass-summary.js';
-import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
+import { effectiveMode, outageStart, type BreakerSettings, type BreakerState } from './breaker.js';
 import { formatWhen, plural } from './localtime.js';
 import { describeOutcome, enableTimerHint, noPassSince, passTrouble } from './verdict.js';
 import { describeKafkaTrouble, kafkaTrouble } from './kafka-trouble.js';
@@ -269,7 +269,7 @@ function breakerCheck(f: HealthFacts): CheckResult {
   const last = b.lastFailure ? `; last failure: ${b.lastFailure}` : '';
   if (mode === 'halfOpen') return { name: 'breaker', status: 'WARNING', message: `open, the next pass probes the central${last}` };
   const inSeconds = Math.max(0, Math.ceil(((b.nextProbeAt ?? f.now) - f.now) / 1000));
-  return { name: 'breaker', status: 'WARNING', message: `open since ${formatWhen(b.openedAt ?? f.now, f.now, f.timeZone)}, next probe in ${formatAge(inSeconds)}${last}` };
+  return { name: 'breaker', status: 'WARNING', message: `open since ${formatWhen(outageStart(b) ?? f.now, f.now, f.timeZone)}, next probe in ${formatAge(inSeconds)}${last}` };
 }
 
 function lastSuccessCheck(f: HealthFacts): { check: CheckResult; ageSeconds: number | null } {

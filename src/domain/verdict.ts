@@ -3,7 +3,7 @@
 // facts (state file, backlog, thresholds, now) in, the words and exit code out.
 
 import type { PassSummary } from './pass-summary.js';
-import { effectiveMode, type BreakerSettings, type BreakerState } from './breaker.js';
+import { effectiveMode, outageStart, type BreakerSettings, type BreakerState } from './breaker.js';
 import { formatLocalTime, formatWhen, plural } from './localtime.js';
 import { kafkaTrouble } from './kafka-trouble.js';
 import { describeDeadline, type DeadlineStanding } from './offline-deadline.js';
@@ -179,7 +179,7 @@ export function judgeStatus(f: VerdictFacts): StatusVerdict {
   if (mode !== 'closed') {
     problems.push({
       severity: 'notSyncing',
-      problem: `the central API is unavailable (circuit breaker open since ${when(f.breaker.openedAt ?? f.now)})`,
+      problem: `the central API is unavailable (circuit breaker open since ${when(outageStart(f.breaker) ?? f.now)})`,
       hint: 'nothing is lost, rows wait; if it lasts, check the network and the central API (pos-sync health); pos-sync sync --force tries now',
     });
   } else if (p !== null && p.exitCode === 75 && f.breaker.consecutiveFailures > 0) {

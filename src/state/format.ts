@@ -70,6 +70,7 @@ export function serializeState(state: SavedState, database?: string): string {
       nextProbeAt: iso(b.nextProbeAt),
       consecutiveOpens: b.consecutiveOpens,
       lastFailure: b.lastFailure === null ? null : b.lastFailure.slice(0, MAX_ERROR_CHARS),
+      ...(b.state !== 'closed' && (b.outageSince ?? null) !== null ? { outageSince: iso(b.outageSince ?? null) } : {}),
     },
     lastPass:
       p === null
@@ -138,6 +139,7 @@ function parseBreaker(v: unknown): BreakerState {
   const openedAt = time(b['openedAt'], 'breaker.openedAt');
   const nextProbeAt = time(b['nextProbeAt'], 'breaker.nextProbeAt');
   if (state === 'open' && (openedAt === null || nextProbeAt === null)) throw new Invalid('an open breaker needs openedAt and nextProbeAt');
+  const outageSince = time(b['outageSince'] ?? null, 'breaker.outageSince');
   return {
     state: state satisfies BreakerMode,
     consecutiveFailures: count(b['consecutiveFailures'], 'breaker.consecutiveFailures'),
@@ -145,6 +147,7 @@ function parseBreaker(v: unknown): BreakerState {
     nextProbeAt: state === 'closed' ? null : nextProbeAt,
     consecutiveOpens: count(b['consecutiveOpens'], 'breaker.consecutiveOpens'),
     lastFailure: textOrNull(b['lastFailure'] ?? null, 'breaker.lastFailure'),
+    ...(state === 'open' && outageSince !== null ? { outageSince } : {}),
   };
 }
 
@@ -279,5 +282,5 @@ export function worthSaving(prev: SavedState, next: SavedState, quiet: boolean, 
 
 function serializeBreaker(s: SavedState): string {
   const b = s.breaker;
-  return JSON.stringify([b.state === 'halfOpen' ? 'open' : b.state, b.consecutiveFailures, b.openedAt, b.nextProbeAt, b.consecutiveOpens, b.lastFailure]);
+  return JSON.stringify([b.state === 'halfOpen' ? 'open' : b.state, b.consecutiveFailures, b.openedAt, b.nextProbeAt, b.consecutiveOpens, b.lastFailure, b.outageSince ?? null]);
 }
