@@ -218,6 +218,10 @@ for (const { tz, abbr } of ZONES) {
       assert.equal(todo, 'to do: nothing');
       const doc = json(await s.run(['--json', 'status']), 'status');
       assert.deepEqual([doc['verdict'], doc['exitCode'], doc['timeZone']], ['OK', 0, tz]);
+      // The till, as Sync.TillId names it (unset: the host name), in both outputs.
+      const host = fs.readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
+      assert.equal(doc['tillId'], host);
+      assert.ok(lines(r.stdout).some((l) => new RegExp(`^store +STORE001, till ${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, time zone `).test(l)), r.stdout);
     });
 
     test('central down, circuit breaker open: NOT SYNCING, exit 2', async () => {

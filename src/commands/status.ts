@@ -101,6 +101,8 @@ export interface StatusResult {
   readonly lastSuccessAt: string | null;
   readonly problems: readonly { readonly problem: string; readonly hint: string }[];
   readonly storeId: string;
+  /** Sync.TillId: this till within its store. */
+  readonly tillId: string;
   readonly now: string;
   readonly timeZone: string;
   readonly pending: Record<Entity, EntityBacklog>;
@@ -238,6 +240,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
       lastSuccessAt: saved.lastSuccessAt === null ? null : iso(saved.lastSuccessAt),
       problems: verdict.problems.map(({ problem, hint }) => ({ problem, hint })),
       storeId: config.storeId,
+      tillId: config.tillId,
       now: iso(now),
       timeZone: zone,
       pending,
@@ -356,7 +359,7 @@ export function renderStatus(r: StatusResult, p: Paint): string {
     const reason = t.kafkaParkedReason ?? i.kafkaParkedReason ?? 'cannot be built';
     lines.push(row('kafka parked', p.bad(`${plural(parked, 'event')} that cannot be built (${escapeControl(reason)}); pos-sync requeue after fixing the row`)));
   }
-  lines.push(row('store', `${r.storeId}, time zone ${zone}`));
+  lines.push(row('store', `${r.storeId}, till ${r.tillId}, time zone ${zone}`));
   lines.push(row('database', `${r.sources.database}${r.notSetUp !== null ? p.warn(` (${r.notSetUp})`) : ''}`));
   lines.push(row('state file', `${r.sources.stateFile}${r.sources.stateFileProblem ? p.warn(` (${r.sources.stateFileProblem})`) : ''}`));
   lines.push(row('config file', r.sources.configFile ?? 'none (defaults, environment and flags)'));
