@@ -212,8 +212,9 @@ describe('root and technicians', () => {
 
   test('root runs reconcile as the service user: its record is the service\'s, which health then reads', async () => {
     const s = posStore();
-    assert.equal((await posSync(SERVICE, s, ['sync'])).code, 0);
-    const r = await posSync(ROOT, s, ['reconcile']);
+    // A store of its own: the central holds other tests' sales too, which are not this till's.
+    assert.equal((await posSync(SERVICE, s, ['--store-id', 'STORE-RECONCILE-ROOT', 'sync'])).code, 0);
+    const r = await posSync(ROOT, s, ['--store-id', 'STORE-RECONCILE-ROOT', 'reconcile']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /run as root: this pass runs as uid 2102/);
     const record = `${s.state.replace(/\.json$/, '')}.reconcile.json`;

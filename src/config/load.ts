@@ -5,6 +5,7 @@ import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ConfigError, CredentialsError } from '../errors.js';
 import { hostName } from '../host.js';
+import { databaseRealPath } from '../state/lock.js';
 import { mightFindConfig } from './probe.js';
 import { resolveSettings, type GlobalFlags, type ResolvedSettings } from './resolve.js';
 import type { ApiFormat, Config, ValueSource } from './types.js';
@@ -260,18 +261,7 @@ export function installedTokenFile(configFile: string | null): string {
  * reached through a symlink the same one (`/var/lib/pos/POS_Local.db.pos-sync.state.json`).
  */
 function defaultStateFile(dbPath: string): string {
-  let real: string;
-  try {
-    real = realpathSync(dbPath);
-  } catch {
-    // Not created yet (sync may create it): resolve its folder.
-    try {
-      real = join(realpathSync(dirname(dbPath)), basename(dbPath));
-    } catch {
-      real = resolve(dbPath);
-    }
-  }
-  return `${real}.pos-sync.state.json`;
+  return `${databaseRealPath(dbPath)}.pos-sync.state.json`;
 }
 
 export function buildConfig(settings: ResolvedSettings, env: LoadInput['env'], warnings: string[], token: TokenChoice | null = resolveToken(settings, env, warnings)): Config {

@@ -36,18 +36,24 @@ export interface PassLock {
  * database, or a path spelled differently, is the same lock.
  */
 export function lockPathFor(dbPath: string): string {
-  let real: string;
+  return `${databaseRealPath(dbPath)}.pos-sync.lock`;
+}
+
+/**
+ * The database's resolved path, which names the files beside it (lock, state file): a symlink to
+ * it, or a path spelled differently, gives the same name.
+ */
+export function databaseRealPath(dbPath: string): string {
   try {
-    real = realpathSync(dbPath);
+    return realpathSync(dbPath);
   } catch {
     // Not created yet (sync may create it): resolve its folder.
     try {
-      real = join(realpathSync(dirname(dbPath)), basename(dbPath));
+      return join(realpathSync(dirname(dbPath)), basename(dbPath));
     } catch {
-      real = resolve(dbPath);
+      return resolve(dbPath);
     }
   }
-  return `${real}.pos-sync.lock`;
 }
 
 function readHolder(file: string): LockInfo | null {
