@@ -5,10 +5,10 @@
 // may not read, a file written for another database — is never moved or replaced: the pass ends
 // with one line naming it (man page, FILES), so a manual run cannot reset the service's breaker.
 
-import { realpathSync, renameSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { renameSync } from 'node:fs';
 import { ConfigError, LocalIoError } from '../errors.js';
 import { EMPTY_STATE, MAX_STATE_BYTES, parseState, serializeState, type SavedState } from './format.js';
+import { databaseRealPath } from './lock.js';
 import { readOwnFile, writeOwnFile } from './own-file.js';
 
 /**
@@ -47,17 +47,7 @@ export interface Peeked {
 }
 
 /** The database's real path: what a state file names as its own (a symlink reaches the same). */
-export function databaseIdentity(dbPath: string): string {
-  try {
-    return realpathSync(dbPath);
-  } catch {
-    try {
-      return join(realpathSync(dirname(dbPath)), basename(dbPath));
-    } catch {
-      return resolve(dbPath);
-    }
-  }
-}
+export const databaseIdentity: (dbPath: string) => string = databaseRealPath;
 
 /** A problem that is not the content's: a link, FIFO, permission, another database's file. */
 interface Refusal {
