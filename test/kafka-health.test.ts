@@ -65,6 +65,14 @@ describe('health: the Kafka check', () => {
     assert.match(c.message, /transaction coordinator/);
   });
 
+  test("this check's own request met a dead broker: WARNING naming it and what the last pass met", () => {
+    const c = kafkaCheck({ ...lastPassFailing('too few in-sync replicas of the topic for acks=all: NOT_ENOUGH_REPLICAS', NOW - 60_000), kafka: { kind: 'error', error: 'Kafka is unavailable: Connection error: connect ECONNREFUSED 127.0.0.1:39602', configuration: false } });
+    assert.equal(c.status, 'WARNING');
+    assert.match(c.message, /^Kafka is unavailable: Connection error: connect ECONNREFUSED 127\.0\.0\.1:39602; passes cannot publish since 11:59 .*too few in-sync replicas/);
+    // Without a failed publish on record, only its own.
+    assert.equal(kafkaCheck({ kafka: { kind: 'error', error: 'Kafka is unavailable: x', configuration: false } }).message, 'Kafka is unavailable: x');
+  });
+
   test('the passes cannot publish for a reason waiting cannot heal (the client certificate): CRITICAL', () => {
     const c = kafkaCheck(lastPassFailing('the Kafka broker rejected the client certificate: Closed connection', NOW - 60_000));
     assert.equal(c.status, 'CRITICAL');

@@ -205,25 +205,36 @@ function kafkaCheck(f: HealthFacts): CheckResult | null {
       }
       // What the passes see (too few in-sync replicas, no coordinator) is not what this check's
       // metadata request sees: the last pass's own publish is reported beside it.
-      if (published !== null) {
-        const since = f.state.lastPass?.kafkaErrorSince ?? f.state.lastPass?.at ?? f.now;
-        return { name: 'kafka', status: 'WARNING', message: `a broker answered, but passes cannot publish since ${formatWhen(since, f.now, f.timeZone)}: ${describeKafkaTrouble(published)}` };
-      }
+      if (published !== null) return { name: 'kafka', status: 'WARNING', message: `a broker answered, but ${passesCannotPublish(f, published)}` };
       const replication = replicationWarning(k.topic ?? null);
       if (replication !== null) return { name: 'kafka', status: 'WARNING', message: replication };
       return { name: 'kafka', status: 'OK', message: `a broker answered in ${Math.round(k.ms)} ms` };
     }
     case 'timeout':
       // Kafka being down delays publishing and loses nothing (pos-sync-central(7) KAFKA): a warning, not critical.
-      return { name: 'kafka', status: 'WARNING', message: `no broker answered within ${Math.round(k.afterMs)} ms` };
+      return { name: 'kafka', status: 'WARNING', message: `no broker answered within ${Math.round(k.afterMs)} ms${alsoThePasses(f)}` };
     case 'error': {
       // What waiting cannot heal (credentials, ACLs, TLS trust, a missing file) needs someone:
       // CRITICAL, named as such. An outage only delays the events: WARNING.
       const trouble = kafkaTrouble(k.error);
       if (!trouble.heals) return { name: 'kafka', status: 'CRITICAL', message: describeKafkaTrouble(k.error) };
-      return { name: 'kafka', status: k.configuration ? 'UNKNOWN' : 'WARNING', message: k.error };
+      // This check's own request may meet a dead broker where the passes met the cause (too few
+      // in-sync replicas, no coordinator): both are said.
+      return { name: 'kafka', status: k.configuration ? 'UNKNOWN' : 'WARNING', message: `${k.error}${alsoThePasses(f)}` };
     }
   }
+}
+
+/** "passes cannot publish since …: <reason>", from the last pass's own publish. */
+function passesCannotPublish(f: HealthFacts, published: string): string {
+  const since = f.state.lastPass?.kafkaErrorSince ?? f.state.lastPass?.at ?? f.now;
+  return `passes cannot publish since ${formatWhen(since, f.now, f.timeZone)}: ${describeKafkaTrouble(published)}`;
+}
+
+/** The last pass's publish failure beside this check's own, or nothing when it published. */
+function alsoThePasses(f: HealthFacts): string {
+  const published = f.state.lastPass?.kafkaError ?? null;
+  return published === null ? '' : `; ${passesCannotPublish(f, published)}`;
 }
 
 /** Why the topic cannot survive the loss of one broker, or null when it can (or is not known). */
