@@ -161,5 +161,8 @@ find "$root" -type d -exec chmod 0755 {} +
 mkdir -p dist
 out="dist/pos-sync_${version}_${arch}.deb"
 # gzip: quick to build in CI, and every dpkg reads it.
-dpkg-deb --root-owner-group -Zgzip --build "$root" "$out" >/dev/null
+# Built aside and renamed in: a test that builds the package while another installs it (the two
+# live-systemd files run side by side) never reads half a file.
+dpkg-deb --root-owner-group -Zgzip --build "$root" "$stage/pos-sync.deb" >/dev/null
+mv -f "$stage/pos-sync.deb" "$out.tmp-$$" && mv -f "$out.tmp-$$" "$out"
 echo "$out"
