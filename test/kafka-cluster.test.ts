@@ -103,6 +103,23 @@ async function inSync(c: Cluster, topic: string, timeoutMs = 60_000): Promise<vo
   }
 }
 
+/**
+ * Until the cluster has noticed that only `alive` is left: every partition of `topic` led by it
+ * with it alone in sync (the dead brokers' sessions expired). Before that, a client still meets
+ * the dead leaders' refused connections; after it, what two brokers down means to a producer
+ * under min.insync.replicas 2.
+ */
+async function noticed(c: Cluster, topic: string, alive: number, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const m = await admin(c, (a) => a.fetchTopicMetadata({ topics: [topic] })).catch(() => null);
+    const parts = m?.topics[0]?.partitions ?? [];
+    if (parts.length > 0 && parts.every((p) => p.leader === alive && p.isr.length === 1)) return;
+    if (Date.now() > until) throw new Error(`the cluster did not notice two brokers down within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 interface Store {
   readonly dir: string;
   readonly db: string;
@@ -265,6 +282,7 @@ describe('a three-broker cluster', { concurrency: false }, () => {
     process.kill(pidOf(c, 2), 'SIGKILL');
     process.kill(pidOf(c, 3), 'SIGKILL');
     try {
+      await noticed(c, topic, 1);
       const r = await syncPass(s, central);
       assert.deepEqual(r.delivered, { transaction: 50, inventory: 25 }, 'delivery to the central goes on');
       assert.equal(r.kafka.published, 0);
