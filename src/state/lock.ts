@@ -72,7 +72,7 @@ function readHolder(file: string): LockInfo | null {
 
 /**
  * The holder's info for the message. The holder writes it just after taking the lock, so a pass
- * turned away in that instant waits for it a little (at most 300 ms); a file left by a killed
+ * turned away in that instant waits for it a little (at most 1.5 s); a file left by a killed
  * holder names a process that is gone and is skipped. Display only: the lock is already decided.
  */
 function waitForHolder(file: string): LockInfo | null {
@@ -80,7 +80,9 @@ function waitForHolder(file: string): LockInfo | null {
   for (let waited = 0; ; waited += 20) {
     const info = readHolder(file);
     if (info && (info.host !== hostname() || alive(info.pid))) return info;
-    if (waited >= 300) return null;
+    // The holder writes its name right after taking the lock; twenty passes starting at once on a
+    // two-core machine were seen to take over 300 ms for it. 1.5 s keeps the refusal prompt.
+    if (waited >= 1_500) return null;
     Atomics.wait(pause, 0, 0, 20);
   }
 }
