@@ -103,6 +103,17 @@ async function inSync(c: Cluster, topic: string, timeoutMs = 60_000): Promise<vo
   }
 }
 
+/** Until records of a running pass are at `topic` (uncommitted ones count: the high watermark). */
+async function recordsAt(c: Cluster, topic: string, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const offsets = await admin(c, (a) => a.fetchTopicOffsets(topic));
+    if (offsets.some((o) => Number(o.high) > 0)) return;
+    if (Date.now() > until) assert.fail('no record of the pass reached the topic');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /**
  * Until the cluster has noticed that only `alive` is left: every partition of `topic` led by it
  * with it alone in sync (the dead brokers' sessions expired). Before that, a client still meets
@@ -319,14 +330,8 @@ describe('a three-broker cluster', { concurrency: false }, () => {
     const leader = (await admin(c, (a) => a.fetchTopicMetadata({ topics: [topic] }))).topics[0]!.partitions[0]!.leader;
     const followers = [1, 2, 3].filter((n) => n !== leader);
     const pass = cli(s, central, ['--json', 'sync']);
-    // Frozen once records of this pass are at the topic (uncommitted ones count: the high watermark).
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const offsets = await admin(c!, (a) => a.fetchTopicOffsets(topic));
-      if (offsets.some((o) => Number(o.high) > 0)) break;
-      if (Date.now() > until) assert.fail('no record of the pass reached the topic');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // Frozen once records of this pass are at the topic.
+    await recordsAt(c, topic);
     for (const n of followers) process.kill(pidOf(c, n), 'SIGSTOP');
     let frozen: SyncJson;
     try {
@@ -364,14 +369,8 @@ describe('a three-broker cluster', { concurrency: false }, () => {
 
     const leader = (await admin(c, (a) => a.fetchTopicMetadata({ topics: [topic] }))).topics[0]!.partitions.find((p) => p.partitionId === 0)!.leader;
     const pass = cli(s, central, ['--json', 'sync']);
-    // Killed once records of this pass are at the topic (uncommitted ones count: the high watermark).
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const offsets = await admin(c!, (a) => a.fetchTopicOffsets(topic));
-      if (offsets.some((o) => Number(o.high) > 0)) break;
-      if (Date.now() > until) assert.fail('no record of the pass reached the topic');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // Killed once records of this pass are at the topic.
+    await recordsAt(c, topic);
     process.kill(pidOf(c, leader), 'SIGKILL');
     let cut: SyncJson;
     try {
