@@ -59,10 +59,10 @@ async function echoingCentral(status: number): Promise<Central> {
 }
 
 async function deadPort(): Promise<number> {
-  const probe = http.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const spare = http.createServer();
+  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+  const { port } = spare.address() as AddressInfo;
+  await new Promise<void>((resolve) => spare.close(() => resolve()));
   return port;
 }
 
