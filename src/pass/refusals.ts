@@ -10,16 +10,8 @@ import { judgeHeld, penaliseWaiting, reasonOf, refusedAloneAfter, type HeldRefus
 import { ExitCode } from '../errors.js';
 import { formatDbTime, type Clock } from '../domain/time.js';
 import type { Logger } from '../log.js';
-import type { Queue, Rejection } from '../store/queue.js';
+import type { Queue, RefusedRow, RefusedRowDecision } from '../store/queue.js';
 import { StopPass, type Ledger } from './ledger.js';
-
-/** One refused row: why, the HTTP status of the refusal (null: refused locally), its rowid if known. */
-export interface RefusedRow {
-  readonly id: string;
-  readonly error: string;
-  readonly httpStatus: number | null;
-  readonly rowid?: number;
-}
 
 export interface RefusalSettings {
   readonly maxRejections: number;
@@ -55,9 +47,9 @@ export class Refusals {
   record(entity: Entity, refused: readonly RefusedRow[]): void {
     if (refused.length === 0) return;
     const now = this.clock.now();
-    const decisions: Rejection[] = refused.map((f) => {
-      const d = decideRejection(this.queue.rejectionsOf(entity, f.id, f.rowid), this.settings.maxRejections, this.settings.retryDelayMs, now);
-      return { ...f, rejections: d.rejections, deadLettered: d.deadLettered, nextAttemptAt: d.nextAttemptAt === null ? null : formatDbTime(d.nextAttemptAt) };
+    const decisions: RefusedRowDecision[] = refused.map((row) => {
+      const d = decideRejection(this.queue.rejectionsOf(entity, row.id, row.rowid), this.settings.maxRejections, this.settings.retryDelayMs, now);
+      return { ...row, rejections: d.rejections, deadLettered: d.deadLettered, nextAttemptAt: d.nextAttemptAt === null ? null : formatDbTime(d.nextAttemptAt) };
     });
     this.queue.recordRejections(entity, decisions, formatDbTime(now), this.settings.storeId, this.newId);
     for (const d of decisions) {
