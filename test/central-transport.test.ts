@@ -153,10 +153,10 @@ describe('the transport', () => {
   });
 
   test('a refused connection fails like fetch: a TypeError with the socket error as cause', async () => {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const spare = net.createServer();
+    await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+    const port = (spare.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => spare.close(() => resolve()));
     const t = createTransport();
     try {
       await assert.rejects(t.send(send('/events', { url: `http://127.0.0.1:${port}/events` })), (err: unknown) => {

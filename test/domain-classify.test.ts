@@ -42,7 +42,8 @@ describe('classifyResponse: every row of the pos-sync-central(7) table', () => {
     test(`${row.status} → ${row.kind} (${row.why})`, () => {
       const outcome = classifyResponse(row.status, '', null, SENT, NOW);
       assert.equal(outcome.kind, row.kind);
-      if (outcome.kind !== 'accepted') assert.match(outcome.error, new RegExp(`^HTTP ${row.status}`));
+      // Anything but an acknowledgement carries an error line that starts with the status.
+      assert.equal(outcome.kind === 'accepted' ? null : /^HTTP \d+/.exec(outcome.error)?.[0], row.kind === 'accepted' ? null : `HTTP ${row.status}`);
     });
   }
 
@@ -196,18 +197,25 @@ describe('classification properties', () => {
   const kinds = new Set(['accepted', 'refused', 'tooLarge', 'notAboutRows', 'credentials', 'misconfigured', 'temporary']);
 
   test('any status maps to exactly one outcome, and temporary is never a 2xx', () => {
+    // Retry-After as the central sends it (seconds), or anything at all.
+    const retryAfters = fc.option(fc.oneof(fc.nat({ max: 86_400 }).map(String), fc.string()), { nil: null });
+    let waits = 0;
     fc.assert(
-      fc.property(fc.integer({ min: 100, max: 599 }), fc.string(), fc.option(fc.string(), { nil: null }), (status, body, retryAfter) => {
+      fc.property(fc.integer({ min: 100, max: 599 }), fc.string(), retryAfters, (status, body, retryAfter) => {
         const outcome = classifyResponse(status, body, retryAfter, SENT, NOW);
         assert.ok(kinds.has(outcome.kind));
         const is2xx = status >= 200 && status < 300;
-        if (outcome.kind === 'accepted') assert.ok(is2xx);
-        if (is2xx) assert.ok(outcome.kind === 'accepted' || outcome.kind === 'temporary');
-        if (status >= 500) assert.equal(outcome.kind, 'temporary');
-        if (outcome.kind === 'temporary') assert.ok(outcome.retryAfterMs === null || outcome.retryAfterMs >= 0);
+        // A 2xx is an acknowledgement, or temporary (a body that is none); nothing else is ever accepted.
+        assert.ok(is2xx ? outcome.kind === 'accepted' || outcome.kind === 'temporary' : outcome.kind !== 'accepted', `${status} → ${outcome.kind}`);
+        // Every 5xx is temporary, and a temporary outcome is a 5xx, a 2xx without an acknowledgement, or one of the 4xx that pass.
+        assert.equal(outcome.kind === 'temporary', status >= 500 || (is2xx && outcome.kind !== 'accepted') || [408, 409, 425, 429].includes(status), `${status} → ${outcome.kind}`);
+        const retryAfterMs = outcome.kind === 'temporary' ? outcome.retryAfterMs : null;
+        assert.ok(retryAfterMs === null || retryAfterMs >= 0, `a wait of ${retryAfterMs} ms`);
+        if (retryAfterMs !== null) waits++;
       }),
       { seed: 20251021, numRuns: 2000 },
     );
+    assert.ok(waits > 0, 'no Retry-After was ever read: the wait was never checked');
   });
 
   test('a rejected list never names a row that was not sent', () => {

@@ -150,13 +150,19 @@ describe('transaction rows → events', () => {
       fc.bigInt(),
       fc.uint8Array({ maxLength: 4 }).map((a) => Buffer.from(a)),
     );
+    const mapped = { events: 0, refusals: 0 };
     fc.assert(
       fc.property(fc.dictionary(fc.constantFrom(...(Object.keys(TX) as (keyof TransactionRow)[]).filter((k) => k !== 'rowid')), value), (overrides) => {
         const row = { ...TX, ...overrides } as TransactionRow;
         const t = toEvent('transaction', row);
         const i = toEvent('inventory', { ...INV, ...overrides } as unknown as InventoryRow);
         for (const m of [t, i]) {
-          if (!m.ok) {
+          // An event, or a refusal that names the row and says why: never a throw.
+          if (m.ok) {
+            mapped.events++;
+            assert.equal(typeof m.value.id, 'string');
+          } else {
+            mapped.refusals++;
             assert.equal(typeof m.id, 'string');
             assert.match(m.error, /^invalid row: /);
           }
@@ -164,6 +170,7 @@ describe('transaction rows → events', () => {
       }),
       { seed: 12, numRuns: 1000 },
     );
+    assert.ok(mapped.events > 0 && mapped.refusals > 0, `both ways must come up: ${JSON.stringify(mapped)}`);
   });
 });
 

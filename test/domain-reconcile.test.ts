@@ -19,7 +19,7 @@ import {
   subtract,
   SummaryBuilder,
   type ListedRow,
-  type Probe,
+  type Summaries,
   type Range,
   type Summary,
 } from '../src/domain/reconcile.js';
@@ -127,7 +127,7 @@ function fakes(here: Array<{ id: string; at: number; amount: string }>, central:
     return b.result();
   };
   const list = (rows: typeof here, r: Range): ListedRow[] => rows.filter((x) => x.at >= r.from && x.at < r.to).map((x) => ({ id: x.id, amount: x.amount }));
-  const probe: Probe = {
+  const summaries: Summaries = {
     local: async (r) => sum(here, r),
     central: async (r) => {
       requests++;
@@ -139,7 +139,7 @@ function fakes(here: Array<{ id: string; at: number; amount: string }>, central:
       return list(central, r);
     },
   };
-  return { probe, sum, requests: () => requests };
+  return { summaries, sum, requests: () => requests };
 }
 
 describe('narrowing', () => {
@@ -150,7 +150,7 @@ describe('narrowing', () => {
     const central = rows.filter((_, i) => i !== 123 && i !== 15_000).map((r) => (r.id === 'ID-7000' ? { ...r, amount: '0.01' } : r));
     central.push({ id: 'EXTRA-1', at: day.from + 1000, amount: '5' });
     const f = fakes(rows, central);
-    const diff = await narrow(day, f.sum(rows, day), f.sum(central, day), f.probe, 'UTC', 500);
+    const diff = await narrow(day, f.sum(rows, day), f.sum(central, day), f.summaries, 'UTC', 500);
     assert.deepEqual(diff.missingAtCentral.map((r) => r.id).sort(), ['ID-123', 'ID-15000']);
     assert.deepEqual(diff.extraAtCentral.map((r) => r.id), ['EXTRA-1']);
     assert.deepEqual(diff.amountDiffers, [{ id: 'ID-7000', here: '0.25', central: '0.01' }]);
@@ -160,7 +160,7 @@ describe('narrowing', () => {
 
   test('an equal pair of summaries costs nothing', async () => {
     const f = fakes(rows, rows);
-    const diff = await narrow(day, f.sum(rows, day), f.sum(rows, day), f.probe, 'UTC');
+    const diff = await narrow(day, f.sum(rows, day), f.sum(rows, day), f.summaries, 'UTC');
     assert.equal(f.requests(), 0);
     assert.deepEqual(diff.ranges, []);
   });

@@ -78,7 +78,9 @@ describe('sample inventory updates', () => {
     const rows = [...sampleInventoryUpdates(3000, 'STORE001', NOW, seededRandom(3), stock, sampleIds(3))];
     const last = new Map<string, number>([['PROD001', 38]]);
     for (const r of rows) {
-      if (last.has(r.ProductId)) assert.equal(r.PreviousStock, last.get(r.ProductId), `${r.ProductId} continues its chain`);
+      const before = last.get(r.ProductId);
+      // A product the map does not know yet starts from a stock of 50 to 99.
+      assert.ok(before === undefined ? r.PreviousStock >= 50 && r.PreviousStock < 100 : r.PreviousStock === before, `${r.ProductId}: ${r.PreviousStock} after ${before}`);
       assert.ok(r.NewStock >= 0 && r.PreviousStock >= 0);
       last.set(r.ProductId, r.NewStock);
     }
@@ -94,11 +96,15 @@ describe('sample inventory updates', () => {
       `SELECT "ProductId", "PreviousStock", "NewStock" FROM "InventoryUpdates" ORDER BY rowid`,
     );
     assert.equal(rows.length, 402);
-    const last = new Map<string, number>();
-    for (const r of rows) {
-      if (last.has(r.ProductId)) assert.equal(r.PreviousStock, last.get(r.ProductId), `${r.ProductId}`);
-      last.set(r.ProductId, r.NewStock);
+    // Each product's rows, in order: every PreviousStock is the NewStock before it.
+    const chains = new Map<string, typeof rows>();
+    for (const r of rows) chains.set(r.ProductId, [...(chains.get(r.ProductId) ?? []), r]);
+    for (const [product, chain] of chains) {
+      assert.deepEqual(chain.slice(1).map((r) => r.PreviousStock), chain.slice(0, -1).map((r) => r.NewStock), product);
     }
+    // The second seeding continued chains from rows that were there (the fixture's 2, the first 200).
+    const firstSeeding = new Set(rows.slice(0, 202).map((r) => r.ProductId));
+    assert.ok(rows.slice(202).some((r) => firstSeeding.has(r.ProductId)), 'no chain crossed the two seedings');
   });
 });
 

@@ -59,8 +59,8 @@ function failing(exitCode: number, error: string, since: number): Partial<Health
 
 describe('judgeHealth: the verdict as a table', () => {
   const db = healthy.database as Extract<HealthFacts['database'], { kind: 'ok' }>;
-  const rows: { name: string; facts: Partial<HealthFacts>; status: HealthStatus; check?: [string, HealthStatus] }[] = [
-    { name: 'everything fine', facts: {}, status: 'OK' },
+  const rows: { name: string; facts: Partial<HealthFacts>; status: HealthStatus; check: [string, HealthStatus] }[] = [
+    { name: 'everything fine', facts: {}, status: 'OK', check: ['central', 'OK'] },
     { name: 'central unreachable', facts: { central: { kind: 'error', error: 'cannot reach: ECONNREFUSED', url: 'u' } }, status: 'CRITICAL', check: ['central', 'CRITICAL'] },
     { name: 'central hangs', facts: { central: { kind: 'timeout', afterMs: 3000, url: 'u' } }, status: 'CRITICAL', check: ['central', 'CRITICAL'] },
     { name: 'central answers 503', facts: { central: { kind: 'answered', status: 503, ms: 3, url: 'u' } }, status: 'CRITICAL', check: ['central', 'CRITICAL'] },
@@ -72,14 +72,14 @@ describe('judgeHealth: the verdict as a table', () => {
     { name: 'schema newer than this pos-sync', facts: { database: { ...db, schemaVersion: 2 } }, status: 'CRITICAL', check: ['database', 'CRITICAL'] },
     { name: 'breaker open', facts: { state: { ...healthy.state, breaker: OPEN } }, status: 'WARNING', check: ['breaker', 'WARNING'] },
     { name: 'breaker open, probe due', facts: { state: { ...healthy.state, breaker: { ...OPEN, nextProbeAt: NOW - 1 } } }, status: 'WARNING', check: ['breaker', 'WARNING'] },
-    { name: 'breaker closed with failures counting', facts: { state: { ...healthy.state, breaker: { ...CLOSED, consecutiveFailures: 2 } } }, status: 'OK' },
+    { name: 'breaker closed with failures counting', facts: { state: { ...healthy.state, breaker: { ...CLOSED, consecutiveFailures: 2 } } }, status: 'OK', check: ['breaker', 'OK'] },
     { name: 'state file corrupt', facts: { state: { ...healthy.state, problem: 'is not valid JSON' } }, status: 'WARNING', check: ['breaker', 'WARNING'] },
-    { name: 'backlog at the warning threshold', facts: { database: { ...db, pending: 1000 } }, status: 'OK' },
+    { name: 'backlog at the warning threshold', facts: { database: { ...db, pending: 1000 } }, status: 'OK', check: ['backlog', 'OK'] },
     { name: 'backlog past warning', facts: { database: { ...db, pending: 1001 } }, status: 'WARNING', check: ['backlog', 'WARNING'] },
     { name: 'backlog past critical', facts: { database: { ...db, pending: 10001 } }, status: 'CRITICAL', check: ['backlog', 'CRITICAL'] },
     { name: 'oldest pending past warning', facts: { database: { ...db, oldestPendingAt: NOW - 601_000 } }, status: 'WARNING', check: ['oldestPending', 'WARNING'] },
     { name: 'oldest pending past critical', facts: { database: { ...db, oldestPendingAt: NOW - 3_601_000 } }, status: 'CRITICAL', check: ['oldestPending', 'CRITICAL'] },
-    { name: 'nothing pending', facts: { database: { ...db, pending: 0, oldestPendingAt: null } }, status: 'OK' },
+    { name: 'nothing pending', facts: { database: { ...db, pending: 0, oldestPendingAt: null } }, status: 'OK', check: ['oldestPending', 'OK'] },
     { name: 'last success past warning', facts: { state: { ...healthy.state, lastSuccessAt: NOW - 601_000 } }, status: 'WARNING', check: ['lastSuccess', 'WARNING'] },
     { name: 'last success past critical', facts: { state: { ...healthy.state, lastSuccessAt: NOW - 3_601_000 } }, status: 'CRITICAL', check: ['lastSuccess', 'CRITICAL'] },
     { name: 'no successful pass recorded', facts: { state: { ...healthy.state, lastSuccessAt: null } }, status: 'WARNING', check: ['lastSuccess', 'WARNING'] },
@@ -114,14 +114,14 @@ describe('judgeHealth: the verdict as a table', () => {
     { name: 'Kafka backlog past critical', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 1001, kafkaOldestAt: NOW - 1000 } }, status: 'CRITICAL', check: ['kafkaBacklog', 'CRITICAL'] },
     { name: 'Kafka backlog small but old', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 3, kafkaOldestAt: NOW - 601_000 } }, status: 'WARNING', check: ['kafkaBacklog', 'WARNING'] },
     { name: 'Kafka backlog small and very old', facts: { kafka: { kind: 'ok', ms: 2 }, database: { ...db, kafkaBacklog: 3, kafkaOldestAt: NOW - 3_601_000 } }, status: 'CRITICAL', check: ['kafkaBacklog', 'CRITICAL'] },
-    { name: 'CRITICAL beats WARNING', facts: { central: { kind: 'error', error: 'x', url: 'u' }, state: { ...healthy.state, breaker: OPEN } }, status: 'CRITICAL' },
-    { name: 'WARNING beats UNKNOWN', facts: { kafka: { kind: 'error', error: 'x', configuration: true }, state: { ...healthy.state, breaker: OPEN } }, status: 'WARNING' },
+    { name: 'CRITICAL beats WARNING', facts: { central: { kind: 'error', error: 'x', url: 'u' }, state: { ...healthy.state, breaker: OPEN } }, status: 'CRITICAL', check: ['breaker', 'WARNING'] },
+    { name: 'WARNING beats UNKNOWN', facts: { kafka: { kind: 'error', error: 'x', configuration: true }, state: { ...healthy.state, breaker: OPEN } }, status: 'WARNING', check: ['kafka', 'UNKNOWN'] },
   ];
   for (const r of rows) {
     test(`${r.name} → ${r.status}`, () => {
       const v = judgeHealth({ ...healthy, ...r.facts });
       assert.equal(v.status, r.status, JSON.stringify(v.checks));
-      if (r.check) assert.equal(v.checks.find((c) => c.name === r.check![0])?.status, r.check[1], JSON.stringify(v.checks));
+      assert.equal(v.checks.find((c) => c.name === r.check[0])?.status, r.check[1], JSON.stringify(v.checks));
     });
   }
 

@@ -149,10 +149,10 @@ describe('with Kafka down', () => {
 
   before(async () => {
     // A port that was just free: nothing listens there, so connections are refused.
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    closedPort = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const spare = net.createServer();
+    await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+    closedPort = (spare.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => spare.close(() => resolve()));
 
     // Accepts TCP and never says a word: the broker that hangs.
     blackHole = net.createServer((socket) => {

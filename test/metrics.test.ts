@@ -64,8 +64,10 @@ function assertConventions(families: Map<string, Family>): void {
     assert.ok(['counter', 'gauge'].includes(f.type), `${f.name}: ${f.type}`);
     assert.equal(f.type === 'counter', f.name.endsWith('_total'), `${f.name}: only counters end in _total`);
     assert.ok(!/_(milli|micro)?seconds?_?ms|_ms$|_minutes?|_hours?/.test(f.name), `${f.name}: base units`);
-    if (f.type === 'counter') for (const s of f.series) assert.ok(s.value >= 0, `${f.name} is never negative`);
   }
+  const counters = [...families.values()].filter((f) => f.type === 'counter');
+  assert.ok(counters.length > 0, 'no counter to check');
+  for (const f of counters) for (const s of f.series) assert.ok(s.value >= 0, `${f.name} is never negative`);
 }
 
 describe('rendering (pure)', () => {
@@ -158,10 +160,10 @@ before(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   central = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
   // A port nothing listens on: listen, note it, close.
-  const probe = http.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  deadUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const spare = http.createServer();
+  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+  deadUrl = `http://127.0.0.1:${(spare.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => spare.close(() => resolve()));
 });
 after(async () => central?.close());
 

@@ -66,15 +66,14 @@ describe('the batch source', () => {
     assert.equal(batch?.events.length, 3);
   });
 
-  test('a row the POS wrote wrongly is set aside as invalid, by rowid, and not sent', () => {
+  test('a row pos-sync cannot read is set aside as unreadable, by rowid, and not sent', () => {
     const { file, source: s } = source(0, 3);
     exec(file, `UPDATE "InventoryUpdates" SET "NewStock" = 1.5 WHERE rowid = (SELECT min(rowid) FROM "InventoryUpdates")`);
     const batch = s.take('inventory', 10)!;
     assert.equal(batch.events.length, 2);
-    assert.equal(batch.invalid.length, 1);
-    assert.match(batch.invalid[0]!.error, /^invalid row: NewStock\b/);
-    assert.equal(batch.invalid[0]!.httpStatus, null);
-    assert.equal(typeof batch.invalid[0]!.rowid, 'number');
+    assert.equal(batch.unreadable.length, 1);
+    assert.match(batch.unreadable[0]!.error, /^invalid row: NewStock\b/);
+    assert.equal(typeof batch.unreadable[0]!.rowid, 'number');
     assert.equal(batch.rows.size, 2);
   });
 });

@@ -200,10 +200,11 @@ test(`bad rows a buggy POS wrote are held and listed, never sent nor dead-letter
   }
 
   const sentIds = new Set(central.receivedIds());
-  for (const row of BAD) {
-    const id = row.values['Id']!.startsWith("'") ? row.values['Id']!.slice(1, -1) : null;
-    if (id !== null) assert.ok(!sentIds.has(id), `${row.what}: was sent to the central`);
-  }
+  // No bad row reached the central. The two with a BLOB Id have no text id to look for: the
+  // central's count of refused events below covers them.
+  const textIds = BAD.flatMap((row) => (row.values['Id']!.startsWith("'") ? [{ what: row.what, id: row.values['Id']!.slice(1, -1) }] : []));
+  assert.equal(textIds.length, BAD.length - 2);
+  assert.deepEqual(textIds.filter((r) => sentIds.has(r.id)).map((r) => r.what), [], 'bad rows sent to the central');
   assert.equal(central.stats().eventsRejected, 0, 'the central never saw a bad row');
   assert.equal(central.stats().duplicateIds, 0);
 

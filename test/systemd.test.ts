@@ -116,8 +116,9 @@ describe('examples/systemd', () => {
       assert.ok(path.isAbsolute(exec[0]!), `${name}: ${exec[0]}`);
       const config = exec[exec.indexOf('--config') + 1]!;
       assert.ok(path.isAbsolute(config), `${name}: --config ${config}`);
-      const metrics = exec.indexOf('--metrics-file');
-      if (metrics >= 0) assert.ok(path.isAbsolute(exec[metrics + 1]!));
+      // Any other option that takes a path (none today) gets an absolute one too.
+      const paths = exec.flatMap((arg, i) => (['--db', '--state-file', '--metrics-file'].includes(arg) ? [`${arg} ${exec[i + 1]}`] : []));
+      assert.deepEqual(paths.filter((p) => !path.isAbsolute(p.split(' ')[1]!)), [], name);
       for (const p of (one(unit, 'Service.ReadWritePaths') ?? '').split(/\s+/).filter(Boolean)) assert.ok(path.isAbsolute(p.replace(/^-/, '')), `${name}: ${p}`);
       for (const c of unit.get('Service.LoadCredential') ?? []) assert.ok(path.isAbsolute(c.split(':')[1]!), `${name}: ${c}`);
     }

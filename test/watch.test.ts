@@ -166,10 +166,10 @@ describe('pos-sync sync --watch', () => {
 
   test('central down: SIGINT ends it with the last pass\'s 75', async () => {
     const s = store();
-    const probe = http.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const dead = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const spare = http.createServer();
+    await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+    const dead = `http://127.0.0.1:${(spare.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => spare.close(() => resolve()));
     fs.writeFileSync(path.join(s.dir, 'appsettings.json'), JSON.stringify({ Sync: { SyncIntervalSeconds: 1, MaxRetryAttempts: 0 } }));
     const run = startCli(['-v', '--config', path.join(s.dir, 'appsettings.json'), '--db', s.db, '--central-url', dead, 'sync', '--watch'], { cwd: s.dir });
     await waitForLines(run.child, /"message":"pass finished"/, 2);

@@ -6,7 +6,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ConfigError, CredentialsError } from '../errors.js';
 import { hostName } from '../host.js';
 import { databaseRealPath } from '../state/lock.js';
-import { mightFindConfig } from './probe.js';
+import { mightFindConfig } from './search-places.js';
 import { resolveSettings, type GlobalFlags, type ResolvedSettings } from './resolve.js';
 import type { ApiFormat, Config, ValueSource } from './types.js';
 

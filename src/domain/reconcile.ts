@@ -1,6 +1,6 @@
 // Reconciliation (`pos-sync reconcile`): the pure part. What a summary of a set of rows is, how two
 // summaries are compared, how a time range is split (day → hour → halves) and how a difference is
-// narrowed down to ids. No I/O here: the local and central summaries come in through `Probe`.
+// narrowed down to ids. No I/O here: the local and central summaries come in through `Summaries`.
 //
 // A summary is additive over disjoint sets — count, exact decimal total, and a digest that is the
 // sum mod 2^256 of sha-256(upper-case id) — so a range's right half is the whole minus the left half:
@@ -228,7 +228,8 @@ export interface ListedRow {
   readonly till?: string | null;
 }
 
-export interface Probe {
+/** Where narrowing asks for the summaries and listings of a range, here and at the central. */
+export interface Summaries {
   /** This till's delivered rows in a range. */
   local(range: Range): Promise<Summary>;
   central(range: Range): Promise<Summary>;
@@ -286,13 +287,13 @@ export function compareListings(here: readonly ListedRow[], central: readonly Li
  * until a differing range is small enough to list. Memory holds one path of the split tree plus
  * the listings of differing ranges.
  */
-export async function narrow(range: Range, here: Summary, central: Summary, probe: Probe, timeZone: string, listLimit = LIST_LIMIT): Promise<Differences> {
+export async function narrow(range: Range, here: Summary, central: Summary, summaries: Summaries, timeZone: string, listLimit = LIST_LIMIT): Promise<Differences> {
   const out: Differences = { missingAtCentral: [], extraAtCentral: [], amountDiffers: [], ranges: [] };
   const visit = async (r: Range, h: Summary, c: Summary): Promise<void> => {
     if (sameSummary(h, c)) return;
     const at = Math.max(h.count, c.count) <= listLimit ? null : splitPoint(r, timeZone);
     if (at === null) {
-      const [hereRows, centralRows] = [await probe.localRows(r), await probe.centralRows(r)];
+      const [hereRows, centralRows] = [await summaries.localRows(r), await summaries.centralRows(r)];
       const found = compareListings(hereRows, centralRows);
       out.missingAtCentral.push(...found.missingAtCentral);
       out.extraAtCentral.push(...found.extraAtCentral);
@@ -302,8 +303,8 @@ export async function narrow(range: Range, here: Summary, central: Summary, prob
     }
     const left: Range = { from: r.from, to: at };
     const right: Range = { from: at, to: r.to };
-    const hl = await probe.local(left);
-    const cl = await probe.central(left);
+    const hl = await summaries.local(left);
+    const cl = await summaries.central(left);
     await visit(left, hl, cl);
     await visit(right, subtract(h, hl), subtract(c, cl));
   };

@@ -1,12 +1,13 @@
 // Where a pass's batches come from: pending rows read after a cursor per entity, round-robin so a
-// long backlog of one entity never starves the other, mapped to events (a row the POS wrote
-// wrongly is set aside as invalid, refused locally), and the next batch read ahead while the
+// long backlog of one entity never starves the other, mapped to events (a row pos-sync cannot read
+// is set aside as unreadable: store/unreadable.ts), and the next batch read ahead while the
 // central works on the current one.
 
 import { toEvent, type CentralEvent } from '../domain/events.js';
 import type { Entity, InventoryRow, TransactionRow } from '../domain/rows.js';
 import { formatDbTime, type Clock } from '../domain/time.js';
 import { imageOf, type Queue, type SentRow } from '../store/queue.js';
+import type { UnreadableRow } from '../store/unreadable.js';
 
 /** A request body and its Idempotency-Key. */
 export interface Encoded {
@@ -15,21 +16,13 @@ export interface Encoded {
   readonly key: string;
 }
 
-/** A row refused before sending: it cannot be sent faithfully. By rowid, as its Id may be what is wrong. */
-export interface InvalidRow {
-  readonly id: string;
-  readonly error: string;
-  readonly httpStatus: null;
-  readonly rowid: number;
-}
-
-/** One batch of pending rows of one entity: the events to send, and the rows refused locally. */
+/** One batch of pending rows of one entity: the events to send, and the rows pos-sync cannot read. */
 export interface Batch {
   readonly entity: Entity;
   readonly events: readonly CentralEvent[];
   /** Event id → the row as read (rowid, image): marking checks the row is still what was sent. */
   readonly rows: ReadonlyMap<string, SentRow>;
-  readonly invalid: readonly InvalidRow[];
+  readonly unreadable: readonly UnreadableRow[];
   /** Encoded already when it was read ahead. */
   readonly encoded: Encoded | undefined;
 }
@@ -125,7 +118,7 @@ export class BatchSource {
     this.#cursor[entity] = rows[rows.length - 1]!.rowid;
     const events: CentralEvent[] = [];
     const sent = new Map<string, SentRow>();
-    const invalid: InvalidRow[] = [];
+    const unreadable: UnreadableRow[] = [];
     for (const row of rows) {
       const image = imageOf(entity, row);
       const mapped = toEvent(entity, row, this.tillId, contentHash(image));
@@ -133,10 +126,10 @@ export class BatchSource {
         events.push(mapped.value);
         sent.set(mapped.value.id, { id: mapped.value.id, rowid: row.rowid, image, readVersion });
       } else {
-        invalid.push({ id: mapped.id, error: mapped.error, httpStatus: null, rowid: row.rowid });
+        unreadable.push({ id: mapped.id, error: mapped.error, rowid: row.rowid });
       }
     }
-    return { entity, events, rows: sent, invalid, encoded: encodeNow && events.length > 0 ? this.encode(events) : undefined };
+    return { entity, events, rows: sent, unreadable, encoded: encodeNow && events.length > 0 ? this.encode(events) : undefined };
   }
 }
 

@@ -242,7 +242,7 @@ async function deliverBatches(pass: PassContext, { db, source, deliverer, refusa
         }
         // A row the POS wrote with a value pos-sync cannot read cannot be sent faithfully: held and
         // listed (store/unreadable.ts) — not the central's refusal, never dead-lettered as one.
-        if (batch.invalid.length > 0) holdUnreadable(db, pass, entity, batch.invalid, ledger);
+        if (batch.unreadable.length > 0) holdUnreadable(db, pass, entity, batch.unreadable, ledger);
         // Not while probing: a half-open breaker's one trial batch decides whether to go on.
         const next = breaker.inProbe ? undefined : (slots[slot + 1] ?? batchCycle(source.round())[0]);
         await deliverer.deliverBatch(batch, next === undefined ? undefined : () => source.readAhead(next, batchSize));

@@ -1,7 +1,7 @@
-// Rows refused in a pass — locally (a row the POS wrote wrongly) or by the central — recorded with
-// their backoff or dead letter. The central's refusals are held back while no row of the pass has
-// been accepted: if every row tried is refused for one reason, the reason is not about the rows
-// (domain/refusals.ts, pos-sync-central(7)) and no row is penalised.
+// Rows the central refused in a pass, recorded with their backoff or dead letter (a row pos-sync
+// cannot read is no refusal: store/unreadable.ts). The central's refusals are held back while no
+// row of the pass has been accepted: if every row tried is refused for one reason, the reason is
+// not about the rows (domain/refusals.ts, pos-sync-central(7)) and no row is penalised.
 
 import { decideRejection } from '../domain/backoff.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
@@ -10,16 +10,8 @@ import { judgeHeld, penaliseWaiting, reasonOf, refusedAloneAfter, type HeldRefus
 import { ExitCode } from '../errors.js';
 import { formatDbTime, type Clock } from '../domain/time.js';
 import type { Logger } from '../log.js';
-import type { Queue, Rejection } from '../store/queue.js';
+import type { Queue, RefusedRow, RefusedRowDecision } from '../store/queue.js';
 import { StopPass, type Ledger } from './ledger.js';
-
-/** One refused row: why, the HTTP status of the refusal (null: refused locally), its rowid if known. */
-export interface RefusedRow {
-  readonly id: string;
-  readonly error: string;
-  readonly httpStatus: number | null;
-  readonly rowid?: number;
-}
 
 export interface RefusalSettings {
   readonly maxRejections: number;
@@ -31,7 +23,7 @@ export interface RefusalSettings {
 
 interface Held {
   readonly entity: Entity;
-  readonly fate: RefusedRow & HeldRefusal;
+  readonly row: RefusedRow & HeldRefusal;
 }
 
 export class Refusals {
@@ -52,12 +44,12 @@ export class Refusals {
   ) {}
 
   /** Records refusals now: each row's refusal count, backoff or dead letter. */
-  record(entity: Entity, fates: readonly RefusedRow[]): void {
-    if (fates.length === 0) return;
+  record(entity: Entity, refused: readonly RefusedRow[]): void {
+    if (refused.length === 0) return;
     const now = this.clock.now();
-    const decisions: Rejection[] = fates.map((f) => {
-      const d = decideRejection(this.queue.rejectionsOf(entity, f.id, f.rowid), this.settings.maxRejections, this.settings.retryDelayMs, now);
-      return { ...f, rejections: d.rejections, deadLettered: d.deadLettered, nextAttemptAt: d.nextAttemptAt === null ? null : formatDbTime(d.nextAttemptAt) };
+    const decisions: RefusedRowDecision[] = refused.map((row) => {
+      const d = decideRejection(this.queue.rejectionsOf(entity, row.id, row.rowid), this.settings.maxRejections, this.settings.retryDelayMs, now);
+      return { ...row, rejections: d.rejections, deadLettered: d.deadLettered, nextAttemptAt: d.nextAttemptAt === null ? null : formatDbTime(d.nextAttemptAt) };
     });
     this.queue.recordRejections(entity, decisions, formatDbTime(now), this.settings.storeId, this.newId);
     for (const d of decisions) {
@@ -69,13 +61,13 @@ export class Refusals {
   }
 
   /** The central refused these rows: recorded at once once a row was accepted, else held back. */
-  refusedByCentral(entity: Entity, fates: readonly RefusedRow[]): void {
-    if (fates.length === 0) return;
+  refusedByCentral(entity: Entity, refused: readonly RefusedRow[]): void {
+    if (refused.length === 0) return;
     if (this.#acceptedRows > 0) {
       this.#recordedCentral = true;
-      return this.record(entity, fates);
+      return this.record(entity, refused);
     }
-    this.#held.push(...fates.map((fate) => ({ entity, fate: { ...fate, refusedBefore: this.queue.rejectionsOf(entity, fate.id) > 0 } })));
+    this.#held.push(...refused.map((row) => ({ entity, row: { ...row, refusedBefore: this.queue.rejectionsOf(entity, row.id) > 0 } })));
   }
 
   /** The central accepted rows: the refusals held so far were the rows' own. */
@@ -90,13 +82,13 @@ export class Refusals {
    * far was refused for one reason.
    */
   judgeRound(): void {
-    const fates = this.#held.map((h): HeldRefusal => h.fate);
+    const refused = this.#held.map((h): HeldRefusal => h.row);
     const before = this.settings.refusedAlone ?? null;
-    const verdict = judgeHeld(fates, this.#acceptedRows, before);
+    const verdict = judgeHeld(refused, this.#acceptedRows, before);
     if (verdict.kind === 'record') this.recordHeld();
     if (verdict.kind === 'shared') {
       const n = this.#held.length;
-      this.#after = refusedAloneAfter(before, fates, 0, false, this.clock.now());
+      this.#after = refusedAloneAfter(before, refused, 0, false, this.clock.now());
       this.#held = [];
       const earlier = n < 2 ? ' and of the passes before it' : '';
       throw new StopPass(
@@ -109,10 +101,10 @@ export class Refusals {
 
   /** The pass stopped for another reason: held refusals that are all alike still penalise no row. */
   passStopped(): void {
-    const fates = this.#held.map((h) => h.fate);
+    const refused = this.#held.map((h) => h.row);
     const before = this.settings.refusedAlone ?? null;
-    if (judgeHeld(fates, this.#acceptedRows, before).kind !== 'record' && !penaliseWaiting(fates)) {
-      this.#after = refusedAloneAfter(before, fates, 0, false, this.clock.now());
+    if (judgeHeld(refused, this.#acceptedRows, before).kind !== 'record' && !penaliseWaiting(refused)) {
+      this.#after = refusedAloneAfter(before, refused, 0, false, this.clock.now());
       this.#held = [];
     }
   }
@@ -122,13 +114,13 @@ export class Refusals {
    * (no row penalised yet, remembered in the state file); anything else still held is recorded.
    */
   finish(): void {
-    const fates = this.#held.map((h) => h.fate);
+    const refused = this.#held.map((h) => h.row);
     const before = this.settings.refusedAlone ?? null;
-    if (fates.length > 0 && this.#acceptedRows === 0 && judgeHeld(fates, 0, before).kind === 'wait' && !penaliseWaiting(fates)) {
-      this.#after = refusedAloneAfter(before, fates, 0, false, this.clock.now());
+    if (refused.length > 0 && this.#acceptedRows === 0 && judgeHeld(refused, 0, before).kind === 'wait' && !penaliseWaiting(refused)) {
+      this.#after = refusedAloneAfter(before, refused, 0, false, this.clock.now());
       this.#held = [];
-      this.log.warn(`the central API refused the only row of this pass and none was accepted; it is not counted against the row until the next row tells whether the reason is about the row: ${reasonOf(fates[0]!)}`, {
-        id: fates[0]!.id,
+      this.log.warn(`the central API refused the only row of this pass and none was accepted; it is not counted against the row until the next row tells whether the reason is about the row: ${reasonOf(refused[0]!)}`, {
+        id: refused[0]!.id,
       });
       return;
     }
@@ -146,6 +138,6 @@ export class Refusals {
     const held = this.#held;
     this.#held = [];
     if (held.length > 0) this.#recordedCentral = true;
-    for (const entity of ENTITIES) this.record(entity, held.filter((h) => h.entity === entity).map((h) => h.fate));
+    for (const entity of ENTITIES) this.record(entity, held.filter((h) => h.entity === entity).map((h) => h.row));
   }
 }

@@ -62,7 +62,7 @@ export async function inspectDatabase(dbPath: string, busyTimeoutMs: number, now
         if (entity === 'transaction') oldestSale = at;
       }
     }
-    // One indexed probe per table: a file with no sale and no inventory update ever is likely
+    // One indexed lookup per table: a file with no sale and no inventory update ever is likely
     // not the POS's database (a typo'd path someone created).
     let kafkaOldestAt: number | null = null;
     if (kafkaBacklog > 0) {

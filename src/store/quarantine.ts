@@ -168,7 +168,7 @@ export function listQuarantined(db: Database, limit: number): { readonly rows: Q
 
 /**
  * The idle tick's cheap check: is a quarantined row due now (its next try has come)? One indexed
- * probe of a table of a few rows; false on a database without the quarantine table.
+ * lookup in a table of a few rows; false on a database without the quarantine table.
  */
 export const QUARANTINE_DUE_SQL = `SELECT EXISTS (SELECT 1 FROM "${QUARANTINE_TABLE}" WHERE "QuarantinedAt" IS NOT NULL AND "NextAttemptAt" <= ?)`;
 

@@ -47,7 +47,8 @@ export interface SentRow {
   readonly readVersion?: number;
 }
 
-export interface RowFate {
+/** One row the central refused: why, and the HTTP status of the refusal. */
+export interface RefusedRow {
   readonly id: string;
   readonly error: string;
   readonly httpStatus: number | null;
@@ -55,7 +56,8 @@ export interface RowFate {
   readonly rowid?: number | undefined;
 }
 
-export interface Rejection extends RowFate {
+/** A refused row with what recording it decided: its count of refusals, its next try or its dead letter. */
+export interface RefusedRowDecision extends RefusedRow {
   /** Refusals so far including this one. */
   readonly rejections: number;
   /** When the row may be tried again (db time text), or null when dead-lettered. */
@@ -65,7 +67,7 @@ export interface Rejection extends RowFate {
 
 interface EntityStatements {
   readonly nextPending: Statement;
-  /** The same without the bookkeeping probe, while the entity has no bookkeeping row at all. */
+  /** The same without the bookkeeping lookup, while the entity has no bookkeeping row at all. */
   readonly nextPendingBare: Statement;
   /** Marks the pending rows of a JSON array of rowids; returns their Ids. */
   readonly markSynced: Statement;
@@ -101,7 +103,7 @@ export class Queue {
   private readonly hasState: boolean;
   /**
    * Whether the entity has any bookkeeping row. A pass holds the lock, so only this pass adds any
-   * (a refusal): while there is none, reading skips the per-row probe and marking synced skips the
+   * (a refusal): while there is none, reading skips the per-row lookup and marking synced skips the
    * per-row delete — most of what the own table would cost a 100,000-row drain (pos-sync-internals(7) PERFORMANCE).
    */
   private readonly stateRows: Record<Entity, boolean>;
@@ -269,7 +271,7 @@ export class Queue {
   }
 
   /** Records refusals (and dead letters) with one SyncRetryLogs row each, in one transaction. */
-  recordRejections(entity: Entity, rejections: readonly Rejection[], nowText: string, storeId: string, newId: () => string): void {
+  recordRejections(entity: Entity, rejections: readonly RefusedRowDecision[], nowText: string, storeId: string, newId: () => string): void {
     const s = this.statements[entity];
     if (rejections.length > 0 && this.hasState) this.stateRows[entity] = true;
     this.db.transaction(() => {

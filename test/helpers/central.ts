@@ -40,10 +40,10 @@ export function centralForFile(options: CentralOptions): RunningCentral {
 
 /** A port on 127.0.0.1 that was free a moment ago: connections to it are refused (a central that is down). */
 export async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const spare = net.createServer();
+  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+  const port = (spare.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => spare.close(() => resolve()));
   return port;
 }
 

@@ -6,8 +6,8 @@
 //
 // The places mirror the installed cosmiconfig (10: its meta-config places and global config
 // folder, which it computes with env-paths). That is a pin on cosmiconfig's internals:
-// test/config-probe.test.ts reads cosmiconfig's own defaults and env-paths and fails when they
-// change, so an upgrade that moves them cannot silently make the probe skip a config file.
+// test/config-search-places.test.ts reads cosmiconfig's own defaults and env-paths and fails when they
+// change, so an upgrade that moves them cannot silently make this check skip a config file.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';

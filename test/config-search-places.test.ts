@@ -1,4 +1,4 @@
-// The stat-only probe that lets a run without a config file skip loading cosmiconfig (pos-sync-internals(7) PERFORMANCE):
+// The stat-only look at cosmiconfig's search places that lets a run without a config file skip loading cosmiconfig (pos-sync-internals(7) PERFORMANCE):
 // its places must stay those of the installed cosmiconfig, and it may only ever say "nothing"
 // when cosmiconfig's search would find nothing.
 
@@ -9,11 +9,11 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { GLOBAL_PLACES, META_PLACES, globalConfigDir, mightFindConfig, searchedDirs } from '../src/config/probe.js';
+import { GLOBAL_PLACES, META_PLACES, globalConfigDir, mightFindConfig, searchedDirs } from '../src/config/search-places.js';
 import { fileURLToPath } from 'node:url';
 import { tmpDirs } from './helpers/tmp.js';
 
-const tmp = tmpDirs('config-probe');
+const tmp = tmpDirs('config-search-places');
 after(tmp.cleanup);
 
 // cosmiconfig's internals, reached the way cosmiconfig itself reaches them.
@@ -43,7 +43,7 @@ function tree(): { top: string; start: string } {
   return { top, start };
 }
 
-describe('the config probe mirrors cosmiconfig', () => {
+describe('the search places mirror cosmiconfig', () => {
   test('the meta-config and global places are those of the installed cosmiconfig', () => {
     assert.deepEqual([...META_PLACES], cosmiDefaults.metaSearchPlaces);
     assert.deepEqual([...GLOBAL_PLACES], cosmiDefaults.globalConfigSearchPlaces);
@@ -121,14 +121,14 @@ describe('mightFindConfig', () => {
   });
 
   test('a config file in a folder that can be searched but not listed: true', () => {
-    // cosmiconfig finds a file by name in a folder it may not list (mode 711): so must the probe.
-    // root may list anything, so as root the probe runs in a child as nobody.
+    // cosmiconfig finds a file by name in a folder it may not list (mode 711): so must mightFindConfig.
+    // root may list anything, so as root the check runs in a child as nobody.
     const { top, start } = tree();
     fs.writeFileSync(path.join(top, 'a', 'pos-sync.config.yml'), 'Sync:\n  StoreId: X\n');
     fs.chmodSync(path.join(top, 'a', 'pos-sync.config.yml'), 0o644);
     for (let dir = start; dir !== path.dirname(top); dir = path.dirname(dir)) fs.chmodSync(dir, 0o711);
-    const probe = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'config', 'probe.js');
-    const script = `import('${probe}').then((m) => process.stdout.write(String(m.mightFindConfig('pos-sync', ${JSON.stringify(PLACES)}, ${JSON.stringify(start)}))))`;
+    const searchPlaces = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'config', 'search-places.js');
+    const script = `import('${searchPlaces}').then((m) => process.stdout.write(String(m.mightFindConfig('pos-sync', ${JSON.stringify(PLACES)}, ${JSON.stringify(start)}))))`;
     const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     const configHome = tmp.make('xdg');
     fs.chmodSync(configHome, 0o755);
