@@ -160,14 +160,16 @@ describe('cleanup through the binary', () => {
     assert.deepEqual(ids(a.db, 'SyncServiceStatuses'), ['R-old-0']);
   });
 
-  test('a sync holding the pass lock keeps cleanup out (75); a dry run still reports', async () => {
+  test('a sync holding the pass lock past Database.CommandTimeoutSeconds keeps cleanup out (75); a dry run still reports', async () => {
     const a = arrange();
     const lock = holdLock(a.db, 'sync');
     try {
       const before = snapshot(a.db);
-      const r = await runCli(['--db', a.db, 'cleanup'], { cwd: a.dir });
+      const startedAt = Date.now();
+      const r = await runCli(['--db', a.db, 'cleanup'], { cwd: a.dir, env: { Database__CommandTimeoutSeconds: '1' } });
       assert.equal(r.code, 75, r.stderr);
-      assert.match(r.stderr, new RegExp(`another pos-sync sync \\(pid ${process.pid}, since .*\\) holds`));
+      assert.ok(Date.now() - startedAt >= 1000, 'it waited for the pass first');
+      assert.match(r.stderr, new RegExp(`another pos-sync sync \\(pid ${process.pid}, since .*\\) holds .* cleanup waited 1 s`));
       assert.deepEqual(snapshot(a.db), before);
       assert.equal((await runCli(['--db', a.db, 'cleanup', '--dry-run'], { cwd: a.dir })).code, 0);
     } finally {

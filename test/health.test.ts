@@ -11,6 +11,7 @@ import { startCentral, type RunningCentral } from '../examples/central/server.js
 import { CLOSED, type BreakerState } from '../src/domain/breaker.js';
 import { againstThresholds, formatPerfdata, judgeHealth, worstStatus, type HealthFacts, type HealthStatus } from '../src/domain/health.js';
 import { lines, runCli } from './helpers/cli.js';
+import { healthyFacts } from './helpers/health-facts.js';
 import { seedDb } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
@@ -27,30 +28,7 @@ after(async () => {
 const NOW = Date.parse('2026-11-25T12:00:00.000Z');
 const OPEN: BreakerState = { state: 'open', consecutiveFailures: 3, openedAt: NOW - 10_000, nextProbeAt: NOW + 20_000, consecutiveOpens: 1, lastFailure: 'HTTP 503' };
 
-const healthy: HealthFacts = {
-  now: NOW,
-  expectedSchemaVersion: 1,
-  database: { kind: 'ok', schemaVersion: 1, quickCheck: 'ok', pending: 5, oldestPendingAt: NOW - 30_000, deadLettered: 0, kafkaBacklog: 0, empty: false },
-  central: { kind: 'answered', status: 200, ms: 12, url: 'http://127.0.0.1:1/health' },
-  kafka: { kind: 'disabled' },
-  timeZone: 'Europe/Berlin',
-  state: { breaker: CLOSED, lastSuccessAt: NOW - 15_000, found: true, problem: null, path: '/x/pos-sync.state.json', lastPass: { at: NOW - 15_000, exitCode: 0, outcome: 'drained', delivered: 3, refused: 0, durationMs: 40, error: null, since: NOW - 3_600_000 }, lastTraceAt: NOW - 15_000, timer: 'pos-sync.timer' },
-  breakerSettings: { failureThreshold: 3, breakMs: 30_000, maxBreakMs: 600_000 },
-  thresholds: {
-    backlogWarning: 1000,
-    backlogCritical: 10000,
-    oldestPendingWarningSeconds: 600,
-    oldestPendingCriticalSeconds: 3600,
-    lastSuccessWarningSeconds: 600,
-    lastSuccessCriticalSeconds: 3600,
-    deadLetteredWarning: 0,
-    noPassSeconds: 120,
-    kafkaBacklogWarning: 100,
-    kafkaBacklogCritical: 1000,
-    kafkaOldestWarningSeconds: 600,
-    kafkaOldestCriticalSeconds: 3600,
-  },
-};
+const healthy: HealthFacts = healthyFacts(NOW);
 
 /** The state after passes that ended with `exitCode` since `since`. */
 function failing(exitCode: number, error: string, since: number): Partial<HealthFacts> {

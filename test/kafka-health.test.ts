@@ -4,37 +4,25 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { CLOSED } from '../src/domain/breaker.js';
 import { judgeHealth, replicationWarning, type HealthFacts } from '../src/domain/health.js';
 import { nextState } from '../src/pass/saved.js';
 import type { SavedState } from '../src/state/format.js';
+import { healthyFacts } from './helpers/health-facts.js';
 
 const NOW = Date.UTC(2026, 2, 10, 12, 0, 0);
-const CLOSED = { state: 'closed', consecutiveFailures: 0, openedAt: null, nextProbeAt: null, consecutiveOpens: 0, lastFailure: null } as const;
 
-const healthy: HealthFacts = {
-  now: NOW,
-  expectedSchemaVersion: 1,
-  database: { kind: 'ok', schemaVersion: 1, quickCheck: 'ok', pending: 0, oldestPendingAt: null, deadLettered: 0, kafkaBacklog: 0, empty: false },
-  central: { kind: 'answered', status: 200, ms: 12, url: 'http://127.0.0.1:1/health' },
-  kafka: { kind: 'ok', ms: 20, topic: { partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 } },
-  timeZone: 'UTC',
-  state: { breaker: CLOSED, lastSuccessAt: NOW - 15_000, found: true, problem: null, path: '/x/pos-sync.state.json', lastPass: { at: NOW - 15_000, exitCode: 0, outcome: 'drained', delivered: 3, refused: 0, durationMs: 40, error: null, since: NOW - 3_600_000 }, lastTraceAt: NOW - 15_000, timer: 'pos-sync.timer' },
-  breakerSettings: { failureThreshold: 3, breakMs: 30_000, maxBreakMs: 600_000 },
-  thresholds: {
-    backlogWarning: 1000,
-    backlogCritical: 10000,
-    oldestPendingWarningSeconds: 600,
-    oldestPendingCriticalSeconds: 3600,
-    lastSuccessWarningSeconds: 600,
-    lastSuccessCriticalSeconds: 3600,
-    noPassSeconds: 120,
-    deadLetteredWarning: 0,
-    kafkaBacklogWarning: 100000,
-    kafkaBacklogCritical: 1000000,
-    kafkaOldestWarningSeconds: 600000,
-    kafkaOldestCriticalSeconds: 3600000,
-  },
-};
+/** A healthy till with nothing pending, publishing to a topic that survives one broker's loss. */
+const healthy: HealthFacts = (() => {
+  const facts = healthyFacts(NOW);
+  return {
+    ...facts,
+    database: { kind: 'ok', schemaVersion: 1, quickCheck: 'ok', pending: 0, oldestPendingAt: null, deadLettered: 0, kafkaBacklog: 0, empty: false },
+    kafka: { kind: 'ok', ms: 20, topic: { partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 } },
+    timeZone: 'UTC',
+    thresholds: { ...facts.thresholds, kafkaBacklogWarning: 100000, kafkaBacklogCritical: 1000000, kafkaOldestWarningSeconds: 600000, kafkaOldestCriticalSeconds: 3600000 },
+  };
+})();
 
 function kafkaCheck(facts: Partial<HealthFacts>): { status: string; message: string } {
   const r = judgeHealth({ ...healthy, ...facts });

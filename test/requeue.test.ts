@@ -9,6 +9,7 @@ import { startCentral, type RunningCentral } from '../examples/central/server.js
 import { lines, runCli } from './helpers/cli.js';
 import { exec, pendingIds, query, withState, setState } from './helpers/db.js';
 import { formatDbTime as efTime } from '../src/domain/time.js';
+import { holdLock } from './helpers/lock.js';
 import { seedDb } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
@@ -94,6 +95,35 @@ describe('requeue', () => {
     const after = rows(a.db);
     assert.equal(after.find((x) => x.Id === a.dead[0])!.DeadLetteredAt, null);
     assert.notEqual(after.find((x) => x.Id === a.dead[1])!.DeadLetteredAt, null, 'not named: still dead-lettered');
+  });
+
+  test('a pass holding the lock delays requeue (Database.CommandTimeoutSeconds) instead of turning the technician away', async () => {
+    const a = arrange();
+    const lock = holdLock(a.db);
+    const startedAt = Date.now();
+    const release = setTimeout(() => lock.release(), 1000);
+    try {
+      const r = await a.run('requeue', '--all');
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(Date.now() - startedAt >= 900, `requeue ended ${Date.now() - startedAt} ms after the lock was taken: it did not wait`);
+      assert.deepEqual(rows(a.db).filter((x) => a.dead.includes(x.Id)).map((x) => x.DeadLetteredAt), [null, null, null]);
+    } finally {
+      clearTimeout(release);
+      lock.release();
+    }
+  });
+
+  test('a pass that holds the lock past Database.CommandTimeoutSeconds: 75 naming the holder and the wait, nothing requeued', async () => {
+    const a = arrange();
+    const lock = holdLock(a.db);
+    try {
+      const r = await runCli(['--db', a.db, 'requeue', '--all'], { cwd: a.dir, env: { Database__CommandTimeoutSeconds: '1' } });
+      assert.equal(r.code, 75, r.stderr);
+      assert.match(r.stderr, /^pos-sync: another pos-sync sync \(pid \d+, since .*\) holds .*\.pos-sync\.lock — one pass per database at a time: requeue waited 1 s \(Database\.CommandTimeoutSeconds\) for it; run it again when that pass has ended$/m);
+      assert.equal(rows(a.db).filter((x) => a.dead.includes(x.Id) && x.DeadLetteredAt !== null).length, 3);
+    } finally {
+      lock.release();
+    }
   });
 
   test('human output names what was left alone and what is unknown', async () => {

@@ -114,6 +114,11 @@ describe('the installed product: the package, install.sh, a POS writer and three
     fs.mkdirSync(inDir);
     fs.copyFileSync(deb, path.join(inDir, 'pos-sync.deb'));
     for (const d of ['store', 'journal', 'shared']) fs.mkdirSync(path.join(pos, d), { recursive: true });
+    // This test reads the POS databases from the host as root (the ids it checks) and seeds them,
+    // as a technician in the group pos would: with umask 002. Root's 022 would leave a -wal/-shm
+    // the POS group cannot write whenever its read is the one that opens the database, and a pass
+    // meeting that file rightly exits 74 naming it (the unit failed twice so in CI).
+    process.umask(0o002);
     central = await startCentral({ dbPath: path.join(host, 'central.db'), faults: { requireToken: TOKEN } });
 
     // The POS databases with sales waiting; the journal till's in rollback-journal mode.

@@ -22,7 +22,7 @@ Examples:
 
 Exit codes:
   0   done
-  75  a sync holds the lock: try later
+  75  a pass still held the lock after Database.CommandTimeoutSeconds: try later
 ${COMMON_EXIT_CODES}`;
 
 export const cleanup = defineCommand<{ dryRun?: boolean; syncedOlderThan?: number; vacuum?: boolean }>({
@@ -108,7 +108,8 @@ export function runCleanup(options: CleanupOptions, deps: CleanupDeps): CleanupR
       return { ...base, deleted: countExpired(db, cutoffs), vacuum: null, durationMs: clock.now() - start };
     }
     // Long enough that a live cleanup is never taken over; it renews the lock while it works.
-    const lock = acquireLock(config.db.path, 'cleanup', start);
+    // A pass in progress delays it (Database.CommandTimeoutSeconds) rather than turn it away.
+    const lock = acquireLock(config.db.path, 'cleanup', start, config.db.busyTimeoutMs);
     try {
       let lastRefresh = start;
       const deleted = deleteExpired(db, cutoffs, {

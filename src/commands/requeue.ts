@@ -27,6 +27,7 @@ Exit codes:
   0   requeued (or nothing to requeue)
   64  an id names no row (the others are requeued), or neither/both of --all and --id
   74  the database is missing or unreadable
+  75  a pass still held the lock after Database.CommandTimeoutSeconds: try again
   78  configuration error`;
 
 export const requeue = defineCommand<{ all?: boolean; id?: string[] }>({
@@ -39,7 +40,7 @@ export const requeue = defineCommand<{ all?: boolean; id?: string[] }>({
     checkRequeueOptions({ all: opts.all, ids: opts.id }); // a usage error before anything is opened
     const { config } = await ctx.loadConfig();
     const openDb = await ctx.databases();
-    const result = runRequeue({ all: opts.all, ids: opts.id }, { openDb: () => openDb(config, false) });
+    const result = runRequeue({ all: opts.all, ids: opts.id }, { openDb: () => openDb(config, false), lockWaitMs: config.db.busyTimeoutMs });
     if (result.unknownIds.length > 0) ctx.log.error(`no row has the id ${result.unknownIds.join(', ')}`);
     ctx.print(result, () => renderRequeue(result, ctx.paint));
     return result.exitCode;
@@ -53,6 +54,8 @@ export interface RequeueOptions {
 
 export interface RequeueDeps {
   readonly openDb: () => Database;
+  /** How long to wait for a pass that holds the lock (Database.CommandTimeoutSeconds). */
+  readonly lockWaitMs?: number;
 }
 
 export interface RequeueResult {
@@ -83,8 +86,9 @@ export function runRequeue(options: RequeueOptions, deps: RequeueDeps): RequeueR
   const db = deps.openDb();
   let lock: ReturnType<typeof acquireLock>;
   try {
-    // The pass lock (shared with sync and cleanup): a requeue never races a pass's bookkeeping.
-    lock = acquireLock(db.name, 'requeue', Date.now());
+    // The pass lock (shared with sync and cleanup): a requeue never races a pass's bookkeeping;
+    // it waits for a pass in progress rather than send the technician away.
+    lock = acquireLock(db.name, 'requeue', Date.now(), deps.lockWaitMs ?? 0);
   } catch (err) {
     db.close();
     throw err;

@@ -17,7 +17,7 @@ import { parseDbTime, systemClock, type Clock } from '../domain/time.js';
 import { describeOutcome, judgeStatus, latestTrace, timerFor, type Verdict } from '../domain/verdict.js';
 import { lastPassTrace } from '../pass/trace.js';
 import { refusalReason } from '../domain/refusal.js';
-import { entityBacklog, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
+import { backlogTotals, entityBacklog, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
 import { listDeadLetters, type DeadLetter } from '../store/deadletters.js';
 import { listQuarantined, type QuarantinedRow } from '../store/quarantine.js';
 import { listUnreadable, type ListedUnreadable } from '../store/unreadable.js';
@@ -194,15 +194,10 @@ export function runStatus(deps: StatusDeps): StatusResult {
     const pending = Object.fromEntries(ENTITIES.map((e) => [e, entityBacklog(db, e, now, facts)])) as Record<Entity, EntityBacklog>;
     const notSetUp =
       facts.version === 0 ? 'pos-sync has not set up this database yet (the first sync does)' : facts.missing.length > 0 ? `missing ${facts.missing.join(', ')} (the next sync recreates them)` : null;
-    const sum = (f: (b: EntityBacklog) => number): number => ENTITIES.reduce((n, e) => n + f(pending[e]), 0);
-    const oldest = ENTITIES.map((e) => pending[e].oldestPendingAt)
-      .filter((t): t is string => t !== null)
-      .map((t) => Date.parse(t))
-      .reduce<number | null>((a, b) => (a === null || b < a ? b : a), null);
+    const totals = backlogTotals(pending);
     const dayStart = startOfLocalDay(now, zone);
-    const saleAt = pending.transaction.oldestPendingAt;
-    const deadline = offlineDeadline(saleAt === null ? null : Date.parse(saleAt), config.sync.offlineDeadlineSeconds, now);
-    const kafkaBacklog = config.kafka.enabled ? sum((b) => b.kafkaBacklog) : null;
+    const deadline = offlineDeadline(totals.oldestSaleAt, config.sync.offlineDeadlineSeconds, now);
+    const kafkaBacklog = config.kafka.enabled ? totals.kafkaBacklog : null;
     const held = facts.hasQuarantine ? listQuarantined(db, deps.deadLetters?.limit ?? 50) : { total: 0, rows: [] };
     const unreadable = facts.hasUnreadable ? listUnreadable(db, deps.deadLetters?.limit ?? 50) : { total: 0, rows: [] };
     const verdict = judgeStatus({
@@ -216,14 +211,14 @@ export function runStatus(deps: StatusDeps): StatusResult {
       stateLeftAlone: peeked.leftAlone === true,
       breaker: saved.breaker,
       breakerSettings: config.breaker,
-      pending: sum((b) => b.pending),
-      waiting: sum((b) => b.waiting),
-      deadLettered: sum((b) => b.deadLettered),
-      quarantined: sum((b) => b.quarantined),
+      pending: totals.pending,
+      waiting: totals.waiting,
+      deadLettered: totals.deadLettered,
+      quarantined: totals.quarantined,
       unreadable: unreadable.total,
       // The stored reason is the central's whole answer with the row's id taken out: its reason first.
       refusedAlone: saved.refusedAlone && !saved.notAboutRows ? { ids: saved.refusedAlone.ids, reason: aloneReason(saved.refusedAlone) } : null,
-      oldestPendingAt: oldest,
+      oldestPendingAt: totals.oldestPendingAt,
       kafkaBacklog,
       kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
       thresholds: config.health,
@@ -244,7 +239,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
       now: iso(now),
       timeZone: zone,
       pending,
-      deadLettered: sum((b) => b.deadLettered),
+      deadLettered: totals.deadLettered,
       lastPass:
         p === null
           ? null

@@ -94,7 +94,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   // --- Database ---
   setting({ key: 'Database.ConnectionString', kind: text({ pattern: /=/, describe: 'a connection string like "Data Source=path/to.db"' }), default: 'Data Source=data/POS_Local.db', doc: 'SQLite database ("Data Source=<path>"); ConnectionStrings.DefaultConnection wins when set.' }),
   setting({ key: 'Database.AutoMigrate', kind: boolean, default: true, doc: 'Apply pos-sync\'s schema migrations on open.' }),
-  setting({ key: 'Database.CommandTimeoutSeconds', kind: integer(0, 3600), default: 30, doc: 'How long to wait for a lock held by the POS (SQLite busy timeout); capped by the pass budget.' }),
+  setting({ key: 'Database.CommandTimeoutSeconds', kind: integer(0, 3600), default: 30, doc: 'How long to wait for a lock held by the POS (SQLite busy timeout); capped by the pass budget. requeue and cleanup also wait this long for a pass that holds the pass lock.' }),
   setting({ key: 'Database.EnableDetailedLogging', kind: boolean, default: false, ignored: true, doc: 'Seed key, ignored.' }),
   setting({ key: 'Database.EnableConnectionPooling', kind: boolean, default: true, ignored: true, doc: 'Seed key, ignored.' }),
   setting({ key: 'Database.MaxPoolSize', kind: integer(0, 100000), default: 10, ignored: true, doc: 'Seed key, ignored.' }),

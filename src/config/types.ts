@@ -1,5 +1,7 @@
 // The one validated, typed configuration every command receives.
 
+import type { HealthThresholds } from '../domain/health.js';
+
 export type ApiFormat = 'batch' | 'single';
 
 export interface Config {
@@ -48,21 +50,9 @@ export interface Config {
     readonly maxBreakMs: number;
   };
   readonly retention: { readonly dataDays: number; readonly syncedRowDays: number | null };
-  readonly health: {
+  /** health's and status's thresholds (domain/health.ts), its own timeout, the reconcile age. */
+  readonly health: HealthThresholds & {
     readonly timeoutMs: number;
-    readonly backlogWarning: number;
-    readonly backlogCritical: number;
-    readonly oldestPendingWarningSeconds: number;
-    readonly oldestPendingCriticalSeconds: number;
-    readonly lastSuccessWarningSeconds: number;
-    readonly lastSuccessCriticalSeconds: number;
-    readonly deadLetteredWarning: number;
-    /** No pass recorded for this long: nothing runs them (NOT SYNCING / CRITICAL); 0: not checked. */
-    readonly noPassSeconds: number;
-    readonly kafkaBacklogWarning: number;
-    readonly kafkaBacklogCritical: number;
-    readonly kafkaOldestWarningSeconds: number;
-    readonly kafkaOldestCriticalSeconds: number;
     /** Age of the last reconcile that makes a WARNING; null: not checked. */
     readonly reconcileMaxAgeSeconds: number | null;
   };

@@ -122,6 +122,7 @@ export interface HealthThresholds {
   readonly lastSuccessWarningSeconds: number;
   readonly lastSuccessCriticalSeconds: number;
   readonly deadLetteredWarning: number;
+  /** No pass recorded for this long: nothing runs them (NOT SYNCING / CRITICAL); 0: not checked. */
   readonly noPassSeconds: number;
   readonly kafkaBacklogWarning: number;
   readonly kafkaBacklogCritical: number;

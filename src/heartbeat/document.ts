@@ -12,7 +12,7 @@ import { offlineDeadline, type DeadlineLevel, type DeadlineStanding } from '../d
 import { ENTITIES, type Entity } from '../domain/rows.js';
 import { judgeStatus, type Verdict } from '../domain/verdict.js';
 import type { Peeked } from '../state/file.js';
-import { entityBacklog, type EntityBacklog } from '../store/history.js';
+import { backlogTotals, entityBacklog, type EntityBacklog } from '../store/history.js';
 import { inspectSchema } from '../store/migrations.js';
 import { VERSION } from '../version.js';
 
@@ -63,7 +63,7 @@ export function readBacklog(db: Database, now: number): Record<Entity, EntityBac
 /** The verdict `status` would give on these facts (same rules, same thresholds). */
 export function judge(config: Config, f: StandingFacts): ReturnType<typeof judgeStatus> {
   const saved = f.peeked.state;
-  const sum = (g: (b: EntityBacklog) => number): number => ENTITIES.reduce((n, e) => n + g(f.pending[e]), 0);
+  const totals = backlogTotals(f.pending);
   return judgeStatus({
     now: f.now,
     // The texts go to head office, which reads many tills: the store's zone when configured, else
@@ -74,13 +74,13 @@ export function judge(config: Config, f: StandingFacts): ReturnType<typeof judge
     stateProblem: f.peeked.problem,
     breaker: saved.breaker,
     breakerSettings: config.breaker,
-    pending: sum((b) => b.pending),
-    waiting: sum((b) => b.waiting),
-    deadLettered: sum((b) => b.deadLettered),
-    quarantined: sum((b) => b.quarantined),
-    oldestPendingAt: oldestOf(f.pending),
+    pending: totals.pending,
+    waiting: totals.waiting,
+    deadLettered: totals.deadLettered,
+    quarantined: totals.quarantined,
+    oldestPendingAt: totals.oldestPendingAt,
     offlineDeadline: deadlineOf(config, f),
-    kafkaBacklog: config.kafka.enabled ? sum((b) => b.kafkaBacklog) : null,
+    kafkaBacklog: config.kafka.enabled ? totals.kafkaBacklog : null,
     kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
     thresholds: config.health,
     // The heartbeat follows a pass: that pass is the trace (a till whose passes stop sends none,
@@ -92,15 +92,7 @@ export function judge(config: Config, f: StandingFacts): ReturnType<typeof judge
 
 /** The offline deadline on the oldest pending sale, as status measures it. */
 function deadlineOf(config: Config, f: StandingFacts): DeadlineStanding | null {
-  const saleAt = f.pending.transaction.oldestPendingAt;
-  return offlineDeadline(saleAt === null ? null : Date.parse(saleAt), config.sync.offlineDeadlineSeconds, f.now);
-}
-
-function oldestOf(pending: Record<Entity, EntityBacklog>): number | null {
-  return ENTITIES.map((e) => pending[e].oldestPendingAt)
-    .filter((t): t is string => t !== null)
-    .map((t) => Date.parse(t))
-    .reduce<number | null>((a, b) => (a === null || b < a ? b : a), null);
+  return offlineDeadline(backlogTotals(f.pending).oldestSaleAt, config.sync.offlineDeadlineSeconds, f.now);
 }
 
 export interface DocumentExtras {
@@ -112,8 +104,7 @@ export interface DocumentExtras {
 export function buildHeartbeat(config: Config, f: StandingFacts, extras: DocumentExtras): HeartbeatDocument {
   const saved = f.peeked.state;
   const verdict = judge(config, f);
-  const oldest = oldestOf(f.pending);
-  const dead = ENTITIES.reduce((n, e) => n + f.pending[e].deadLettered, 0);
+  const totals = backlogTotals(f.pending);
   const b = describeBreaker(saved.breaker, f.now, config.breaker);
   const p = saved.lastPass;
   const kafkaError = config.kafka.enabled ? (p?.kafkaError ?? null) : null;
@@ -130,8 +121,8 @@ export function buildHeartbeat(config: Config, f: StandingFacts, extras: Documen
     headline: verdict.headline,
     problems: verdict.problems.map((x) => x.problem),
     pending: Object.fromEntries(ENTITIES.map((e) => [e, { pending: f.pending[e].pending, oldestPendingAt: f.pending[e].oldestPendingAt }])) as HeartbeatDocument['pending'],
-    oldestPendingAgeSeconds: oldest === null ? null : Math.max(0, Math.round((f.now - oldest) / 1000)),
-    deadLettered: dead,
+    oldestPendingAgeSeconds: totals.oldestPendingAt === null ? null : Math.max(0, Math.round((f.now - totals.oldestPendingAt) / 1000)),
+    deadLettered: totals.deadLettered,
     quarantined: ENTITIES.reduce((n, e) => n + f.pending[e].quarantined, 0),
     offlineDeadline: deadline === null ? null : { hours: deadline.deadlineSeconds / 3600, level: deadline.level, dueAt: deadline.dueAt === null ? null : iso(deadline.dueAt), secondsLeft: deadline.secondsLeft },
     breaker: { state: b.state, consecutiveFailures: b.consecutiveFailures, openedAt: b.openedAt, nextProbeAt: b.nextProbeAt },

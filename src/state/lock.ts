@@ -145,12 +145,14 @@ function unwritableLock(file: string, cause: unknown): LocalIoError {
 }
 
 /**
- * Takes the lock at once or throws TempFailError (75) naming the holder. The lock file is opened
- * with `openSqlite` (store/db.ts's acquireLock passes it), so this module never loads the native
- * addon itself. `now` (wall clock) is
- * only written into the holder file for display; nothing is decided by time.
+ * Takes the lock, or throws TempFailError (75) naming the holder. A pass takes it at once (one pass
+ * per database: a tick turned away exits, the next one tries); a command a technician types
+ * (requeue, cleanup) gives `waitMs`, SQLite's busy timeout, so a pass in progress delays it
+ * instead of turning it away. The lock file is opened with `openSqlite` (store/db.ts's acquireLock
+ * passes it), so this module never loads the native addon itself. `now` (wall clock) is only
+ * written into the holder file for display; nothing is decided by time.
  */
-export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: string, command: string, now: number): PassLock {
+export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: string, command: string, now: number, waitMs = 0): PassLock {
   const file = lockPathFor(dbPath);
   prepareLockFile(file);
   let db: Database;
@@ -164,7 +166,7 @@ export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: 
     throw unwritableLock(file, null);
   }
   try {
-    db.pragma('busy_timeout = 0');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(waitMs))}`);
     // BEGIN EXCLUSIVE takes the file's exclusive lock at once. Nothing is ever written under
     // it, and with the journal in memory SQLite does not create, write and delete a -journal
     // file beside it on every pass (a rollback journal would be opened at BEGIN EXCLUSIVE).
@@ -177,7 +179,11 @@ export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: 
       const who = holder
         ? `another pos-sync ${holder.command || 'pass'} (pid ${holder.pid}${holder.host && holder.host !== hostname() ? ` on ${holder.host}` : ''}, since ${new Date(holder.startedAt).toISOString()})`
         : 'another pos-sync pass';
-      throw new TempFailError(`${who} holds ${file}`, { hint: 'one pass per database at a time: this pass exits and the next timer tick tries again' });
+      const hint =
+        waitMs > 0
+          ? `one pass per database at a time: ${command} waited ${Math.round(waitMs / 1000)} s (Database.CommandTimeoutSeconds) for it; run it again when that pass has ended`
+          : 'one pass per database at a time: this pass exits and the next timer tick tries again';
+      throw new TempFailError(`${who} holds ${file}`, { hint });
     }
     throw new LocalIoError(`cannot take the lock ${file}: ${(err as Error).message}`, { cause: err, hint: 'remove the file if it is not a pos-sync lock' });
   }

@@ -53,8 +53,8 @@ const NATIVE_BINDING = ((): string | undefined => {
  * Takes the pass lock beside the database at `dbPath` (state/lock.ts), or throws 75 naming the
  * holder. The lock is a SQLite file too, opened through the same addon as the database.
  */
-export function acquireLock(dbPath: string, command: string, now: number): PassLock {
-  return acquireLockWith((file) => new Sqlite(file, { ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}) }), dbPath, command, now);
+export function acquireLock(dbPath: string, command: string, now: number, waitMs = 0): PassLock {
+  return acquireLockWith((file) => new Sqlite(file, { ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}) }), dbPath, command, now, waitMs);
 }
 
 export interface OpenOptions {

@@ -1,7 +1,7 @@
 // Run history in the seed's SyncServiceStatuses table, and the counts `status` shows.
 
 import type { Database } from 'better-sqlite3';
-import type { Entity } from '../domain/rows.js';
+import { ENTITIES, type Entity } from '../domain/rows.js';
 import { formatDbTime, parseDbTime } from '../domain/time.js';
 import { pendingIndex, QUARANTINE_TABLE, schemaFactsOf, STATE_TABLE, type SchemaFacts } from './migrations.js';
 import { TABLE } from './queue.js';
@@ -91,6 +91,34 @@ export interface EntityBacklog {
   readonly kafkaParked: number;
   /** The reason of one parked event, for status. */
   readonly kafkaParkedReason: string | null;
+}
+
+/** The backlog of every entity summed, as status's verdict (and so the heartbeat's) counts it. */
+export interface BacklogTotals {
+  readonly pending: number;
+  readonly waiting: number;
+  readonly deadLettered: number;
+  readonly quarantined: number;
+  readonly kafkaBacklog: number;
+  /** Epoch ms of the oldest pending row of any entity, or null. */
+  readonly oldestPendingAt: number | null;
+  /** Epoch ms of the oldest pending sale (the offline deadline runs on sales), or null. */
+  readonly oldestSaleAt: number | null;
+}
+
+export function backlogTotals(backlog: Readonly<Record<Entity, EntityBacklog>>): BacklogTotals {
+  const sum = (f: (b: EntityBacklog) => number): number => ENTITIES.reduce((n, e) => n + f(backlog[e]), 0);
+  const at = (t: string | null): number | null => (t === null ? null : Date.parse(t));
+  const oldest = ENTITIES.map((e) => at(backlog[e].oldestPendingAt)).reduce<number | null>((a, b) => (b === null ? a : a === null || b < a ? b : a), null);
+  return {
+    pending: sum((b) => b.pending),
+    waiting: sum((b) => b.waiting),
+    deadLettered: sum((b) => b.deadLettered),
+    quarantined: sum((b) => b.quarantined),
+    kafkaBacklog: sum((b) => b.kafkaBacklog),
+    oldestPendingAt: oldest,
+    oldestSaleAt: at(backlog.transaction.oldestPendingAt),
+  };
 }
 
 /**

@@ -52,11 +52,49 @@ function wrap(command: string, as: string | undefined): string {
   return `cd / && setpriv --reuid=${as} --regid=$(id -g ${as}) --init-groups env HOME=$(getent passwd ${as} | cut -d: -f6) USER=${as} LOGNAME=${as} sh -c '${q}'`;
 }
 
+/**
+ * A cgroup of the container's own, beside this process's, in every hierarchy systemd uses (the
+ * named systemd one and the unified one on a legacy or hybrid host; the unified one on a pure v2
+ * host). With --keep-unit, nspawn puts the container's cgroups (payload/, supervisor/) under the
+ * cgroup it starts in: two containers started from one cgroup shared them, so one container's
+ * systemd removed or killed the other's /system.slice/pos-sync.service and a pass ended
+ * 219/CGROUP before pos-sync ran (seen with the two live files side by side).
+ */
+function ownCgroups(machine: string): string[] {
+  const dirs: string[] = [];
+  for (const line of fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const [, controllers, where] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    if (where === undefined) continue;
+    const mount =
+      controllers === 'name=systemd' ? '/sys/fs/cgroup/systemd' : controllers === '' ? (fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup') : null;
+    if (mount === null || !fs.existsSync(path.join(mount, 'cgroup.procs'))) continue;
+    const dir = path.join(mount, where, machine);
+    fs.mkdirSync(dir);
+    dirs.push(dir);
+  }
+  return dirs;
+}
+
+/** Removes a cgroup and those below it, deepest first (a cgroup is removed with rmdir only). */
+function removeCgroup(dir: string): void {
+  try {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeCgroup(path.join(dir, entry.name));
+    fs.rmdirSync(dir);
+  } catch {
+    // gone already, or a process still in it: left to the next boot's host
+  }
+}
+
 export async function boot(rootfs: string, binds: readonly string[], consoleLog: string): Promise<Container> {
   const machine = `pos-sync-live-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  const nspawn: ChildProcess = spawn('systemd-nspawn', ['-D', rootfs, '--ephemeral', '--boot', '--register=no', '--keep-unit', `--machine=${machine}`, '--console=pipe', ...binds], {
-    stdio: ['ignore', fs.openSync(consoleLog, 'w'), 'inherit'],
-  });
+  const cgroups = ownCgroups(machine);
+  // The shell moves itself into the container's own cgroups, then becomes nspawn.
+  const enter = cgroups.map((d) => `echo $$ > '${d}/cgroup.procs'`).join(' && ');
+  const nspawn: ChildProcess = spawn(
+    'sh',
+    ['-c', `${enter ? `${enter} && ` : ''}exec systemd-nspawn "$@"`, 'sh', '-D', rootfs, '--ephemeral', '--boot', '--register=no', '--keep-unit', `--machine=${machine}`, '--console=pipe', ...binds],
+    { stdio: ['ignore', fs.openSync(consoleLog, 'w'), 'inherit'] },
+  );
   let pid1 = 0;
   const deadline = Date.now() + 60_000;
   while (pid1 === 0 && Date.now() < deadline) {
@@ -91,19 +129,25 @@ export async function boot(rootfs: string, binds: readonly string[], consoleLog:
   }
   assert.match(state, /^(running|degraded)$/, state);
 
+  /** Halts the container: asked twice (the first asks it to halt, the second ends it at once), then killed. */
+  async function halt(): Promise<void> {
+    if (nspawn.pid === undefined || nspawn.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => nspawn.once('exit', () => resolve()));
+    nspawn.kill('SIGTERM');
+    await Promise.race([exited, sleep(5000)]);
+    if (nspawn.exitCode === null) nspawn.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000)]);
+    if (nspawn.exitCode === null) nspawn.kill('SIGKILL');
+    await Promise.race([exited, sleep(5000)]);
+  }
+
   return {
     pid1,
     sh,
     start: (command, options = {}) => sh(command, { ...options, allowFail: true }),
     async stop() {
-      if (nspawn.pid === undefined || nspawn.exitCode !== null) return;
-      // Twice: the first asks the container to halt, the second ends it at once.
-      const exited = new Promise<void>((resolve) => nspawn.once('exit', () => resolve()));
-      nspawn.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
-      if (nspawn.exitCode === null) nspawn.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
-      if (nspawn.exitCode === null) nspawn.kill('SIGKILL');
+      await halt();
+      for (const dir of cgroups) removeCgroup(dir);
     },
   };
 }
