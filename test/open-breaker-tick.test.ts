@@ -3,17 +3,22 @@
 // compiled modules, helpers/modules-cli.ts, which has no fast path): the same stderr lines, nothing
 // on stdout, exit 75, the same state-file decision (rewritten, or only touched as the pass's
 // trace). Each situation runs twice from the same state file, once each way; the lines differ only
-// in what two runs cannot share: the instant of the line and the pass id.
+// in what two runs cannot share: the instant of the line and the pass id. Below, the refusal both
+// call (src/pass/refused.ts) on a real state file and a fake clock: when it saves, and when not.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import type { BreakerState } from '../src/domain/breaker.js';
+import { refusedPass } from '../src/pass/refused.js';
+import { databaseIdentity, openStateFile, peekState } from '../src/state/file.js';
+import { serializeState, type SavedState } from '../src/state/format.js';
 import { BIN, cleanEnv, lines, MODULES_BIN, runCli } from './helpers/cli.js';
 import { closedPort } from './helpers/central.js';
 import { MODULE_LOG_ENV } from './helpers/module-record.js';
-import { seedDb } from './helpers/sync.js';
+import { memoryLogger, seedDb, testConfig } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('open-breaker-tick');
@@ -42,6 +47,13 @@ async function openBreakerStore(): Promise<Store> {
   assert.equal(opening.code, 75, opening.stderr);
   const store = { dir, db, state: path.join(dir, 'POS_Local.db.pos-sync.state.json'), args };
   assert.equal(savedState(store).breaker.state, 'open');
+  // The break without its jitter (±20 %): a probe an hour away reads "in 60 min" for the next
+  // 30 s, so both ways of a tick name the same wait.
+  const doc = JSON.parse(fs.readFileSync(store.state, 'utf8')) as { breaker: { openedAt: string; nextProbeAt: string; outageSince: string } };
+  const now = Date.now();
+  doc.breaker.openedAt = doc.breaker.outageSince = new Date(now).toISOString();
+  doc.breaker.nextProbeAt = new Date(now + 3_600_000).toISOString();
+  fs.writeFileSync(store.state, JSON.stringify(doc));
   return store;
 }
 
@@ -183,4 +195,63 @@ test('a probe due, or Kafka configured: the full CLI runs the tick', async () =>
   const r = await runCli(kafka.args, { cwd: s.dir, env: { ...env, NODE_OPTIONS: `--import=${RECORDER}`, [MODULE_LOG_ENV]: log } });
   assert.equal(r.code, 75, r.stderr);
   assert.ok(lines(fs.readFileSync(log, 'utf8')).some((m) => m.endsWith('pos-sync.cjs')), 'Kafka configured: the full CLI ran');
+});
+
+test('a state file written for another database: the full CLI names it (78), the fast path does not answer', async () => {
+  const s = await openBreakerStore();
+  const doc = JSON.parse(fs.readFileSync(s.state, 'utf8')) as { database: string };
+  doc.database = '/var/lib/pos/other.db';
+  fs.writeFileSync(s.state, JSON.stringify(doc));
+  const r = tickFrom(s, BIN, false);
+  assert.equal(r.code, 78, r.stderr);
+  assert.match(r.stderr, /written for the database \/var\/lib\/pos\/other\.db/);
+  assert.ok(r.loaded.some((m) => m.endsWith('pos-sync.cjs')));
+  assert.equal(r.rewritten, false);
+});
+
+describe('the refusal both paths call: the state file is saved only when worth it, and never over a newer breaker', () => {
+  const T0 = Date.parse('2026-12-07T08:00:00.000Z');
+  const OPEN: BreakerState = { state: 'open', consecutiveFailures: 2, openedAt: T0 - 60_000, nextProbeAt: T0 + 3_540_000, consecutiveOpens: 1, lastFailure: 'HTTP 503', outageSince: T0 - 60_000 };
+  const failed: SavedState = { breaker: OPEN, lastPass: { at: T0 - 60_000, exitCode: 75, outcome: 'unavailable', delivered: 0, refused: 0, durationMs: 900, error: 'HTTP 503', since: T0 - 60_000 }, lastSuccessAt: null };
+
+  function setUp(onDisk: SavedState) {
+    const dir = tmp.make('refusal');
+    const db = path.join(dir, 'POS_Local.db');
+    fs.writeFileSync(db, '');
+    const config = testConfig(db, 'http://127.0.0.1:9');
+    fs.writeFileSync(config.stateFile, serializeState(onDisk, databaseIdentity(db)));
+    let now = T0;
+    const clock = { now: () => now };
+    const store = openStateFile(config.stateFile, { log: memoryLogger(), now: clock.now, database: databaseIdentity(db) });
+    const refuse = (prev: SavedState, underLock = false) => refusedPass({ config, clock, start: now, store, prev, nextProbeAt: OPEN.nextProbeAt!, underLock });
+    return { config, refuse, text: () => fs.readFileSync(config.stateFile, 'utf8'), later: (ms: number) => void (now += ms) };
+  }
+
+  test('the first refusal after a failed pass is saved; the next one, unchanged, is not; one due its refresh is', () => {
+    const t = setUp(failed);
+    const result = t.refuse(failed);
+    assert.equal(result.exitCode, 75);
+    assert.equal(result.stoppedBy, 'breakerOpen');
+    assert.match(result.error ?? '', /^the circuit breaker is open \(2 failed requests in a row, last: HTTP 503\); no request sent; next probe at 2026-12-07T08:59:00\.000Z$/);
+    const saved = peekState(t.config.stateFile).state;
+    assert.equal(saved.lastPass?.outcome, 'breakerOpen');
+    assert.deepEqual(saved.breaker, OPEN);
+    const before = t.text();
+    t.later(10_000);
+    t.refuse(saved);
+    assert.equal(t.text(), before, 'nothing worth saving');
+    t.later(60_000);
+    t.refuse(saved);
+    assert.notEqual(t.text(), before, 'a refresh is due');
+  });
+
+  test('another pass changed the breaker meanwhile: its state stays, unless this pass holds the lock', () => {
+    const closedMeanwhile: SavedState = { ...failed, breaker: { state: 'closed', consecutiveFailures: 0, openedAt: null, nextProbeAt: null, consecutiveOpens: 0, lastFailure: null } };
+    const t = setUp(closedMeanwhile);
+    const before = t.text();
+    t.refuse(failed);
+    assert.equal(t.text(), before, 'the newer state is left alone');
+    t.refuse(failed, true);
+    assert.equal(peekState(t.config.stateFile).state.breaker.state, 'open', 'under the lock no other pass can have run: saved');
+  });
 });
