@@ -4,27 +4,42 @@
 // when any look below is unsure, it answers null and the full CLI runs the pass as always, so
 // what a user sees never depends on which path ran.
 //
-// The fast path only says "nothing pending" where the full pass would have said exactly that and
-// written nothing but its trace: it accepts the plain `[global options] sync` the timer runs, with
-// output off a terminal, and stands aside for everything else.
+// The fast path answers two ticks, and only where the full pass would have done exactly the same:
+// - idle: "nothing pending", where the full pass would have written nothing but its trace;
+// - refused: an open circuit breaker whose next probe is not yet due, where the full pass sends
+//   nothing and touches neither the database nor the lock. Its result, its state-file decision and
+//   its warning line come from the functions the full pass uses (pass/refused.ts,
+//   commands/sync-lines.ts, cli/command-log.ts).
+// It accepts the plain `[global options] sync` the timer runs, with output off a terminal, and
+// stands aside for everything else.
 //
-// What an idle tick must see is the list LOOKS, in one place. A feature that gives an idle tick
-// something to do (a quarantined row due, a heartbeat due…) adds one entry: a pure function of the
-// facts below, or one cheap read-only SQL query on `facts.db`; returning a reason hands the tick to
-// the full pass. Keep each look to a read: the idle tick is benchmarked against `node -e 0`.
+// What each tick must see is a list, in one place: LOOKS for the idle tick, REFUSED_LOOKS for the
+// refused one. A feature that gives such a tick something to do (a quarantined row due, a
+// heartbeat due…) adds one entry: a pure function of the facts below, or one cheap read-only SQL
+// query on `facts.db` (idle looks only); returning a reason hands the tick to the full pass. Keep
+// each look to a read: these ticks are benchmarked against `node -e 0`.
 
 import { fstatSync, statSync, writeSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { checkTlsFiles } from './central/tls-files.js';
-import { loadConfig, type LoadedConfig } from './config/load.js';
+import { commandLogContext, commandLogger } from './cli/command-log.js';
+import { noPaint } from './cli/render.js';
+import { processStdio } from './cli/stdio.js';
+import { breakerOpenWarning } from './commands/sync-lines.js';
+import { loadConfig, refuseWithoutReadableToken, type LoadedConfig } from './config/load.js';
 import type { GlobalFlags } from './config/resolve.js';
+import { secretValues } from './config/secrets.js';
 import type { Config } from './config/types.js';
+import { admit } from './domain/breaker.js';
 import { heartbeatMayBeDue, NO_HEARTBEAT } from './domain/heartbeat.js';
+import { systemClock } from './domain/time.js';
+import { refusedPass } from './pass/refused.js';
 import { saveRefreshMs } from './pass/saved.js';
 import { touchPassTrace } from './pass/trace.js';
-import { peekState } from './state/file.js';
+import { databaseIdentity, openStateFile, peekState } from './state/file.js';
 import type { SavedState } from './state/format.js';
 import { lockPathFor } from './state/lock.js';
+import { serviceIdentity } from './state/run-as.js';
 import { NEEDED, SCHEMA_VERSION } from './store/migrations.js';
 
 /** What the looks see. */
@@ -37,7 +52,7 @@ export interface IdleFacts {
    * indexes checked; looks that need it come last, so a tick the state file decides never opens it.
    */
   db(): DatabaseSync;
-  /** Epoch ms. */
+  /** Epoch ms, on the pass's clock (domain/time.ts systemClock): the refused tick's start. */
   readonly now: number;
 }
 
@@ -45,6 +60,13 @@ export interface IdleFacts {
 export type Look = (facts: IdleFacts) => string | null;
 
 const TABLES = { transaction: 'PosTransactions', inventory: 'InventoryUpdates' } as const;
+
+// Looks both ticks share: what the full CLI does around any pass, before or after it.
+const KAFKA_OFF: readonly [string, Look] = [
+  'nothing to publish to Kafka (Kafka off)',
+  ({ config, loaded }) => (config.kafka.enabled || loaded.settings.get('Kafka.ProducerConfig')?.source.kind !== 'default' ? 'Kafka is configured' : null),
+];
+const NO_METRICS_FILE: readonly [string, Look] = ['no metrics file to write after the pass', ({ config }) => (config.metricsFile === null ? null : 'a metrics file is written after every pass')];
 
 /** Everything an idle tick must see, in one place (see the header). */
 export const LOOKS: readonly (readonly [string, Look])[] = [
@@ -55,9 +77,8 @@ export const LOOKS: readonly (readonly [string, Look])[] = [
   // the state file's memory of the last one.
   ['no heartbeat due (Sync.HeartbeatSeconds)', ({ config, state, now }) =>
     heartbeatMayBeDue(state.heartbeat ?? NO_HEARTBEAT, state.lastPass?.since ?? null, now, config.heartbeatSeconds * 1000) ? 'a heartbeat may be due' : null],
-  ['nothing to publish to Kafka (Kafka off)', ({ config, loaded }) =>
-    config.kafka.enabled || loaded.settings.get('Kafka.ProducerConfig')?.source.kind !== 'default' ? 'Kafka is configured' : null],
-  ['no metrics file to write after the pass', ({ config }) => (config.metricsFile === null ? null : 'a metrics file is written after every pass')],
+  KAFKA_OFF,
+  NO_METRICS_FILE,
   ['the last pass was an idle success, recent enough that the full pass would not rewrite the state file', ({ config, state, now }) => {
     const p = state.lastPass;
     if (p === null || state.lastSuccessAt === null || (state.notAboutRows ?? null) !== null) return 'no idle success on record';
@@ -75,6 +96,31 @@ export const LOOKS: readonly (readonly [string, Look])[] = [
   }],
   // A quarantined row, a refused row waiting out its backoff and a dead letter are all Synced = 0:
   // the look above hands each of those ticks to the full pass, which knows when each is due.
+];
+
+/**
+ * Everything a tick refused by an open breaker must see (see the header). The database is never
+ * opened: the full pass does not open it either. No heartbeat look: the full pass sends none
+ * through an open breaker (heartbeat/send.ts). No lock look: the full pass's refusal does not
+ * take the lock (pass/refused.ts reads the state file again just before replacing it instead).
+ */
+export const REFUSED_LOOKS: readonly (readonly [string, Look])[] = [
+  ['the circuit breaker refuses this pass (open, its next probe not yet due)', ({ config, state, now }) =>
+    admit(state.breaker, now, config.breaker, false).kind === 'refuse' ? null : 'the breaker is closed, or a probe is due'],
+  KAFKA_OFF,
+  NO_METRICS_FILE,
+  // Root on a database that is not root's: the full pass becomes the service user before it writes
+  // the state file (state/run-as.ts), and says so. Root on its own database stays root there too.
+  // With no passwd entries it answers null exactly where the full pass stays root, and otherwise a
+  // user or an error: either way not this tick's to answer (nor /etc/passwd's to be read for it).
+  ['not to run as another user', ({ config }) => {
+    if (process.geteuid?.() !== 0) return null;
+    try {
+      return serviceIdentity(0, config.db.path, config.stateFile, [], []) === null ? null : 'root runs the pass as the service user';
+    } catch {
+      return 'root finds no service user';
+    }
+  }],
 ];
 
 /** The global options a timer's tick may carry (each with its value); anything else: the full CLI. */
@@ -120,8 +166,9 @@ export interface IdleIo {
 }
 
 /**
- * The fast path: exit code 0 after printing the idle line and leaving the trace, or null when the
- * full CLI must run (anything unsure, any error: the full pass reports it as it always does).
+ * The fast path: exit code 0 after printing the idle line and leaving the trace, 75 after an open
+ * breaker's refusal, or null when the full CLI must run (anything unsure, any error: the full pass
+ * reports it as it always does).
  */
 export async function idleTick(io: IdleIo, started = monotonicMs()): Promise<number | null> {
   const flags = plainSync(io.argv);
@@ -131,8 +178,11 @@ export async function idleTick(io: IdleIo, started = monotonicMs()): Promise<num
     const loaded = await loadConfig({ flags, env: io.env, cwd: io.cwd });
     const { config } = loaded;
     if (loaded.warnings.length > 0 || config.detailedLogging) return null;
+    // What `sync` checks before any pass (commands/sync.ts): each throws, and the full CLI says it.
+    if (config.http.token === null) refuseWithoutReadableToken(loaded.file, 'sync');
     if (config.http.caFile !== null || config.http.clientCertFile !== null || config.http.clientKeyFile !== null) checkTlsFiles(config.http);
-    const peeked = peekState(config.stateFile);
+    // A state file written for another database is the full pass's error (78), never a fact here.
+    const peeked = peekState(config.stateFile, databaseIdentity(config.db.path));
     if (!peeked.found || peeked.problem !== null) return null;
     if (!statSync(config.db.path).isFile()) return null;
     const open = (): DatabaseSync => {
@@ -147,7 +197,8 @@ export async function idleTick(io: IdleIo, started = monotonicMs()): Promise<num
       if (version !== SCHEMA_VERSION) throw new NotIdle();
       return db;
     };
-    const facts: IdleFacts = { config, loaded, state: peeked.state, db: open, now: Date.now() };
+    const facts: IdleFacts = { config, loaded, state: peeked.state, db: open, now: systemClock.now() };
+    if (REFUSED_LOOKS.every(([, look]) => look(facts) === null)) return refusedTick(facts);
     for (const [, look] of LOOKS) if (look(facts) !== null) return null;
     // Another pass holds the lock (a drain finishing, a Kafka publish): the full pass says so (75).
     if (lockHeld(config.db.path)) return null;
@@ -162,6 +213,34 @@ export async function idleTick(io: IdleIo, started = monotonicMs()): Promise<num
   } finally {
     db?.close();
   }
+}
+
+/**
+ * An open breaker's tick, as the full CLI runs it off a terminal (commands/sync.ts, pass/pass.ts
+ * runSync): the refusal and its state-file decision, the trace, then the one warning line on
+ * stderr — no line on stdout, no closing line — and exit 75.
+ */
+function refusedTick(facts: IdleFacts): number {
+  const { config, state, now } = facts;
+  const admission = admit(state.breaker, now, config.breaker, false);
+  if (admission.kind !== 'refuse') throw new NotIdle();
+  const log = commandLogger({
+    stderr: processStdio().stderr,
+    verbose: false,
+    quiet: false,
+    paint: noPaint,
+    secrets: secretValues(config),
+    context: { ...commandLogContext('sync'), store: config.storeId },
+  });
+  const store = openStateFile(config.stateFile, { log, now: () => systemClock.now(), database: databaseIdentity(config.db.path) });
+  let result: ReturnType<typeof refusedPass>;
+  try {
+    result = refusedPass({ config, clock: systemClock, start: now, store, prev: state, nextProbeAt: admission.nextProbeAt, underLock: false });
+  } finally {
+    touchPassTrace(store.path, systemClock.now());
+  }
+  log.warn(breakerOpenWarning(result.error ?? '', result));
+  return result.exitCode;
 }
 
 /** process.hrtime, not the global `performance`, whose getter loads perf_hooks (~10 modules). */

@@ -2,7 +2,8 @@
 // whose loaders cost a tick about ten milliseconds (README → Performance) — recorded, not timed.
 // The full CLI on its compiled modules (a tick with something to do), with a YAML config file as
 // the control that does load it; and the service's own idle tick through bin/pos-sync, which
-// src/idle.ts answers without the full bundle (test/idle-tick.test.ts has the rest of that path).
+// src/idle.ts answers without the full bundle (test/idle-tick.test.ts has the rest of that path),
+// and an open breaker's tick, which it answers too (test/open-breaker-tick.test.ts).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { lines, MODULES_BIN, runCli } from './helpers/cli.js';
 import { MODULE_LOG_ENV } from './helpers/module-record.js';
+import { seedDb } from './helpers/sync.js';
 import { tmpDirs } from './helpers/tmp.js';
 
 const tmp = tmpDirs('tick-loads');
@@ -57,4 +59,21 @@ test("the service's idle tick through bin/pos-sync (--config appsettings.json): 
   const entries = lines(fs.readFileSync(log, 'utf8'));
   assert.ok(entries.some((e) => e.endsWith('/dist/src/cli/idle.cjs')), entries.join('\n'));
   assert.deepEqual(entries.filter((e) => /[/\\]node_modules[/\\]cosmiconfig[/\\]|pos-sync\.cjs$|better-sqlite3/.test(e)), []);
+});
+
+test("an open breaker's tick through bin/pos-sync: neither commander, better-sqlite3 nor the full bundle", async () => {
+  const cwd = tmp.make();
+  fs.writeFileSync(path.join(cwd, 'appsettings.json'), JSON.stringify({ Sync: { StoreId: 'JSON1', MaxRetryAttempts: 0, CircuitBreaker: { FailureThreshold: 1, BreakSeconds: 3600, MaxBreakSeconds: 3600 } }, ConnectionStrings: { DefaultConnection: 'Data Source=data.db' } }));
+  // Nothing listens on port 9: the first pass (the full CLI: a row is pending) fails and opens the breaker.
+  const args = ['--config', 'appsettings.json', '--central-url', 'http://127.0.0.1:9', 'sync'];
+  seedDb(path.join(cwd, 'data.db'), 1, 0);
+  const opening = await runCli(args, { cwd });
+  assert.equal(opening.code, 75, opening.stderr);
+  const log = path.join(cwd, 'modules.log');
+  const r = await runCli(args, { cwd, env: { NODE_OPTIONS: `--import=${RECORDER}`, [MODULE_LOG_ENV]: log } });
+  assert.equal(r.code, 75, r.stderr);
+  assert.match(r.stderr, /"level":"warn","message":"the circuit breaker is open/);
+  const entries = lines(fs.readFileSync(log, 'utf8'));
+  assert.ok(entries.some((e) => e.endsWith('/dist/src/cli/idle.cjs')), entries.join('\n'));
+  assert.deepEqual(entries.filter((e) => /[/\\]node_modules[/\\](commander|better-sqlite3)[/\\]|pos-sync\.cjs$/.test(e)), []);
 });

@@ -7,7 +7,8 @@ import type { GlobalFlags } from '../config/resolve.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { mapProducerConfig } from '../kafka/settings.js';
-import { createLogger, scrub, type Level, type Logger } from '../log.js';
+import { scrub, type Logger } from '../log.js';
+import { commandLogContext, commandLogger, newPassId } from './command-log.js';
 import { noPaint, type Paint } from './render.js';
 
 export interface Io {
@@ -66,33 +67,13 @@ export async function makePaint(io: Io, globals: GlobalOptions): Promise<Paint> 
   return { ok: chalk.green, warn: chalk.yellow, bad: chalk.red, dim: chalk.dim, bold: chalk.bold };
 }
 
-/**
- * A short id that tells one pass's log lines from the next one's. Not a UUID: node:crypto would
- * cost every idle tick a module load for an id that only has to be unique per store.
- */
-function newPassId(): string {
-  return `${Date.now().toString(36)}-${Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, '0')}`;
-}
-
 export function createContext(io: Io, globals: GlobalOptions, paint: Paint, command: string): Context {
   const json = globals.json === true;
-  const stderrTty = io.stderr.isTTY === true;
   let secrets: string[] = [];
   let verbose = globals.verbose === true;
   // On every JSON log line, so the lines of one pass (and one store) can be grouped downstream.
-  const logContext: Record<string, string> = command === 'sync' ? { command, pass: newPassId() } : { command };
-  const paintLevel = (level: Level, text: string): string => (level === 'error' ? paint.bad(text) : level === 'warn' ? paint.warn(text) : paint.dim(text));
-  const makeLog = (): Logger =>
-    createLogger({
-      json: !stderrTty,
-      verbose,
-      quiet: globals.quiet === true,
-      write: (l) => io.stderr.write(l),
-      now: () => Date.now(),
-      paint: paintLevel,
-      secrets,
-      context: { ...logContext },
-    });
+  const logContext = commandLogContext(command);
+  const makeLog = (): Logger => commandLogger({ stderr: io.stderr, verbose, quiet: globals.quiet === true, paint, secrets, context: logContext });
   let log = makeLog();
   // Node prints its warnings as raw "(node:PID) …" lines, which would break the one-JSON-object-
   // per-line log off a terminal; they go through the logger instead. kafkajs 2.2.4 arms a timer

@@ -8,10 +8,9 @@ import { checkTls, centralClient } from '../cli/clients.js';
 import type { Context } from '../cli/context.js';
 import { positiveInt, positiveNumber } from '../cli/options.js';
 import { createProgress, noProgress } from '../cli/progress.js';
-import { age, seconds, type Paint } from '../cli/render.js';
+import { seconds, type Paint } from '../cli/render.js';
 import { stopOnSignals } from '../cli/signals.js';
 import type { Config } from '../config/types.js';
-import type { BreakerView } from '../domain/breaker.js';
 import { kafkaTrouble } from '../domain/kafka-trouble.js';
 import { formatLocalTime, storeTimeZone, plural } from '../domain/localtime.js';
 import { escapeControl } from '../domain/redact.js';
@@ -21,6 +20,7 @@ import { ExitCode, PosSyncError, UsageError, worstExitCode } from '../errors.js'
 import { scrub } from '../log.js';
 import type { PassResult, StopRequest } from '../pass/pass.js';
 import { defineCommand } from './command.js';
+import { breakerOpenWarning, nextProbe } from './sync-lines.js';
 
 interface SyncFlags {
   batchSize?: number;
@@ -121,11 +121,8 @@ export const sync = defineCommand<SyncFlags>({
       // result); off a terminal the JSON log line stays too, for whatever parses the log.
       const closesItself = !watching && ctx.io.stderr.isTTY === true;
       if (result.error && !closesItself) {
-        if (result.stoppedBy === 'breakerOpen') {
-          // The saved text names the instant (stable, so an unchanged state is not rewritten); the
-          // log line says how long to wait.
-          ctx.log.warn(result.error.replace(/; next probe at \S+$/, `; ${nextProbe(result.breaker, Date.parse(result.startedAt) + result.durationMs)}`));
-        } else ctx.log.error(result.error);
+        if (result.stoppedBy === 'breakerOpen') ctx.log.warn(breakerOpenWarning(result.error, result));
+        else ctx.log.error(result.error);
       }
       let exitCode = result.exitCode;
       if (metricsFile !== null && !result.dryRun) {
@@ -323,14 +320,6 @@ function kafkaOutcome(r: PassResult, p: Paint): string {
   }
   if (k.backlog > 0) return [published, `${wait(k.backlog)} for Kafka`].filter(Boolean).join(', ');
   return published;
-}
-
-function nextProbe(b: BreakerView, now: number): string {
-  if (b.nextProbeAt === null) return 'the next pass probes';
-  const inMs = Date.parse(b.nextProbeAt) - now;
-  // Relative: an open-circuit tick must not load Intl's time-zone data for a wall-clock time, and
-  // "in 25 s" is what a reader needs (the state file and --json keep the instant).
-  return inMs <= 0 ? 'the next pass probes' : `next probe in ${age(Math.ceil(inMs / 1000))}`;
 }
 
 /**

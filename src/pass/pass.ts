@@ -24,6 +24,7 @@ import { Ledger, outOfTime, StopPass, type PerEntity, type StopReason } from './
 import { Isolation } from './quarantine.js';
 import { Refusals } from './refusals.js';
 import { failedState, nextState, saveRefreshMs } from './saved.js';
+import { refusedPass as refuseThePass } from './refused.js';
 import { Queue } from '../store/queue.js';
 import { recordPass, waitingRows } from '../store/history.js';
 import { assertWritable } from '../store/writable.js';
@@ -310,38 +311,8 @@ function passResult(pass: PassContext, ledger: Ledger, breaker: BreakerSession, 
   };
 }
 
-/** The result of a pass an open breaker stopped before it sent anything; saves the state. */
+/** An open breaker's refusal (refused.ts, shared with the fast path of src/idle.ts). */
 function refusedPass(pass: PassContext, prev: SavedState, nextProbeAt: number, heldLock: PassLock | null): PassResult {
   const { config, clock } = pass.deps;
-  const b = prev.breaker;
-  // Stable text (no "in 12 s"): it is saved, and an unchanged state is not rewritten every tick.
-  const failures = `${b.consecutiveFailures} failed request${b.consecutiveFailures === 1 ? '' : 's'} in a row`;
-  const ledger = new Ledger();
-  ledger.stop(new StopPass('breakerOpen', `the circuit breaker is open (${failures}${b.lastFailure ? `, last: ${b.lastFailure}` : ''}); no request sent; next probe at ${new Date(nextProbeAt).toISOString()}`, ExitCode.tempFail));
-  const { exitCode, stoppedBy, error, ...counts } = ledger.summary();
-  const result: PassResult = {
-    command: 'sync',
-    exitCode,
-    stoppedBy,
-    startedAt: new Date(pass.start).toISOString(),
-    durationMs: clock.now() - pass.start,
-    ...counts,
-    dryRun: false,
-    error,
-    breaker: describeBreaker(b, clock.now(), config.breaker),
-    probe: false,
-  };
-  const next = nextState(prev, prev.breaker, result, clock.now());
-  if (worthSaving(prev, next, true, clock.now(), saveRefreshMs(config))) {
-    if (heldLock) {
-      pass.stateStore.save(next);
-    } else {
-      // Not under the pass lock: taking it needs the SQLite module, which an open-circuit tick
-      // never loads (pos-sync-internals(7) PERFORMANCE). Instead the file is read again just before it is replaced, and
-      // left alone when a pass changed the breaker meanwhile (that pass saved a fresher state).
-      const current = peekState(pass.stateStore.path, databaseIdentity(pass.deps.config.db.path));
-      if (JSON.stringify(current.state.breaker) === JSON.stringify(prev.breaker)) pass.stateStore.save(next);
-    }
-  }
-  return result;
+  return refuseThePass({ config, clock, start: pass.start, store: pass.stateStore, prev, nextProbeAt, underLock: heldLock !== null });
 }
