@@ -14,7 +14,7 @@ import { ConfigError, LocalIoError } from '../src/errors.js';
 import { openDatabase } from '../src/store/db.js';
 import { countPending, entityBacklog, formatTimeSpan, parseTimeSpan } from '../src/store/history.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from '../src/store/migrations.js';
-import { imageOf, Queue, type SentRow } from '../src/store/queue.js';
+import { contentHash, imageOf, Queue, type SentRow } from '../src/store/queue.js';
 import { buildFixtureDb, FIXTURE, readTable, withState } from './helpers/db.js';
 import { tmpDirs } from './helpers/tmp.js';
 
@@ -296,12 +296,12 @@ describe('a large table where most rows are synced', () => {
   });
 });
 
-/** The rows as a batch read them (rowid and image), for markSynced. */
+/** The rows as a batch read them (rowid and content hash), for markSynced. */
 function sentRows(db: Database, ids: readonly string[]): SentRow[] {
   const read = db.prepare(`SELECT rowid AS rowid, * FROM "PosTransactions" WHERE "Id" = ?`);
   return ids.map((id) => {
     const row = read.get(id) as { rowid: number };
-    return { id, rowid: row.rowid, image: imageOf('transaction', row) };
+    return { id, rowid: row.rowid, hash: contentHash(imageOf('transaction', row)) };
   });
 }
 
