@@ -139,6 +139,27 @@ describe('a database made from the seed fixture', () => {
     }
   });
 
+  test('a row image lists the business columns in the order nextPending reads them (the content hash is of it)', () => {
+    const db = open(file);
+    try {
+      const q = new Queue(db);
+      for (const entity of ['transaction', 'inventory'] as const) {
+        const rows = q.nextPending(entity, 0, NOW_TEXT, 100);
+        assert.ok(rows.length > 0);
+        for (const row of rows) {
+          const [rowidKey, ...business] = Object.keys(row);
+          assert.equal(rowidKey, 'rowid');
+          assert.equal(imageOf(entity, row), JSON.stringify(business.map((k) => (row as unknown as Record<string, unknown>)[k])));
+        }
+      }
+      // A reader with safeIntegers gets bigints: written as text, not thrown at.
+      const [sale] = q.nextPending('transaction', 0, NOW_TEXT, 1);
+      assert.match(imageOf('transaction', { ...sale!, Quantity: 3n }), /,"3n",/);
+    } finally {
+      db.close();
+    }
+  });
+
   test('values come back with their stored types: money and dates as text, quantities as integers', () => {
     const db = open(file);
     try {
