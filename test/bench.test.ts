@@ -76,6 +76,8 @@ test('npm run bench -- --quick measures every case against a same-run baseline a
   const drain = byName.get('drain')!;
   assert.equal(drain.notes.filter((n) => /pos-sync and the bound sent the same \d+ bytes of bodies/.test(n)).length, 2, drain.notes.join('\n'));
   assert.deepEqual(drain.figures.map((f) => [f['unit'], (f['target'] as { ratio: number }).ratio]), [['rows/s', 0.85], ['rows/s', 0.85]]);
+  // Each size also says what one thread must do: pos-sync's CPU time beside both legs'.
+  assert.equal(drain.notes.filter((n) => /rows, CPU time: pos-sync \d+ ms, SQLite leg \d+ ms, the central leg's client \(bound-central\.js\) \d+ ms/.test(n)).length, 2, drain.notes.join('\n'));
   assert.deepEqual(byName.get('idle')!.figures.map((f) => f['unit']), ['ms', 'MiB']);
   // reconcile counts requests, not only time: a matching day costs exactly two.
   assert.match(byName.get('reconcile')!.notes.join('\n'), /matching day of \d+ sales: 2 requests/);

@@ -282,6 +282,21 @@ describe('EF Core datetime text', () => {
     test(`dbTimeToIso(${JSON.stringify(text)}) → ${iso}`, () => assert.equal(dbTimeToIso(text), iso));
   }
 
+  test('property: the EF form (a space) reads as the same text with a T, which takes the general path', () => {
+    const digits = (n: number): fc.Arbitrary<string> => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((d) => d.join(''));
+    const fraction = fc.oneof(fc.constant(''), fc.integer({ min: 1, max: 7 }).chain((n) => digits(n)).map((d) => `.${d}`));
+    // Mostly real dates and times, with every field also out of range now and then.
+    const field = (n: number, max: number): fc.Arbitrary<string> =>
+      fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max }).map((v) => String(v).padStart(n, '0')) }, { weight: 1, arbitrary: digits(n) });
+    fc.assert(
+      fc.property(field(4, 9999), field(2, 12), field(2, 31), field(2, 23), field(2, 59), field(2, 59), fraction, (y, mo, d, h, mi, s, f) => {
+        const rest = `${h}:${mi}:${s}${f}`;
+        assert.equal(dbTimeToIso(`${y}-${mo}-${d} ${rest}`), dbTimeToIso(`${y}-${mo}-${d}T${rest}`));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   test('parseDbTime truncates the fraction to milliseconds, as UTC', () => {
     assert.equal(parseDbTime('2025-10-21 14:03:11.1234567'), Date.parse('2025-10-21T14:03:11.123Z'));
     assert.equal(parseDbTime('2025-10-21 14:03:11.9999999'), Date.parse('2025-10-21T14:03:11.999Z'));

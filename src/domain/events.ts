@@ -57,6 +57,8 @@ export interface SinglePayload {
   readonly tillId?: string;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export type Mapped<T> = { ok: true; value: T } | { ok: false; id: string; error: string };
 
 /**
@@ -120,48 +122,54 @@ function rowId(value: SqlValue): string {
   return typeof value === 'string' ? value : String(value);
 }
 
-function guard<T>(id: SqlValue, build: () => T): Mapped<T> {
+/** A row the POS wrote wrongly, as the invalid-row result; anything else is a bug and goes on up. */
+function invalidRow(id: SqlValue, err: unknown): { ok: false; id: string; error: string } {
+  if (err instanceof BadColumn) return { ok: false, id: rowId(id), error: `invalid row: ${err.message}` };
+  throw err;
+}
+
+function checkId(id: SqlValue): string {
+  if (typeof id !== 'string' || id === '') throw new BadColumn(`Id is ${describe(id)}, expected text`);
+  return id;
+}
+
+// The events are built as one object literal each, then the optional fields assigned: spreading
+// `{contentHash}`/`{tillId}` in, and a closure per row, cost a drain (which maps every row) 88
+// instead of 69 ms CPU per 100,000 rows. Keys keep the order the central API lists them in.
+
+export function transactionEvent(row: TransactionRow, tillId?: string, contentHash?: string): Mapped<TransactionEvent> {
   try {
-    if (typeof id !== 'string' || id === '') throw new BadColumn(`Id is ${describe(id)}, expected text`);
-    return { ok: true, value: build() };
+    const event: Mutable<TransactionEvent> = {
+      id: checkId(row.Id),
+      entity: 'transaction',
+      storeId: str(row, 'StoreId', row.StoreId),
+      productId: str(row, 'ProductId', row.ProductId),
+      type: str(row, 'TransactionType', row.TransactionType),
+      occurredAt: time('TransactionDate', row.TransactionDate),
+      transactionId: str(row, 'TransactionId', row.TransactionId),
+      quantity: int('Quantity', row.Quantity),
+      unitPrice: money('UnitPrice', row.UnitPrice),
+      totalAmount: money('TotalAmount', row.TotalAmount),
+      reference: optStr('Reference', row.Reference),
+      notes: optStr('Notes', row.Notes),
+      metadata: optStr('Metadata', row.Metadata),
+    };
+    if (contentHash !== undefined) event.contentHash = contentHash;
+    if (tillId !== undefined) event.tillId = tillId;
+    return { ok: true, value: event };
   } catch (err) {
-    if (err instanceof BadColumn) return { ok: false, id: rowId(id), error: `invalid row: ${err.message}` };
-    throw err;
+    return invalidRow(row.Id, err);
   }
 }
 
-/** `{tillId}` when there is one, to spread last into an event. */
-const till = (tillId: string | undefined): { tillId?: string } => (tillId === undefined ? {} : { tillId });
-/** `{contentHash}` when there is one. */
-const hashed = (contentHash: string | undefined): { contentHash?: string } => (contentHash === undefined ? {} : { contentHash });
-
-export function transactionEvent(row: TransactionRow, tillId?: string, contentHash?: string): Mapped<TransactionEvent> {
-  return guard(row.Id, () => ({
-    id: row.Id as string,
-    entity: 'transaction' as const,
-    storeId: str(row, 'StoreId', row.StoreId),
-    productId: str(row, 'ProductId', row.ProductId),
-    type: str(row, 'TransactionType', row.TransactionType),
-    occurredAt: time('TransactionDate', row.TransactionDate),
-    transactionId: str(row, 'TransactionId', row.TransactionId),
-    quantity: int('Quantity', row.Quantity),
-    unitPrice: money('UnitPrice', row.UnitPrice),
-    totalAmount: money('TotalAmount', row.TotalAmount),
-    reference: optStr('Reference', row.Reference),
-    notes: optStr('Notes', row.Notes),
-    metadata: optStr('Metadata', row.Metadata),
-    ...hashed(contentHash),
-    ...till(tillId),
-  }));
-}
-
 export function inventoryEvent(row: InventoryRow, tillId?: string, contentHash?: string): Mapped<InventoryEvent> {
-  return guard(row.Id, () => {
+  try {
+    const id = checkId(row.Id);
     const previousStock = int('PreviousStock', row.PreviousStock);
     const newStock = int('NewStock', row.NewStock);
-    return {
-      id: row.Id as string,
-      entity: 'inventory' as const,
+    const event: Mutable<InventoryEvent> = {
+      id,
+      entity: 'inventory',
       storeId: str(row, 'StoreId', row.StoreId),
       productId: str(row, 'ProductId', row.ProductId),
       type: str(row, 'UpdateType', row.UpdateType),
@@ -171,15 +179,23 @@ export function inventoryEvent(row: InventoryRow, tillId?: string, contentHash?:
       quantityChange: newStock - previousStock,
       reason: optStr('Reason', row.Reason),
       transactionId: optStr('TransactionId', row.TransactionId),
-      ...hashed(contentHash),
-      ...till(tillId),
     };
-  });
+    if (contentHash !== undefined) event.contentHash = contentHash;
+    if (tillId !== undefined) event.tillId = tillId;
+    return { ok: true, value: event };
+  } catch (err) {
+    return invalidRow(row.Id, err);
+  }
 }
 
 export function toEvent(entity: Entity, row: TransactionRow | InventoryRow, tillId?: string, contentHash?: string): Mapped<CentralEvent> {
   return entity === 'transaction' ? transactionEvent(row as TransactionRow, tillId, contentHash) : inventoryEvent(row as InventoryRow, tillId, contentHash);
 }
+
+/** `{tillId}` when there is one, to spread last into a payload. */
+const till = (tillId: string | undefined): { tillId?: string } => (tillId === undefined ? {} : { tillId });
+/** `{contentHash}` when there is one. */
+const hashed = (contentHash: string | undefined): { contentHash?: string } => (contentHash === undefined ? {} : { contentHash });
 
 /** The seed's payload: numbers as the seed sends them (its decimals become JSON numbers). */
 export function singlePayload(event: CentralEvent): SinglePayload {

