@@ -13,7 +13,7 @@
 //   property of the module (its CommonJS interop), and listing node:fs's properties loads Node's
 //   directory module. commander gets the module object itself, as Node would give it.
 
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -44,43 +44,28 @@ const commanderBuiltins: Plugin = {
  */
 export const EXTERNAL: readonly string[] = ['kafkajs', 'cosmiconfig', 'typescript'];
 
+/** What both bundles share: one CommonJS file each, Node 22+, the externals left to node_modules. */
+const COMMON: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  minify: true,
+  sourcemap: true,
+  // The licences of what is bundled go beside each bundle (pos-sync.cjs.LEGAL.txt).
+  legalComments: 'external',
+  // import() in a CommonJS file would start Node's ES module loader for the externals; require does not.
+  supported: { 'dynamic-import': false },
+  external: [...EXTERNAL],
+  define: { 'import.meta.url': '__bundle_url' },
+  banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: 'warning',
+};
+
 async function bundle(): Promise<void> {
   // The idle look (src/idle.ts) on its own: bin/pos-sync runs it before the full bundle.
-  await build({
-    entryPoints: [join(here, '..', 'idle.js')],
-    outfile: join(here, 'idle.cjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node22',
-    minify: true,
-    legalComments: 'external',
-    sourcemap: true,
-    supported: { 'dynamic-import': false },
-    external: [...EXTERNAL],
-    define: { 'import.meta.url': '__bundle_url' },
-    banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
-    logLevel: 'warning',
-  });
-  await build({
-    entryPoints: [join(here, '..', 'main.js')],
-    outfile: join(here, 'pos-sync.cjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node22',
-    minify: true,
-    // The licences of what is bundled go beside it (pos-sync.cjs.LEGAL.txt).
-    legalComments: 'external',
-    sourcemap: true,
-    // import() in a CommonJS file would start Node's ES module loader for the externals; require does not.
-    supported: { 'dynamic-import': false },
-    external: [...EXTERNAL],
-    define: { 'import.meta.url': '__bundle_url' },
-    banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: [commanderBuiltins],
-    logLevel: 'warning',
-  });
+  await build({ ...COMMON, entryPoints: [join(here, '..', 'idle.js')], outfile: join(here, 'idle.cjs') });
+  await build({ ...COMMON, entryPoints: [join(here, '..', 'main.js')], outfile: join(here, 'pos-sync.cjs'), plugins: [commanderBuiltins] });
 }
 
 // Run as a script (npm run bundle), not when imported for EXTERNAL.
