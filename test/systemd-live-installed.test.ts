@@ -35,8 +35,8 @@ import { startCentral, type RunningCentral } from '../examples/central/server.js
 import { runtimeFiles } from '../examples/debian/runtime-files.js';
 import { BIN, cleanEnv } from './helpers/cli.js';
 import { allIds, pendingIds } from './helpers/db.js';
-import { REPO_ROOT, makeTmpDir, removeDir } from './helpers/tmp.js';
-import { boot, missingForContainer, rootfsAndPackage, sleep, type Container, type Ran } from './systemd/container.js';
+import { REPO_ROOT, removeDir } from './helpers/tmp.js';
+import { boot, hostSide, missingForContainer, sleep, type Container, type Ran } from './systemd/container.js';
 
 const run = promisify(execFile);
 const TOKEN = 'installed-till-token-5e0a1b';
@@ -107,18 +107,9 @@ describe('the installed product: the package, install.sh, a POS writer and three
   }
 
   before(async () => {
-    host = makeTmpDir('systemd-installed');
-    const { rootfs, deb } = await rootfsAndPackage();
-    const inDir = path.join(host, 'in');
-    const pos = path.join(host, 'pos');
-    fs.mkdirSync(inDir);
-    fs.copyFileSync(deb, path.join(inDir, 'pos-sync.deb'));
-    for (const d of ['store', 'journal', 'shared']) fs.mkdirSync(path.join(pos, d), { recursive: true });
-    // This test reads the POS databases from the host as root (the ids it checks) and seeds them,
-    // as a technician in the group pos would: with umask 002. Root's 022 would leave a -wal/-shm
-    // the POS group cannot write whenever its read is the one that opens the database, and a pass
-    // meeting that file rightly exits 74 naming it (the unit failed twice so in CI).
-    process.umask(0o002);
+    const side = await hostSide('systemd-installed', ['store', 'journal', 'shared']);
+    host = side.host;
+    const { rootfs, inDir, pos } = side;
     central = await startCentral({ dbPath: path.join(host, 'central.db'), faults: { requireToken: TOKEN } });
 
     // The POS databases with sales waiting; the journal till's in rollback-journal mode.

@@ -32,8 +32,8 @@ import { after, before, describe, test } from 'node:test';
 import { startCentral, type RunningCentral } from '../examples/central/server.js';
 import { BIN, cleanEnv } from './helpers/cli.js';
 import { allIds, pendingIds } from './helpers/db.js';
-import { REPO_ROOT, makeTmpDir, removeDir } from './helpers/tmp.js';
-import { boot, missingForContainer, rootfsAndPackage, sleep, type Container } from './systemd/container.js';
+import { REPO_ROOT, removeDir } from './helpers/tmp.js';
+import { boot, hostSide, missingForContainer, sleep, type Container } from './systemd/container.js';
 
 const run = promisify(execFile);
 /** pos-sync.service's state file: beside the database, named from it (one per database). */
@@ -126,20 +126,11 @@ describe('the units under a live systemd (Debian 12, systemd-nspawn)', { skip: w
   }
 
   before(async () => {
-    host = makeTmpDir('systemd-live');
     // The root file system (built once, cached) and the package, fresh from this checkout.
-    const { rootfs, deb } = await rootfsAndPackage();
-    const inDir = path.join(host, 'in');
-    const pos = path.join(host, 'pos');
-    fs.mkdirSync(inDir);
-    fs.copyFileSync(deb, path.join(inDir, 'pos-sync.deb'));
-    for (const d of ['main', 'till1', 'till2']) fs.mkdirSync(path.join(pos, d), { recursive: true });
+    const side = await hostSide('systemd-live', ['main', 'till1', 'till2']);
+    host = side.host;
+    const { rootfs, inDir, pos } = side;
 
-    // This test reads the POS databases from the host as root (the ids it checks) and seeds them,
-    // as a technician in the group pos would: with umask 002. Root's 022 would leave a -wal/-shm
-    // the POS group cannot write whenever its read is the one that opens the database, and a pass
-    // meeting that file rightly exits 74 naming it (the unit failed twice so in CI).
-    process.umask(0o002);
     centralDb = path.join(host, 'central.db');
     central = await startCentral({ dbPath: centralDb, faults: { requireToken: TOKEN } });
     port = central.port;

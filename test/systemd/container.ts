@@ -7,7 +7,7 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from '../helpers/tmp.js';
+import { makeTmpDir, REPO_ROOT } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,10 +39,31 @@ export interface Container {
 }
 
 /** The root file system (built once, cached) and the package fresh from this checkout. */
-export async function rootfsAndPackage(): Promise<{ rootfs: string; deb: string }> {
+async function rootfsAndPackage(): Promise<{ rootfs: string; deb: string }> {
   const rootfs = (await run('bash', [path.join(REPO_ROOT, 'test', 'systemd', 'rootfs.sh')], { maxBuffer: 64 << 20 })).stdout.trim();
   const deb = (await run('bash', [path.join(REPO_ROOT, 'examples', 'debian', 'build-deb.sh')], { cwd: REPO_ROOT, maxBuffer: 64 << 20 })).stdout.trim();
   return { rootfs, deb: path.join(REPO_ROOT, deb) };
+}
+
+/**
+ * The host side of a live test: a scratch folder `host` holding `in/` (the package, as
+ * `in/pos-sync.deb`, and what the test puts beside it, bound read-only into the container) and
+ * `pos/<folder>` for each POS database folder (bound to /var/lib/pos).
+ */
+export async function hostSide(name: string, folders: readonly string[]): Promise<{ host: string; rootfs: string; inDir: string; pos: string }> {
+  const host = makeTmpDir(name);
+  const { rootfs, deb } = await rootfsAndPackage();
+  const inDir = path.join(host, 'in');
+  const pos = path.join(host, 'pos');
+  fs.mkdirSync(inDir);
+  fs.copyFileSync(deb, path.join(inDir, 'pos-sync.deb'));
+  for (const d of folders) fs.mkdirSync(path.join(pos, d), { recursive: true });
+  // The test reads the POS databases from the host as root (the ids it checks) and seeds them, as
+  // a technician in the group pos would: with umask 002. Root's 022 would leave a -wal/-shm the
+  // POS group cannot write whenever the test's read is the one that opens a database, and a pass
+  // meeting that file rightly exits 74 naming it.
+  process.umask(0o002);
+  return { host, rootfs, inDir, pos };
 }
 
 function wrap(command: string, as: string | undefined): string {
