@@ -9,6 +9,7 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { createTransport, curlNoProxy, type Sent } from '../src/central/transport.js';
+import { closedPort } from './helpers/central.js';
 
 interface Seen {
   readonly method: string;
@@ -153,10 +154,7 @@ describe('the transport', () => {
   });
 
   test('a refused connection fails like fetch: a TypeError with the socket error as cause', async () => {
-    const spare = net.createServer();
-    await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
-    const port = (spare.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => spare.close(() => resolve()));
+    const port = await closedPort();
     const t = createTransport();
     try {
       await assert.rejects(t.send(send('/events', { url: `http://127.0.0.1:${port}/events` })), (err: unknown) => {

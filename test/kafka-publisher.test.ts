@@ -14,6 +14,7 @@ import { seedPartition } from '../src/kafka/partitioner.js';
 import { createKafkaPublisher, type KafkaLog, type TransactionPlan } from '../src/kafka/publisher.js';
 import type { KafkaSettings } from '../src/kafka/settings.js';
 import { consumeTopic, createTopic, kafkaBrokerOrSkip, uniqueTopic } from './helpers/kafka.js';
+import { closedPort } from './helpers/central.js';
 
 /** Time a rejected call may take past its deadline: timers, socket teardown, a loaded CI box. */
 const SLACK_MS = 400;
@@ -142,17 +143,14 @@ describe('with a real broker', () => {
 });
 
 describe('with Kafka down', () => {
-  let closedPort = 0;
+  let refusingPort = 0;
   let blackHole: net.Server;
   let blackHolePort = 0;
   const held = new Set<net.Socket>();
 
   before(async () => {
     // A port that was just free: nothing listens there, so connections are refused.
-    const spare = net.createServer();
-    await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
-    closedPort = (spare.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => spare.close(() => resolve()));
+    refusingPort = await closedPort();
 
     // Accepts TCP and never says a word: the broker that hangs.
     blackHole = net.createServer((socket) => {
@@ -171,7 +169,7 @@ describe('with Kafka down', () => {
 
   for (const which of ['refused', 'black hole'] as const) {
     test(`${which}: publish rejects with KafkaUnavailableError within the deadline, close is quick`, async () => {
-      const port = which === 'refused' ? closedPort : blackHolePort;
+      const port = which === 'refused' ? refusingPort : blackHolePort;
       const started = Date.now();
       const deadline = started + 1_500;
       const publisher = await createKafkaPublisher(
@@ -193,7 +191,7 @@ describe('with Kafka down', () => {
   }
 
   test('refused: check() rejects with KafkaUnavailableError at once', async () => {
-    const publisher = await createKafkaPublisher(settings([`127.0.0.1:${closedPort}`], 'inventory-events'), {
+    const publisher = await createKafkaPublisher(settings([`127.0.0.1:${refusingPort}`], 'inventory-events'), {
       deadline: Date.now() + 10_000,
       log: silent,
     });
@@ -229,7 +227,7 @@ describe('with Kafka down', () => {
 
   for (const which of ['refused', 'black hole'] as const) {
     test(`${which}: a process that publishes and closes exits by itself, before its deadline + slack`, async () => {
-      const port = which === 'refused' ? closedPort : blackHolePort;
+      const port = which === 'refused' ? refusingPort : blackHolePort;
       const publisherModule = fileURLToPath(new URL('../src/kafka/publisher.js', import.meta.url));
       // Measured inside the child from just before the publisher exists, so node's own start-up
       // time on a busy machine is not counted; 'exit' fires only once nothing keeps the loop alive.

@@ -25,6 +25,7 @@ import { BIN, cleanEnv, lines, runCli } from './helpers/cli.js';
 import { buildFixtureDb, FIXTURE, pendingIds } from './helpers/db.js';
 import { parseExposition, valueOf, type Family } from './helpers/exposition.js';
 import { tmpDirs } from './helpers/tmp.js';
+import { closedPort } from './helpers/central.js';
 
 const tmp = tmpDirs('metrics');
 after(tmp.cleanup);
@@ -159,11 +160,7 @@ before(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   central = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
-  // A port nothing listens on: listen, note it, close.
-  const spare = http.createServer();
-  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
-  deadUrl = `http://127.0.0.1:${(spare.address() as AddressInfo).port}`;
-  await new Promise<void>((resolve) => spare.close(() => resolve()));
+  deadUrl = `http://127.0.0.1:${await closedPort()}`;
 });
 after(async () => central?.close());
 

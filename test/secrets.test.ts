@@ -16,6 +16,7 @@ import Sqlite from 'better-sqlite3';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { buildFixtureDb } from './helpers/db.js';
 import { tmpDirs } from './helpers/tmp.js';
+import { closedPort } from './helpers/central.js';
 
 const tmp = tmpDirs('secrets');
 
@@ -58,13 +59,6 @@ async function echoingCentral(status: number): Promise<Central> {
   };
 }
 
-async function deadPort(): Promise<number> {
-  const spare = http.createServer();
-  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
-  const { port } = spare.address() as AddressInfo;
-  await new Promise<void>((resolve) => spare.close(() => resolve()));
-  return port;
-}
 
 let refusing: Central; // 401
 let refusingContent: Central; // 400
@@ -76,8 +70,8 @@ before(async () => {
   refusing = await echoingCentral(401);
   refusingContent = await echoingCentral(400);
   accepting = await echoingCentral(200);
-  downUrl = `http://127.0.0.1:${await deadPort()}`;
-  kafkaDown = `127.0.0.1:${await deadPort()}`;
+  downUrl = `http://127.0.0.1:${await closedPort()}`;
+  kafkaDown = `127.0.0.1:${await closedPort()}`;
 });
 after(async () => {
   await refusing?.close();

@@ -12,6 +12,7 @@ import { abortableSleep, runWatch } from '../src/commands/watch.js';
 import { lines, runCli, startCli } from './helpers/cli.js';
 import { buildFixtureDb, FIXTURE, pendingIds } from './helpers/db.js';
 import { tmpDirs } from './helpers/tmp.js';
+import { closedPort } from './helpers/central.js';
 
 const tmp = tmpDirs('watch');
 after(tmp.cleanup);
@@ -166,10 +167,7 @@ describe('pos-sync sync --watch', () => {
 
   test('central down: SIGINT ends it with the last pass\'s 75', async () => {
     const s = store();
-    const spare = http.createServer();
-    await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
-    const dead = `http://127.0.0.1:${(spare.address() as AddressInfo).port}`;
-    await new Promise<void>((resolve) => spare.close(() => resolve()));
+    const dead = `http://127.0.0.1:${await closedPort()}`;
     fs.writeFileSync(path.join(s.dir, 'appsettings.json'), JSON.stringify({ Sync: { SyncIntervalSeconds: 1, MaxRetryAttempts: 0 } }));
     const run = startCli(['-v', '--config', path.join(s.dir, 'appsettings.json'), '--db', s.db, '--central-url', dead, 'sync', '--watch'], { cwd: s.dir });
     await waitForLines(run.child, /"message":"pass finished"/, 2);

@@ -5,11 +5,11 @@
 // them then left silent past the threshold (NOT REPORTING). Then GET /fleet, whole answers, timed.
 
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { startCentral } from '../../examples/central/server.js';
 import type { Heartbeat } from '../../examples/central/fleet.js';
+import { closedPort } from '../helpers/central.js';
 import { stats } from './measure.js';
 import type { CaseResult, Figure } from './run.js';
 
@@ -36,19 +36,12 @@ function posSync(input: FleetBenchInput, dir: string, args: string[], env: Recor
   });
 }
 
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Heartbeats of real pos-sync processes: OK, DEGRADED (a dead letter), NOT SYNCING (events unreachable). */
 async function captureHeartbeats(input: FleetBenchInput): Promise<Heartbeat[]> {
   const central = await startCentral({});
   try {
-    const dead = await deadPort();
+    const dead = await closedPort();
     const kinds: Array<{ till: string; env: Record<string, string>; expect: number; refuse?: boolean }> = [
       { till: 'ok', env: {}, expect: 0 },
       { till: 'degraded', env: { Sync__MaxRejections: '1' }, expect: 65, refuse: true },

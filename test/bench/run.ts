@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { startCentral, type RunningCentral } from '../../examples/central/server.js';
 import { requestBound, writeBulkSales } from '../helpers/bulk-sales.js';
+import { closedPort } from '../helpers/central.js';
 import { fleetCase } from './fleet.js';
 import { detectRssMethod, machine, measure, stats, type NodeRun, type RssMethod, type Sample, type Stats } from './measure.js';
 
@@ -169,14 +170,6 @@ function pendingRows(file: string): number {
   }
 }
 
-/** A port nothing listens on, for a central that is down (connection refused at once). */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function seedArgs(db: string, rows: number): string[] {
   return ['--db', db, 'seed', '--transactions', String(rows), '--inventory', '0', '--random-seed', '42'];
@@ -263,7 +256,7 @@ async function breakerCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'dur
     Sync__CircuitBreaker__MaxBreakSeconds: '3600',
   };
   await setup(bench, posSync(bench, seedArgs(db, 1000), 60_000));
-  const down = `http://127.0.0.1:${await deadPort()}`;
+  const down = `http://127.0.0.1:${await closedPort()}`;
   await setup(bench, posSync(bench, ['--db', db, '--central-url', down, 'sync'], 30_000, env), 75);
   // From here on the central is up: only an open breaker keeps the tick from sending.
   const postsBefore = bench.central.stats().posts;

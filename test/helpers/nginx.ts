@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { closedPort } from './central.js';
 
 export const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p)) ?? null;
 
@@ -16,14 +17,8 @@ export function nginxMissing(): string | null {
   return 'nginx is not installed (apt-get install nginx); CI runs these tests';
 }
 
-/** A port nothing listens on now (bound, then released). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A port nothing listens on now (bound, then released), for nginx to listen on. */
+export const freePort = closedPort;
 
 export interface NginxOptions {
   /** The temporary folder for the configuration, logs and nginx's own temp files. */
