@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { CentralStore } from '../examples/central/store.js';
 import { openDatabase } from '../src/store/db.js';
-import { centralForFile, transactionEvent } from './helpers/central.js';
+import { centralForFile, post as postEvents, transactionEvent } from './helpers/central.js';
 import { runCli } from './helpers/cli.js';
 import { efTime } from './helpers/pos.js';
 import { tmpDirs } from './helpers/tmp.js';
@@ -39,12 +39,8 @@ function exactSum(amounts: readonly string[]): string {
 }
 
 async function post(store: string, events: Array<Record<string, unknown>>): Promise<void> {
-  const r = await fetch(central.eventsUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-store-id': store, 'idempotency-key': `money-${String(events[0]!['id'])}` },
-    body: JSON.stringify(events),
-  });
-  assert.equal(r.status, 200, await r.text());
+  const answer = await postEvents(central, events, { 'x-store-id': store, 'idempotency-key': `money-${String(events[0]!['id'])}` });
+  assert.equal(answer.status, 200, answer.text);
 }
 
 async function summary(store: string, extra = ''): Promise<{ count: number; totalAmount: string; rows?: Array<{ id: string; amount: string }> }> {

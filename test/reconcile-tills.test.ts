@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { openDatabase } from '../src/store/db.js';
-import { centralForFile, transactionEvent } from './helpers/central.js';
+import { centralForFile, post, transactionEvent } from './helpers/central.js';
 import { runCli } from './helpers/cli.js';
 import { efTime } from './helpers/pos.js';
 import { tmpDirs } from './helpers/tmp.js';
@@ -79,12 +79,8 @@ const total = (amounts: string[]): string => {
 
 /** Posts events as a pos-sync without tillId did (the field absent). */
 async function postUntagged(store: string, events: Array<Record<string, unknown>>): Promise<void> {
-  const r = await fetch(central.eventsUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-store-id': store, 'idempotency-key': `untagged-${String(events[0]!['id'])}` },
-    body: JSON.stringify(events),
-  });
-  assert.equal(r.status, 200, await r.text());
+  const answer = await post(central, events, { 'x-store-id': store, 'idempotency-key': `untagged-${String(events[0]!['id'])}` });
+  assert.equal(answer.status, 200, answer.text);
 }
 
 describe('per-till reconcile', () => {
