@@ -50,3 +50,29 @@ test('a quarantined sale and the offline deadline are in the heartbeat, with the
   assert.equal(doc.verdict, 'DEGRADED');
   assert.equal(last['verdict'], doc.verdict);
 });
+
+test('a sale pos-sync cannot read reaches head office as status shows it: the same verdict and the same problem', { timeout: 60_000 }, async (t) => {
+  const central = await startCentral({});
+  t.after(() => central.close());
+  const dir = tmp.make('till');
+  const db = path.join(dir, 'pos.db');
+  const env = { STORE_ID: 'STORE-U', Sync__TillId: 'till-1', CENTRAL_API_URL: central.url, Sync__HeartbeatSeconds: '1', Sync__RetryDelayMinutes: '0' };
+  assert.equal((await runCli(['--db', db, 'seed', '--transactions', '3', '--inventory', '0', '--random-seed', '8'], { cwd: dir, env })).code, 0);
+  const bad = pendingIds(db)[1]!;
+  exec(db, `UPDATE "PosTransactions" SET "TotalAmount" = '54,99' WHERE "Id" = ?`, bad);
+  for (let pass = 0; pass < 2; pass++) {
+    const r = await runCli(['--db', db, 'sync'], { cwd: dir, env });
+    assert.equal(r.code, 65, `a pass that meets the row it cannot send exits 65: ${r.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // HeartbeatSeconds: 1
+  }
+  assert.deepEqual(pendingIds(db), [bad], 'the others went through');
+
+  const status = JSON.parse((await runCli(['--db', db, '--json', 'status'], { cwd: dir, env })).stdout) as { verdict: string; problems: { problem: string }[] };
+  assert.equal(status.verdict, 'DEGRADED');
+  const unreadable = /^1 row not sent: the POS wrote a value pos-sync cannot read$/;
+  assert.ok(status.problems.some((p) => unreadable.test(p.problem)), JSON.stringify(status.problems));
+  const last = (central.fleet.book.history('STORE-U', 'till-1') ?? [])[0]?.heartbeat as unknown as { verdict: string; problems: string[] } | undefined;
+  assert.ok(last, 'heartbeats arrived');
+  assert.equal(last.verdict, status.verdict, JSON.stringify(last));
+  assert.ok(last.problems.some((p) => unreadable.test(p)), `head office is told of the row: ${JSON.stringify(last.problems)}`);
+});

@@ -16,7 +16,7 @@ import { ENTITIES, type Entity } from '../domain/rows.js';
 import { parseDbTime, systemClock, type Clock } from '../domain/time.js';
 import { describeOutcome, judgeStatus, latestTrace, timerFor, type Verdict } from '../domain/verdict.js';
 import { lastPassTrace } from '../pass/trace.js';
-import { refusalReason } from '../domain/refusal.js';
+import { loneRefusal, refusalReason } from '../domain/refusal.js';
 import { backlogTotals, entityBacklog, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
 import { listDeadLetters, type DeadLetter } from '../store/deadletters.js';
 import { listQuarantined, type QuarantinedRow } from '../store/quarantine.js';
@@ -216,8 +216,7 @@ export function runStatus(deps: StatusDeps): StatusResult {
       deadLettered: totals.deadLettered,
       quarantined: totals.quarantined,
       unreadable: unreadable.total,
-      // The stored reason is the central's whole answer with the row's id taken out: its reason first.
-      refusedAlone: saved.refusedAlone && !saved.notAboutRows ? { ids: saved.refusedAlone.ids, reason: aloneReason(saved.refusedAlone) } : null,
+      refusedAlone: loneRefusal(saved.refusedAlone, saved.notAboutRows),
       oldestPendingAt: totals.oldestPendingAt,
       kafkaBacklog,
       kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
@@ -276,11 +275,6 @@ export function runStatus(deps: StatusDeps): StatusResult {
 }
 
 /** The central's reason in a remembered lone refusal, as `HTTP 422: price must be positive`. */
-function aloneReason(r: { readonly reason: string; readonly ids: readonly string[] }): string {
-  const id = r.ids[0] ?? '';
-  return refusalReason(r.reason.split('<id>').join(id), id);
-}
-
 function dbTimeIso(text: string): string {
   const ms = parseDbTime(text);
   return ms === undefined ? text : iso(ms);

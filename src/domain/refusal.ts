@@ -28,3 +28,17 @@ export function refusalReason(stored: string, id: string): string {
   const reason = mine?.['error'] ?? mine?.['reason'] ?? doc['error'] ?? doc['title'] ?? doc['message'];
   return typeof reason === 'string' && reason.trim() !== '' ? `${status}: ${reason}` : stored;
 }
+
+/**
+ * A lone refusal (the state file's refusedAlone) as the verdict shows it, or null: none, or one
+ * the central has since said is not about rows (notAboutRows). The stored reason is the central's
+ * whole answer with the row's id taken out (`<id>`): its reason first.
+ */
+export function loneRefusal(
+  refusedAlone: { readonly reason: string; readonly ids: readonly string[] } | null | undefined,
+  notAboutRows: unknown,
+): { readonly ids: readonly string[]; readonly reason: string } | null {
+  if (!refusedAlone || notAboutRows) return null;
+  const id = refusedAlone.ids[0] ?? '';
+  return { ids: refusedAlone.ids, reason: refusalReason(refusedAlone.reason.split('<id>').join(id), id) };
+}

@@ -9,6 +9,7 @@ import type { Config } from '../config/types.js';
 import { isSecretHeader, isSecretProducerKey } from '../config/secrets.js';
 import { describeBreaker } from '../domain/breaker.js';
 import { offlineDeadline, type DeadlineLevel, type DeadlineStanding } from '../domain/offline-deadline.js';
+import { loneRefusal } from '../domain/refusal.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
 import { judgeStatus, type Verdict } from '../domain/verdict.js';
 import type { Peeked } from '../state/file.js';
@@ -50,6 +51,8 @@ export interface StandingFacts {
   readonly now: number;
   readonly peeked: Peeked;
   readonly pending: Record<Entity, EntityBacklog>;
+  /** Rows holding a value pos-sync cannot read (store/unreadable.ts), as status counts them. */
+  readonly unreadable: number;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -78,6 +81,8 @@ export function judge(config: Config, f: StandingFacts): ReturnType<typeof judge
     waiting: totals.waiting,
     deadLettered: totals.deadLettered,
     quarantined: totals.quarantined,
+    unreadable: f.unreadable,
+    refusedAlone: loneRefusal(saved.refusedAlone, saved.notAboutRows),
     oldestPendingAt: totals.oldestPendingAt,
     offlineDeadline: deadlineOf(config, f),
     kafkaBacklog: config.kafka.enabled ? totals.kafkaBacklog : null,

@@ -12,6 +12,7 @@ import { afterHeartbeat, clockOffset, heartbeatDue, heartbeatMayBeDue, NO_HEARTB
 import type { Clock } from '../domain/time.js';
 import type { Logger } from '../log.js';
 import { databaseIdentity, openStateFile, peekState } from '../state/file.js';
+import { listUnreadable } from '../store/unreadable.js';
 import { buildHeartbeat, judge, readBacklog, type HeartbeatDocument, type StandingFacts } from './document.js';
 
 /** The longest a heartbeat may take, whatever is left of the pass. */
@@ -67,7 +68,7 @@ export async function maybeSendHeartbeat(deps: HeartbeatDeps, pass: PassFacts): 
   const db = await deps.openDb();
   let facts: StandingFacts;
   try {
-    facts = { now, peeked, pending: readBacklog(db, now) };
+    facts = { now, peeked, pending: readBacklog(db, now), unreadable: listUnreadable(db, 0).total };
   } finally {
     db.close();
   }
