@@ -209,9 +209,10 @@ format_storage() {
   # SCRAM credentials live in the KRaft metadata: added when the storage is formatted.
   [[ -n "${KAFKA_SASL_PORT:-}" ]] && scram=(--add-scram 'SCRAM-SHA-512=[name=pos,password=pos-secret]')
   local cluster_id
+  # Given as --cluster-id=…: one id in 64 starts with "-", which would read as an option after -t.
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
   java $JAVA_TOOL_FLAGS -cp "$LIBS_DIR/*" -Dlog4j2.configurationFile="$RUN_DIR/log4j2.properties" \
-    kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN_DIR/server.properties" "${scram[@]}" \
+    kafka.tools.StorageTool format --cluster-id="$cluster_id" -c "$RUN_DIR/server.properties" "${scram[@]}" \
     >"$RUN_DIR/format.log" 2>&1 \
     || { cat "$RUN_DIR/format.log" >&2; die "formatting the KRaft storage failed"; }
   cp "$RUN_DIR/server.properties" "$stamp"

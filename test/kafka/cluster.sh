@@ -159,11 +159,12 @@ ENV
 format() {
   [[ -f "$DIR/.formatted" ]] && return 0
   local id n
+  # Given as --cluster-id=…: one id in 64 starts with "-", which would read as an option after -t.
   id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
   for n in 0 1 2 3; do
     rm -rf "$DIR/node-$n/data"
     java $JAVA_TOOL_FLAGS -cp "$LIBS_DIR/*" -Dlog4j2.configurationFile="$DIR/node-$n/log4j2.properties" \
-      kafka.tools.StorageTool format -t "$id" -c "$DIR/node-$n/server.properties" >"$DIR/node-$n/format.log" 2>&1 \
+      kafka.tools.StorageTool format --cluster-id="$id" -c "$DIR/node-$n/server.properties" >"$DIR/node-$n/format.log" 2>&1 \
       || { cat "$DIR/node-$n/format.log" >&2; die "formatting node $n failed"; }
   done
   touch "$DIR/.formatted"
