@@ -32,6 +32,7 @@ const REPO = path.resolve(HERE, '..', '..', '..');
 let BIN = path.join(REPO, 'bin', 'pos-sync');
 const BOUND_SQLITE = path.join(HERE, 'bound-sqlite.js');
 const BOUND_CENTRAL = path.join(HERE, 'bound-central.js');
+const LEAST_TICK = path.join(HERE, 'least-tick.cjs');
 /** Sync.TillId of the drains, so pos-sync's bodies and the bound's are the same bytes. */
 const BENCH_TILL = 'bench-till';
 const RAW_SEED = path.join(HERE, 'raw-seed.js');
@@ -194,7 +195,27 @@ async function idleCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'durati
   const [ticks, bares] = await interleave(bench, bench.sizes.tickRuns, tick, bare, true);
   const notes: string[] = [];
   if (bench.central.stats().posts !== postsBefore) notes.push('an idle tick sent a request');
-  return { status: notes.length ? 'failed' : 'ok', figures: tickFigures('idle tick', ticks, bares), notes };
+  // The floor: the least an idle tick can do here (least-tick.cts), against `node -e 0` and pos-sync.
+  const least = async (): Promise<Sample> => {
+    const s = await run(bench, nodeRun(bench, [LEAST_TICK, 'idle', '--db', db, '--state', `${db}.pos-sync.state.json`], 20_000));
+    if (s.code !== 0) throw new Error(`least-tick idle exited ${s.code}\n${s.stderr}`);
+    return s;
+  };
+  const [leasts, moreBares] = await interleave(bench, bench.sizes.tickRuns, least, bare, true);
+  notes.push(floorNote('an idle tick', leasts, moreBares, 'node -e 0', ticks));
+  return { status: notes.length > 1 ? 'failed' : 'ok', figures: tickFigures('idle tick', ticks, bares), notes };
+}
+
+/**
+ * What the least-tick.cts floor measured (wall-time medians), beside the target's baseline and
+ * pos-sync: a target below the floor's ratio cannot be met by any code on this machine.
+ */
+function floorNote(what: string, leasts: readonly Sample[], baselines: readonly Sample[], baseline: string, ours: readonly Sample[]): string {
+  const ms = (samples: readonly Sample[]): number => stats(samples.map((x) => x.wallMs)).median;
+  return (
+    `floor: the least ${what} can do (least-tick.cjs) ${ms(leasts).toFixed(1)} ms = ${(ms(leasts) / ms(baselines)).toFixed(2)}× ${baseline}; ` +
+    `pos-sync's ${ms(ours).toFixed(1)} ms is ${(ms(ours) / ms(leasts)).toFixed(2)}× the floor`
+  );
 }
 
 /** README → Performance: an idle or open-breaker tick ≤ 1.2× `node -e 0`, a delivering tick ≤ 1.3× an idle tick. */
@@ -241,7 +262,17 @@ async function deliverCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'dur
     return s;
   };
   const [delivers, idles] = await interleave(bench, bench.sizes.tickRuns, deliver, idle, true);
-  return { status: 'ok', figures: tickFigures('tick delivering 3 rows', delivers, idles, 'idle tick', 1.3), notes: [] };
+  // The floor: the least a tick delivering the same 3 rows can do (least-tick.cts), against the idle tick.
+  const leastState = path.join(dir, 'least-tick.state.json');
+  const least = async (): Promise<Sample> => {
+    requeue();
+    const posts = bench.central.stats().posts;
+    const s = await run(bench, nodeRun(bench, [LEAST_TICK, 'deliver', '--db', db, '--url', bench.central.eventsUrl, '--state', leastState, '--till', BENCH_TILL], 20_000));
+    if (s.code !== 0 || bench.central.stats().posts === posts || pendingRows(db) !== 0) throw new Error(`least-tick deliver exited ${s.code}, left ${pendingRows(db)} pending\n${s.stderr}`);
+    return s;
+  };
+  const [leasts, moreIdles] = await interleave(bench, bench.sizes.tickRuns, least, idle, true);
+  return { status: 'ok', figures: tickFigures('tick delivering 3 rows', delivers, idles, 'idle tick', 1.3), notes: [floorNote('a tick delivering 3 rows', leasts, moreIdles, 'the idle tick', delivers)] };
 }
 
 /** The circuit is open (the central was down), rows are pending: the tick must refuse at once. */
