@@ -79,6 +79,9 @@ test('npm run bench -- --quick measures every case against a same-run baseline a
   // Each size also says what one thread must do: pos-sync's CPU time beside both legs'.
   assert.equal(drain.notes.filter((n) => /rows, CPU time: pos-sync \d+ ms, SQLite leg \d+ ms, the central leg's client \(bound-central\.js\) \d+ ms/.test(n)).length, 2, drain.notes.join('\n'));
   assert.deepEqual(byName.get('idle')!.figures.map((f) => f['unit']), ['ms', 'MiB']);
+  // Each tick target has its floor beside it: the least such a tick can do on this machine.
+  assert.match(byName.get('idle')!.notes.join('\n'), /floor: the least an idle tick can do \(least-tick\.cjs\) [\d.]+ ms = [\d.]+× node -e 0; pos-sync's [\d.]+ ms is [\d.]+× the floor/);
+  assert.match(byName.get('deliver')!.notes.join('\n'), /floor: the least a tick delivering 3 rows can do \(least-tick\.cjs\) [\d.]+ ms = [\d.]+× the idle tick; pos-sync's [\d.]+ ms is [\d.]+× the floor/);
   // reconcile counts requests, not only time: a matching day costs exactly two.
   assert.match(byName.get('reconcile')!.notes.join('\n'), /matching day of \d+ sales: 2 requests/);
   assert.match(byName.get('reconcile')!.notes.join('\n'), /3 missing: located in \d+ requests \(documented bound \d+\)/);
