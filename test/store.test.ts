@@ -385,7 +385,7 @@ describe('Queue writes only the sync columns', () => {
         'transaction',
         [
           { id: a, error: 'HTTP 422: bad product', httpStatus: 422, rejections: 1, nextAttemptAt: '2025-10-22 08:05:00.5', deadLettered: false },
-          { id: b, error: 'invalid row: UnitPrice is NULL', httpStatus: null, rejections: 3, nextAttemptAt: null, deadLettered: true },
+          { id: b, error: 'price must be positive', httpStatus: 200, rejections: 3, nextAttemptAt: null, deadLettered: true },
         ],
         FIXED,
         'STORE001',
@@ -402,7 +402,7 @@ describe('Queue writes only the sync columns', () => {
       const logs = db.prepare(`SELECT * FROM "SyncRetryLogs" ORDER BY "Id"`).all();
       assert.deepEqual(logs, [
         { Id: 'LOG-1', EntityType: 'PosTransaction', EntityId: a, StoreId: 'STORE001', AttemptNumber: 1, AttemptTime: FIXED, ErrorMessage: 'HTTP 422: bad product', ErrorDetails: null, HttpStatusCode: 422, ShouldRetry: 1, NextRetryTime: '2025-10-22 08:05:00.5' },
-        { Id: 'LOG-2', EntityType: 'PosTransaction', EntityId: b, StoreId: 'STORE001', AttemptNumber: 3, AttemptTime: FIXED, ErrorMessage: 'invalid row: UnitPrice is NULL', ErrorDetails: null, HttpStatusCode: null, ShouldRetry: 0, NextRetryTime: null },
+        { Id: 'LOG-2', EntityType: 'PosTransaction', EntityId: b, StoreId: 'STORE001', AttemptNumber: 3, AttemptTime: FIXED, ErrorMessage: 'price must be positive', ErrorDetails: null, HttpStatusCode: 200, ShouldRetry: 0, NextRetryTime: null },
       ]);
     } finally {
       db.close();

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { HeartbeatDocument } from '../../src/heartbeat/document.js';
 import { validateSchema, type Schema } from './json-schema.js';
 
 /** What the page shows a till as, worst first. */
@@ -32,6 +33,10 @@ export interface Heartbeat {
   readonly clockOffsetMs: number | null;
   readonly configHash: string;
 }
+
+// Its own type, not pos-sync's: a central reads these fields of any till's schema-checked body; what pos-sync sends must still fit them (checked at compile time).
+type Fits<Sent extends Heartbeat> = Sent;
+export type SentByPosSync = Fits<HeartbeatDocument>;
 
 /** One heartbeat as the central received it. */
 export interface Received {

@@ -4,7 +4,7 @@
 // The whole command: its options and --help, its run, the reading, and its human output (the
 // verdict line, since when, what to do; then the figures, times in the store's zone).
 
-import { offlineDeadline, type DeadlineLevel, type DeadlineStanding } from '../domain/offline-deadline.js';
+import type { DeadlineLevel, DeadlineStanding } from '../domain/offline-deadline.js';
 import type { Database } from 'better-sqlite3';
 import { positiveInt } from '../cli/options.js';
 import { seconds, type Paint } from '../cli/render.js';
@@ -12,18 +12,19 @@ import type { Config, ValueSource } from '../config/types.js';
 import { describeKafkaTrouble } from '../domain/kafka-trouble.js';
 import { formatLocalTime, formatRelative, formatWhen, storeTimeZone, plural, startOfLocalDay } from '../domain/localtime.js';
 import { escapeControl } from '../domain/redact.js';
-import { ENTITIES, type Entity } from '../domain/rows.js';
+import type { Entity } from '../domain/rows.js';
 import { parseDbTime, systemClock, type Clock } from '../domain/time.js';
 import { describeOutcome, judgeStatus, latestTrace, timerFor, type Verdict } from '../domain/verdict.js';
 import { lastPassTrace } from '../pass/trace.js';
-import { loneRefusal, refusalReason } from '../domain/refusal.js';
-import { backlogTotals, entityBacklog, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
+import { refusalReason } from '../domain/refusal.js';
+import { readBacklog, todayTotals, type EntityBacklog, type TodayTotals } from '../store/history.js';
 import { listDeadLetters, type DeadLetter } from '../store/deadletters.js';
 import { listQuarantined, type QuarantinedRow } from '../store/quarantine.js';
 import { listUnreadable, type ListedUnreadable } from '../store/unreadable.js';
 import { describeBreaker, type BreakerView } from '../domain/breaker.js';
 import { databaseIdentity, peekState, type Peeked } from '../state/file.js';
 import { inspectSchema } from '../store/migrations.js';
+import { verdictFacts } from '../heartbeat/standing.js';
 import { SAMPLE_MARK } from '../domain/sample.js';
 import { COMMON_EXIT_CODES, defineCommand } from './command.js';
 
@@ -191,38 +192,22 @@ export function runStatus(deps: StatusDeps): StatusResult {
   try {
     // A read-only open: on a database pos-sync has not set up, what is missing is left out of the queries.
     const facts = inspectSchema(db);
-    const pending = Object.fromEntries(ENTITIES.map((e) => [e, entityBacklog(db, e, now, facts)])) as Record<Entity, EntityBacklog>;
+    const pending = readBacklog(db, now, facts);
     const notSetUp =
       facts.version === 0 ? 'pos-sync has not set up this database yet (the first sync does)' : facts.missing.length > 0 ? `missing ${facts.missing.join(', ')} (the next sync recreates them)` : null;
-    const totals = backlogTotals(pending);
     const dayStart = startOfLocalDay(now, zone);
-    const deadline = offlineDeadline(totals.oldestSaleAt, config.sync.offlineDeadlineSeconds, now);
-    const kafkaBacklog = config.kafka.enabled ? totals.kafkaBacklog : null;
     const held = facts.hasQuarantine ? listQuarantined(db, deps.deadLetters?.limit ?? 50) : { total: 0, rows: [] };
     const unreadable = facts.hasUnreadable ? listUnreadable(db, deps.deadLetters?.limit ?? 50) : { total: 0, rows: [] };
-    const verdict = judgeStatus({
-      now,
-      timeZone: zone,
-      lastPass: saved.lastPass,
-      lastSuccessAt: saved.lastSuccessAt,
-      lastTraceAt: latestTrace(saved.lastPass?.at ?? null, (deps.readTrace ?? (() => lastPassTrace(config.stateFile)))()),
-      timer: timerFor(deps.configFile ?? null),
-      stateProblem: peeked.problem,
-      stateLeftAlone: peeked.leftAlone === true,
-      breaker: saved.breaker,
-      breakerSettings: config.breaker,
-      pending: totals.pending,
-      waiting: totals.waiting,
-      deadLettered: totals.deadLettered,
-      quarantined: totals.quarantined,
-      unreadable: unreadable.total,
-      refusedAlone: loneRefusal(saved.refusedAlone, saved.notAboutRows),
-      oldestPendingAt: totals.oldestPendingAt,
-      kafkaBacklog,
-      kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
-      thresholds: config.health,
-      offlineDeadline: deadline,
-    });
+    const standing = verdictFacts(
+      config,
+      { now, peeked, pending, unreadable: unreadable.total },
+      {
+        timeZone: zone,
+        lastTraceAt: latestTrace(saved.lastPass?.at ?? null, (deps.readTrace ?? (() => lastPassTrace(config.stateFile)))()),
+        timer: timerFor(deps.configFile ?? null),
+      },
+    );
+    const verdict = judgeStatus(standing);
     const p = saved.lastPass;
     const listed = deps.deadLetters && facts.hasState ? listDeadLetters(db, deps.deadLetters.limit) : deps.deadLetters ? { total: 0, rows: [] } : null;
     return {
@@ -238,15 +223,15 @@ export function runStatus(deps: StatusDeps): StatusResult {
       now: iso(now),
       timeZone: zone,
       pending,
-      deadLettered: totals.deadLettered,
+      deadLettered: standing.deadLettered,
       lastPass:
         p === null
           ? null
           : { at: iso(p.at), exitCode: p.exitCode, outcome: p.outcome, delivered: p.delivered, refused: p.refused, durationMs: p.durationMs, error: p.error, since: iso(p.since) },
       breaker: describeBreaker(saved.breaker, now, config.breaker),
       today: { ...todayTotals(db, now, dayStart), since: iso(dayStart) },
-      kafka: { enabled: config.kafka.enabled, backlog: kafkaBacklog, error: config.kafka.enabled ? (p?.kafkaError ?? null) : null },
-      offlineDeadline: deadlineView(deadline),
+      kafka: { enabled: config.kafka.enabled, backlog: standing.kafkaBacklog, error: standing.kafkaError },
+      offlineDeadline: deadlineView(standing.offlineDeadline),
       sources: {
         database: config.db.path,
         stateFile: config.stateFile,

@@ -1,21 +1,18 @@
 // The heartbeat document (man page, HEARTBEAT; man/schemas/heartbeat.schema.json): the till's
 // standing for the head office, built from the same facts `status --json` reads — the state file,
-// the database's backlog and the same verdict rules (domain/verdict.ts) — plus what only a fleet
-// needs: which till, free disk, the clock against the central's, and which configuration.
+// the database's backlog, mapped as status maps them (standing.ts) and judged by the same verdict
+// rules (domain/verdict.ts) — plus what only a fleet needs: which till, free disk, the clock
+// against the central's, and which configuration.
 
 import { createHash } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
 import type { Config } from '../config/types.js';
 import { isSecretHeader, isSecretProducerKey } from '../config/secrets.js';
 import { describeBreaker } from '../domain/breaker.js';
-import { offlineDeadline, type DeadlineLevel, type DeadlineStanding } from '../domain/offline-deadline.js';
-import { loneRefusal } from '../domain/refusal.js';
+import type { DeadlineLevel } from '../domain/offline-deadline.js';
 import { ENTITIES, type Entity } from '../domain/rows.js';
-import { judgeStatus, type Verdict } from '../domain/verdict.js';
-import type { Peeked } from '../state/file.js';
-import { backlogTotals, entityBacklog, type EntityBacklog } from '../store/history.js';
-import { inspectSchema } from '../store/migrations.js';
+import { judgeStatus, type StatusVerdict, type Verdict } from '../domain/verdict.js';
 import { VERSION } from '../version.js';
+import { verdictFacts, type StandingFacts } from './standing.js';
 
 export const HEARTBEAT_SCHEMA_VERSION = 1;
 
@@ -46,58 +43,24 @@ export interface HeartbeatDocument {
   readonly configHash: string;
 }
 
-/** What the verdict and the document are built from, read once per heartbeat. */
-export interface StandingFacts {
-  readonly now: number;
-  readonly peeked: Peeked;
-  readonly pending: Record<Entity, EntityBacklog>;
-  /** Rows holding a value pos-sync cannot read (store/unreadable.ts), as status counts them. */
-  readonly unreadable: number;
-}
-
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** Reads the backlog the way `status` does (read-only, on a database maybe not yet set up). */
-export function readBacklog(db: Database, now: number): Record<Entity, EntityBacklog> {
-  const facts = inspectSchema(db);
-  return Object.fromEntries(ENTITIES.map((e) => [e, entityBacklog(db, e, now, facts)])) as Record<Entity, EntityBacklog>;
-}
-
-/** The verdict `status` would give on these facts (same rules, same thresholds). */
-export function judge(config: Config, f: StandingFacts): ReturnType<typeof judgeStatus> {
-  const saved = f.peeked.state;
-  const totals = backlogTotals(f.pending);
-  return judgeStatus({
-    now: f.now,
+/** The heartbeat's facts: status's mapping (standing.ts), with the heartbeat's own view. */
+function heartbeatFacts(config: Config, f: StandingFacts): ReturnType<typeof verdictFacts> {
+  return verdictFacts(config, f, {
     // The texts go to head office, which reads many tills: the store's zone when configured, else
     // UTC rather than each machine's own (which would also start ICU on every heartbeat, ~50 ms).
     timeZone: config.timeZone ?? 'UTC',
-    lastPass: saved.lastPass,
-    lastSuccessAt: saved.lastSuccessAt,
-    stateProblem: f.peeked.problem,
-    breaker: saved.breaker,
-    breakerSettings: config.breaker,
-    pending: totals.pending,
-    waiting: totals.waiting,
-    deadLettered: totals.deadLettered,
-    quarantined: totals.quarantined,
-    unreadable: f.unreadable,
-    refusedAlone: loneRefusal(saved.refusedAlone, saved.notAboutRows),
-    oldestPendingAt: totals.oldestPendingAt,
-    offlineDeadline: deadlineOf(config, f),
-    kafkaBacklog: config.kafka.enabled ? totals.kafkaBacklog : null,
-    kafkaError: config.kafka.enabled ? (saved.lastPass?.kafkaError ?? null) : null,
-    thresholds: config.health,
     // The heartbeat follows a pass: that pass is the trace (a till whose passes stop sends none,
-    // and head office's silence rule shows it).
+    // and head office's silence rule shows it), so no timer is ever named.
     lastTraceAt: f.now,
     timer: 'pos-sync.timer',
   });
 }
 
-/** The offline deadline on the oldest pending sale, as status measures it. */
-function deadlineOf(config: Config, f: StandingFacts): DeadlineStanding | null {
-  return offlineDeadline(backlogTotals(f.pending).oldestSaleAt, config.sync.offlineDeadlineSeconds, f.now);
+/** The verdict `status` would give on these facts (same mapping, same rules, same thresholds). */
+export function judge(config: Config, f: StandingFacts): StatusVerdict {
+  return judgeStatus(heartbeatFacts(config, f));
 }
 
 export interface DocumentExtras {
@@ -108,12 +71,12 @@ export interface DocumentExtras {
 
 export function buildHeartbeat(config: Config, f: StandingFacts, extras: DocumentExtras): HeartbeatDocument {
   const saved = f.peeked.state;
-  const verdict = judge(config, f);
-  const totals = backlogTotals(f.pending);
+  const facts = heartbeatFacts(config, f);
+  const verdict = judgeStatus(facts);
   const b = describeBreaker(saved.breaker, f.now, config.breaker);
   const p = saved.lastPass;
-  const kafkaError = config.kafka.enabled ? (p?.kafkaError ?? null) : null;
-  const deadline = deadlineOf(config, f);
+  const kafkaError = facts.kafkaError;
+  const deadline = facts.offlineDeadline;
   return {
     schemaVersion: HEARTBEAT_SCHEMA_VERSION,
     kind: 'pos-sync.heartbeat',
@@ -126,16 +89,16 @@ export function buildHeartbeat(config: Config, f: StandingFacts, extras: Documen
     headline: verdict.headline,
     problems: verdict.problems.map((x) => x.problem),
     pending: Object.fromEntries(ENTITIES.map((e) => [e, { pending: f.pending[e].pending, oldestPendingAt: f.pending[e].oldestPendingAt }])) as HeartbeatDocument['pending'],
-    oldestPendingAgeSeconds: totals.oldestPendingAt === null ? null : Math.max(0, Math.round((f.now - totals.oldestPendingAt) / 1000)),
-    deadLettered: totals.deadLettered,
-    quarantined: ENTITIES.reduce((n, e) => n + f.pending[e].quarantined, 0),
+    oldestPendingAgeSeconds: facts.oldestPendingAt === null ? null : Math.max(0, Math.round((f.now - facts.oldestPendingAt) / 1000)),
+    deadLettered: facts.deadLettered,
+    quarantined: facts.quarantined,
     offlineDeadline: deadline === null ? null : { hours: deadline.deadlineSeconds / 3600, level: deadline.level, dueAt: deadline.dueAt === null ? null : iso(deadline.dueAt), secondsLeft: deadline.secondsLeft },
     breaker: { state: b.state, consecutiveFailures: b.consecutiveFailures, openedAt: b.openedAt, nextProbeAt: b.nextProbeAt },
     lastSuccessAt: saved.lastSuccessAt === null ? null : iso(saved.lastSuccessAt),
     lastPass: p === null ? null : { at: iso(p.at), exitCode: p.exitCode, outcome: p.outcome, since: iso(p.since) },
     kafka: {
       enabled: config.kafka.enabled,
-      backlog: config.kafka.enabled ? ENTITIES.reduce((n, e) => n + f.pending[e].kafkaBacklog, 0) : null,
+      backlog: facts.kafkaBacklog,
       // The text can quote a broker's error: cut to what a fleet row can show.
       trouble: kafkaError === null ? null : kafkaError.slice(0, 300),
     },

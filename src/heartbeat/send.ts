@@ -12,8 +12,10 @@ import { afterHeartbeat, clockOffset, heartbeatDue, heartbeatMayBeDue, NO_HEARTB
 import type { Clock } from '../domain/time.js';
 import type { Logger } from '../log.js';
 import { databaseIdentity, openStateFile, peekState } from '../state/file.js';
+import { readBacklog } from '../store/history.js';
 import { listUnreadable } from '../store/unreadable.js';
-import { buildHeartbeat, judge, readBacklog, type HeartbeatDocument, type StandingFacts } from './document.js';
+import { buildHeartbeat, judge, type HeartbeatDocument } from './document.js';
+import type { StandingFacts } from './standing.js';
 
 /** The longest a heartbeat may take, whatever is left of the pass. */
 export const HEARTBEAT_TIMEOUT_MS = 3000;

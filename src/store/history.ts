@@ -121,6 +121,11 @@ export function backlogTotals(backlog: Readonly<Record<Entity, EntityBacklog>>):
   };
 }
 
+/** The backlog of every entity, as status and the heartbeat read it (read-only, on a database maybe not yet set up). */
+export function readBacklog(db: Database, now: number, facts: SchemaFacts = schemaFactsOf(db)): Record<Entity, EntityBacklog> {
+  return Object.fromEntries(ENTITIES.map((e) => [e, entityBacklog(db, e, now, facts)])) as Record<Entity, EntityBacklog>;
+}
+
 /**
  * The backlog of one entity. On a database pos-sync has not set up (read-only callers) there is
  * no bookkeeping yet: every Synced = 0 row is pending.

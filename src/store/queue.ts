@@ -83,7 +83,8 @@ export interface SentRow {
 export interface RefusedRow {
   readonly id: string;
   readonly error: string;
-  readonly httpStatus: number | null;
+  /** The answer's status: only the central refuses a row (200: listed as rejected in an acknowledgement); a row pos-sync cannot read is no refusal (store/unreadable.ts). */
+  readonly httpStatus: number;
   /** Addresses the row instead of `id` when given: a BLOB Id a buggy POS wrote matches no text. */
   readonly rowid?: number | undefined;
 }
