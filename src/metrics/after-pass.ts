@@ -10,13 +10,12 @@ import { VERSION } from '../version.js';
  * Pending rows per entity for the metrics file, read after the pass (an open-breaker pass never
  * opened the database). Null when it cannot be read: the backlog gauges are then left out.
  */
-async function readBacklog(config: Config): Promise<Record<'transaction' | 'inventory', EntityBacklog> | null> {
+async function backlogAfterPass(config: Config): Promise<Record<'transaction' | 'inventory', EntityBacklog> | null> {
   try {
-    const [{ openDatabase }, { entityBacklog }] = await Promise.all([import('../store/db.js'), import('../store/history.js')]);
+    const [{ openDatabase }, history] = await Promise.all([import('../store/db.js'), import('../store/history.js')]);
     const db = openDatabase({ path: config.db.path, create: false, autoMigrate: false, readonly: true, busyTimeoutMs: Math.min(config.db.busyTimeoutMs, 2000) });
     try {
-      const now = Date.now();
-      return { transaction: entityBacklog(db, 'transaction', now), inventory: entityBacklog(db, 'inventory', now) };
+      return history.readBacklog(db, Date.now());
     } finally {
       db.close();
     }
@@ -28,7 +27,7 @@ async function readBacklog(config: Config): Promise<Record<'transaction' | 'inve
 export async function writeMetricsAfterPass(file: string, config: Config, result: PassOutcome): Promise<void> {
   const [{ writePassMetrics }, backlog, { lastReconcile }, { offlineDeadline }] = await Promise.all([
     import('./pass.js'),
-    readBacklog(config),
+    backlogAfterPass(config),
     import('../state/reconcile-record.js'),
     import('../domain/offline-deadline.js'),
   ]);
