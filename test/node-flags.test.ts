@@ -14,7 +14,7 @@ const BIN = path.join(REPO_ROOT, 'bin', 'pos-sync');
 test("bin/pos-sync's shebang and the Debian wrapper give Node the same flags", () => {
   const shebang = fs.readFileSync(BIN, 'utf8').split('\n')[0]!;
   const flags = /^#!\/usr\/bin\/env -S node((?: --[\w-]+=\S+)*)$/.exec(shebang)?.[1]?.trim();
-  assert.equal(flags, '--max-semi-space-size=8', shebang);
+  assert.equal(flags, '--max-semi-space-size=4', shebang);
   const deb = fs.readFileSync(path.join(REPO_ROOT, 'examples', 'debian', 'build-deb.sh'), 'utf8');
   assert.ok(deb.includes(`exec /usr/lib/pos-sync/node ${flags} /usr/lib/pos-sync/bin/pos-sync`), 'build-deb.sh starts the packaged node with the same flags');
   assert.doesNotMatch(fs.readFileSync(path.join(REPO_ROOT, 'dist', 'src', 'cli', 'pos-sync.cjs'), 'utf8'), /setFlagsFromString/);

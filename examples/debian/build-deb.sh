@@ -67,7 +67,7 @@ strip --strip-unneeded "$lib/node"
 sed '1{/^#!/d}' bin/pos-sync > "$lib/bin/pos-sync"
 install -m 0644 bin/package.json "$lib/bin/"
 chmod 0644 "$lib/bin/pos-sync"
-printf '#!/bin/sh\n# pos-sync with the Node.js it was tested with (Debian package pos-sync).\nexec /usr/lib/pos-sync/node --max-semi-space-size=8 /usr/lib/pos-sync/bin/pos-sync "$@"\n' > "$root/usr/bin/pos-sync"
+printf '#!/bin/sh\n# pos-sync with the Node.js it was tested with (Debian package pos-sync).\nexec /usr/lib/pos-sync/node --max-semi-space-size=4 /usr/lib/pos-sync/bin/pos-sync "$@"\n' > "$root/usr/bin/pos-sync"
 chmod 0755 "$root/usr/bin/pos-sync"
 # The runtime files and modules, from the build (examples/debian/runtime-files.ts): the bundle and
 # what it loads by path at run time (health's database worker and the compiled modules it imports),

@@ -114,7 +114,7 @@ function nodeRun(bench: Bench, args: readonly string[], timeoutMs: number, env: 
 
 /** pos-sync as its shebang and the Debian package's /usr/bin/pos-sync start it (bin/pos-sync's first line). */
 function posSync(bench: Bench, args: readonly string[], timeoutMs: number, env: Record<string, string> = {}): NodeRun {
-  return nodeRun(bench, ['--max-semi-space-size=8', BIN, ...args], timeoutMs, env);
+  return nodeRun(bench, ['--max-semi-space-size=4', BIN, ...args], timeoutMs, env);
 }
 
 async function run(bench: Bench, r: NodeRun): Promise<Sample> {
