@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfig, type LoadInput } from '../src/config/load.js';
 import { databasePathFromConnectionString, type GlobalFlags } from '../src/config/resolve.js';
+import { SETTINGS } from '../src/config/schema.js';
 import { ConfigError } from '../src/errors.js';
 import { tmpDirs } from './helpers/tmp.js';
 
@@ -452,6 +453,21 @@ describe('invalid configuration → one ConfigError line naming the key and its 
   test('in a flag: --store-id and --central-url', async () => {
     assert.match((await configError(load(tmp.make(), { storeId: 'a b' }))).message, /--store-id/);
     assert.match((await configError(load(tmp.make(), { centralUrl: 'nope' }))).message, /option --central-url/);
+  });
+
+  test('every default is a value of its kind: parsing it gives it back (resolution takes a default as it is)', () => {
+    for (const spec of SETTINGS) {
+      const parsed = spec.kind.parse(spec.default, false);
+      assert.ok(parsed.ok, `${spec.key}: its default ${JSON.stringify(spec.default)} is not ${spec.kind.describe}`);
+      assert.deepEqual(parsed.value, spec.default, spec.key);
+    }
+  });
+
+  test('a default map is the resolution\'s own: changing one config\'s headers leaves the next config\'s alone', async () => {
+    const first = await load(tmp.make(), {});
+    (first.config.http.headers as Record<string, string>)['X-Changed'] = 'yes';
+    const second = await load(tmp.make(), {});
+    assert.deepEqual(second.config.http.headers, {});
   });
 
   test('a base URL with credentials is refused, its password never printed', async () => {
