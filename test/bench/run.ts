@@ -249,11 +249,16 @@ async function deliverCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'dur
       d.close();
     }
   };
-  const deliver = async (): Promise<Sample> => {
+  /** One timed delivery of the 3 rows put back to pending, checked: it reached the central and left nothing pending. */
+  const delivery = async (what: string, r: NodeRun): Promise<Sample> => {
     requeue();
     const posts = bench.central.stats().posts;
-    const s = await run(bench, posSync(bench, args, 20_000));
-    if (s.code !== 0 || bench.central.stats().posts === posts || pendingRows(db) !== 0) throw new Error(`a delivering tick exited ${s.code}, sent ${bench.central.stats().posts - posts} requests, left ${pendingRows(db)} pending\n${s.stderr}`);
+    const s = await run(bench, r);
+    if (s.code !== 0 || bench.central.stats().posts === posts || pendingRows(db) !== 0) throw new Error(`${what} exited ${s.code}, sent ${bench.central.stats().posts - posts} requests, left ${pendingRows(db)} pending\n${s.stderr}`);
+    return s;
+  };
+  const deliver = async (): Promise<Sample> => {
+    const s = await delivery('a delivering tick', posSync(bench, args, 20_000));
     await setup(bench, posSync(bench, args, 20_000));
     return s;
   };
@@ -265,13 +270,8 @@ async function deliverCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'dur
   const [delivers, idles] = await interleave(bench, bench.sizes.tickRuns, deliver, idle, true);
   // The floor: the least a tick delivering the same 3 rows can do (least-tick.cts), against the idle tick.
   const leastState = path.join(dir, 'least-tick.state.json');
-  const least = async (): Promise<Sample> => {
-    requeue();
-    const posts = bench.central.stats().posts;
-    const s = await run(bench, nodeRun(bench, [LEAST_TICK, 'deliver', '--db', db, '--url', bench.central.eventsUrl, '--state', leastState, '--till', BENCH_TILL], 20_000));
-    if (s.code !== 0 || bench.central.stats().posts === posts || pendingRows(db) !== 0) throw new Error(`least-tick deliver exited ${s.code}, left ${pendingRows(db)} pending\n${s.stderr}`);
-    return s;
-  };
+  const least = (): Promise<Sample> =>
+    delivery('least-tick deliver', nodeRun(bench, [LEAST_TICK, 'deliver', '--db', db, '--url', bench.central.eventsUrl, '--state', leastState, '--till', BENCH_TILL], 20_000));
   const [leasts, moreIdles] = await interleave(bench, bench.sizes.tickRuns, least, idle, true);
   return { status: 'ok', figures: tickFigures('tick delivering 3 rows', delivers, idles, 'idle tick', 1.3), notes: [floorNote('a tick delivering 3 rows', leasts, moreIdles, 'the idle tick', delivers)] };
 }
