@@ -71,17 +71,21 @@ function readHolder(file: string): LockInfo | null {
 }
 
 /**
- * The holder's info for the message. The holder writes it just after taking the lock, so a pass
- * turned away in that instant waits for it a little (at most 1.5 s); a file left by a killed
- * holder names a process that is gone and is skipped. Display only: the lock is already decided.
+ * What a pass turned away finds while it looks for the holder's name: the holder (alive), or the
+ * lock itself, free again. The holder writes its name just after taking the lock, so a pass turned
+ * away in that instant waits for it a little (at most 1.5 s); a holder that ended in that time
+ * removed its name, so every 100 ms the lock is tried again (without waiting) rather than refusing
+ * with no name while nobody holds it. A file left by a killed holder names a process that is gone
+ * and is skipped. Nothing here is decided by the name: the kernel lock decides.
  */
-function waitForHolder(file: string): LockInfo | null {
+function waitForHolder(file: string, tryAgain: () => boolean): LockInfo | 'taken' | null {
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let waited = 0; ; waited += 20) {
     const info = readHolder(file);
     if (info && (info.host !== hostname() || alive(info.pid))) return info;
-    // The holder writes its name right after taking the lock; twenty passes starting at once on a
-    // two-core machine were seen to take over 300 ms for it. 1.5 s keeps the refusal prompt.
+    if (waited % 100 === 80 && tryAgain()) return 'taken';
+    // Twenty passes starting at once on a two-core machine were seen to take over 300 ms to write
+    // their name. 1.5 s keeps the refusal prompt.
     if (waited >= 1_500) return null;
     Atomics.wait(pause, 0, 0, 20);
   }
@@ -93,6 +97,18 @@ function alive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** One more try at the lock, without waiting: true when this connection holds it now. */
+function tryExclusive(db: Database): boolean {
+  try {
+    db.pragma('busy_timeout = 0');
+    db.exec('BEGIN EXCLUSIVE');
+    return true;
+  } catch {
+    // busy again, or any other refusal: this pass is turned away as before
+    return false;
   }
 }
 
@@ -173,9 +189,13 @@ export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: 
     db.pragma('journal_mode = MEMORY');
     db.exec('BEGIN EXCLUSIVE');
   } catch (err) {
-    db.close();
-    if (isBusy(err)) {
-      const holder = waitForHolder(file);
+    if (!isBusy(err)) {
+      db.close();
+      throw new LocalIoError(`cannot take the lock ${file}: ${(err as Error).message}`, { cause: err, hint: 'remove the file if it is not a pos-sync lock' });
+    }
+    const holder = waitForHolder(file, () => tryExclusive(db));
+    if (holder !== 'taken') {
+      db.close();
       const who = holder
         ? `another pos-sync ${holder.command || 'pass'} (pid ${holder.pid}${holder.host && holder.host !== hostname() ? ` on ${holder.host}` : ''}, since ${new Date(holder.startedAt).toISOString()})`
         : 'another pos-sync pass';
@@ -185,7 +205,7 @@ export function acquireLockWith(openSqlite: (file: string) => Database, dbPath: 
           : 'one pass per database at a time: this pass exits and the next timer tick tries again';
       throw new TempFailError(`${who} holds ${file}`, { hint });
     }
-    throw new LocalIoError(`cannot take the lock ${file}: ${(err as Error).message}`, { cause: err, hint: 'remove the file if it is not a pos-sync lock' });
+    // The holder ended while this pass looked for its name: the lock is this pass's now.
   }
   const info: LockInfo = { pid: process.pid, host: hostname(), startedAt: now, command };
   try {
