@@ -78,6 +78,12 @@ test('npm run bench -- --quick measures every case against a same-run baseline a
   assert.deepEqual(drain.figures.map((f) => [f['unit'], (f['target'] as { ratio: number }).ratio]), [['rows/s', 0.85], ['rows/s', 0.85]]);
   // Each size also says what one thread must do: pos-sync's CPU time beside both legs'.
   assert.equal(drain.notes.filter((n) => /rows, CPU time: pos-sync \d+ ms, SQLite leg \d+ ms, the central leg's client \(bound-central\.js\) \d+ ms/.test(n)).length, 2, drain.notes.join('\n'));
+  // And its floor: the least drain in one thread (least-drain.js), against the bound and pos-sync.
+  assert.equal(
+    drain.notes.filter((n) => /^floor: the least \d+-row drain in one thread \(least-drain\.js\) [\d,]+ rows\/s = [\d.]+× the overlapped bound \(paired\); pos-sync is [\d.]+× the floor's throughput, CPU time \d+ against \d+ ms$/.test(n)).length,
+    2,
+    drain.notes.join('\n'),
+  );
   assert.deepEqual(byName.get('idle')!.figures.map((f) => f['unit']), ['ms', 'MiB']);
   // Each tick target has its floor beside it: the least such a tick can do on this machine.
   assert.match(byName.get('idle')!.notes.join('\n'), /floor: the least an idle tick can do \(least-tick\.cjs\) [\d.]+ ms = [\d.]+× node -e 0; pos-sync's [\d.]+ ms is [\d.]+× the floor/);

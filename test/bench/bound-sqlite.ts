@@ -11,24 +11,16 @@
 // --bodies also writes every body (a 4-byte length, then the bytes) to OUT: the other leg
 // (bound-central.js) posts them. Without --db it prints its usage and exits 0.
 
-import { hash } from 'node:crypto';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-
-type Row = [number, string, string, string, string, string, number, string, string, string, string, string | null, string | null, string | null];
+import { pendingSales, saleEvents } from './sales.js';
 
 function drain(dbPath: string, batch: number, tillId: string, bodiesPath: string | undefined): number {
   const db = new Database(dbPath);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  const select = db
-    .prepare(
-      `SELECT rowid, "Id", "TransactionId", "StoreId", "ProductId", "TransactionType", "Quantity", "UnitPrice", "TotalAmount",
-         "TransactionDate", "CreatedAt", "Metadata", "Reference", "Notes"
-       FROM "PosTransactions" WHERE "Synced" = 0 AND rowid > ? ORDER BY rowid LIMIT ?`,
-    )
-    .raw();
+  const select = pendingSales(db);
   const mark = db.prepare(`UPDATE "PosTransactions" SET "Synced" = 1, "SyncedAt" = ?, "SyncAttempts" = "SyncAttempts" + 1, "LastSyncAttempt" = ? WHERE rowid = ?`);
   const markAll = db.transaction((rowids: number[], at: string) => {
     for (const r of rowids) mark.run(at, at, r);
@@ -37,26 +29,10 @@ function drain(dbPath: string, batch: number, tillId: string, bodiesPath: string
   let after = 0;
   let total = 0;
   for (;;) {
-    const rows = select.all(after, batch) as Row[];
+    const rows = select.all(after, batch);
     if (rows.length === 0) break;
     after = rows[rows.length - 1]![0];
-    const events = rows.map((r) => ({
-      id: r[1],
-      entity: 'transaction',
-      storeId: r[3],
-      productId: r[4],
-      type: r[5],
-      occurredAt: `${r[9].replace(' ', 'T')}Z`,
-      transactionId: r[2],
-      quantity: r[6],
-      unitPrice: r[7],
-      totalAmount: r[8],
-      reference: r[12],
-      notes: r[13],
-      metadata: r[11],
-      contentHash: hash('sha1', JSON.stringify(r.slice(1)), 'base64url').slice(0, 16),
-      tillId,
-    }));
+    const events = saleEvents(rows, tillId);
     const body = Buffer.from(JSON.stringify(events));
     if (out !== undefined) {
       const size = Buffer.alloc(4);

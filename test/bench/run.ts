@@ -7,7 +7,8 @@
 // same baselines, for a before/after comparison.
 //
 // Every figure is whole processes, spawned: pos-sync through bin/pos-sync as a timer starts it,
-// the baseline as bare Node or a raw script (bound-sqlite.ts and bound-central.ts, raw-seed.ts). Subject and baseline
+// the baseline as bare Node or a raw script (bound-sqlite.ts and bound-central.ts, raw-seed.ts), and the floors
+// beside the targets (least-tick.cts, least-drain.ts): the least such a run can do. Subject and baseline
 // runs are interleaved (ABBA…) so drift in the machine's load hits both, and each figure is the
 // median with its spread. The ratio is median(pos-sync) / median(baseline) (for rows/s, the
 // other way round is what the target says: pos-sync ÷ raw). A machine shared with builds and a
@@ -33,6 +34,7 @@ let BIN = path.join(REPO, 'bin', 'pos-sync');
 const BOUND_SQLITE = path.join(HERE, 'bound-sqlite.js');
 const BOUND_CENTRAL = path.join(HERE, 'bound-central.js');
 const LEAST_TICK = path.join(HERE, 'least-tick.cjs');
+const LEAST_DRAIN = path.join(HERE, 'least-drain.js');
 /** Sync.TillId of the drains, so pos-sync's bodies and the bound's are the same bytes. */
 const BENCH_TILL = 'bench-till';
 const RAW_SEED = path.join(HERE, 'raw-seed.js');
@@ -429,6 +431,18 @@ async function centralLeg(bench: Bench, bodies: string, rows: number): Promise<D
   return { sample: { ...sample, wallMs: loopMs }, bytes };
 }
 
+/** The drain's floor: least-drain.js delivers a fresh copy in one thread; whole process, like pos-sync's. */
+async function leastDrain(bench: Bench, tpl: string, rows: number): Promise<DrainRun> {
+  const db = freshCopy(bench, tpl);
+  bench.central.reset();
+  const sample = await run(bench, nodeRun(bench, [LEAST_DRAIN, '--db', db, '--url', bench.central.eventsUrl, '--till', BENCH_TILL, '--batch', String(bench.sizes.batch)], 60_000 + rows));
+  const stored = bench.central.stats().eventsStored;
+  if (sample.code !== 0 || stored !== rows || pendingRows(db) !== 0) throw new Error(`least-drain exited ${sample.code}, the central stored ${stored} of ${rows} events\n${sample.stderr.slice(-2000)}`);
+  const bytes = bench.central.requests().reduce((sum, req) => sum + req.bodyBytes, 0);
+  removeDb(db);
+  return { sample, bytes };
+}
+
 /**
  * Draining N pending rows in batches of 500 to the central on loopback, against the physical
  * bound measured in the same run: SQLite reading, encoding and marking alone (bound-sqlite.js),
@@ -447,19 +461,21 @@ async function drainCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'durat
     const ours: DrainRun[] = [];
     const sqlite: Sample[] = [];
     const central: DrainRun[] = [];
+    const least: DrainRun[] = [];
     for (let i = 0; i < bench.sizes.heavyRuns; i++) {
       // Rotated, so a trend in the machine's load falls on every side.
-      const order = [0, 1, 2].map((k) => (k + i) % 3);
+      const order = [0, 1, 2, 3].map((k) => (k + i) % 4);
       for (const k of order) {
         if (k === 0) ours.push(await drainOnce(bench, tpl, rows));
         else if (k === 1) sqlite.push(await sqliteLeg(bench, tpl, rows));
-        else central.push(await centralLeg(bench, bodies, rows));
+        else if (k === 2) central.push(await centralLeg(bench, bodies, rows));
+        else least.push(await leastDrain(bench, tpl, rows));
       }
     }
     fs.rmSync(bodies, { force: true });
     const rate = (s: Sample): number => rows / (s.wallMs / 1000);
     const bound = sqlite.map((s, i) => Math.min(rate(s), rate(central[i]!.sample)));
-    const sameBytes = ours.every((o) => central.every((c) => c.bytes === o.bytes));
+    const sameBytes = [...ours, ...least].every((o) => central.every((c) => c.bytes === o.bytes));
     if (!sameBytes) failed = true;
     const cpu = (samples: readonly Sample[]): number => Math.round(stats(samples.map((x) => x.cpuMs)).median);
     notes.push(
@@ -473,6 +489,15 @@ async function drainCase(bench: Bench): Promise<Omit<CaseResult, 'name' | 'durat
     notes.push(
       `${rows} rows, CPU time: pos-sync ${cpu(ours.map((o) => o.sample))} ms, SQLite leg ${cpu(sqlite)} ms, ` +
         `the central leg's client (bound-central.js) ${cpu(central.map((c) => c.sample))} ms`,
+    );
+    // The floor: what a drain doing only what it must, in one thread, reaches here (least-drain.ts),
+    // run by run against the same run's bound, and pos-sync against it.
+    const median = (xs: readonly number[]): number => stats(xs).median;
+    const leastRates = least.map((l) => rate(l.sample));
+    notes.push(
+      `floor: the least ${rows}-row drain in one thread (least-drain.js) ${Math.round(median(leastRates)).toLocaleString('en-US')} rows/s = ` +
+        `${median(leastRates.map((r, i) => r / bound[i]!)).toFixed(2)}× the overlapped bound (paired); ` +
+        `pos-sync is ${median(ours.map((o, i) => rate(o.sample) / leastRates[i]!)).toFixed(2)}× the floor's throughput, CPU time ${cpu(ours.map((o) => o.sample))} against ${cpu(least.map((l) => l.sample))} ms`,
     );
     figures.push(
       figure(
