@@ -393,15 +393,22 @@ function freshCopy(bench: Bench, tpl: string): string {
 
 /** One drain of a fresh copy of `tpl` by pos-sync; checks every row arrived once. */
 async function drainOnce(bench: Bench, tpl: string, rows: number): Promise<DrainRun> {
+  const args = ['sync', '--batch-size', String(bench.sizes.batch), '--max-run-seconds', '3600'];
+  return checkedDrain(bench, tpl, rows, 'pos-sync drain', (db, timeoutMs) => posSync(bench, ['--db', db, '--central-url', bench.central.url, ...args], timeoutMs, { Sync__TillId: BENCH_TILL }));
+}
+
+/**
+ * One drain of a fresh copy of `tpl` by what `start` runs: whole process, and only if it exited 0,
+ * the central stored every row once and nothing is left pending; with the bytes of bodies it sent.
+ */
+async function checkedDrain(bench: Bench, tpl: string, rows: number, what: string, start: (db: string, timeoutMs: number) => NodeRun): Promise<DrainRun> {
   const db = freshCopy(bench, tpl);
   bench.central.reset();
-  const timeoutMs = 60_000 + rows; // a generous bound: 1 ms a row
-  const args = ['--db', db, '--central-url', bench.central.url, 'sync', '--batch-size', String(bench.sizes.batch), '--max-run-seconds', '3600'];
-  const sample = await run(bench, posSync(bench, args, timeoutMs, { Sync__TillId: BENCH_TILL }));
-  if (sample.code !== 0) throw new Error(`pos-sync drain exited ${sample.code}\n${sample.stderr.slice(-2000)}`);
+  const sample = await run(bench, start(db, 60_000 + rows)); // a generous bound: 1 ms a row
+  if (sample.code !== 0) throw new Error(`${what} exited ${sample.code}\n${sample.stderr.slice(-2000)}`);
   const stored = bench.central.stats().eventsStored;
   const left = pendingRows(db);
-  if (stored !== rows || left !== 0) throw new Error(`pos-sync drain: the central stored ${stored} of ${rows} events, ${left} rows left pending`);
+  if (stored !== rows || left !== 0) throw new Error(`${what}: the central stored ${stored} of ${rows} events, ${left} rows left pending`);
   const bytes = bench.central.requests().reduce((sum, req) => sum + req.bodyBytes, 0);
   removeDb(db);
   return { sample, bytes };
@@ -432,15 +439,9 @@ async function centralLeg(bench: Bench, bodies: string, rows: number): Promise<D
 }
 
 /** The drain's floor: least-drain.js delivers a fresh copy in one thread; whole process, like pos-sync's. */
-async function leastDrain(bench: Bench, tpl: string, rows: number): Promise<DrainRun> {
-  const db = freshCopy(bench, tpl);
-  bench.central.reset();
-  const sample = await run(bench, nodeRun(bench, [LEAST_DRAIN, '--db', db, '--url', bench.central.eventsUrl, '--till', BENCH_TILL, '--batch', String(bench.sizes.batch)], 60_000 + rows));
-  const stored = bench.central.stats().eventsStored;
-  if (sample.code !== 0 || stored !== rows || pendingRows(db) !== 0) throw new Error(`least-drain exited ${sample.code}, the central stored ${stored} of ${rows} events\n${sample.stderr.slice(-2000)}`);
-  const bytes = bench.central.requests().reduce((sum, req) => sum + req.bodyBytes, 0);
-  removeDb(db);
-  return { sample, bytes };
+function leastDrain(bench: Bench, tpl: string, rows: number): Promise<DrainRun> {
+  const args = ['--url', bench.central.eventsUrl, '--till', BENCH_TILL, '--batch', String(bench.sizes.batch)];
+  return checkedDrain(bench, tpl, rows, 'least-drain', (db, timeoutMs) => nodeRun(bench, [LEAST_DRAIN, '--db', db, ...args], timeoutMs));
 }
 
 /**
