@@ -85,10 +85,13 @@ async function admin<T>(c: Cluster, work: (a: import('kafkajs').Admin) => Promis
 async function createTopic(c: Cluster, topic: string, partitions = 3, assignment?: number[][]): Promise<void> {
   await admin(c, (a) =>
     a.createTopics({
-      waitForLeaders: true,
       topics: [assignment ? { topic, replicaAssignment: assignment.map((replicas, partition) => ({ partition, replicas })) } : { topic, numPartitions: partitions, replicationFactor: 3 }],
     }),
   );
+  // Not kafkajs's waitForLeaders: it retries LEADER_NOT_AVAILABLE only, and a broker that has not
+  // applied the new topic's metadata yet answers UNKNOWN_TOPIC_OR_PARTITION (it failed CI's cluster
+  // stage once). inSync asks until every partition is led and fully replicated.
+  await inSync(c, topic);
 }
 
 /** Waits until every partition of `topic` has all its replicas in sync again. */
